@@ -1,0 +1,140 @@
+"""studygroup: staffing, sign-ups and co-working history for volunteer-run study groups."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from studygroup.config import DefaultConfig
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. Touches no database, so workers boot while the database restarts."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_security(app)
+    register_cli(app)
+    if any(app.config[k] for k in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+            x_host=app.config["PROXY_FIX_X_HOST"],
+        )
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("STUDYGROUP")
+    if os.environ.get("STUDYGROUP_ENV"):
+        app.config["ENV_NAME"] = os.environ["STUDYGROUP_ENV"]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if test_config:
+        app.config.update(test_config)
+
+    production = app.config["ENV_NAME"] == "production"
+    if not production:
+        # Development serves plain http on 127.0.0.1, where a Secure cookie would never come back.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        db_path = Path(app.instance_path) / "studygroup.sqlite3"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise RuntimeError(
+                "SECRET_KEY is not set. In production set the SECRET_KEY environment variable "
+                "(or SECRET_KEY in instance/config.py); studygroup will not start without it."
+            )
+        app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Generate once into the instance folder, so logins survive a restart in development."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def register_logging(app: Flask) -> None:
+    from studygroup.logging import configure_logging
+
+    configure_logging(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from studygroup.db import enable_sqlite_foreign_keys, render_migration_item
+    from studygroup.extensions import babel, csrf, db, login_manager, migrate
+    from studygroup.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    # The message is lazily translated; see auth/__init__.py.
+    from studygroup import models  # noqa: F401  (maps every model before the first request)
+
+    enable_sqlite_foreign_keys()
+
+
+def register_blueprints(app: Flask) -> None:
+    # Importing the routes modules attaches their views to each feature's blueprint.
+    from studygroup.auth import bp as auth_bp
+    from studygroup.auth import routes as _auth_routes  # noqa: F401
+    from studygroup.errors import bp as errors_bp
+    from studygroup.errors import handlers as _error_handlers  # noqa: F401
+    from studygroup.groups import bp as groups_bp
+    from studygroup.groups import routes as _group_routes  # noqa: F401
+    from studygroup.main import bp as main_bp
+    from studygroup.main import routes as _main_routes  # noqa: F401
+    from studygroup.sessions import bp as sessions_bp
+    from studygroup.sessions import routes as _session_routes  # noqa: F401
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(groups_bp)
+    app.register_blueprint(sessions_bp)
+    app.register_blueprint(errors_bp)
+
+    from studygroup import templating
+
+    templating.register(app)
+
+
+def register_security(app: Flask) -> None:
+    from studygroup.security import register_security_headers
+
+    register_security_headers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from studygroup.demo import demo_command
+
+    app.cli.add_command(demo_command)

@@ -1,0 +1,106 @@
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Email, InputRequired, Length
+
+from studygroup.auth.services import (
+    MAX_PASSWORD_LENGTH,
+    MAX_SKILLS,
+    MIN_PASSWORD_LENGTH,
+    email_taken,
+    parse_skills,
+    password_problem,
+)
+from studygroup.extensions import db
+from studygroup.forms import TimezoneField, language_choices
+
+PASSWORD_MESSAGES = {
+    "too_short": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+    "too_long": _l("Use at most %(n)d characters.", n=MAX_PASSWORD_LENGTH),
+    "common": _l("This password is among the most common leaked passwords. Choose another."),
+    "personal": _l("Do not use your email or name as the password."),
+}
+
+
+class NewPasswordMixin:
+    def check_new_password(self, field, email: str, display_name: str = ""):
+        problem = password_problem(field.data or "", email=email, display_name=display_name)
+        if problem:
+            raise ValidationError(PASSWORD_MESSAGES[problem])
+
+
+class RegisterForm(NewPasswordMixin, FlaskForm):
+    display_name = StringField(
+        _l("Display name"),
+        validators=[InputRequired(), Length(max=80)],
+        description=_l("Shown to other members."),
+    )
+    email = EmailField(
+        _l("Email"),
+        validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)],
+        description=_l("Used to log in. Never shown to other members."),
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired()],
+        description=_l("8 to 64 characters."),
+    )
+    locale = SelectField(_l("Language"), choices=language_choices, default="")
+
+    def validate_email(self, field):
+        if email_taken(db.session, field.data):
+            raise ValidationError(_l("An account with this email already exists. Log in instead."))
+
+    def validate_password(self, field):
+        self.check_new_password(field, self.email.data or "", self.display_name.data or "")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)])
+    remember = BooleanField(_l("Keep me logged in on this device (30 days)"))
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[InputRequired(), Length(max=80)])
+    bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
+    skills = StringField(
+        _l("Skills and interests"),
+        description=_l("Separate with commas, e.g. Python, インフラ, 写真."),
+        validators=[Length(max=1000)],
+    )
+    locale = SelectField(_l("Language"), choices=language_choices)
+    timezone = TimezoneField()
+
+    def validate_skills(self, field):
+        if len(parse_skills(field.data or "")) > MAX_SKILLS:
+            raise ValidationError(_l("At most %(n)d skills.", n=MAX_SKILLS))
+
+
+class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
+    new_password = PasswordField(
+        _l("New password"), validators=[InputRequired()], description=_l("8 to 64 characters.")
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_current_password(self, field):
+        from studygroup.auth.services import HashCost, check_password
+
+        if not check_password(self.user, field.data, HashCost.from_config(current_app.config)):
+            raise ValidationError(_l("This is not your current password."))
+
+    def validate_new_password(self, field):
+        self.check_new_password(field, self.user.email, self.user.display_name)

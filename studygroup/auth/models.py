@@ -1,0 +1,67 @@
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
+
+user_skill = sa.Table(
+    "user_skill",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user.id"), primary_key=True),
+    sa.Column("skill_id", sa.ForeignKey("skill.id"), primary_key=True),
+)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased: the login. Never shown to other members.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(80))
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
+    # Flask-Login's alternative token: rotating it ends every session and remember cookie.
+    session_token: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=new_session_token
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    skills: Mapped[list["Skill"]] = relationship(
+        secondary=user_skill, order_by="Skill.name", lazy="selectin"
+    )
+    memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
+        back_populates="user", lazy="raise_on_sql"
+    )
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.display_name!r}>"
+
+
+class Skill(db.Model):
+    """A skill or interest tag, shared across members so "who knows X?" can be asked later."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    # Case-folded for matching: "Python" and "python" are one tag.
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+
+
+class LoginFailure(db.Model):
+    """One failed login. Counted per account and per address over a window."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,127 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from studygroup.auth import bp
+from studygroup.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+from studygroup.auth.models import User
+from studygroup.auth.services import (
+    HashCost,
+    LoginThrottled,
+    authenticate,
+    change_password,
+    end_all_sessions,
+    parse_skills,
+    register_user,
+    set_skills,
+)
+from studygroup.db import utcnow
+from studygroup.extensions import db, login_manager
+from studygroup.security import client_address, safe_next_url
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.session_token == session_token))
+
+
+def _after_login_url() -> str:
+    return safe_next_url(request.args.get("next")) or url_for("main.home")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        user = register_user(
+            db.session,
+            email=form.email.data,
+            password=form.password.data,
+            display_name=form.display_name.data,
+            locale=form.locale.data or None,
+            timezone=current_app.config["DEFAULT_TIMEZONE"],
+            cost=HashCost.from_config(current_app.config),
+        )
+        db.session.commit()
+        login_user(user)
+        flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
+        return redirect(_after_login_url())
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_after_login_url())
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(
+                db.session,
+                email=form.email.data,
+                password=form.password.data,
+                address=client_address(),
+                now=utcnow(),
+                config=current_app.config,
+            )
+        except LoginThrottled:
+            minutes = int(current_app.config["LOGIN_THROTTLE_WINDOW"].total_seconds() // 60)
+            form.email.errors.append(
+                _("Too many failed attempts. Try again in %(n)d minutes.", n=minutes)
+            )
+            return render_template("auth/login.html", form=form), 429
+        db.session.commit()
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(_after_login_url())
+        form.password.errors.append(_("The email or the password is not right."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    # Rotating the token ends this login everywhere, also copies of the cookie.
+    end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user
+    form = ProfileForm(obj=user)
+    if request.method == "GET":
+        form.skills.data = ", ".join(s.name for s in user.skills)
+        form.locale.data = user.locale or ""
+    if form.validate_on_submit():
+        user.display_name = form.display_name.data.strip()
+        user.bio = form.bio.data or ""
+        user.locale = form.locale.data or None
+        user.timezone = form.timezone.data
+        set_skills(db.session, user, parse_skills(form.skills.data or ""))
+        db.session.commit()
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm(current_user)
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        change_password(user, form.new_password.data, HashCost.from_config(current_app.config))
+        db.session.commit()
+        # Other devices are logged out; this one carries on with the new token.
+        had_remember = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+        login_user(user, remember=had_remember)
+        flash(_("Your password is changed. Other devices are logged out."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,208 @@
+"""Accounts: registration, password checks, login throttling. No request access here."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from studygroup.auth.models import LoginFailure, Skill, User, new_session_token
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 64
+MAX_SKILLS = 20
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class HashCost:
+    time_cost: int
+    memory_cost: int  # KiB
+    parallelism: int
+
+    @classmethod
+    def from_config(cls, config) -> "HashCost":
+        return cls(
+            config["PASSWORD_HASH_TIME_COST"],
+            config["PASSWORD_HASH_MEMORY_COST"],
+            config["PASSWORD_HASH_PARALLELISM"],
+        )
+
+
+@cache
+def _hasher(cost: HashCost) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=cost.time_cost,
+        memory_cost=cost.memory_cost,
+        parallelism=cost.parallelism,
+        type=Type.ID,
+    )
+
+
+def hash_password(password: str, cost: HashCost) -> str:
+    return _hasher(cost).hash(password)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn ships the 30,000 most common passwords from breach corpora.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, email: str = "", display_name: str = "") -> str | None:
+    """Why a new password is refused, as a key for the form to translate, or None if fine."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "too_long"
+    lowered = password.lower()
+    if lowered in _common_passwords():
+        return "common"
+    local_part = normalize_email(email).split("@")[0]
+    if lowered in {local_part, normalize_email(email), display_name.strip().lower()}:
+        return "personal"
+    return None
+
+
+def register_user(
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    cost: HashCost,
+    locale: str | None = None,
+    timezone: str = "Asia/Tokyo",
+) -> User:
+    """Create an account. The caller has checked that the email is free; the caller commits."""
+    user = User(
+        email=normalize_email(email),
+        password_hash=hash_password(password, cost),
+        display_name=display_name.strip(),
+        locale=locale,
+        timezone=timezone,
+    )
+    db_session.add(user)
+    db_session.flush()
+    return user
+
+
+def email_taken(db_session: Session, email: str, *, except_user: User | None = None) -> bool:
+    query = sa.select(User.id).where(User.email == normalize_email(email))
+    if except_user is not None:
+        query = query.where(User.id != except_user.id)
+    return db_session.scalar(query) is not None
+
+
+class LoginThrottled(Exception):
+    """Too many recent failures for this account or address."""
+
+
+def _recent_failures(db_session: Session, column, value: str, since: datetime) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LoginFailure)
+        .where(column == value, LoginFailure.created_at > since)
+    )
+
+
+def authenticate(
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    now: datetime,
+    config,
+) -> User | None:
+    """Return the user for a right email and password, or None.
+
+    Raises LoginThrottled before checking the password when the account or the address has
+    too many recent failures; failures are rows in the database, so every process counts them.
+    Rehashes the password when the stored hash is weaker than the configured cost.
+    The caller commits (failures must be committed too).
+    """
+    email = normalize_email(email)
+    since = now - config["LOGIN_THROTTLE_WINDOW"]
+    if (
+        _recent_failures(db_session, LoginFailure.email, email, since)
+        >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures(db_session, LoginFailure.address, address, since)
+        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        raise LoginThrottled
+    cost = HashCost.from_config(config)
+    hasher = _hasher(cost)
+    user = db_session.scalar(sa.select(User).where(User.email == email))
+    try:
+        if user is None:
+            # Spend the same time as a real check, so timing does not reveal accounts.
+            hasher.verify(_dummy_hash(cost), password + "x")
+        else:
+            hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        db_session.add(LoginFailure(email=email, address=address[:64], created_at=now))
+        db_session.flush()
+        return None
+    if user is None:  # pragma: no cover - the dummy hash never matches
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    db_session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+    return user
+
+
+@cache
+def _dummy_hash(cost: HashCost) -> str:
+    return _hasher(cost).hash("dummy password for timing")
+
+
+def check_password(user: User, password: str, cost: HashCost) -> bool:
+    try:
+        return _hasher(cost).verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def change_password(user: User, new_password: str, cost: HashCost) -> None:
+    """Set a new password and end every other session of this user."""
+    user.password_hash = hash_password(new_password, cost)
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every login cookie and remember cookie this user has, on every device."""
+    user.session_token = new_session_token()
+
+
+def parse_skills(text: str) -> list[str]:
+    """Split "Python, SQL、インフラ" into distinct tags, keeping the first spelling."""
+    seen: dict[str, str] = {}
+    for raw in text.replace("、", ",").replace("，", ",").split(","):
+        name = " ".join(raw.split())[:40]
+        if name and name.casefold() not in seen:
+            seen[name.casefold()] = name
+    return list(seen.values())
+
+
+def set_skills(db_session: Session, user: User, names: list[str]) -> None:
+    """Replace the user's tags, reusing existing Skill rows case-insensitively."""
+    keys = [n.casefold() for n in names]
+    existing = {s.key: s for s in db_session.scalars(sa.select(Skill).where(Skill.key.in_(keys)))}
+    skills = []
+    for name, key in zip(names, keys, strict=True):
+        skill = existing.get(key)
+        if skill is None:
+            skill = Skill(name=name, key=key)
+            db_session.add(skill)
+            existing[key] = skill
+        skills.append(skill)
+    user.skills = skills

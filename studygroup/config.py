@@ -1,0 +1,43 @@
+"""Defaults. `instance/config.py`, then `STUDYGROUP_*` environment variables override them."""
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    # "production" unless told otherwise: `.flaskenv` makes the `flask` CLI a development tool.
+    ENV_NAME = "production"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still posts; the token is per session
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    LANGUAGES = ("ja", "en")
+    DEFAULT_TIMEZONE = "Asia/Tokyo"
+
+    # argon2id; OWASP minimum is m=19 MiB, t=2. Tests lower these.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_COST = 64 * 1024  # KiB
+    PASSWORD_HASH_PARALLELISM = 1
+
+    # Login throttling, counted in the database so it holds across processes.
+    LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+
+    # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = none trusted).
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+
+    SERIES_MAX_SESSIONS = 60

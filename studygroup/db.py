@@ -1,0 +1,66 @@
+"""Database helpers shared by every feature."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every engine.
+
+    SQLite has no time zones and hands back naive values; this refuses naive input and
+    always returns aware UTC, so no naive datetime ever leaks into the app.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+_listening = False
+
+
+def enable_sqlite_foreign_keys() -> None:
+    global _listening
+    if _listening:
+        return
+    _listening = True
+
+    @sa.event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):  # pragma: no cover - trivial
+        module = type(dbapi_connection).__module__
+        if module.startswith("sqlite3"):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Autogenerate writes UTC columns as plain `sa.DateTime(timezone=True)`, so migrations
+    never import app code."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

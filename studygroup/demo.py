@@ -1,0 +1,151 @@
+"""`flask --app wsgi demo`: a believable demo group on an empty database."""
+
+from datetime import date, time, timedelta
+
+import click
+import sqlalchemy as sa
+from dateutil.relativedelta import SA, relativedelta
+from flask import current_app
+from flask.cli import with_appcontext
+
+from studygroup.auth.models import User
+from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.models import (
+    Anchor,
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Visibility,
+)
+from studygroup.groups.services import add_role_type, create_group
+from studygroup.sessions.services import create_series, monthly_rule, plan_series
+
+DEMO_PASSWORD = "studygroup-demo-2026"  # noqa: S105 (printed for the demo on purpose)
+
+# (email local part, display name, skills, locale)
+DEMO_PEOPLE = [
+    ("organizer", "佐藤 美咲 (Misaki Sato)", "Python, コミュニティ運営, Django", "ja"),
+    ("coorganizer", "Daniel Fischer", "Go, Kubernetes, 英語", "en"),
+    ("takahashi", "高橋 健太", "インフラ, AWS, Terraform", "ja"),
+    ("suzuki", "鈴木 花子", "データ分析, pandas, 写真", "ja"),
+    ("tanaka", "田中 翔", "フロントエンド, TypeScript", "ja"),
+    ("watanabe", "渡辺 愛", "デザイン, アクセシビリティ", "ja"),
+    ("ito", "伊藤 大輔", "セキュリティ, Rust", "ja"),
+    ("yamamoto", "山本 さくら", "機械学習, Python", "ja"),
+    ("nakamura", "中村 悠", "Flask, SQL", "ja"),
+    ("kobayashi", "小林 陽菜", "テスト自動化, QA", "ja"),
+    ("kato", "加藤 拓海", "モバイル, Kotlin", "ja"),
+    ("priya", "Priya Nair", "Data engineering, Airflow", "en"),
+]
+
+
+def third_saturday(day: date) -> date:
+    return day.replace(day=1) + relativedelta(weekday=SA(+3))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Fill an empty database with a demo group and print the demo logins."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
+        click.echo("The database already has users: the demo was not added.")
+        _print_logins()
+        return
+    now = utcnow()
+    cost = HashCost.from_config(current_app.config)
+    # One hash for every demo account: the same password, and demo set-up stays quick.
+    password_hash = hash_password(DEMO_PASSWORD, cost)
+    users = []
+    for local, name, skills, locale in DEMO_PEOPLE:
+        user = User(
+            email=f"{local}@example.com",
+            password_hash=password_hash,
+            display_name=name,
+            locale=locale,
+            timezone="Asia/Tokyo",
+            bio="",
+        )
+        db.session.add(user)
+        users.append((user, skills))
+    db.session.flush()
+    for user, skills in users:
+        set_skills(db.session, user, parse_skills(skills))
+
+    organizer = users[0][0]
+    group = create_group(
+        db.session,
+        creator=organizer,
+        name="渋谷Python勉強会 (Shibuya.py)",
+        slug="shibuya-py",
+        description=(
+            "毎月第3土曜日に渋谷で開く、Python とその周辺技術の勉強会です。"
+            "設営・受付・登壇、どなたでも歓迎します。\n\n"
+            "A monthly Python study group in Shibuya, every 3rd Saturday. "
+            "Volunteers for setup, reception and talks are always welcome."
+        ),
+        timezone="Asia/Tokyo",
+        default_venue="渋谷区民会館 第2会議室",
+        join_policy=JoinPolicy.OPEN,
+        visibility=Visibility.PUBLIC,
+        now=now,
+    )
+    add_role_type(
+        db.session,
+        group=group,
+        name="片付け (Cleanup)",
+        default_headcount=2,
+        start_anchor=Anchor.END,
+        start_offset_minutes=0,
+        end_anchor=Anchor.END,
+        end_offset_minutes=30,
+        requires_approval=False,
+        now=now,
+    )
+    for i, (user, _skills) in enumerate(users[1:], start=1):
+        db.session.add(
+            Membership(
+                user_id=user.id,
+                group_id=group.id,
+                role=MemberRole.ORGANIZER if i == 1 else MemberRole.MEMBER,
+                status=MembershipStatus.ACTIVE,
+                joined_at=now - timedelta(days=400 - i * 10),
+            )
+        )
+    today = now.date()
+    first = third_saturday(today - relativedelta(months=6))
+    rule = monthly_rule([3], "SA")
+    planned = plan_series(
+        rule=rule,
+        first_day=first.replace(day=1),
+        months=13,
+        start_time=time(10, 0),
+        end_time=time(12, 0),
+        tz=group.timezone,
+        limit=60,
+    )
+    sessions = create_series(
+        db.session,
+        group=group,
+        creator=organizer,
+        title="渋谷Python勉強会 月例会",
+        rule=rule,
+        planned=planned,
+        venue=group.default_venue,
+        description="LT大会と、もくもく会。初めての方も歓迎です。",
+        now=now,
+    )
+    for number, session in enumerate(sessions, start=1):
+        session.title = f"渋谷Python勉強会 第{number}回"
+    db.session.commit()
+    click.echo(f"Demo group '{group.name}' with {len(users)} members and {len(sessions)} sessions.")
+    _print_logins()
+
+
+def _print_logins() -> None:
+    click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+    click.echo("  organizer@example.com    organizer of Shibuya.py")
+    click.echo("  coorganizer@example.com  co-organizer")
+    click.echo("  suzuki@example.com       member")

@@ -1,0 +1,62 @@
+"""Friendly error pages (JSON for API and probe callers); a 500 rolls the session back."""
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from studygroup.errors import bp
+from studygroup.extensions import db
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _render(status: int, title: str, message: str):
+    if _wants_json():
+        return {"error": title, "message": message}, status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error):
+    return _render(
+        400,
+        _("The form has expired"),
+        _("Please go back, reload the page and send the form again. Nothing was changed."),
+    )
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    messages = {
+        403: (_("Not allowed"), _("You do not have access to this page.")),
+        404: (_("Page not found"), _("There is no page at this address.")),
+        405: (_("Not allowed"), _("This address does not accept that request.")),
+        413: (_("Too large"), _("What you sent is too large.")),
+        429: (_("Too many requests"), _("Please wait a moment and try again.")),
+    }
+    title, message = messages.get(
+        error.code or 500, (error.name, _("The request could not be handled."))
+    )
+    return _render(error.code or 500, title, message)
+
+
+@bp.app_errorhandler(InternalServerError)
+@bp.app_errorhandler(Exception)
+def server_error(error):
+    if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
+        return http_error(error)
+    db.session.rollback()
+    original = getattr(error, "original_exception", None) or error
+    current_app.logger.error("unhandled error", exc_info=original)
+    return _render(
+        500,
+        _("Something went wrong"),
+        _("The error is logged and we will look at it. Please try again later."),
+    )

@@ -1,0 +1,21 @@
+"""Form pieces shared by features."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, ValidationError
+
+from studygroup.i18n import is_timezone, timezone_names
+
+
+class TimezoneField(SelectField):
+    def __init__(self, label=None, **kwargs):
+        super().__init__(label or _l("Time zone"), **kwargs)
+        self.choices = [(name, name) for name in timezone_names()]
+        self.validate_choice = False
+
+    def pre_validate(self, form):
+        if not self.data or not is_timezone(self.data):
+            raise ValidationError(_l("Choose a time zone from the list, e.g. Asia/Tokyo."))
+
+
+def language_choices():
+    return [("", _l("As my browser says")), ("ja", "日本語"), ("en", "English")]

@@ -1,0 +1,117 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from studygroup.extensions import db
+from studygroup.forms import TimezoneField
+from studygroup.groups.models import Anchor, JoinPolicy, Visibility
+from studygroup.groups.services import SLUG_RE, slug_taken
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[InputRequired(), Length(max=120)])
+    slug = StringField(
+        _l("Address"),
+        validators=[InputRequired(), Length(min=1, max=64)],
+        description=_l("Lower-case letters, digits and hyphens; the page will be /g/<address>."),
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    timezone = TimezoneField(default="Asia/Tokyo")
+    default_venue = StringField(_l("Usual venue"), validators=[Length(max=200)])
+    join_policy = RadioField(
+        _l("Who can join"),
+        choices=[
+            (JoinPolicy.OPEN.value, _l("Anyone with an account")),
+            (JoinPolicy.APPROVAL.value, _l("Anyone, after an organizer approves")),
+            (JoinPolicy.INVITE.value, _l("Only people with the invitation link")),
+        ],
+        default=JoinPolicy.OPEN.value,
+    )
+    visibility = RadioField(
+        _l("Who can see the group page"),
+        choices=[
+            (Visibility.PUBLIC.value, _l("Everyone")),
+            (Visibility.MEMBERS.value, _l("Members only")),
+        ],
+        default=Visibility.PUBLIC.value,
+    )
+
+    def __init__(self, *args, group=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group = group
+
+    def validate_slug(self, field):
+        field.data = (field.data or "").strip().lower()
+        if not SLUG_RE.match(field.data):
+            raise ValidationError(_l("Use lower-case letters, digits and hyphens."))
+        if slug_taken(db.session, field.data, except_group=self.group):
+            raise ValidationError(_l("This address is taken. Choose another."))
+
+
+ANCHOR_CHOICES = [
+    (Anchor.START.value, _l("the session's start")),
+    (Anchor.END.value, _l("the session's end")),
+]
+
+
+class RoleTypeForm(FlaskForm):
+    name = StringField(_l("Role name"), validators=[InputRequired(), Length(max=80)])
+    description = TextAreaField(_l("What the role does"), validators=[Length(max=2000)])
+    default_headcount = IntegerField(
+        _l("People needed"),
+        default=1,
+        validators=[InputRequired(), NumberRange(min=0, max=500)],
+    )
+    start_offset_minutes = IntegerField(
+        _l("Starts (minutes)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=-1440, max=1440)],
+        description=_l("Negative is before, e.g. -60 for an hour before."),
+    )
+    start_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="start")
+    end_offset_minutes = IntegerField(
+        _l("Ends (minutes)"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=-1440, max=1440)],
+    )
+    end_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="end")
+    requires_approval = BooleanField(_l("Sign-ups need an organizer's approval"))
+
+    def validate_end_offset_minutes(self, field):
+        if (
+            self.start_anchor.data == self.end_anchor.data
+            and self.start_offset_minutes.data is not None
+            and field.data is not None
+            and field.data <= self.start_offset_minutes.data
+        ):
+            raise ValidationError(_l("The role must end after it starts."))
+
+
+class BuiltInRoleTypeForm(RoleTypeForm):
+    # A built-in role keeps its translated name until an organizer gives it one.
+    name = StringField(
+        _l("Role name"),
+        validators=[Optional(), Length(max=80)],
+        description=_l("Leave empty to show the standard name in each reader's language."),
+    )
+
+
+class MemberActionForm(FlaskForm):
+    action = SelectField(
+        choices=[
+            ("approve", _l("Approve")),
+            ("decline", _l("Decline")),
+            ("promote", _l("Make co-organizer")),
+            ("demote", _l("Make member")),
+            ("remove", _l("Remove from group")),
+        ]
+    )

@@ -1,0 +1,138 @@
+import enum
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
+
+
+class JoinPolicy(enum.StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+    INVITE = "invite"
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+
+
+class MemberRole(enum.StrEnum):
+    MEMBER = "member"
+    ORGANIZER = "organizer"
+
+
+class MembershipStatus(enum.StrEnum):
+    PENDING = "pending"  # asked to join a group with organizer approval
+    ACTIVE = "active"
+    LEFT = "left"
+    REMOVED = "removed"
+    DECLINED = "declined"
+
+
+class Anchor(enum.StrEnum):
+    START = "start"
+    END = "end"
+
+
+def new_invite_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
+    # Stored as plain strings with a CHECK constraint: portable and easy to migrate.
+    return sa.Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Group(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
+    default_venue: Mapped[str] = mapped_column(sa.String(200), default="")
+    join_policy: Mapped[JoinPolicy] = mapped_column(
+        _enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN
+    )
+    visibility: Mapped[Visibility] = mapped_column(
+        _enum(Visibility, "visibility"), default=Visibility.PUBLIC
+    )
+    # Shown to organizers so they can share it again; rotating it revokes the old link.
+    invite_token: Mapped[str] = mapped_column(sa.String(64), default=new_invite_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    role_types: Mapped[list["RoleType"]] = relationship(
+        back_populates="group", order_by="RoleType.position, RoleType.id", lazy="raise_on_sql"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Group {self.slug}>"
+
+
+class Membership(db.Model):
+    """A user's place in a group. One row per (user, group), kept when they leave."""
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"), index=True)
+    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"))
+    status: Mapped[MembershipStatus] = mapped_column(_enum(MembershipStatus, "membership_status"))
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped["User"] = relationship(back_populates="memberships")  # noqa: F821
+    group: Mapped[Group] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == MembershipStatus.ACTIVE
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.is_active and self.role == MemberRole.ORGANIZER
+
+
+class RoleType(db.Model):
+    """A kind of volunteer work in a group, with defaults copied into each session's slot.
+
+    The window is given relative to the session: each end is an offset in minutes from the
+    session's start or end (setup: start-60 to start+0; cleanup: end+0 to end+30).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"), index=True)
+    # Built-in roles have a key and are shown in the reader's language until renamed.
+    key: Mapped[str | None] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(80), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    default_headcount: Mapped[int] = mapped_column(default=1)
+    start_anchor: Mapped[Anchor] = mapped_column(
+        _enum(Anchor, "start_anchor"), default=Anchor.START
+    )
+    start_offset_minutes: Mapped[int] = mapped_column(default=0)
+    end_anchor: Mapped[Anchor] = mapped_column(_enum(Anchor, "end_anchor"), default=Anchor.END)
+    end_offset_minutes: Mapped[int] = mapped_column(default=0)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[Group] = relationship(back_populates="role_types")
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None

@@ -1,0 +1,294 @@
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups import bp
+from studygroup.groups.access import group_view
+from studygroup.groups.forms import (
+    BuiltInRoleTypeForm,
+    GroupForm,
+    MemberActionForm,
+    RoleTypeForm,
+)
+from studygroup.groups.models import (
+    Anchor,
+    Group,
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    RoleType,
+    Visibility,
+)
+from studygroup.groups.services import (
+    active_member_count,
+    add_role_type,
+    approve_member,
+    create_group,
+    decline_member,
+    group_members,
+    join_group,
+    leave_group,
+    public_groups,
+    remove_member,
+    restore_role_type,
+    retire_role_type,
+    role_types_of,
+    rotate_invite_token,
+    set_member_role,
+)
+from studygroup.rules import RuleViolation
+from studygroup.sessions.services import past_sessions, upcoming_sessions
+from studygroup.views import show_violation
+
+
+@bp.get("/groups")
+def index():
+    return render_template("groups/index.html", groups=public_groups(db.session, limit=200))
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = GroupForm()
+    if form.validate_on_submit():
+        try:
+            group = create_group(
+                db.session,
+                creator=current_user,
+                name=form.name.data,
+                slug=form.slug.data,
+                description=form.description.data or "",
+                timezone=form.timezone.data,
+                default_venue=form.default_venue.data or "",
+                join_policy=JoinPolicy(form.join_policy.data),
+                visibility=Visibility(form.visibility.data),
+                now=utcnow(),
+            )
+        except RuleViolation as error:
+            db.session.rollback()
+            show_violation(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your group is ready. Post its first session next."), "success")
+            return redirect(url_for("groups.show", slug=group.slug))
+    return render_template("groups/form.html", form=form, group=None)
+
+
+@bp.get("/g/<slug>")
+@group_view()
+def show(group: Group, membership: Membership | None):
+    now = utcnow()
+    upcoming = upcoming_sessions(db.session, group_ids=[group.id], now=now, limit=12)
+    past = past_sessions(db.session, group=group, now=now, limit=6)
+    organizers = [m for m in group_members(db.session, group) if m.is_organizer]
+    return render_template(
+        "groups/show.html",
+        group=group,
+        membership=membership,
+        upcoming=upcoming,
+        past=past,
+        organizers=organizers,
+        member_count=active_member_count(db.session, group),
+    )
+
+
+@bp.route("/g/<slug>/edit", methods=["GET", "POST"])
+@group_view(organizer=True)
+def edit(group: Group, membership: Membership):
+    form = GroupForm(obj=group, group=group)
+    if form.validate_on_submit():
+        group.name = form.name.data.strip()
+        group.slug = form.slug.data
+        group.description = form.description.data or ""
+        group.timezone = form.timezone.data
+        group.default_venue = form.default_venue.data or ""
+        group.join_policy = JoinPolicy(form.join_policy.data)
+        group.visibility = Visibility(form.visibility.data)
+        db.session.commit()
+        flash(_("The group is saved."), "success")
+        return redirect(url_for("groups.show", slug=group.slug))
+    return render_template("groups/form.html", form=form, group=group)
+
+
+@bp.post("/g/<slug>/join")
+@login_required
+@group_view()
+def join(group: Group, membership: Membership | None):
+    try:
+        membership = join_group(db.session, user=current_user, group=group, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("groups.show", slug=group.slug))
+    db.session.commit()
+    if membership.is_active:
+        flash(_("You are now a member of %(group)s.", group=group.name), "success")
+    else:
+        flash(_("Your request is sent. An organizer will answer it."), "info")
+    return redirect(url_for("groups.show", slug=group.slug))
+
+
+@bp.route("/g/<slug>/invite/<token>", methods=["GET", "POST"])
+def invitation(slug: str, token: str):
+    """An invitation link opens the group even when it is members-only; a wrong one is 404."""
+    import secrets
+
+    group = db.session.scalar(sa.select(Group).where(Group.slug == slug))
+    if group is None or not secrets.compare_digest(token.encode(), group.invite_token.encode()):
+        abort(404)
+    from flask import request
+
+    if request.method == "POST":
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.path))
+        try:
+            join_group(db.session, user=current_user, group=group, now=utcnow(), invite_token=token)
+        except RuleViolation as error:
+            db.session.rollback()
+            flash(str(error.message), "error")
+            return redirect(url_for("main.home"))
+        db.session.commit()
+        flash(_("You are now a member of %(group)s.", group=group.name), "success")
+        return redirect(url_for("groups.show", slug=group.slug))
+    return render_template("groups/invitation.html", group=group, token=token)
+
+
+@bp.post("/g/<slug>/leave")
+@group_view(member=True)
+def leave(group: Group, membership: Membership):
+    try:
+        leave_group(db.session, membership, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("groups.show", slug=group.slug))
+    db.session.commit()
+    flash(_("You left %(group)s. Your history stays.", group=group.name), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.get("/g/<slug>/members")
+@group_view(organizer=True)
+def members(group: Group, membership: Membership):
+    return render_template(
+        "groups/members.html",
+        group=group,
+        membership=membership,
+        members=group_members(db.session, group),
+        action_form=MemberActionForm(),
+    )
+
+
+@bp.post("/g/<slug>/members/<int:membership_id>")
+@group_view(organizer=True)
+def member_action(group: Group, membership: Membership, membership_id: int):
+    target = db.session.get(Membership, membership_id)
+    if target is None or target.group_id != group.id:
+        abort(404)
+    form = MemberActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    now = utcnow()
+    actions = {
+        "approve": lambda: approve_member(target, now=now),
+        "decline": lambda: decline_member(target, now=now),
+        "promote": lambda: set_member_role(db.session, target, MemberRole.ORGANIZER),
+        "demote": lambda: set_member_role(db.session, target, MemberRole.MEMBER),
+        "remove": lambda: remove_member(db.session, target, now=now),
+    }
+    try:
+        actions[form.action.data]()
+    except RuleViolation as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("groups.members", slug=group.slug))
+
+
+@bp.post("/g/<slug>/invite/rotate")
+@group_view(organizer=True)
+def rotate_invite(group: Group, membership: Membership):
+    rotate_invite_token(group)
+    db.session.commit()
+    flash(_("A new invitation link is made. The old link no longer works."), "success")
+    return redirect(url_for("groups.members", slug=group.slug))
+
+
+@bp.route("/g/<slug>/roles", methods=["GET", "POST"])
+@group_view(organizer=True)
+def roles(group: Group, membership: Membership):
+    form = RoleTypeForm()
+    if form.validate_on_submit():
+        add_role_type(
+            db.session,
+            group=group,
+            name=form.name.data,
+            description=form.description.data or "",
+            default_headcount=form.default_headcount.data,
+            start_anchor=Anchor(form.start_anchor.data),
+            start_offset_minutes=form.start_offset_minutes.data,
+            end_anchor=Anchor(form.end_anchor.data),
+            end_offset_minutes=form.end_offset_minutes.data,
+            requires_approval=form.requires_approval.data,
+            now=utcnow(),
+        )
+        db.session.commit()
+        flash(_("The role is added. New sessions will include it."), "success")
+        return redirect(url_for("groups.roles", slug=group.slug))
+    return render_template(
+        "groups/roles.html",
+        group=group,
+        form=form,
+        role_types=role_types_of(db.session, group, include_retired=True),
+    )
+
+
+def _role_type_or_404(group: Group, role_id: int) -> RoleType:
+    role_type = db.session.get(RoleType, role_id)
+    if role_type is None or role_type.group_id != group.id:
+        abort(404)
+    return role_type
+
+
+@bp.route("/g/<slug>/roles/<int:role_id>/edit", methods=["GET", "POST"])
+@group_view(organizer=True)
+def edit_role(group: Group, membership: Membership, role_id: int):
+    role_type = _role_type_or_404(group, role_id)
+    form_class = BuiltInRoleTypeForm if role_type.key else RoleTypeForm
+    form = form_class(obj=role_type)
+    if form.validate_on_submit():
+        role_type.name = (form.name.data or "").strip()
+        role_type.description = form.description.data or ""
+        role_type.default_headcount = form.default_headcount.data
+        role_type.start_anchor = Anchor(form.start_anchor.data)
+        role_type.start_offset_minutes = form.start_offset_minutes.data
+        role_type.end_anchor = Anchor(form.end_anchor.data)
+        role_type.end_offset_minutes = form.end_offset_minutes.data
+        role_type.requires_approval = form.requires_approval.data
+        db.session.commit()
+        flash(_("The role is saved. Sessions posted from now on use these defaults."), "success")
+        return redirect(url_for("groups.roles", slug=group.slug))
+    return render_template("groups/role_form.html", group=group, form=form, role_type=role_type)
+
+
+@bp.post("/g/<slug>/roles/<int:role_id>/retire")
+@group_view(organizer=True)
+def retire_role(group: Group, membership: Membership, role_id: int):
+    retire_role_type(_role_type_or_404(group, role_id), now=utcnow())
+    db.session.commit()
+    flash(_("The role is retired. Its history stays."), "info")
+    return redirect(url_for("groups.roles", slug=group.slug))
+
+
+@bp.post("/g/<slug>/roles/<int:role_id>/restore")
+@group_view(organizer=True)
+def restore_role(group: Group, membership: Membership, role_id: int):
+    restore_role_type(_role_type_or_404(group, role_id))
+    db.session.commit()
+    flash(_("The role is back in use."), "success")
+    return redirect(url_for("groups.roles", slug=group.slug))

@@ -1,0 +1,349 @@
+"""Groups, memberships and role types as plain functions: (db session, ...) -> data.
+
+Functions flush; the caller commits. Nothing here is ever hard-deleted: members leave or are
+removed (status), role types are retired.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, joinedload
+
+from studygroup.auth.models import User
+from studygroup.groups.models import (
+    Anchor,
+    Group,
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    RoleType,
+    Visibility,
+    new_invite_token,
+)
+from studygroup.rules import RuleViolation
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class RoleDefault:
+    key: str
+    headcount: int
+    start_anchor: Anchor
+    start_offset: int
+    end_anchor: Anchor
+    end_offset: int
+    requires_approval: bool = False
+
+
+# Every new group starts with these three; organizers add their own (streaming, cleanup...).
+BUILT_IN_ROLES = (
+    RoleDefault("setup", 3, Anchor.START, -60, Anchor.START, 0),
+    RoleDefault("reception", 2, Anchor.START, -30, Anchor.START, 30),
+    RoleDefault("speaker", 1, Anchor.START, 0, Anchor.END, 0, requires_approval=True),
+)
+
+
+def slug_taken(db_session: Session, slug: str, *, except_group: Group | None = None) -> bool:
+    query = sa.select(Group.id).where(Group.slug == slug)
+    if except_group is not None:
+        query = query.where(Group.id != except_group.id)
+    return db_session.scalar(query) is not None
+
+
+def create_group(
+    db_session: Session,
+    *,
+    creator: User,
+    name: str,
+    slug: str,
+    now: datetime,
+    description: str = "",
+    timezone: str = "Asia/Tokyo",
+    default_venue: str = "",
+    join_policy: JoinPolicy = JoinPolicy.OPEN,
+    visibility: Visibility = Visibility.PUBLIC,
+) -> Group:
+    """Create a group with its creator as organizer and the built-in role types."""
+    if not SLUG_RE.match(slug):
+        raise RuleViolation(_l("Use lower-case letters, digits and hyphens."), "slug")
+    if slug_taken(db_session, slug):
+        raise RuleViolation(_l("This address is taken. Choose another."), "slug")
+    group = Group(
+        name=name.strip(),
+        slug=slug,
+        description=description,
+        timezone=timezone,
+        default_venue=default_venue,
+        join_policy=join_policy,
+        visibility=visibility,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(group)
+    db_session.flush()
+    db_session.add(
+        Membership(
+            user_id=creator.id,
+            group_id=group.id,
+            role=MemberRole.ORGANIZER,
+            status=MembershipStatus.ACTIVE,
+            joined_at=now,
+            created_at=now,
+        )
+    )
+    for position, default in enumerate(BUILT_IN_ROLES):
+        db_session.add(
+            RoleType(
+                group_id=group.id,
+                key=default.key,
+                name="",
+                default_headcount=default.headcount,
+                start_anchor=default.start_anchor,
+                start_offset_minutes=default.start_offset,
+                end_anchor=default.end_anchor,
+                end_offset_minutes=default.end_offset,
+                requires_approval=default.requires_approval,
+                position=position,
+                created_at=now,
+            )
+        )
+    db_session.flush()
+    return group
+
+
+def membership_of(db_session: Session, user: User | None, group: Group) -> Membership | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return db_session.scalar(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+    )
+
+
+def can_view_group(group: Group, membership: Membership | None) -> bool:
+    return group.visibility == Visibility.PUBLIC or (
+        membership is not None and membership.is_active
+    )
+
+
+def join_group(
+    db_session: Session,
+    *,
+    user: User,
+    group: Group,
+    now: datetime,
+    invite_token: str | None = None,
+) -> Membership:
+    """Join, or ask to join, following the group's policy.
+
+    Open groups and a valid invite link make an active member; approval groups a pending
+    request. A member who left before gets their old row back, so their history stays one.
+    """
+    import secrets
+
+    membership = membership_of(db_session, user, group)
+    if membership is not None and membership.status in (
+        MembershipStatus.ACTIVE,
+        MembershipStatus.PENDING,
+    ):
+        return membership
+    if membership is not None and membership.status == MembershipStatus.REMOVED:
+        raise RuleViolation(_l("An organizer removed you from this group."))
+    invited = invite_token is not None and secrets.compare_digest(
+        invite_token.encode(), group.invite_token.encode()
+    )
+    if group.join_policy == JoinPolicy.INVITE and not invited:
+        raise RuleViolation(_l("This group is joined through an invitation link."))
+    status = (
+        MembershipStatus.PENDING
+        if group.join_policy == JoinPolicy.APPROVAL and not invited
+        else MembershipStatus.ACTIVE
+    )
+    if membership is None:
+        membership = Membership(
+            user_id=user.id, group_id=group.id, role=MemberRole.MEMBER, created_at=now
+        )
+        db_session.add(membership)
+    membership.role = MemberRole.MEMBER
+    membership.status = status
+    membership.joined_at = now if status == MembershipStatus.ACTIVE else None
+    membership.left_at = None
+    db_session.flush()
+    return membership
+
+
+def _active_organizer_count(db_session: Session, group: Group) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(
+            Membership.group_id == group.id,
+            Membership.role == MemberRole.ORGANIZER,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+
+
+def _ensure_not_last_organizer(db_session: Session, membership: Membership) -> None:
+    if membership.is_organizer and _active_organizer_count(db_session, membership.group) <= 1:
+        raise RuleViolation(
+            _l("A group needs at least one organizer. Make someone else organizer first.")
+        )
+
+
+def leave_group(db_session: Session, membership: Membership, *, now: datetime) -> None:
+    _ensure_not_last_organizer(db_session, membership)
+    membership.status = MembershipStatus.LEFT
+    membership.role = MemberRole.MEMBER
+    membership.left_at = now
+    db_session.flush()
+
+
+def remove_member(db_session: Session, membership: Membership, *, now: datetime) -> None:
+    """The member leaves the group; their row and history stay."""
+    _ensure_not_last_organizer(db_session, membership)
+    membership.status = MembershipStatus.REMOVED
+    membership.role = MemberRole.MEMBER
+    membership.left_at = now
+    db_session.flush()
+
+
+def approve_member(membership: Membership, *, now: datetime) -> None:
+    if membership.status != MembershipStatus.PENDING:
+        raise RuleViolation(_l("This request was already answered."))
+    membership.status = MembershipStatus.ACTIVE
+    membership.joined_at = now
+
+
+def decline_member(membership: Membership, *, now: datetime) -> None:
+    if membership.status != MembershipStatus.PENDING:
+        raise RuleViolation(_l("This request was already answered."))
+    membership.status = MembershipStatus.DECLINED
+    membership.left_at = now
+
+
+def set_member_role(db_session: Session, membership: Membership, role: MemberRole) -> None:
+    if not membership.is_active:
+        raise RuleViolation(_l("Only active members can be organizers."))
+    if role == MemberRole.MEMBER:
+        _ensure_not_last_organizer(db_session, membership)
+    membership.role = role
+    db_session.flush()
+
+
+def rotate_invite_token(group: Group) -> str:
+    """Revoke the current invitation link and make a new one."""
+    group.invite_token = new_invite_token()
+    return group.invite_token
+
+
+def group_members(db_session: Session, group: Group) -> list[Membership]:
+    """Every membership row of the group with its user, organizers first, then by name."""
+    return list(
+        db_session.scalars(
+            sa.select(Membership)
+            .join(Membership.user)
+            .where(Membership.group_id == group.id)
+            .options(joinedload(Membership.user))
+            .order_by(
+                sa.case((Membership.role == MemberRole.ORGANIZER, 0), else_=1),
+                User.display_name,
+            )
+        )
+    )
+
+
+def active_member_count(db_session: Session, group: Group) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+    )
+
+
+def groups_of(db_session: Session, user: User) -> list[Membership]:
+    """The user's active and pending memberships with their groups, by group name."""
+    return list(
+        db_session.scalars(
+            sa.select(Membership)
+            .join(Membership.group)
+            .where(
+                Membership.user_id == user.id,
+                Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.PENDING]),
+            )
+            .options(joinedload(Membership.group))
+            .order_by(Group.name)
+        )
+    )
+
+
+def public_groups(db_session: Session, limit: int = 50) -> list[Group]:
+    return list(
+        db_session.scalars(
+            sa.select(Group)
+            .where(Group.visibility == Visibility.PUBLIC)
+            .order_by(Group.name)
+            .limit(limit)
+        )
+    )
+
+
+def role_types_of(
+    db_session: Session, group: Group, *, include_retired: bool = False
+) -> list[RoleType]:
+    query = sa.select(RoleType).where(RoleType.group_id == group.id)
+    if not include_retired:
+        query = query.where(RoleType.retired_at.is_(None))
+    return list(db_session.scalars(query.order_by(RoleType.position, RoleType.id)))
+
+
+def add_role_type(
+    db_session: Session,
+    *,
+    group: Group,
+    name: str,
+    default_headcount: int,
+    start_anchor: Anchor,
+    start_offset_minutes: int,
+    end_anchor: Anchor,
+    end_offset_minutes: int,
+    requires_approval: bool,
+    now: datetime,
+    description: str = "",
+) -> RoleType:
+    position = db_session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(RoleType.position), -1) + 1).where(
+            RoleType.group_id == group.id
+        )
+    )
+    role_type = RoleType(
+        group_id=group.id,
+        key=None,
+        name=name.strip(),
+        description=description,
+        default_headcount=default_headcount,
+        start_anchor=start_anchor,
+        start_offset_minutes=start_offset_minutes,
+        end_anchor=end_anchor,
+        end_offset_minutes=end_offset_minutes,
+        requires_approval=requires_approval,
+        position=position,
+        created_at=now,
+    )
+    db_session.add(role_type)
+    db_session.flush()
+    return role_type
+
+
+def retire_role_type(role_type: RoleType, *, now: datetime) -> None:
+    """No new sessions get this role; past and planned slots keep it."""
+    if role_type.retired_at is None:
+        role_type.retired_at = now
+
+
+def restore_role_type(role_type: RoleType) -> None:
+    role_type.retired_at = None

@@ -1,0 +1,71 @@
+"""Logs as one JSON object per line on stderr, for any log collector.
+
+Requests are logged by route pattern with secret path parts (tokens) redacted, without query
+strings, cookies or form data, so no password, token or cookie reaches the logs.
+"""
+
+import json
+import logging
+import sys
+import time
+
+from flask import Flask, g, request
+
+SECRET_VIEW_ARGS = {"token", "invite_token"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if extra:
+            entry.update(extra)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(app: Flask) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    app.logger.handlers[:] = [handler]
+    app.logger.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    app.logger.propagate = False
+    # The development server's own access log prints full paths; ours replaces it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        if request.endpoint in ("main.healthz", "main.readyz", "static"):
+            return response
+        started = g.get("request_started")
+        app.logger.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": redacted_path(),
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                }
+            },
+        )
+        return response
+
+
+def redacted_path() -> str:
+    """The request path with secret view arguments replaced, and no query string."""
+    args = request.view_args or {}
+    path = request.path
+    for name in SECRET_VIEW_ARGS & args.keys():
+        path = path.replace(str(args[name]), "[redacted]")
+    return path

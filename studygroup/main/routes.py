@@ -1,0 +1,63 @@
+import sqlalchemy as sa
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.services import groups_of, public_groups
+from studygroup.main import bp
+from studygroup.security import safe_next_url
+from studygroup.sessions.services import upcoming_sessions
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("main/landing.html", groups=public_groups(db.session))
+    memberships = groups_of(db.session, current_user)
+    active_ids = [m.group_id for m in memberships if m.is_active]
+    sessions = upcoming_sessions(db.session, group_ids=active_ids, now=utcnow(), limit=12)
+    return render_template("main/home.html", memberships=memberships, sessions=sessions)
+
+
+@bp.get("/organize")
+@login_required
+def organize():
+    """The organizer portal: every group I organize with its next sessions and head-counts."""
+    memberships = [m for m in groups_of(db.session, current_user) if m.is_organizer]
+    sessions = upcoming_sessions(
+        db.session, group_ids=[m.group_id for m in memberships], now=utcnow(), limit=60
+    )
+    by_group: dict[int, list] = {m.group_id: [] for m in memberships}
+    for s in sessions:
+        by_group[s.group_id].append(s)
+    return render_template("main/organize.html", memberships=memberships, by_group=by_group)
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(safe_next_url(request.form.get("next")) or url_for("main.home"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process answers. Touches nothing else, so a slow database never fails it."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """The database answers one cheap query."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.warning("readiness check failed: database unreachable")
+        db.session.rollback()
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,33 @@
+"""Every model, imported in one place so mappers and Alembic see the whole schema."""
+
+from studygroup.auth.models import LoginFailure, Skill, User, user_skill
+from studygroup.groups.models import (
+    Anchor,
+    Group,
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    RoleType,
+    Visibility,
+)
+from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+
+__all__ = [
+    "Anchor",
+    "Group",
+    "JoinPolicy",
+    "LoginFailure",
+    "MemberRole",
+    "Membership",
+    "MembershipStatus",
+    "RoleSlot",
+    "RoleType",
+    "SessionSeries",
+    "SessionStatus",
+    "Skill",
+    "StudySession",
+    "User",
+    "user_skill",
+    "Visibility",
+]

@@ -1,0 +1,158 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+    ValidationError,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from studygroup.sessions.services import WEEKDAYS
+from studygroup.templating import role_label
+
+WEEKDAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        (
+            _l("Monday"),
+            _l("Tuesday"),
+            _l("Wednesday"),
+            _l("Thursday"),
+            _l("Friday"),
+            _l("Saturday"),
+            _l("Sunday"),
+        ),
+        strict=True,
+    )
+)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SessionTimesMixin:
+    def validate_end_time(self, field):
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+
+class SessionForm(SessionTimesMixin, FlaskForm):
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    venue = StringField(_l("Venue"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+
+
+class SeriesForm(SessionTimesMixin, FlaskForm):
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    first_day = DateField(
+        _l("From"), validators=[InputRequired()], description=_l("The first possible date.")
+    )
+    months = IntegerField(
+        _l("For how many months"),
+        default=6,
+        validators=[InputRequired(), NumberRange(min=1, max=24)],
+    )
+    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
+    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    pattern = RadioField(
+        _l("Repeat"),
+        choices=[
+            ("monthly", _l("Monthly, on the chosen weeks")),
+            ("weekly", _l("Weekly")),
+            ("custom", _l("Custom rule (RRULE)")),
+        ],
+        default="monthly",
+    )
+    ordinals = MultiCheckboxField(
+        _l("Which weeks"),
+        choices=[
+            ("1", _l("1st")),
+            ("2", _l("2nd")),
+            ("3", _l("3rd")),
+            ("4", _l("4th")),
+            ("-1", _l("Last")),
+        ],
+        default=["3"],
+        validate_choice=True,
+    )
+    weekday = SelectField(
+        _l("Day of the week"),
+        choices=[(code, name) for code, name in WEEKDAY_NAMES.items()],
+        default="SA",
+    )
+    interval = IntegerField(
+        _l("Every how many weeks"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=8)],
+    )
+    rule = StringField(
+        _l("RRULE"),
+        validators=[Length(max=500)],
+        description=_l("For the custom rule only, e.g. FREQ=MONTHLY;BYDAY=+1WE,+3WE"),
+    )
+    venue = StringField(_l("Venue"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+    preview = SubmitField(_l("Preview dates"))
+    submit = SubmitField(_l("Post the sessions"))
+
+    def validate_ordinals(self, field):
+        if self.pattern.data == "monthly" and not field.data:
+            raise ValidationError(_l("Choose at least one week."))
+
+    def validate_rule(self, field):
+        if self.pattern.data == "custom" and not (field.data or "").strip():
+            raise ValidationError(_l("Write the rule, e.g. FREQ=MONTHLY;BYDAY=-1FR"))
+
+
+def headcount_form(role_types, base=FlaskForm, defaults: dict[int, int] | None = None):
+    """A form class with one head-count field per role type (`headcount_<id>`)."""
+
+    class HeadcountForm(base):
+        pass
+
+    for role_type in role_types:
+        value = (defaults or {}).get(role_type.id, role_type.default_headcount)
+        setattr(
+            HeadcountForm,
+            f"headcount_{role_type.id}",
+            IntegerField(
+                role_label(role_type),
+                default=value,
+                validators=[InputRequired(), NumberRange(min=0, max=500)],
+            ),
+        )
+    HeadcountForm.role_types = role_types
+    return HeadcountForm
+
+
+def headcounts_from(form) -> dict[int, int]:
+    return {rt.id: getattr(form, f"headcount_{rt.id}").data for rt in form.role_types}
+
+
+def headcount_fields(form):
+    return [getattr(form, f"headcount_{rt.id}") for rt in form.role_types]
+
+
+class SlotForm(FlaskForm):
+    headcount = IntegerField(
+        _l("People needed"), validators=[InputRequired(), NumberRange(min=0, max=500)]
+    )
+    start_time = TimeField(_l("From"), validators=[InputRequired()])
+    end_time = TimeField(_l("To"), validators=[InputRequired()])
+
+
+class AddSlotForm(FlaskForm):
+    role_type_id = SelectField(_l("Role"), coerce=int)

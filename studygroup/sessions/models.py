@@ -1,0 +1,87 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
+from studygroup.groups.models import Group, RoleType, _enum
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class SessionSeries(db.Model):
+    """The rule that made a run of sessions. Each session stays concrete and editable."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    # RFC 5545 RRULE, evaluated on dates in the group's zone from the first session on.
+    rrule: Mapped[str] = mapped_column(sa.String(500))
+    first_starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StudySession(db.Model):
+    """One meeting of a group. Times are stored in UTC and shown in the group's zone."""
+
+    __tablename__ = "study_session"
+    __table_args__ = (
+        sa.Index("ix_study_session_group_starts", "group_id", "starts_at"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"))
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("session_series.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    venue: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[SessionStatus] = mapped_column(
+        _enum(SessionStatus, "session_status"), default=SessionStatus.SCHEDULED
+    )
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised when time, place or status changes: calendar clients re-read the event then.
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[Group] = relationship()
+    series: Mapped[SessionSeries | None] = relationship()
+    slots: Mapped[list["RoleSlot"]] = relationship(
+        back_populates="session",
+        order_by="RoleSlot.position, RoleSlot.id",
+        lazy="raise_on_sql",
+    )
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == SessionStatus.CANCELLED
+
+
+class RoleSlot(db.Model):
+    """One role in one session: head-count and window, copied from the role type, editable."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "role_type_id"),
+        sa.CheckConstraint("headcount >= 0", name="headcount_not_negative"),
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"))
+    role_type_id: Mapped[int] = mapped_column(sa.ForeignKey("role_type.id"), index=True)
+    headcount: Mapped[int] = mapped_column(default=1)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    position: Mapped[int] = mapped_column(default=0)
+
+    session: Mapped[StudySession] = relationship(back_populates="slots")
+    role_type: Mapped[RoleType] = relationship()

@@ -1,0 +1,296 @@
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.access import group_view
+from studygroup.groups.models import Group, Membership, RoleType
+from studygroup.groups.services import role_types_of
+from studygroup.rules import RuleViolation
+from studygroup.sessions import bp
+from studygroup.sessions.forms import (
+    WEEKDAY_NAMES,
+    AddSlotForm,
+    SeriesForm,
+    SessionForm,
+    SlotForm,
+    headcount_fields,
+    headcount_form,
+    headcounts_from,
+)
+from studygroup.sessions.models import StudySession
+from studygroup.sessions.services import (
+    add_slot,
+    cancel_session,
+    create_series,
+    create_session,
+    get_session,
+    local_datetime,
+    monthly_rule,
+    plan_series,
+    reinstate_session,
+    update_session,
+    update_slot,
+    weekly_rule,
+)
+from studygroup.views import show_violation
+
+
+def _session_or_404(group: Group, session_id: int) -> StudySession:
+    session = get_session(db.session, group, session_id)
+    if session is None:
+        abort(404)
+    return session
+
+
+@bp.route("/g/<slug>/sessions/new", methods=["GET", "POST"])
+@group_view(organizer=True)
+def new(group: Group, membership: Membership):
+    role_types = role_types_of(db.session, group)
+    form = headcount_form(role_types, base=SessionForm)(venue=group.default_venue)
+    if form.validate_on_submit():
+        try:
+            session = create_session(
+                db.session,
+                group=group,
+                title=form.title.data,
+                starts_at=local_datetime(form.day.data, form.start_time.data, group.timezone),
+                ends_at=local_datetime(form.day.data, form.end_time.data, group.timezone),
+                venue=form.venue.data or "",
+                description=form.description.data or "",
+                headcounts=headcounts_from(form),
+                role_types=role_types,
+                now=utcnow(),
+            )
+        except RuleViolation as error:
+            db.session.rollback()
+            show_violation(form, error)
+        else:
+            db.session.commit()
+            flash(_("The session is posted."), "success")
+            return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
+    return render_template(
+        "sessions/form.html",
+        group=group,
+        form=form,
+        session=None,
+        headcount_fields=headcount_fields(form),
+    )
+
+
+def _series_rule(form: SeriesForm) -> str:
+    if form.pattern.data == "monthly":
+        return monthly_rule([int(n) for n in form.ordinals.data], form.weekday.data)
+    if form.pattern.data == "weekly":
+        return weekly_rule(form.weekday.data, form.interval.data or 1)
+    return (form.rule.data or "").strip()
+
+
+@bp.route("/g/<slug>/series/new", methods=["GET", "POST"])
+@group_view(organizer=True)
+def new_series(group: Group, membership: Membership):
+    from flask import current_app
+
+    role_types = role_types_of(db.session, group)
+    form = headcount_form(role_types, base=SeriesForm)(venue=group.default_venue)
+    planned = None
+    if form.validate_on_submit():
+        rule = _series_rule(form)
+        try:
+            planned = plan_series(
+                rule=rule,
+                first_day=form.first_day.data,
+                months=form.months.data,
+                start_time=form.start_time.data,
+                end_time=form.end_time.data,
+                tz=group.timezone,
+                limit=current_app.config["SERIES_MAX_SESSIONS"],
+            )
+            if not form.preview.data:
+                sessions = create_series(
+                    db.session,
+                    group=group,
+                    creator=current_user,
+                    title=form.title.data,
+                    rule=rule,
+                    planned=planned,
+                    venue=form.venue.data or "",
+                    description=form.description.data or "",
+                    headcounts=headcounts_from(form),
+                    now=utcnow(),
+                )
+        except RuleViolation as error:
+            db.session.rollback()
+            planned = None
+            # The monthly and weekly choices build the rule, so its errors belong to them.
+            if error.field == "rule" and form.pattern.data != "custom":
+                error.field = "first_day"
+            show_violation(form, error)
+        else:
+            if not form.preview.data:
+                db.session.commit()
+                flash(
+                    _("%(n)d sessions are posted.", n=len(sessions)),
+                    "success",
+                )
+                return redirect(url_for("groups.show", slug=group.slug))
+    return render_template(
+        "sessions/series_form.html",
+        group=group,
+        form=form,
+        planned=planned,
+        headcount_fields=headcount_fields(form),
+        weekday_names=WEEKDAY_NAMES,
+    )
+
+
+@bp.get("/g/<slug>/sessions/<int:session_id>")
+@group_view()
+def show(group: Group, membership: Membership | None, session_id: int):
+    session = _session_or_404(group, session_id)
+    return render_template(
+        "sessions/show.html", group=group, membership=membership, session=session
+    )
+
+
+@bp.route("/g/<slug>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@group_view(organizer=True)
+def edit(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    zone = ZoneInfo(group.timezone)
+    local_start = session.starts_at.astimezone(zone)
+    form = SessionForm(
+        title=session.title,
+        day=local_start.date(),
+        start_time=local_start.time(),
+        end_time=session.ends_at.astimezone(zone).time(),
+        venue=session.venue,
+        description=session.description,
+    )
+    if form.validate_on_submit():
+        try:
+            change = update_session(
+                db.session,
+                session,
+                title=form.title.data,
+                starts_at=local_datetime(form.day.data, form.start_time.data, group.timezone),
+                ends_at=local_datetime(form.day.data, form.end_time.data, group.timezone),
+                venue=form.venue.data or "",
+                description=form.description.data or "",
+                now=utcnow(),
+            )
+        except RuleViolation as error:
+            db.session.rollback()
+            show_violation(form, error)
+        else:
+            db.session.commit()
+            flash(_("The session is saved.") if change.any else _("Nothing changed."), "success")
+            return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
+    used = {slot.role_type_id for slot in session.slots}
+    add_form = AddSlotForm()
+    add_form.role_type_id.choices = [
+        (rt.id, rt) for rt in role_types_of(db.session, group) if rt.id not in used
+    ]
+    slot_forms = [
+        (
+            slot,
+            SlotForm(
+                prefix=f"slot{slot.id}",
+                headcount=slot.headcount,
+                start_time=slot.starts_at.astimezone(zone).time(),
+                end_time=slot.ends_at.astimezone(zone).time(),
+            ),
+        )
+        for slot in session.slots
+    ]
+    return render_template(
+        "sessions/edit.html",
+        group=group,
+        form=form,
+        session=session,
+        slot_forms=slot_forms,
+        add_form=add_form,
+    )
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/slots/<int:slot_id>")
+@group_view(organizer=True)
+def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: int):
+    session = _session_or_404(group, session_id)
+    slot = next((s for s in session.slots if s.id == slot_id), None)
+    if slot is None:
+        abort(404)
+    form = SlotForm(prefix=f"slot{slot.id}")
+    back = url_for("sessions.edit", slug=group.slug, session_id=session.id)
+    if not form.validate_on_submit():
+        for field in form:
+            for error in field.errors:
+                flash(f"{field.label.text}: {error}", "error")
+        return redirect(back)
+    day = slot.starts_at.astimezone(ZoneInfo(group.timezone)).date()
+    try:
+        update_slot(
+            db.session,
+            slot,
+            headcount=form.headcount.data,
+            starts_at=local_datetime(day, form.start_time.data, group.timezone).astimezone(UTC),
+            ends_at=local_datetime(day, form.end_time.data, group.timezone).astimezone(UTC),
+            now=utcnow(),
+        )
+    except RuleViolation as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("The role is saved."), "success")
+    return redirect(back)
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/slots")
+@group_view(organizer=True)
+def add_role(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    form = AddSlotForm()
+    form.role_type_id.choices = [(rt.id, rt.id) for rt in role_types_of(db.session, group)]
+    back = url_for("sessions.edit", slug=group.slug, session_id=session.id)
+    if not form.validate_on_submit():
+        flash(_("Choose a role."), "error")
+        return redirect(back)
+    role_type = db.session.get(RoleType, form.role_type_id.data)
+    try:
+        add_slot(db.session, session, role_type, now=utcnow())
+    except RuleViolation as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("The role is added to this session."), "success")
+    return redirect(back)
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/cancel")
+@group_view(organizer=True)
+def cancel(group: Group, membership: Membership, session_id: int):
+    return _set_status(group, session_id, cancel_session, _("The session is cancelled."))
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/reinstate")
+@group_view(organizer=True)
+def reinstate(group: Group, membership: Membership, session_id: int):
+    return _set_status(group, session_id, reinstate_session, _("The session is back on."))
+
+
+def _set_status(group: Group, session_id: int, change, message: str):
+    session = _session_or_404(group, session_id)
+    try:
+        change(session, now=utcnow())
+    except RuleViolation as error:
+        flash(str(error.message), "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))

@@ -1,0 +1,438 @@
+"""Sessions, series and role slots as plain functions: (db session, ...) -> data.
+
+Times come in as aware datetimes and are stored in UTC; series rules are evaluated in the
+group's zone so "10:00 every 3rd Saturday" stays 10:00 across daylight-saving changes.
+Functions flush; the caller commits. Sessions are cancelled, never deleted.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from dateutil.rrule import rrulestr
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, selectinload
+
+from studygroup.auth.models import User
+from studygroup.groups.models import Anchor, Group, RoleType
+from studygroup.rules import RuleViolation
+from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def local_datetime(day: date, at: time, tz: str) -> datetime:
+    """A wall-clock time in the group's zone as an aware datetime."""
+    return datetime.combine(day, at, tzinfo=ZoneInfo(tz))
+
+
+def slot_window(role_type: RoleType, starts_at: datetime, ends_at: datetime):
+    """The role's default window for a session; falls back to the session when it is empty."""
+
+    def point(anchor: Anchor, offset: int) -> datetime:
+        base = starts_at if anchor == Anchor.START else ends_at
+        return base + timedelta(minutes=offset)
+
+    start = point(role_type.start_anchor, role_type.start_offset_minutes)
+    end = point(role_type.end_anchor, role_type.end_offset_minutes)
+    if end <= start:
+        return starts_at, ends_at
+    return start, end
+
+
+def _check_times(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise RuleViolation(_l("The end must be after the start."), "end_time")
+    if ends_at - starts_at > timedelta(hours=24):
+        raise RuleViolation(_l("A session can last at most 24 hours."), "end_time")
+
+
+def _active_role_types(db_session: Session, group: Group) -> list[RoleType]:
+    return list(
+        db_session.scalars(
+            sa.select(RoleType)
+            .where(RoleType.group_id == group.id, RoleType.retired_at.is_(None))
+            .order_by(RoleType.position, RoleType.id)
+        )
+    )
+
+
+def create_session(
+    db_session: Session,
+    *,
+    group: Group,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    venue: str = "",
+    description: str = "",
+    headcounts: dict[int, int] | None = None,
+    series: SessionSeries | None = None,
+    role_types: list[RoleType] | None = None,
+) -> StudySession:
+    """Create one session with a slot for each active role type.
+
+    `headcounts` maps role type id to head-count; missing ones take the role's default and a
+    head-count of 0 leaves that role out of this session.
+    """
+    _check_times(starts_at, ends_at)
+    session = StudySession(
+        group_id=group.id,
+        series=series,
+        title=title.strip(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        venue=venue.strip(),
+        description=description,
+        status=SessionStatus.SCHEDULED,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    db_session.add(session)
+    db_session.flush()
+    headcounts = headcounts or {}
+    for role_type in (
+        role_types if role_types is not None else _active_role_types(db_session, group)
+    ):
+        headcount = headcounts.get(role_type.id, role_type.default_headcount)
+        if headcount <= 0:
+            continue
+        slot_start, slot_end = slot_window(role_type, starts_at, ends_at)
+        db_session.add(
+            RoleSlot(
+                session_id=session.id,
+                role_type_id=role_type.id,
+                headcount=headcount,
+                starts_at=slot_start,
+                ends_at=slot_end,
+                position=role_type.position,
+            )
+        )
+    db_session.flush()
+    return session
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """What an edit changed: the staffing emails of a later feature tell members this."""
+
+    time: bool = False
+    venue: bool = False
+    details: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.time or self.venue or self.details
+
+
+def update_session(
+    db_session: Session,
+    session: StudySession,
+    *,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    venue: str,
+    description: str,
+    now: datetime,
+) -> SessionChange:
+    """Edit one session only (the rest of its series stays as it is).
+
+    Moving the session moves its role windows by the same amount. Raises `sequence` when the
+    time or place changes, and `updated_at` on any change.
+    """
+    _check_times(starts_at, ends_at)
+    change = SessionChange(
+        time=(starts_at, ends_at) != (session.starts_at, session.ends_at),
+        venue=venue.strip() != session.venue,
+        details=(title.strip(), description) != (session.title, session.description),
+    )
+    if not change.any:
+        return change
+    if change.time:
+        shift = starts_at - session.starts_at
+        for slot in _slots(db_session, session):
+            new_start, new_end = slot.starts_at + shift, slot.ends_at + shift
+            slot.starts_at, slot.ends_at = new_start, new_end
+    session.title = title.strip()
+    session.starts_at = starts_at
+    session.ends_at = ends_at
+    session.venue = venue.strip()
+    session.description = description
+    if change.time or change.venue:
+        session.sequence += 1
+    session.updated_at = now
+    db_session.flush()
+    return change
+
+
+def _slots(db_session: Session, session: StudySession) -> list[RoleSlot]:
+    return list(db_session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id)))
+
+
+def cancel_session(session: StudySession, *, now: datetime) -> None:
+    """Cancel, keeping the session, its slots and everyone's places for the history."""
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is already cancelled."))
+    session.status = SessionStatus.CANCELLED
+    session.cancelled_at = now
+    session.sequence += 1
+    session.updated_at = now
+
+
+def reinstate_session(session: StudySession, *, now: datetime) -> None:
+    if not session.is_cancelled:
+        raise RuleViolation(_l("This session is not cancelled."))
+    session.status = SessionStatus.SCHEDULED
+    session.cancelled_at = None
+    session.sequence += 1
+    session.updated_at = now
+
+
+def update_slot(
+    db_session: Session,
+    slot: RoleSlot,
+    *,
+    headcount: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+) -> None:
+    if headcount < 0:
+        raise RuleViolation(_l("The head-count cannot be negative."), "headcount")
+    if ends_at <= starts_at:
+        raise RuleViolation(_l("The end must be after the start."), "end_time")
+    if (slot.headcount, slot.starts_at, slot.ends_at) == (headcount, starts_at, ends_at):
+        return
+    slot.headcount = headcount
+    slot.starts_at = starts_at
+    slot.ends_at = ends_at
+    slot.session.updated_at = now
+    db_session.flush()
+
+
+def add_slot(
+    db_session: Session, session: StudySession, role_type: RoleType, *, now: datetime
+) -> RoleSlot:
+    """Add a role to one session with the role's defaults."""
+    if role_type.group_id != session.group_id:
+        raise RuleViolation(_l("This role belongs to another group."))
+    if role_type.is_retired:
+        raise RuleViolation(_l("This role is retired."))
+    exists = db_session.scalar(
+        sa.select(RoleSlot.id).where(
+            RoleSlot.session_id == session.id, RoleSlot.role_type_id == role_type.id
+        )
+    )
+    if exists:
+        raise RuleViolation(_l("This session already has this role."))
+    start, end = slot_window(role_type, session.starts_at, session.ends_at)
+    slot = RoleSlot(
+        session_id=session.id,
+        role_type_id=role_type.id,
+        headcount=max(role_type.default_headcount, 1),
+        starts_at=start,
+        ends_at=end,
+        position=role_type.position,
+    )
+    db_session.add(slot)
+    session.updated_at = now
+    db_session.flush()
+    return slot
+
+
+# --- series -------------------------------------------------------------------------------
+
+
+def monthly_rule(ordinals: Iterable[int], weekday: str) -> str:
+    """`monthly_rule([3], "SA")` -> `FREQ=MONTHLY;BYDAY=+3SA` (every 3rd Saturday)."""
+    days = ",".join(f"{'+' if n > 0 else ''}{n}{weekday}" for n in sorted(ordinals, key=_ord))
+    return f"FREQ=MONTHLY;BYDAY={days}"
+
+
+def _ord(n: int) -> int:
+    return 99 if n < 0 else n
+
+
+def weekly_rule(weekday: str, interval: int = 1) -> str:
+    return f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={weekday}"
+
+
+def series_dates(rule: str, *, first_day: date, last_day: date, limit: int) -> list[date]:
+    """The dates a rule yields from `first_day` to `last_day`, at most `limit` + 1 of them.
+
+    Raises RuleViolation for a rule dateutil cannot read. Works on dates only; the caller puts
+    the local start time on each, so daylight-saving changes never move the wall-clock time.
+    """
+    cleaned = rule.strip()
+    if cleaned.upper().startswith("RRULE:"):
+        cleaned = cleaned[6:]
+    if not cleaned or any(part in cleaned.upper() for part in ("DTSTART", "\n", "\r")):
+        raise RuleViolation(_l("Give a single RRULE, e.g. FREQ=MONTHLY;BYDAY=+3SA."), "rule")
+    if "BYHOUR" in cleaned.upper() or "BYMINUTE" in cleaned.upper():
+        raise RuleViolation(_l("Set the time with the start and end fields."), "rule")
+    try:
+        parsed = rrulestr(cleaned, dtstart=datetime.combine(first_day, time(0)))
+    except (ValueError, TypeError, IndexError, KeyError):
+        raise RuleViolation(
+            _l("This rule cannot be read. Example: FREQ=MONTHLY;BYDAY=+3SA."), "rule"
+        ) from None
+    until = datetime.combine(last_day, time(0))
+    days: list[date] = []
+    seen: set[date] = set()
+    for occurrence in parsed:
+        if occurrence > until or len(days) > limit:
+            break
+        if occurrence.date() not in seen:
+            seen.add(occurrence.date())
+            days.append(occurrence.date())
+    return days
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    starts_at: datetime
+    ends_at: datetime
+
+
+def plan_series(
+    *,
+    rule: str,
+    first_day: date,
+    months: int,
+    start_time: time,
+    end_time: time,
+    tz: str,
+    limit: int,
+) -> list[PlannedSession]:
+    """Concrete start/end times for a rule, or RuleViolation when it yields none or too many."""
+    if months < 1 or months > 24:
+        raise RuleViolation(_l("Choose from 1 to 24 months."), "months")
+    if end_time <= start_time:
+        raise RuleViolation(_l("The end must be after the start."), "end_time")
+    last_day = _add_months(first_day, months) - timedelta(days=1)
+    days = series_dates(rule, first_day=first_day, last_day=last_day, limit=limit)
+    if not days:
+        raise RuleViolation(
+            _l("This rule gives no dates in that period. Check the first date and the rule."),
+            "rule",
+        )
+    if len(days) > limit:
+        raise RuleViolation(
+            _l("This makes more than %(n)d sessions. Choose fewer months.", n=limit), "months"
+        )
+    return [
+        PlannedSession(
+            local_datetime(day, start_time, tz).astimezone(UTC),
+            local_datetime(day, end_time, tz).astimezone(UTC),
+        )
+        for day in days
+    ]
+
+
+def _add_months(day: date, months: int) -> date:
+    from dateutil.relativedelta import relativedelta
+
+    return day + relativedelta(months=months)
+
+
+def create_series(
+    db_session: Session,
+    *,
+    group: Group,
+    creator: User,
+    title: str,
+    rule: str,
+    planned: list[PlannedSession],
+    now: datetime,
+    venue: str = "",
+    description: str = "",
+    headcounts: dict[int, int] | None = None,
+) -> list[StudySession]:
+    """Create the series row and one concrete, independently editable session per date."""
+    series = SessionSeries(
+        group_id=group.id,
+        title=title.strip(),
+        rrule=rule,
+        first_starts_at=planned[0].starts_at,
+        created_by_id=creator.id,
+        created_at=now,
+    )
+    db_session.add(series)
+    role_types = _active_role_types(db_session, group)
+    return [
+        create_session(
+            db_session,
+            group=group,
+            title=title,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            venue=venue,
+            description=description,
+            headcounts=headcounts,
+            series=series,
+            role_types=role_types,
+            now=now,
+        )
+        for p in planned
+    ]
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _with_slots(query):
+    return query.options(
+        selectinload(StudySession.slots).joinedload(RoleSlot.role_type),
+        selectinload(StudySession.group),
+    )
+
+
+def upcoming_sessions(
+    db_session: Session,
+    *,
+    group_ids: Iterable[int],
+    now: datetime,
+    limit: int = 20,
+    include_cancelled: bool = True,
+) -> list[StudySession]:
+    """Sessions not yet over in these groups, soonest first, with slots and role types loaded
+    (three queries whatever the number of sessions)."""
+    group_ids = list(group_ids)
+    if not group_ids:
+        return []
+    query = sa.select(StudySession).where(
+        StudySession.group_id.in_(group_ids), StudySession.ends_at >= now
+    )
+    if not include_cancelled:
+        query = query.where(StudySession.status == SessionStatus.SCHEDULED)
+    return list(
+        db_session.scalars(_with_slots(query.order_by(StudySession.starts_at).limit(limit)))
+    )
+
+
+def past_sessions(
+    db_session: Session, *, group: Group, now: datetime, limit: int = 12
+) -> list[StudySession]:
+    query = (
+        sa.select(StudySession)
+        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
+        .order_by(StudySession.starts_at.desc())
+        .limit(limit)
+    )
+    return list(db_session.scalars(_with_slots(query)))
+
+
+def get_session(db_session: Session, group: Group, session_id: int) -> StudySession | None:
+    """The session if it belongs to `group` (another group's id gives None, hence 404)."""
+    return db_session.scalar(
+        _with_slots(
+            sa.select(StudySession).where(
+                StudySession.id == session_id, StudySession.group_id == group.id
+            )
+        )
+    )

@@ -1,0 +1,35 @@
+"""Jinja filters and globals: dates in the group's zone, role names in the reader's language."""
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from studygroup import i18n
+
+BUILT_IN_ROLE_NAMES = {
+    "setup": _l("Setup"),
+    "reception": _l("Reception"),
+    "speaker": _l("Speaker"),
+}
+
+
+def role_label(role_type) -> str:
+    """A renamed role shows its name; a built-in one shows in the reader's language."""
+    if role_type.name:
+        return role_type.name
+    return str(BUILT_IN_ROLE_NAMES.get(role_type.key or "", role_type.key or "?"))
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.globals.update(
+        format_datetime=i18n.format_datetime,
+        format_date=i18n.format_date,
+        format_time=i18n.format_time,
+        format_time_range=i18n.format_time_range,
+    )
+
+    @app.context_processor
+    def _languages():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}

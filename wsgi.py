@@ -1,0 +1,3 @@
+from studygroup import create_app
+
+app = create_app()
