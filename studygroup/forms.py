@@ -1,7 +1,7 @@
 """Form pieces shared by features."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, ValidationError
+from wtforms import SelectChoice, SelectField, ValidationError
 
 from studygroup.i18n import is_timezone, timezone_names
 
@@ -9,7 +9,7 @@ from studygroup.i18n import is_timezone, timezone_names
 class TimezoneField(SelectField):
     def __init__(self, label=None, **kwargs):
         super().__init__(label or _l("Time zone"), **kwargs)
-        self.choices = [(name, name) for name in timezone_names()]
+        self.choices = [SelectChoice(name) for name in timezone_names()]
         self.validate_choice = False
 
     def pre_validate(self, form):
@@ -17,5 +17,14 @@ class TimezoneField(SelectField):
             raise ValidationError(_l("Choose a time zone from the list, e.g. Asia/Tokyo."))
 
 
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def options(pairs) -> list[SelectChoice]:
+    """`[(value, label), ...]` as the choices WTForms wants."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def language_choices():
-    return [("", _l("As my browser says")), ("ja", "日本語"), ("en", "English")]
+    return options([("", _l("As my browser says")), ("ja", "日本語"), ("en", "English")])

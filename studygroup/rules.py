@@ -6,6 +6,6 @@ class RuleViolation(Exception):
     `field` names the form field it belongs next to, when there is one."""
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
         self.field = field

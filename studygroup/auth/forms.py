@@ -21,7 +21,7 @@ from studygroup.auth.services import (
     password_problem,
 )
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField, language_choices
+from studygroup.forms import TimezoneField, language_choices, strip
 
 PASSWORD_MESSAGES = {
     "too_short": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
@@ -46,6 +46,7 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
     )
     email = EmailField(
         _l("Email"),
+        filters=[strip],
         validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)],
         description=_l("Used to log in. Never shown to other members."),
     )
@@ -65,7 +66,7 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)])
     remember = BooleanField(_l("Keep me logged in on this device (30 days)"))
 

@@ -95,10 +95,15 @@ def logout():
 @login_required
 def profile():
     user = current_user
-    form = ProfileForm(obj=user)
-    if request.method == "GET":
-        form.skills.data = ", ".join(s.name for s in user.skills)
-        form.locale.data = user.locale or ""
+    form = ProfileForm(
+        data={
+            "display_name": user.display_name,
+            "bio": user.bio,
+            "skills": ", ".join(s.name for s in user.skills),
+            "locale": user.locale or "",
+            "timezone": user.timezone,
+        }
+    )
     if form.validate_on_submit():
         user.display_name = form.display_name.data.strip()
         user.bio = form.bio.data or ""
@@ -120,7 +125,9 @@ def password():
         change_password(user, form.new_password.data, HashCost.from_config(current_app.config))
         db.session.commit()
         # Other devices are logged out; this one carries on with the new token.
-        had_remember = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+        had_remember = (
+            current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+        )
         login_user(user, remember=had_remember)
         flash(_("Your password is changed. Other devices are logged out."), "success")
         return redirect(url_for("auth.profile"))

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField
+from studygroup.forms import TimezoneField, options
 from studygroup.groups.models import Anchor, JoinPolicy, Visibility
 from studygroup.groups.services import SLUG_RE, slug_taken
 
@@ -29,19 +29,23 @@ class GroupForm(FlaskForm):
     default_venue = StringField(_l("Usual venue"), validators=[Length(max=200)])
     join_policy = RadioField(
         _l("Who can join"),
-        choices=[
-            (JoinPolicy.OPEN.value, _l("Anyone with an account")),
-            (JoinPolicy.APPROVAL.value, _l("Anyone, after an organizer approves")),
-            (JoinPolicy.INVITE.value, _l("Only people with the invitation link")),
-        ],
+        choices=options(
+            [
+                (JoinPolicy.OPEN.value, _l("Anyone with an account")),
+                (JoinPolicy.APPROVAL.value, _l("Anyone, after an organizer approves")),
+                (JoinPolicy.INVITE.value, _l("Only people with the invitation link")),
+            ]
+        ),
         default=JoinPolicy.OPEN.value,
     )
     visibility = RadioField(
         _l("Who can see the group page"),
-        choices=[
-            (Visibility.PUBLIC.value, _l("Everyone")),
-            (Visibility.MEMBERS.value, _l("Members only")),
-        ],
+        choices=options(
+            [
+                (Visibility.PUBLIC.value, _l("Everyone")),
+                (Visibility.MEMBERS.value, _l("Members only")),
+            ]
+        ),
         default=Visibility.PUBLIC.value,
     )
 
@@ -57,10 +61,12 @@ class GroupForm(FlaskForm):
             raise ValidationError(_l("This address is taken. Choose another."))
 
 
-ANCHOR_CHOICES = [
-    (Anchor.START.value, _l("the session's start")),
-    (Anchor.END.value, _l("the session's end")),
-]
+ANCHOR_CHOICES = options(
+    [
+        (Anchor.START.value, _l("the session's start")),
+        (Anchor.END.value, _l("the session's end")),
+    ]
+)
 
 
 class RoleTypeForm(FlaskForm):
@@ -107,11 +113,13 @@ class BuiltInRoleTypeForm(RoleTypeForm):
 
 class MemberActionForm(FlaskForm):
     action = SelectField(
-        choices=[
-            ("approve", _l("Approve")),
-            ("decline", _l("Decline")),
-            ("promote", _l("Make co-organizer")),
-            ("demote", _l("Make member")),
-            ("remove", _l("Remove from group")),
-        ]
+        choices=options(
+            [
+                ("approve", _l("Approve")),
+                ("decline", _l("Decline")),
+                ("promote", _l("Make co-organizer")),
+                ("demote", _l("Make member")),
+                ("remove", _l("Remove from group")),
+            ]
+        )
     )

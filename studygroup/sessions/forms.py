@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from studygroup.forms import options
 from studygroup.sessions.services import WEEKDAYS
 from studygroup.templating import role_label
 
@@ -69,28 +70,32 @@ class SeriesForm(SessionTimesMixin, FlaskForm):
     end_time = TimeField(_l("Ends"), validators=[InputRequired()])
     pattern = RadioField(
         _l("Repeat"),
-        choices=[
-            ("monthly", _l("Monthly, on the chosen weeks")),
-            ("weekly", _l("Weekly")),
-            ("custom", _l("Custom rule (RRULE)")),
-        ],
+        choices=options(
+            [
+                ("monthly", _l("Monthly, on the chosen weeks")),
+                ("weekly", _l("Weekly")),
+                ("custom", _l("Custom rule (RRULE)")),
+            ]
+        ),
         default="monthly",
     )
     ordinals = MultiCheckboxField(
         _l("Which weeks"),
-        choices=[
-            ("1", _l("1st")),
-            ("2", _l("2nd")),
-            ("3", _l("3rd")),
-            ("4", _l("4th")),
-            ("-1", _l("Last")),
-        ],
+        choices=options(
+            [
+                ("1", _l("1st")),
+                ("2", _l("2nd")),
+                ("3", _l("3rd")),
+                ("4", _l("4th")),
+                ("-1", _l("Last")),
+            ]
+        ),
         default=["3"],
         validate_choice=True,
     )
     weekday = SelectField(
         _l("Day of the week"),
-        choices=[(code, name) for code, name in WEEKDAY_NAMES.items()],
+        choices=options(WEEKDAY_NAMES.items()),
         default="SA",
     )
     interval = IntegerField(

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from studygroup.db import utcnow
 from studygroup.extensions import db
+from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, RoleType
 from studygroup.groups.services import role_types_of
@@ -37,6 +38,7 @@ from studygroup.sessions.services import (
     update_slot,
     weekly_rule,
 )
+from studygroup.templating import role_label
 from studygroup.views import show_violation
 
 
@@ -192,9 +194,9 @@ def edit(group: Group, membership: Membership, session_id: int):
             return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
     used = {slot.role_type_id for slot in session.slots}
     add_form = AddSlotForm()
-    add_form.role_type_id.choices = [
-        (rt.id, rt) for rt in role_types_of(db.session, group) if rt.id not in used
-    ]
+    add_form.role_type_id.choices = options(
+        (rt.id, role_label(rt)) for rt in role_types_of(db.session, group) if rt.id not in used
+    )
     slot_forms = [
         (
             slot,
@@ -255,7 +257,7 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
 def add_role(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
     form = AddSlotForm()
-    form.role_type_id.choices = [(rt.id, rt.id) for rt in role_types_of(db.session, group)]
+    form.role_type_id.choices = options((rt.id, rt.id) for rt in role_types_of(db.session, group))
     back = url_for("sessions.edit", slug=group.slug, session_id=session.id)
     if not form.validate_on_submit():
         flash(_("Choose a role."), "error")
