@@ -4,7 +4,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from babel.dates import format_skeleton
+from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -40,24 +40,32 @@ def is_timezone(name: str) -> bool:
     return name in timezone_names() or name == "UTC"
 
 
-def _babel_locale() -> str:
-    # English dates read "Sat 19 Dec 2026, 09:00": the British pattern of the glossary.
+# The glossary's forms: `2026年12月19日(土) 9:00` and `Sat 19 Dec 2026, 09:00`. Babel formats
+# them (names of days and months come from its locale data); only the order is chosen here.
+PATTERNS = {
+    "ja": {"date": "y年M月d日(E)", "time": "H:mm", "joiner": " "},
+    "en": {"date": "EEE d MMM y", "time": "HH:mm", "joiner": ", "},
+}
+
+
+def _patterns() -> tuple[str, dict[str, str]]:
     locale = str(get_locale())
-    return "en_GB" if locale == "en" else locale
+    return locale, PATTERNS.get(locale, PATTERNS["en"])
 
 
 def format_date(value: datetime, tz: str) -> str:
-    return format_skeleton("yMMMEd", value, tzinfo=ZoneInfo(tz), locale=_babel_locale())
+    locale, patterns = _patterns()
+    return babel_format_datetime(value, patterns["date"], tzinfo=ZoneInfo(tz), locale=locale)
 
 
 def format_time(value: datetime, tz: str) -> str:
-    return format_skeleton("Hm", value, tzinfo=ZoneInfo(tz), locale=_babel_locale())
+    locale, patterns = _patterns()
+    return babel_format_datetime(value, patterns["time"], tzinfo=ZoneInfo(tz), locale=locale)
 
 
 def format_datetime(value: datetime, tz: str) -> str:
-    """`2026年12月19日(土) 9:00` / `Sat 19 Dec 2026, 09:00`."""
-    sep = " " if _babel_locale().startswith("ja") else ", "
-    return f"{format_date(value, tz)}{sep}{format_time(value, tz)}"
+    _locale, patterns = _patterns()
+    return f"{format_date(value, tz)}{patterns['joiner']}{format_time(value, tz)}"
 
 
 def format_time_range(start: datetime, end: datetime, tz: str) -> str:

@@ -35,9 +35,7 @@ class User(UserMixin, db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    skills: Mapped[list["Skill"]] = relationship(
-        secondary=user_skill, order_by="Skill.name", lazy="selectin"
-    )
+    skills: Mapped[list["Skill"]] = relationship(secondary=user_skill, order_by="Skill.name")
     memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
         back_populates="user", lazy="raise_on_sql"
     )

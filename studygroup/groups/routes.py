@@ -31,6 +31,7 @@ from studygroup.groups.services import (
     group_members,
     join_group,
     leave_group,
+    organizers_of,
     public_groups,
     remove_member,
     restore_role_type,
@@ -83,14 +84,13 @@ def show(group: Group, membership: Membership | None):
     now = utcnow()
     upcoming = upcoming_sessions(db.session, group_ids=[group.id], now=now, limit=12)
     past = past_sessions(db.session, group=group, now=now, limit=6)
-    organizers = [m for m in group_members(db.session, group) if m.is_organizer]
     return render_template(
         "groups/show.html",
         group=group,
         membership=membership,
         upcoming=upcoming,
         past=past,
-        organizers=organizers,
+        organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
     )
 

@@ -257,6 +257,21 @@ def group_members(db_session: Session, group: Group) -> list[Membership]:
     )
 
 
+def organizers_of(db_session: Session, group: Group) -> list[User]:
+    return list(
+        db_session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.group_id == group.id,
+                Membership.role == MemberRole.ORGANIZER,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+            .order_by(User.display_name)
+        )
+    )
+
+
 def active_member_count(db_session: Session, group: Group) -> int:
     return db_session.scalar(
         sa.select(sa.func.count())

@@ -136,7 +136,8 @@ def headcount_form(role_types, base=FlaskForm, defaults: dict[int, int] | None =
             IntegerField(
                 role_label(role_type),
                 default=value,
-                validators=[InputRequired(), NumberRange(min=0, max=500)],
+                # Left out of the request: the role's default.
+                validators=[Optional(), NumberRange(min=0, max=500)],
             ),
         )
     HeadcountForm.role_types = role_types
@@ -144,7 +145,8 @@ def headcount_form(role_types, base=FlaskForm, defaults: dict[int, int] | None =
 
 
 def headcounts_from(form) -> dict[int, int]:
-    return {rt.id: getattr(form, f"headcount_{rt.id}").data for rt in form.role_types}
+    counts = {rt.id: getattr(form, f"headcount_{rt.id}").data for rt in form.role_types}
+    return {role_id: n for role_id, n in counts.items() if n is not None}
 
 
 def headcount_fields(form):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from studygroup.auth.models import User
 from studygroup.groups.models import Anchor, Group, RoleType
@@ -388,7 +388,7 @@ def create_series(
 def _with_slots(query):
     return query.options(
         selectinload(StudySession.slots).joinedload(RoleSlot.role_type),
-        selectinload(StudySession.group),
+        joinedload(StudySession.group),
     )
 
 
