@@ -12,7 +12,12 @@ from studygroup.config import DefaultConfig
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. Touches no database, so workers boot while the database restarts."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # Where config.py, the secret key and the SQLite file live; default ./instance.
+        instance_path=os.environ.get("STUDYGROUP_INSTANCE_PATH") or None,
+    )
     load_config(app, test_config)
     register_logging(app)
     register_extensions(app)

@@ -5,6 +5,7 @@ import contextvars
 import os
 import secrets
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,6 +18,19 @@ from sqlalchemy.engine import make_url
 from studygroup import create_app
 from studygroup.extensions import db
 from tests import factories
+
+
+def pytest_configure(config):
+    """Compile the catalogs (build outputs, not in git) so a bare `pytest` sees translations."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent / "studygroup" / "translations"
+    for po_path in root.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po, mo_path.open("wb") as mo:
+                write_mo(mo, read_po(po))
 
 
 def _admin_conninfo(url) -> str:

@@ -1,0 +1,45 @@
+import pytest
+
+from studygroup import create_app
+
+
+def test_development_generates_a_secret_key_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("STUDYGROUP_SECRET_KEY", raising=False)
+    monkeypatch.setenv("STUDYGROUP_ENV", "development")
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    monkeypatch.setenv("STUDYGROUP_INSTANCE_PATH", str(tmp_path))
+    first = create_app(config)
+    second = create_app(config)
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    key_file = tmp_path / "secret_key"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("STUDYGROUP_SECRET_KEY", raising=False)
+    monkeypatch.setenv("STUDYGROUP_ENV", "production")
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_environment_overrides(monkeypatch):
+    monkeypatch.setenv("STUDYGROUP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@db.example/studygroup")
+    monkeypatch.setenv("STUDYGROUP_SERIES_MAX_SESSIONS", "12")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert app.config["SERIES_MAX_SESSIONS"] == 12
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert app.config["MAX_CONTENT_LENGTH"]
+
+
+def test_create_app_touches_no_database(monkeypatch):
+    """Workers must boot while the database is down: the factory opens no connection."""
+    monkeypatch.setenv("SECRET_KEY", "x")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
+    assert app.test_client().get("/healthz").status_code == 200

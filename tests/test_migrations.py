@@ -1,0 +1,70 @@
+"""The schema comes from migrations only: they build an empty database that matches the models."""
+
+import secrets
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy.engine import make_url
+
+from studygroup.extensions import db
+from tests.conftest import _admin_conninfo, make_test_app
+
+
+@pytest.fixture
+def empty_database(database_url, tmp_path):
+    """A second, empty database on the same engine as the run's."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    name = f"studygroup_migrations_{secrets.token_hex(4)}"
+    admin = _admin_conninfo(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_migrations_build_the_models_schema_and_go_back_down(empty_database):
+    app = make_test_app(empty_database)
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "render_as_batch": True}
+            )
+            diff = compare_metadata(context, db.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        downgrade(revision="base")
+        tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert tables == set()
+        upgrade()
+        db.engine.dispose()
+
+
+def test_check_constraints_hold_in_the_database(app, make):
+    from studygroup.sessions.models import StudySession
+
+    group = make.group()
+    session = make.session(group)
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(
+            sa.update(StudySession)
+            .where(StudySession.id == session.id)
+            .values(ends_at=session.starts_at)
+        )
+        db.session.flush()
+    db.session.rollback()
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(
+            sa.text("UPDATE study_session SET status = 'postponed' WHERE id = :id"),
+            {"id": session.id},
+        )
+    db.session.rollback()

@@ -1,0 +1,193 @@
+"""Walks the URL map so a new route cannot forget CSRF or organizer checks."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from studygroup.extensions import db
+from studygroup.groups.models import Membership
+from studygroup.groups.services import role_types_of
+from studygroup.sessions.models import RoleSlot
+from tests.conftest import make_test_app
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@pytest.fixture
+def world(make):
+    """A group with an organizer, a member, a session: ids to fill any route's arguments."""
+    organizer = make.user("organizer@example.com")
+    group = make.group(organizer, slug="world")
+    member = make.member(group, make.user("member@example.com"))
+    session = make.session(group)
+    slot = db.session.scalar(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
+    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == member.id))
+    return {
+        "organizer": organizer,
+        "member": member,
+        "args": {
+            "slug": group.slug,
+            "session_id": session.id,
+            "slot_id": slot.id,
+            "role_id": role_types_of(db.session, group)[0].id,
+            "membership_id": membership.id,
+            "token": group.invite_token,
+        },
+    }
+
+
+def _url(rule, args):
+    url = rule.rule
+    for name in rule.arguments:
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(args[name]), url)
+    return url
+
+
+def _rules(app, methods):
+    return [r for r in app.url_map.iter_rules() if r.methods & methods and r.endpoint != "static"]
+
+
+def test_every_state_changing_route_refuses_a_request_without_csrf_token(migrated_database, world):
+    app = make_test_app(migrated_database, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    rules = _rules(app, STATE_CHANGING)
+    assert len(rules) >= 15  # the walk really covers the app
+    for as_user in (None, world["organizer"]):
+        if as_user is not None:
+            with client.session_transaction() as session:
+                session["_user_id"] = as_user.get_id()
+        for rule in rules:
+            response = client.post(_url(rule, world["args"]), data={"x": "1"})
+            assert response.status_code == 400, rule.rule
+            assert "The form has expired" in response.get_data(as_text=True)
+
+
+def test_no_get_route_changes_state(client, auth, world, app):
+    """GET never writes: every GET page leaves the database as it was."""
+
+    def snapshot():
+        return {
+            t.name: db.session.execute(sa.select(t)).all()
+            for t in db.metadata.sorted_tables
+            if t.name != "login_failure"
+        }
+
+    auth.login_as(world["organizer"])
+    before = snapshot()
+    for rule in _rules(app, {"GET"}):
+        client.get(_url(rule, world["args"]))
+    db.session.expire_all()
+    assert snapshot() == before
+
+
+def test_organizer_routes_refuse_members_and_anonymous_users(client, auth, app, world):
+    organizer_rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if getattr(app.view_functions[r.endpoint], "organizer_only", False)
+    ]
+    assert len(organizer_rules) >= 12
+    for rule in organizer_rules:
+        url = _url(rule, world["args"])
+        method = "GET" if "GET" in rule.methods else "POST"
+        anonymous = client.open(url, method=method)
+        assert anonymous.status_code == 302, url
+        assert anonymous.headers["Location"].startswith("/login")
+    auth.login_as(world["member"])
+    for rule in organizer_rules:
+        url = _url(rule, world["args"])
+        method = "GET" if "GET" in rule.methods else "POST"
+        assert client.open(url, method=method).status_code == 403, url
+    # Nothing changed on the way: the session is not cancelled, the member still a member.
+    auth.login_as(world["organizer"])
+    page = client.get(f"/g/world/sessions/{world['args']['session_id']}").get_data(as_text=True)
+    assert "Cancel this session" in page
+
+
+def test_security_headers_on_html(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"]:
+        assert directive in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # not in development
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_sets_hsts_and_secure_cookies(migrated_database):
+    app = make_test_app(migrated_database, ENV_NAME="production")
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    response = app.test_client().get("/login")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_errors_are_friendly_and_reveal_nothing(migrated_database):
+    app = make_test_app(migrated_database)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    client = app.test_client()
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404
+    assert "Page not found" in missing.get_data(as_text=True)
+    assert client.get("/no/such", headers={"Accept": "application/json"}).json == {
+        "error": "Page not found",
+        "message": "There is no page at this address.",
+    }
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Something went wrong" in body
+    assert "secret internals" not in body and "Traceback" not in body
+    assert "Werkzeug" not in response.headers.get("Server", "")
+
+
+def test_request_body_size_is_limited(client):
+    response = client.post("/login", data={"email": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_healthz_touches_nothing_and_readyz_checks_the_database(
+    client, count_queries, migrated_database
+):
+    with count_queries() as q:
+        assert client.get("/healthz").json == {"status": "ok"}
+    assert q.count == 0
+    assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
+    broken = make_test_app(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
+    ).test_client()
+    assert broken.get("/healthz").status_code == 200
+    response = broken.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def test_logs_are_json_lines_without_secrets(app, client, auth, make):
+    app.logger.setLevel(logging.INFO)
+    stream = io.StringIO()
+    app.logger.handlers[0].setStream(stream)
+    group = make.group()
+    make.user("member@example.com")
+    auth.login(password="the wrong password")
+    client.get(f"/g/{group.slug}/invite/{group.invite_token}?utm=abc")
+    err = stream.getvalue()
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    paths = [line.get("path") for line in lines]
+    assert "/login" in paths
+    assert f"/g/{group.slug}/invite/[redacted]" in paths
+    assert group.invite_token not in err
+    assert "the wrong password" not in err
+    assert "utm" not in err
+    assert "session=" not in err
