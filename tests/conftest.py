@@ -122,6 +122,22 @@ def app(migrated_database):
 
 
 @pytest.fixture
+def app_factory(migrated_database):
+    """More apps for one test (other settings); their connection pools are closed after it."""
+    apps = []
+
+    def factory(database_url=None, **overrides):
+        app = make_test_app(database_url or migrated_database, **overrides)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -11,7 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
 from studygroup.extensions import db
-from tests.conftest import _admin_conninfo, make_test_app
+from tests.conftest import _admin_conninfo
 
 
 @pytest.fixture
@@ -32,8 +32,8 @@ def empty_database(database_url, tmp_path):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_migrations_build_the_models_schema_and_go_back_down(empty_database):
-    app = make_test_app(empty_database)
+def test_migrations_build_the_models_schema_and_go_back_down(empty_database, app_factory):
+    app = app_factory(empty_database)
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
@@ -46,7 +46,6 @@ def test_migrations_build_the_models_schema_and_go_back_down(empty_database):
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
         upgrade()
-        db.engine.dispose()
 
 
 def test_check_constraints_hold_in_the_database(app, make):

@@ -12,7 +12,6 @@ from studygroup.extensions import db
 from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
 from studygroup.sessions.models import RoleSlot
-from tests.conftest import make_test_app
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -51,8 +50,8 @@ def _rules(app, methods):
     return [r for r in app.url_map.iter_rules() if r.methods & methods and r.endpoint != "static"]
 
 
-def test_every_state_changing_route_refuses_a_request_without_csrf_token(migrated_database, world):
-    app = make_test_app(migrated_database, WTF_CSRF_ENABLED=True)
+def test_every_state_changing_route_refuses_a_request_without_csrf_token(app_factory, world):
+    app = app_factory(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     rules = _rules(app, STATE_CHANGING)
     assert len(rules) >= 15  # the walk really covers the app
@@ -121,16 +120,16 @@ def test_security_headers_on_html(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_production_sets_hsts_and_secure_cookies(migrated_database):
-    app = make_test_app(migrated_database, ENV_NAME="production")
+def test_production_sets_hsts_and_secure_cookies(app_factory):
+    app = app_factory(ENV_NAME="production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     response = app.test_client().get("/login")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     assert "Secure" in response.headers["Set-Cookie"]
 
 
-def test_errors_are_friendly_and_reveal_nothing(migrated_database):
-    app = make_test_app(migrated_database)
+def test_errors_are_friendly_and_reveal_nothing(app_factory):
+    app = app_factory()
 
     @app.get("/boom")
     def boom():
@@ -159,15 +158,14 @@ def test_request_body_size_is_limited(client):
 
 
 def test_healthz_touches_nothing_and_readyz_checks_the_database(
-    client, count_queries, migrated_database
+    client, count_queries, app_factory
 ):
     with count_queries() as q:
         assert client.get("/healthz").json == {"status": "ok"}
     assert q.count == 0
     assert client.get("/readyz").json == {"status": "ok", "database": "ok"}
-    broken = make_test_app(
-        "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
-    ).test_client()
+    broken = app_factory("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    broken = broken.test_client()
     assert broken.get("/healthz").status_code == 200
     response = broken.get("/readyz")
     assert response.status_code == 503
