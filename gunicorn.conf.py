@@ -1,0 +1,18 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+Every value can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+timeout = 30
+graceful_timeout = 30
+# studygroup logs each request itself, as JSON, with tokens in paths redacted; gunicorn's own
+# access log would print full URLs (and so invitation or calendar tokens).
+accesslog = None
+errorlog = "-"
+# Behind a reverse proxy on the same host; set STUDYGROUP_PROXY_FIX_X_FOR etc. as well.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
