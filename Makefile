@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-app
 
 translations: $(VENV)/.installed-app
-	$(BIN)/pybabel compile -q -d studygroup/translations 2>/dev/null || $(BIN)/pybabel compile -d studygroup/translations
+	$(BIN)/pybabel compile -d studygroup/translations
 
 run: $(VENV)/.installed-app translations
 	$(FLASK) db upgrade
