@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export STUDYGROUP_ENV ?= development
 
-.PHONY: run test test-postgres lint translations browser clean
+.PHONY: run test test-postgres lint translations messages browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 translations: $(VENV)/.installed-app
 	$(BIN)/pybabel compile -d studygroup/translations
+
+# After changing user-visible strings: refresh the template and the catalogs, then translate
+# the new entries in studygroup/translations/ja/LC_MESSAGES/messages.po.
+messages: $(VENV)/.installed-app
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header -o studygroup/translations/messages.pot .
+	$(BIN)/pybabel update -i studygroup/translations/messages.pot -d studygroup/translations \
+		--no-fuzzy-matching --ignore-obsolete
 
 run: $(VENV)/.installed-app translations
 	$(FLASK) db upgrade

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, ValidationError
+from wtforms.validators import InputRequired, NumberRange
 
 from studygroup.i18n import is_timezone, timezone_names
 
@@ -28,3 +29,11 @@ def options(pairs) -> list[SelectChoice]:
 
 def language_choices():
     return options([("", _l("As my browser says")), ("ja", "日本語"), ("en", "English")])
+
+
+def required() -> InputRequired:
+    return InputRequired(message=_l("Please fill this in."))
+
+
+def number_range(low: int, high: int) -> NumberRange:
+    return NumberRange(low, high, message=_l("Enter a number from %(min)d to %(max)d."))

@@ -80,4 +80,4 @@ def test_form_errors_are_translated_too(client):
     page = response.get_data(as_text=True)
     assert "8文字" in page  # our message
     assert "無効なメールアドレスです。" in page  # WTForms' own Japanese catalog
-    assert "このフィールドは必須です。" in page
+    assert "入力してください。" in page  # our required-field message

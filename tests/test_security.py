@@ -157,9 +157,7 @@ def test_request_body_size_is_limited(client):
     assert response.status_code == 413
 
 
-def test_healthz_touches_nothing_and_readyz_checks_the_database(
-    client, count_queries, app_factory
-):
+def test_healthz_touches_nothing_and_readyz_checks_the_database(client, count_queries, app_factory):
     with count_queries() as q:
         assert client.get("/healthz").json == {"status": "ok"}
     assert q.count == 0

@@ -188,7 +188,7 @@ def test_series_form_errors_stand_next_to_the_fields(client, auth, make):
         ({"pattern": "custom", "rule": "FREQ=MONTHLY;BYDAY=+5SA;BYMONTH=2;COUNT=1"}, "no dates"),
         ({"pattern": "custom", "rule": ""}, "Write the rule"),
         ({"ordinals": []}, "Choose at least one week."),
-        ({"months": "99"}, "between 1 and 24"),
+        ({"months": "99"}, "Enter a number from 1 to 24."),
         ({"first_day": "not a date"}, "Not a valid date value."),
     ]
     for overrides, message in cases:

@@ -10,7 +10,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import Email, InputRequired, Length
+from wtforms.validators import Email, Length
 
 from studygroup.auth.services import (
     MAX_PASSWORD_LENGTH,
@@ -21,7 +21,7 @@ from studygroup.auth.services import (
     password_problem,
 )
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField, language_choices, strip
+from studygroup.forms import TimezoneField, language_choices, required, strip
 
 PASSWORD_MESSAGES = {
     "too_short": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
@@ -41,18 +41,18 @@ class NewPasswordMixin:
 class RegisterForm(NewPasswordMixin, FlaskForm):
     display_name = StringField(
         _l("Display name"),
-        validators=[InputRequired(), Length(max=80)],
+        validators=[required(), Length(max=80)],
         description=_l("Shown to other members."),
     )
     email = EmailField(
         _l("Email"),
         filters=[strip],
-        validators=[InputRequired(), Email(check_deliverability=False), Length(max=254)],
+        validators=[required(), Email(check_deliverability=False), Length(max=254)],
         description=_l("Used to log in. Never shown to other members."),
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired()],
+        validators=[required()],
         description=_l("8 to 64 characters."),
     )
     locale = SelectField(_l("Language"), choices=language_choices, default="")
@@ -66,13 +66,13 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), filters=[strip], validators=[InputRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)])
+    email = EmailField(_l("Email"), filters=[strip], validators=[required(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[required(), Length(max=1024)])
     remember = BooleanField(_l("Keep me logged in on this device (30 days)"))
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField(_l("Display name"), validators=[InputRequired(), Length(max=80)])
+    display_name = StringField(_l("Display name"), validators=[required(), Length(max=80)])
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
     skills = StringField(
         _l("Skills and interests"),
@@ -88,9 +88,9 @@ class ProfileForm(FlaskForm):
 
 
 class PasswordChangeForm(NewPasswordMixin, FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[InputRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[required()])
     new_password = PasswordField(
-        _l("New password"), validators=[InputRequired()], description=_l("8 to 64 characters.")
+        _l("New password"), validators=[required()], description=_l("8 to 64 characters.")
     )
 
     def __init__(self, user, *args, **kwargs):

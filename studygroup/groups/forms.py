@@ -9,19 +9,19 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField, options
+from studygroup.forms import TimezoneField, number_range, options, required
 from studygroup.groups.models import Anchor, JoinPolicy, Visibility
 from studygroup.groups.services import SLUG_RE, slug_taken
 
 
 class GroupForm(FlaskForm):
-    name = StringField(_l("Group name"), validators=[InputRequired(), Length(max=120)])
+    name = StringField(_l("Group name"), validators=[required(), Length(max=120)])
     slug = StringField(
         _l("Address"),
-        validators=[InputRequired(), Length(min=1, max=64)],
+        validators=[required(), Length(min=1, max=64)],
         description=_l("Lower-case letters, digits and hyphens; the page will be /g/<address>."),
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
@@ -70,24 +70,23 @@ ANCHOR_CHOICES = options(
 
 
 class RoleTypeForm(FlaskForm):
-    name = StringField(_l("Role name"), validators=[InputRequired(), Length(max=80)])
+    name = StringField(_l("Role name"), validators=[required(), Length(max=80)])
     description = TextAreaField(_l("What the role does"), validators=[Length(max=2000)])
     default_headcount = IntegerField(
         _l("People needed"),
         default=1,
-        validators=[InputRequired(), NumberRange(min=0, max=500)],
+        validators=[required(), number_range(0, 500)],
     )
     start_offset_minutes = IntegerField(
         _l("Starts (minutes)"),
         default=0,
-        validators=[InputRequired(), NumberRange(min=-1440, max=1440)],
-        description=_l("Negative is before, e.g. -60 for an hour before."),
+        validators=[required(), number_range(-1440, 1440)],
     )
     start_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="start")
     end_offset_minutes = IntegerField(
         _l("Ends (minutes)"),
         default=0,
-        validators=[InputRequired(), NumberRange(min=-1440, max=1440)],
+        validators=[required(), number_range(-1440, 1440)],
     )
     end_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="end")
     requires_approval = BooleanField(_l("Sign-ups need an organizer's approval"))

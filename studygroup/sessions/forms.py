@@ -12,10 +12,10 @@ from wtforms import (
     TimeField,
     ValidationError,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from studygroup.forms import options
+from studygroup.forms import number_range, options, required
 from studygroup.sessions.services import WEEKDAYS
 from studygroup.templating import role_label
 
@@ -48,26 +48,28 @@ class SessionTimesMixin:
 
 
 class SessionForm(SessionTimesMixin, FlaskForm):
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    day = DateField(_l("Date"), validators=[InputRequired()])
-    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
-    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    title = StringField(_l("Title"), validators=[required(), Length(max=200)])
+    day = DateField(_l("Date"), validators=[required()])
+    start_time = TimeField(_l("Starts"), validators=[required()])
+    end_time = TimeField(_l("Ends"), validators=[required()])
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
 
 
 class SeriesForm(SessionTimesMixin, FlaskForm):
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[required(), Length(max=200)])
     first_day = DateField(
-        _l("From"), validators=[InputRequired()], description=_l("The first possible date.")
+        _l("First date"),
+        validators=[required()],
+        description=_l("Sessions are made from this date on."),
     )
     months = IntegerField(
         _l("For how many months"),
         default=6,
-        validators=[InputRequired(), NumberRange(min=1, max=24)],
+        validators=[required(), number_range(1, 24)],
     )
-    start_time = TimeField(_l("Starts"), validators=[InputRequired()])
-    end_time = TimeField(_l("Ends"), validators=[InputRequired()])
+    start_time = TimeField(_l("Starts"), validators=[required()])
+    end_time = TimeField(_l("Ends"), validators=[required()])
     pattern = RadioField(
         _l("Repeat"),
         choices=options(
@@ -101,7 +103,7 @@ class SeriesForm(SessionTimesMixin, FlaskForm):
     interval = IntegerField(
         _l("Every how many weeks"),
         default=1,
-        validators=[Optional(), NumberRange(min=1, max=8)],
+        validators=[Optional(), number_range(1, 8)],
     )
     rule = StringField(
         _l("RRULE"),
@@ -137,7 +139,7 @@ def headcount_form(role_types, base=FlaskForm, defaults: dict[int, int] | None =
                 role_label(role_type),
                 default=value,
                 # Left out of the request: the role's default.
-                validators=[Optional(), NumberRange(min=0, max=500)],
+                validators=[Optional(), number_range(0, 500)],
             ),
         )
     HeadcountForm.role_types = role_types
@@ -155,10 +157,10 @@ def headcount_fields(form):
 
 class SlotForm(FlaskForm):
     headcount = IntegerField(
-        _l("People needed"), validators=[InputRequired(), NumberRange(min=0, max=500)]
+        _l("People needed"), validators=[required(), number_range(0, 500)]
     )
-    start_time = TimeField(_l("From"), validators=[InputRequired()])
-    end_time = TimeField(_l("To"), validators=[InputRequired()])
+    start_time = TimeField(_l("From"), validators=[required()])
+    end_time = TimeField(_l("To"), validators=[required()])
 
 
 class AddSlotForm(FlaskForm):
