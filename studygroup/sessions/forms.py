@@ -156,9 +156,7 @@ def headcount_fields(form):
 
 
 class SlotForm(FlaskForm):
-    headcount = IntegerField(
-        _l("People needed"), validators=[required(), number_range(0, 500)]
-    )
+    headcount = IntegerField(_l("People needed"), validators=[required(), number_range(0, 500)])
     start_time = TimeField(_l("From"), validators=[required()])
     end_time = TimeField(_l("To"), validators=[required()])
 
