@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from studygroup.config import DefaultConfig
 
@@ -109,7 +110,17 @@ def register_extensions(app: Flask) -> None:
     enable_sqlite_foreign_keys()
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` ids stop at the largest database integer, so a huge id is a 404, not an
+    overflow in the driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIdConverter
     # Importing the routes modules attaches their views to each feature's blueprint.
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401

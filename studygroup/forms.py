@@ -1,10 +1,43 @@
 """Form pieces shared by features."""
 
+import re
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectChoice, SelectField, ValidationError
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import InputRequired, NumberRange
 
 from studygroup.i18n import is_timezone, timezone_names
+
+# Control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of
+# them belongs in a name, a title or a description.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters(value):
+    return _CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """The base of every form: CSRF (Flask-WTF) and text cleaned of control characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, StringField):
+                filters = [*unbound_field.kwargs.get("filters", ()), _without_control_characters]
+                return unbound_field.bind(form=form, filters=filters, **options)
+            return unbound_field.bind(form=form, **options)
+
+
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def plausible_date(form, field):
+    """Dates far outside a study group's life are typing mistakes (and overflow date maths)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(_l("Choose a date between 2000 and 2100."))
 
 
 class TimezoneField(SelectField):

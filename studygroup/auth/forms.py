@@ -1,6 +1,5 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,7 +20,7 @@ from studygroup.auth.services import (
     password_problem,
 )
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField, language_choices, required, strip
+from studygroup.forms import Form, TimezoneField, language_choices, required, strip
 
 PASSWORD_MESSAGES = {
     "too_short": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
@@ -38,7 +37,7 @@ class NewPasswordMixin:
             raise ValidationError(PASSWORD_MESSAGES[problem])
 
 
-class RegisterForm(NewPasswordMixin, FlaskForm):
+class RegisterForm(NewPasswordMixin, Form):
     display_name = StringField(
         _l("Display name"),
         validators=[required(), Length(max=80)],
@@ -65,13 +64,13 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
         self.check_new_password(field, self.email.data or "", self.display_name.data or "")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), filters=[strip], validators=[required(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[required(), Length(max=1024)])
     remember = BooleanField(_l("Keep me logged in on this device (30 days)"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     display_name = StringField(_l("Display name"), validators=[required(), Length(max=80)])
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
     skills = StringField(
@@ -87,7 +86,7 @@ class ProfileForm(FlaskForm):
             raise ValidationError(_l("At most %(n)d skills.", n=MAX_SKILLS))
 
 
-class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+class PasswordChangeForm(NewPasswordMixin, Form):
     current_password = PasswordField(_l("Current password"), validators=[required()])
     new_password = PasswordField(
         _l("New password"), validators=[required()], description=_l("8 to 64 characters.")

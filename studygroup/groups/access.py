@@ -8,7 +8,14 @@ from flask_login import current_user
 
 from studygroup.extensions import db, login_manager
 from studygroup.groups.models import Group
-from studygroup.groups.services import can_view_group, membership_of
+from studygroup.groups.services import SLUG_RE, can_view_group, membership_of
+
+
+def find_group(slug: str) -> Group | None:
+    """The group at this address; a malformed address is simply not found."""
+    if not SLUG_RE.match(slug):
+        return None
+    return db.session.scalar(sa.select(Group).where(Group.slug == slug))
 
 
 def group_view(*, organizer: bool = False, member: bool = False):
@@ -22,7 +29,7 @@ def group_view(*, organizer: bool = False, member: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapped(slug: str, **kwargs):
-            group = db.session.scalar(sa.select(Group).where(Group.slug == slug))
+            group = find_group(slug)
             if group is None:
                 abort(404)
             membership = membership_of(db.session, current_user, group)

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -12,12 +11,12 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from studygroup.extensions import db
-from studygroup.forms import TimezoneField, number_range, options, required
+from studygroup.forms import Form, TimezoneField, number_range, options, required
 from studygroup.groups.models import Anchor, JoinPolicy, Visibility
 from studygroup.groups.services import SLUG_RE, slug_taken
 
 
-class GroupForm(FlaskForm):
+class GroupForm(Form):
     name = StringField(_l("Group name"), validators=[required(), Length(max=120)])
     slug = StringField(
         _l("Address"),
@@ -69,7 +68,7 @@ ANCHOR_CHOICES = options(
 )
 
 
-class RoleTypeForm(FlaskForm):
+class RoleTypeForm(Form):
     name = StringField(_l("Role name"), validators=[required(), Length(max=80)])
     description = TextAreaField(_l("What the role does"), validators=[Length(max=2000)])
     default_headcount = IntegerField(
@@ -110,7 +109,7 @@ class BuiltInRoleTypeForm(RoleTypeForm):
     )
 
 
-class MemberActionForm(FlaskForm):
+class MemberActionForm(Form):
     action = SelectField(
         choices=options(
             [

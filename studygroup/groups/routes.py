@@ -1,12 +1,13 @@
-import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+import secrets
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups import bp
-from studygroup.groups.access import group_view
+from studygroup.groups.access import find_group, group_view
 from studygroup.groups.forms import (
     BuiltInRoleTypeForm,
     GroupForm,
@@ -134,13 +135,9 @@ def join(group: Group, membership: Membership | None):
 @bp.route("/g/<slug>/invite/<token>", methods=["GET", "POST"])
 def invitation(slug: str, token: str):
     """An invitation link opens the group even when it is members-only; a wrong one is 404."""
-    import secrets
-
-    group = db.session.scalar(sa.select(Group).where(Group.slug == slug))
+    group = find_group(slug)
     if group is None or not secrets.compare_digest(token.encode(), group.invite_token.encode()):
         abort(404)
-    from flask import request
-
     if request.method == "POST":
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.path))

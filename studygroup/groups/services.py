@@ -5,6 +5,7 @@ removed (status), role types are retired.
 """
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -143,8 +144,6 @@ def join_group(
     Open groups and a valid invite link make an active member; approval groups a pending
     request. A member who left before gets their old row back, so their history stays one.
     """
-    import secrets
-
     membership = membership_of(db_session, user, group)
     if membership is not None and membership.status in (
         MembershipStatus.ACTIVE,

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from studygroup.forms import number_range, options, required
+from studygroup.forms import Form, number_range, options, plausible_date, required
 from studygroup.sessions.services import WEEKDAYS
 from studygroup.templating import role_label
 
@@ -47,20 +46,20 @@ class SessionTimesMixin:
             raise ValidationError(_l("The end must be after the start."))
 
 
-class SessionForm(SessionTimesMixin, FlaskForm):
+class SessionForm(SessionTimesMixin, Form):
     title = StringField(_l("Title"), validators=[required(), Length(max=200)])
-    day = DateField(_l("Date"), validators=[required()])
+    day = DateField(_l("Date"), validators=[required(), plausible_date])
     start_time = TimeField(_l("Starts"), validators=[required()])
     end_time = TimeField(_l("Ends"), validators=[required()])
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
 
 
-class SeriesForm(SessionTimesMixin, FlaskForm):
+class SeriesForm(SessionTimesMixin, Form):
     title = StringField(_l("Title"), validators=[required(), Length(max=200)])
     first_day = DateField(
         _l("First date"),
-        validators=[required()],
+        validators=[required(), plausible_date],
         description=_l("Sessions are made from this date on."),
     )
     months = IntegerField(
@@ -124,7 +123,7 @@ class SeriesForm(SessionTimesMixin, FlaskForm):
             raise ValidationError(_l("Write the rule, e.g. FREQ=MONTHLY;BYDAY=-1FR"))
 
 
-def headcount_form(role_types, base=FlaskForm, defaults: dict[int, int] | None = None):
+def headcount_form(role_types, base=Form, defaults: dict[int, int] | None = None):
     """A form class with one head-count field per role type (`headcount_<id>`)."""
 
     class HeadcountForm(base):
@@ -155,11 +154,11 @@ def headcount_fields(form):
     return [getattr(form, f"headcount_{rt.id}") for rt in form.role_types]
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     headcount = IntegerField(_l("People needed"), validators=[required(), number_range(0, 500)])
     start_time = TimeField(_l("From"), validators=[required()])
     end_time = TimeField(_l("To"), validators=[required()])
 
 
-class AddSlotForm(FlaskForm):
+class AddSlotForm(Form):
     role_type_id = SelectField(_l("Role"), coerce=int)

@@ -1,7 +1,7 @@
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -95,8 +95,6 @@ def _series_rule(form: SeriesForm) -> str:
 @bp.route("/g/<slug>/series/new", methods=["GET", "POST"])
 @group_view(organizer=True)
 def new_series(group: Group, membership: Membership):
-    from flask import current_app
-
     role_types = role_types_of(db.session, group)
     form = headcount_form(role_types, base=SeriesForm)(venue=group.default_venue)
     planned = None

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from dateutil.rrule import rrulestr
+from dateutil.rrule import DAILY, rrulestr
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -281,6 +281,8 @@ def series_dates(rule: str, *, first_day: date, last_day: date, limit: int) -> l
         raise RuleViolation(
             _l("This rule cannot be read. Example: FREQ=MONTHLY;BYDAY=+3SA."), "rule"
         ) from None
+    if getattr(parsed, "_freq", DAILY) > DAILY:  # HOURLY and finer: not a study group's rhythm
+        raise RuleViolation(_l("A rule can repeat daily at the most."), "rule")
     until = datetime.combine(last_day, time(0))
     days: list[date] = []
     seen: set[date] = set()
