@@ -428,3 +428,78 @@ def test_phone_pages_fit_the_screen(live, new_context, screenshot, locale):
     screenshot(page, f"session-edit-phone-{lang}")
     context.close()
     assert problems.found == []
+
+
+def test_new_users_create_a_group_add_a_role_and_a_member_joins(live, new_context, screenshot):
+    """From nothing, as new people would: register, start a group, add a role, post one
+    session with it; a second person registers in Japanese, joins, and sees the session."""
+    from playwright.sync_api import expect
+
+    base = live.url
+    context, problems = new_context("en-US", DESKTOP)
+    page = context.new_page()
+    page.goto(f"{base}/")
+    page.locator("main").get_by_role("link", name="Create account").click()
+    page.get_by_label("Display name").fill("Mika Organizer")
+    page.get_by_label("Email").fill("mika@example.com")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator(".field.invalid .error")).to_have_text("Use at least 8 characters.")
+    page.get_by_label("Password").fill("a long enough passphrase")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator(".flash")).to_contain_text("Welcome, Mika Organizer!")
+
+    page.get_by_role("link", name="Start a group").first.click()
+    page.get_by_label("Group name").fill("Sapporo Go Meetup")
+    page.get_by_label("Address").fill("sapporo-go")
+    page.get_by_label("Usual venue").fill("札幌市民交流プラザ")
+    expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
+    page.get_by_role("button", name="Create the group").click()
+    expect(page).to_have_url(f"{base}/g/sapporo-go")
+
+    page.get_by_role("link", name="Roles", exact=True).click()
+    add = page.locator("section.panel form")
+    add.get_by_label("Role name").fill("配信 Streaming")
+    add.get_by_label("People needed").fill("1")
+    add.get_by_label("Starts (minutes)").fill("-15")
+    page.get_by_role("button", name="Add the role").click()
+    expect(page.locator("tbody tr")).to_have_count(4)
+    expect(page.locator("tbody")).to_contain_text("配信 Streaming")
+    screenshot(page, "roles-after-add-desktop-en")
+
+    page.locator(".crumbs a").click()
+    page.get_by_role("link", name="Post one session").click()
+    page.get_by_label("Title").fill("Go 1.30 release party")
+    day = _first_of_next_month() + timedelta(days=9)
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Starts").fill("19:00")
+    page.get_by_label("Ends").fill("21:00")
+    page.get_by_role("button", name="Post the session").click()
+    expect(page.locator("h1")).to_have_text("Go 1.30 release party")
+    expect(page.locator("table")).to_contain_text("配信 Streaming")
+    expect(page.locator("table")).to_contain_text("18:45–21:00")
+    page.locator("header.site").get_by_role("button", name="Log out").click()
+    context.close()
+    assert problems.found == []
+
+    context, problems = new_context("ja-JP", PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/register")
+    page.get_by_label("表示名").fill("山田 太郎")
+    page.get_by_label("メールアドレス").fill("taro@example.com")
+    page.get_by_label("パスワード").fill("password123")
+    page.get_by_role("button", name="アカウント作成").click()
+    expect(page.locator(".field.invalid .error")).to_contain_text("特によく使われています")
+    page.get_by_label("パスワード").fill("yama-taro-2027-study")
+    page.get_by_role("button", name="アカウント作成").click()
+    page.goto(f"{base}/groups")
+    page.get_by_role("link", name="Sapporo Go Meetup").click()
+    page.get_by_role("button", name="このグループに参加").click()
+    expect(page.locator(".flash")).to_contain_text("Sapporo Go Meetup")
+    page.goto(f"{base}/")
+    expect(page.locator("li.session")).to_have_count(1)
+    expect(page.locator("li.session time")).to_contain_text(_japanese(day))
+    expect(page.locator("li.session time")).to_contain_text("19:00–21:00")
+    screenshot(page, "home-after-join-phone-ja")
+    context.close()
+    assert problems.found == []
