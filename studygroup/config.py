@@ -41,3 +41,19 @@ class DefaultConfig:
     PROXY_FIX_X_HOST = 0
 
     SERIES_MAX_SESSIONS = 60
+
+    # Links in emails and feeds, e.g. "https://studygroup.example"; unset: the request's host.
+    PUBLIC_BASE_URL = None
+
+    # Real SMTP. With no MAIL_SERVER (development) messages are written to the log instead.
+    MAIL_SERVER = None
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS
+    MAIL_USE_SSL = False  # implicit TLS, usually port 465
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_SENDER = "noreply@studygroup.invalid"
+    MAIL_SENDER_NAME = "studygroup"
+    MAIL_TIMEOUT = 10
+    # Language of emails to members who chose "as my browser says".
+    MAIL_DEFAULT_LOCALE = "ja"

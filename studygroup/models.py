@@ -11,10 +11,18 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
+from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 
 __all__ = [
     "Anchor",
+    "Assignment",
+    "AssignmentStatus",
+    "Attendance",
+    "EmailStatus",
+    "OutboundEmail",
+    "StaffingChange",
     "Group",
     "JoinPolicy",
     "LoginFailure",

@@ -34,6 +34,11 @@ class User(UserMixin, db.Model):
         sa.String(64), unique=True, default=new_session_token
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Which emails the member wants (all on by default).
+    email_signups: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    email_waitlist: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    email_session_changes: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    email_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     skills: Mapped[list["Skill"]] = relationship(secondary=user_skill, order_by="Skill.name")
     memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821

@@ -67,6 +67,16 @@ class Group(db.Model):
     visibility: Mapped[Visibility] = mapped_column(
         _enum(Visibility, "visibility"), default=Visibility.PUBLIC
     )
+    # Sign-up rules for members (organizers are not bound by them).
+    signup_opens_days_before: Mapped[int] = mapped_column(default=60, server_default="60")
+    signup_closes_hours_before: Mapped[int] = mapped_column(default=0, server_default="0")
+    self_cancel_hours_before: Mapped[int] = mapped_column(default=24, server_default="24")
+    # After this many no-shows a member's sign-ups wait for approval; None: no limit.
+    no_show_limit: Mapped[int | None] = mapped_column()
+    # Reminder lead times in hours before the start, comma-separated ("144,24": 6 days, 1 day).
+    reminder_lead_hours: Mapped[str] = mapped_column(
+        sa.String(64), default="144,24", server_default="144,24"
+    )
     # Shown to organizers so they can share it again; rotating it revokes the old link.
     invite_token: Mapped[str] = mapped_column(sa.String(64), default=new_invite_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -75,6 +85,11 @@ class Group(db.Model):
     role_types: Mapped[list["RoleType"]] = relationship(
         back_populates="group", order_by="RoleType.position, RoleType.id", lazy="raise_on_sql"
     )
+
+    @property
+    def reminder_leads(self) -> list[int]:
+        """Reminder lead times in hours, e.g. [144, 24]."""
+        return [int(h) for h in self.reminder_lead_hours.split(",") if h.strip().isdigit()]
 
     def __repr__(self) -> str:
         return f"<Group {self.slug}>"

@@ -48,6 +48,8 @@ class StudySession(db.Model):
         _enum(SessionStatus, "session_status"), default=SessionStatus.SCHEDULED
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when an organizer confirmed who worked (places still unknown count as worked).
+    attendance_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Raised when time, place or status changes: calendar clients re-read the event then.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

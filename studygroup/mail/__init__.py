@@ -1,0 +1,1 @@
+"""Email: an outbox in the database, sent over real SMTP after the change commits."""

@@ -1,0 +1,43 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
+from studygroup.groups.models import _enum
+
+
+class EmailStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one sender; reclaimed if it never finishes
+    SENT = "sent"
+    FAILED = "failed"  # gave up after too many attempts
+
+
+class OutboundEmail(db.Model):
+    """A message written in the same transaction as the change it reports.
+
+    Sent after commit; a failed send stays pending and the next `send-reminders` run retries
+    it. `dedupe_key` is unique: a reminder is claimed by inserting its row, so two overlapping
+    runs can never write (or send) the same reminder twice.
+    """
+
+    __table_args__ = (sa.Index("ix_outbound_email_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    status: Mapped[EmailStatus] = mapped_column(
+        _enum(EmailStatus, "email_status"), default=EmailStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

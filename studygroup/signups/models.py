@@ -1,0 +1,101 @@
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from studygroup.auth.models import User
+from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
+from studygroup.groups.models import _enum
+from studygroup.sessions.models import RoleSlot, StudySession
+
+
+class AssignmentStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    REQUESTED = "requested"  # waits for an organizer's approval
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+LIVE_STATUSES = (
+    AssignmentStatus.CONFIRMED,
+    AssignmentStatus.WAITLISTED,
+    AssignmentStatus.REQUESTED,
+)
+
+
+class Attendance(enum.StrEnum):
+    UNKNOWN = "unknown"
+    WORKED = "worked"
+    NO_SHOW = "no_show"
+
+
+_LIVE_SQL = "status IN ('confirmed', 'waitlisted', 'requested')"
+
+
+class Assignment(db.Model):
+    """A member's place in a role slot. Never deleted: cancelling sets the status.
+
+    At most one live place (confirmed, waitlisted or requested) per member and slot, enforced
+    by a partial unique index, so a double click or two tabs never make two places.
+    """
+
+    __table_args__ = (
+        sa.Index(
+            "uq_assignment_live_place",
+            "slot_id",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text(_LIVE_SQL),
+            postgresql_where=sa.text(_LIVE_SQL),
+        ),
+        sa.Index("ix_assignment_slot_status", "slot_id", "status"),
+        sa.Index("ix_assignment_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("role_slot.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    status: Mapped[AssignmentStatus] = mapped_column(_enum(AssignmentStatus, "assignment_status"))
+    # Order on the waitlist (lower first); kept after promotion for the record.
+    waitlist_position: Mapped[int | None] = mapped_column()
+    attendance: Mapped[Attendance] = mapped_column(
+        _enum(Attendance, "attendance"), default=Attendance.UNKNOWN
+    )
+    # What an approval role asks for (a speaker's talk).
+    talk_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    talk_abstract: Mapped[str] = mapped_column(sa.Text, default="")
+    # Set when an organizer placed the member (assign, add a helper) rather than the member.
+    added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attendance_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    slot: Mapped[RoleSlot] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class StaffingChange(db.Model):
+    """One line of a session's staffing history: who did what, when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # signed_up, waitlisted, requested, cancelled, promoted, approved, declined, assigned,
+    # removed, moved, reordered, worked, no_show, attendance_confirmed
+    action: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[StudySession] = relationship()
+    assignment: Mapped[Assignment | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

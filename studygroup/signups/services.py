@@ -1,0 +1,786 @@
+"""Sign-ups, waitlists, approvals and attendance as plain functions: (db session, ...) -> data.
+
+Capacity holds under concurrency: every change to a slot's places first takes the slot's row
+lock (`lock_slot`), in the database, so it holds across processes. Counting and deciding
+happen after the lock, so two requests can never take the last place twice. A partial unique
+index stops one member holding two live places in the same slot.
+
+Functions flush; the caller commits, then sends the queued emails (studygroup.mail).
+Nothing is deleted: places are cancelled, declined or marked.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, joinedload
+
+from studygroup.auth.models import User
+from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.mail.services import queue_email
+from studygroup.rules import RuleViolation
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.signups.models import (
+    LIVE_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Attendance,
+    StaffingChange,
+)
+
+# --- locking and reading ------------------------------------------------------------------
+
+
+def lock_slot(db_session: Session, slot_id: int) -> RoleSlot:
+    """Take the slot's row lock until the transaction ends, and return the slot fresh.
+
+    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks and its driver does not begin a
+    transaction on SELECT, so a no-op UPDATE takes the database's write lock instead; other
+    writers wait for our commit (busy timeout) and then see what we wrote.
+    """
+    query = sa.select(RoleSlot).where(RoleSlot.id == slot_id)
+    if db_session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    else:
+        db_session.execute(
+            sa.update(RoleSlot)
+            .where(RoleSlot.id == slot_id)
+            .values(headcount=RoleSlot.headcount)
+            .execution_options(synchronize_session=False)
+        )
+    slot = db_session.scalar(query.execution_options(populate_existing=True))
+    if slot is None:
+        raise RuleViolation(_l("This role is no longer in the session."))
+    return slot
+
+
+def _places(db_session: Session, slot_id: int, status: AssignmentStatus) -> list[Assignment]:
+    order = (
+        (Assignment.waitlist_position, Assignment.id)
+        if status == AssignmentStatus.WAITLISTED
+        else (Assignment.id,)
+    )
+    return list(
+        db_session.scalars(
+            sa.select(Assignment)
+            .where(Assignment.slot_id == slot_id, Assignment.status == status)
+            .order_by(*order)
+        )
+    )
+
+
+def _confirmed_count(db_session: Session, slot_id: int) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Assignment)
+        .where(Assignment.slot_id == slot_id, Assignment.status == AssignmentStatus.CONFIRMED)
+    )
+
+
+@dataclass
+class SlotStaffing:
+    """Who holds a slot: confirmed places, the waitlist in order, and open requests."""
+
+    slot: RoleSlot
+    confirmed: list[Assignment] = field(default_factory=list)
+    waitlist: list[Assignment] = field(default_factory=list)
+    requested: list[Assignment] = field(default_factory=list)
+
+    @property
+    def filled(self) -> int:
+        return len(self.confirmed)
+
+    @property
+    def needed(self) -> int:
+        return self.slot.headcount
+
+    @property
+    def gap(self) -> int:
+        return max(self.needed - self.filled, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.filled >= self.needed
+
+    def place_of(self, user_id: int) -> Assignment | None:
+        for a in (*self.confirmed, *self.waitlist, *self.requested):
+            if a.user_id == user_id:
+                return a
+        return None
+
+    def waitlist_number(self, assignment: Assignment) -> int | None:
+        for number, a in enumerate(self.waitlist, start=1):
+            if a.id == assignment.id:
+                return number
+        return None
+
+
+def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int, SlotStaffing]:
+    """Staffing of every slot of these sessions, by slot id, in one query.
+
+    The sessions' slots must be loaded (they are, from the sessions services).
+    """
+    result = {slot.id: SlotStaffing(slot) for s in sessions for slot in s.slots}
+    if not result:
+        return result
+    places = db_session.scalars(
+        sa.select(Assignment)
+        .where(Assignment.slot_id.in_(result.keys()), Assignment.status.in_(LIVE_STATUSES))
+        .options(joinedload(Assignment.user))
+        .order_by(Assignment.waitlist_position, Assignment.id)
+    )
+    for place in places:
+        staffing = result[place.slot_id]
+        {
+            AssignmentStatus.CONFIRMED: staffing.confirmed,
+            AssignmentStatus.WAITLISTED: staffing.waitlist,
+            AssignmentStatus.REQUESTED: staffing.requested,
+        }[place.status].append(place)
+    return result
+
+
+def _active_membership(db_session: Session, user: User, group: Group) -> Membership | None:
+    return db_session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.group_id == group.id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+
+
+def no_show_count(db_session: Session, user: User, group: Group) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.user_id == user.id,
+            StudySession.group_id == group.id,
+            Assignment.attendance == Attendance.NO_SHOW,
+        )
+    )
+
+
+def _log(db_session, session_id, action, *, actor=None, assignment=None, detail="", now):
+    db_session.add(
+        StaffingChange(
+            session_id=session_id,
+            assignment_id=assignment.id if assignment is not None else None,
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            detail=detail[:500],
+            created_at=now,
+        )
+    )
+
+
+def _overlapping_place(
+    db_session: Session, user: User, slot: RoleSlot, *, ignore: Assignment | None = None
+) -> Assignment | None:
+    """The member's live place in another role of the same session whose window overlaps."""
+    query = (
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(
+            Assignment.user_id == user.id,
+            Assignment.status.in_(LIVE_STATUSES),
+            RoleSlot.session_id == slot.session_id,
+            RoleSlot.id != slot.id,
+            RoleSlot.starts_at < slot.ends_at,
+            RoleSlot.ends_at > slot.starts_at,
+        )
+        .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
+    )
+    if ignore is not None:
+        query = query.where(Assignment.id != ignore.id)
+    return db_session.scalars(query).first()
+
+
+def _next_position(db_session: Session, slot_id: int) -> int:
+    return db_session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(Assignment.waitlist_position), 0) + 1).where(
+            Assignment.slot_id == slot_id
+        )
+    )
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+def signup_window(group: Group, session: StudySession) -> tuple[datetime, datetime]:
+    """When members may sign up for this session: (opens, closes)."""
+    opens = session.starts_at - timedelta(days=group.signup_opens_days_before)
+    closes = session.starts_at - timedelta(hours=group.signup_closes_hours_before)
+    return opens, closes
+
+
+def self_cancel_deadline(group: Group, session: StudySession) -> datetime:
+    return session.starts_at - timedelta(hours=group.self_cancel_hours_before)
+
+
+def _check_open_for_places(slot: RoleSlot, now: datetime) -> None:
+    session = slot.session
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is cancelled."))
+    if session.starts_at <= now:
+        raise RuleViolation(_l("This session has already started or is over."))
+    if slot.role_type.is_retired:
+        raise RuleViolation(_l("This role is retired."))
+
+
+def sign_up(
+    db_session: Session,
+    *,
+    member: User,
+    slot: RoleSlot,
+    now: datetime,
+    talk_title: str = "",
+    talk_abstract: str = "",
+) -> Assignment:
+    """Give `member` a place in `slot`: confirmed while there is room, else on the waitlist.
+
+    A role that needs approval, or a member over the group's no-show limit, makes a request
+    instead. Refuses (RuleViolation) outside the group's sign-up window, for a cancelled or
+    past session, a retired role, a second place in the same role, and a role whose time
+    window overlaps another role the member holds in the session (a collision).
+    Locks the slot row first; the caller commits.
+    """
+    session = slot.session
+    group = session.group
+    if _active_membership(db_session, member, group) is None:
+        raise RuleViolation(_l("Join the group to sign up."))
+    _check_open_for_places(slot, now)
+    opens, closes = signup_window(group, session)
+    if now < opens:
+        raise RuleViolation(_l("Sign-up for this session has not opened yet."))
+    if now > closes:
+        raise RuleViolation(_l("Sign-up for this session has closed. Ask an organizer."))
+    needs_approval = slot.role_type.requires_approval or (
+        group.no_show_limit is not None
+        and no_show_count(db_session, member, group) >= group.no_show_limit
+    )
+    if slot.role_type.requires_approval and not talk_title.strip():
+        raise RuleViolation(_l("Give a title for what you will present."), "talk_title")
+
+    slot = lock_slot(db_session, slot.id)
+    existing = db_session.scalar(
+        sa.select(Assignment).where(
+            Assignment.slot_id == slot.id,
+            Assignment.user_id == member.id,
+            Assignment.status.in_(LIVE_STATUSES),
+        )
+    )
+    if existing is not None:
+        raise RuleViolation(_l("You already have a place in this role."))
+    clash = _overlapping_place(db_session, member, slot)
+    if clash is not None:
+        raise RuleViolation(
+            _l(
+                "This overlaps with your place as %(role)s at the same session. "
+                "One person can hold several roles only when their times do not overlap.",
+                role=_role_name(clash.slot),
+            )
+        )
+
+    if needs_approval:
+        status = AssignmentStatus.REQUESTED
+    elif _confirmed_count(db_session, slot.id) < slot.headcount:
+        status = AssignmentStatus.CONFIRMED
+    else:
+        status = AssignmentStatus.WAITLISTED
+    place = Assignment(
+        slot_id=slot.id,
+        user_id=member.id,
+        status=status,
+        waitlist_position=(
+            _next_position(db_session, slot.id) if status == AssignmentStatus.WAITLISTED else None
+        ),
+        talk_title=talk_title.strip()[:200],
+        talk_abstract=talk_abstract.strip(),
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now if status == AssignmentStatus.CONFIRMED else None,
+    )
+    db_session.add(place)
+    db_session.flush()
+    _log(db_session, session.id, _ACTION_FOR[status], actor=member, assignment=place, now=now)
+    queue_email(db_session, user=member, kind=_EMAIL_FOR[status], place=place, now=now)
+    return place
+
+
+_ACTION_FOR = {
+    AssignmentStatus.CONFIRMED: "signed_up",
+    AssignmentStatus.WAITLISTED: "waitlisted",
+    AssignmentStatus.REQUESTED: "requested",
+}
+_EMAIL_FOR = {
+    AssignmentStatus.CONFIRMED: "signup_confirmed",
+    AssignmentStatus.WAITLISTED: "waitlist_joined",
+    AssignmentStatus.REQUESTED: "request_received",
+}
+
+
+def _role_name(slot: RoleSlot) -> str:
+    from studygroup.templating import role_label
+
+    return role_label(slot.role_type)
+
+
+def cancel_place(
+    db_session: Session, *, place: Assignment, actor: User, now: datetime, by_organizer: bool
+) -> list[Assignment]:
+    """Give up a place (or withdraw from the waitlist or a request).
+
+    Members may give up a confirmed place until the group's self-cancel deadline; organizers
+    any time. A freed place goes to the first on the waitlist, who is told by email.
+    Returns the places promoted.
+    """
+    if not place.is_live:
+        raise RuleViolation(_l("This place is already cancelled."))
+    session = place.slot.session
+    if (
+        not by_organizer
+        and place.status == AssignmentStatus.CONFIRMED
+        and now > self_cancel_deadline(session.group, session)
+    ):
+        raise RuleViolation(
+            _l(
+                "Cancelling yourself is possible until %(hours)d hours before the start. "
+                "Please tell an organizer.",
+                hours=session.group.self_cancel_hours_before,
+            )
+        )
+    slot = lock_slot(db_session, place.slot_id)
+    db_session.refresh(place)
+    if not place.is_live:  # cancelled by a concurrent request meanwhile
+        raise RuleViolation(_l("This place is already cancelled."))
+    was_confirmed = place.status == AssignmentStatus.CONFIRMED
+    place.status = AssignmentStatus.CANCELLED
+    place.cancelled_at = now
+    place.updated_at = now
+    action = "removed" if by_organizer and actor.id != place.user_id else "cancelled"
+    _log(db_session, session.id, action, actor=actor, assignment=place, now=now)
+    if place.user_id == actor.id:
+        queue_email(db_session, user=place.user, kind="place_cancelled", place=place, now=now)
+    else:
+        queue_email(db_session, user=place.user, kind="place_removed", place=place, now=now)
+    db_session.flush()
+    return fill_from_waitlist(db_session, slot, now=now) if was_confirmed else []
+
+
+def fill_from_waitlist(
+    db_session: Session, slot: RoleSlot, *, now: datetime, actor: User | None = None
+) -> list[Assignment]:
+    """Promote waitlisted members, first in line first, while the slot has room.
+
+    Call with the slot locked. Sessions that are cancelled or over promote nobody.
+    """
+    if slot.session.is_cancelled or slot.session.starts_at <= now:
+        return []
+    room = slot.headcount - _confirmed_count(db_session, slot.id)
+    promoted = []
+    for place in _places(db_session, slot.id, AssignmentStatus.WAITLISTED)[: max(room, 0)]:
+        _confirm(place, now)
+        _log(db_session, slot.session_id, "promoted", actor=actor, assignment=place, now=now)
+        queue_email(db_session, user=place.user, kind="waitlist_promoted", place=place, now=now)
+        promoted.append(place)
+    db_session.flush()
+    return promoted
+
+
+def _confirm(place: Assignment, now: datetime) -> None:
+    place.status = AssignmentStatus.CONFIRMED
+    place.confirmed_at = now
+    place.updated_at = now
+
+
+# --- organizers ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    place: Assignment
+    warnings: list = field(default_factory=list)
+    promoted: list[Assignment] = field(default_factory=list)
+
+
+def assign(
+    db_session: Session, *, organizer: User, member: User, slot: RoleSlot, now: datetime
+) -> Outcome:
+    """Put a member in a slot as confirmed, overriding capacity and windows, with warnings.
+
+    A member already waiting or requesting in this slot is confirmed in place.
+    """
+    session = slot.session
+    if _active_membership(db_session, member, session.group) is None:
+        raise RuleViolation(_l("Only members of the group can be assigned."))
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is cancelled."))
+    slot = lock_slot(db_session, slot.id)
+    warnings = []
+    existing = db_session.scalar(
+        sa.select(Assignment).where(
+            Assignment.slot_id == slot.id,
+            Assignment.user_id == member.id,
+            Assignment.status.in_(LIVE_STATUSES),
+        )
+    )
+    if existing is not None and existing.status == AssignmentStatus.CONFIRMED:
+        raise RuleViolation(_l("%(name)s already has this place.", name=member.display_name))
+    if _confirmed_count(db_session, slot.id) >= slot.headcount:
+        warnings.append(_l("The role was already full: it now has more people than needed."))
+    clash = _overlapping_place(db_session, member, slot, ignore=existing)
+    if clash is not None:
+        warnings.append(
+            _l(
+                "%(name)s also holds %(role)s at an overlapping time.",
+                name=member.display_name,
+                role=_role_name(clash.slot),
+            )
+        )
+    if existing is not None:
+        place = existing
+        _confirm(place, now)
+        place.added_by_id = organizer.id
+    else:
+        place = Assignment(
+            slot_id=slot.id,
+            user_id=member.id,
+            status=AssignmentStatus.CONFIRMED,
+            added_by_id=organizer.id,
+            created_at=now,
+            updated_at=now,
+            confirmed_at=now,
+        )
+        db_session.add(place)
+    db_session.flush()
+    _log(db_session, session.id, "assigned", actor=organizer, assignment=place, now=now)
+    queue_email(db_session, user=member, kind="assigned", place=place, now=now)
+    return Outcome(place, warnings)
+
+
+def move_place(
+    db_session: Session, *, organizer: User, place: Assignment, to_slot: RoleSlot, now: datetime
+) -> Outcome:
+    """Move a member's place to another role of the same session (confirmed there)."""
+    if to_slot.session_id != place.slot.session_id:
+        raise RuleViolation(_l("A place can only move within its session."))
+    if to_slot.id == place.slot_id:
+        raise RuleViolation(_l("This is already the member's role."))
+    if not place.is_live:
+        raise RuleViolation(_l("This place is already cancelled."))
+    old_slot = lock_slot(db_session, place.slot_id)
+    was_confirmed = place.status == AssignmentStatus.CONFIRMED
+    place.status = AssignmentStatus.CANCELLED
+    place.cancelled_at = now
+    place.updated_at = now
+    db_session.flush()
+    outcome = assign(db_session, organizer=organizer, member=place.user, slot=to_slot, now=now)
+    _log(
+        db_session,
+        place.slot.session_id,
+        "moved",
+        actor=organizer,
+        assignment=outcome.place,
+        detail=f"{_role_name(old_slot)} → {_role_name(to_slot)}",
+        now=now,
+    )
+    if was_confirmed:
+        outcome.promoted = fill_from_waitlist(db_session, old_slot, now=now, actor=organizer)
+    return outcome
+
+
+def promote_by_hand(
+    db_session: Session, *, organizer: User, place: Assignment, now: datetime
+) -> Outcome:
+    """Confirm a waitlisted place now, even when the role is full (with a warning)."""
+    if place.status != AssignmentStatus.WAITLISTED:
+        raise RuleViolation(_l("Only a place on the waitlist can be promoted."))
+    slot = lock_slot(db_session, place.slot_id)
+    warnings = []
+    if _confirmed_count(db_session, slot.id) >= slot.headcount:
+        warnings.append(_l("The role was already full: it now has more people than needed."))
+    _confirm(place, now)
+    _log(db_session, slot.session_id, "promoted", actor=organizer, assignment=place, now=now)
+    queue_email(db_session, user=place.user, kind="waitlist_promoted", place=place, now=now)
+    db_session.flush()
+    return Outcome(place, warnings)
+
+
+def move_in_waitlist(
+    db_session: Session, *, organizer: User, place: Assignment, up: bool, now: datetime
+) -> None:
+    """Swap a waitlisted place with its neighbour above (up) or below."""
+    if place.status != AssignmentStatus.WAITLISTED:
+        raise RuleViolation(_l("Only a place on the waitlist can be moved."))
+    lock_slot(db_session, place.slot_id)
+    waitlist = _places(db_session, place.slot_id, AssignmentStatus.WAITLISTED)
+    index = next(i for i, p in enumerate(waitlist) if p.id == place.id)
+    other = index - 1 if up else index + 1
+    if not 0 <= other < len(waitlist):
+        return
+    # Renumber 1..n first, so equal positions (two joined at once) swap cleanly.
+    for number, p in enumerate(waitlist, start=1):
+        p.waitlist_position = number
+    waitlist[index].waitlist_position, waitlist[other].waitlist_position = (
+        waitlist[other].waitlist_position,
+        waitlist[index].waitlist_position,
+    )
+    _log(
+        db_session,
+        place.slot.session_id,
+        "reordered",
+        actor=organizer,
+        assignment=place,
+        detail="up" if up else "down",
+        now=now,
+    )
+    db_session.flush()
+
+
+def answer_request(
+    db_session: Session, *, organizer: User, place: Assignment, approve: bool, now: datetime
+) -> Outcome:
+    """Confirm or decline a request (a talk, or a member over the no-show limit)."""
+    if place.status != AssignmentStatus.REQUESTED:
+        raise RuleViolation(_l("This request was already answered."))
+    slot = lock_slot(db_session, place.slot_id)
+    warnings = []
+    if approve:
+        if _confirmed_count(db_session, slot.id) >= slot.headcount:
+            warnings.append(_l("The role was already full: it now has more people than needed."))
+        _confirm(place, now)
+        kind, action = "request_approved", "approved"
+    else:
+        place.status = AssignmentStatus.DECLINED
+        place.updated_at = now
+        kind, action = "request_declined", "declined"
+    _log(db_session, slot.session_id, action, actor=organizer, assignment=place, now=now)
+    queue_email(db_session, user=place.user, kind=kind, place=place, now=now)
+    db_session.flush()
+    return Outcome(place, warnings)
+
+
+def set_attendance(
+    db_session: Session,
+    *,
+    organizer: User,
+    place: Assignment,
+    attendance: Attendance,
+    now: datetime,
+) -> None:
+    """Mark a confirmed place as worked or no-show, once the session has started."""
+    if place.status != AssignmentStatus.CONFIRMED:
+        raise RuleViolation(_l("Only confirmed places have attendance."))
+    if place.slot.session.starts_at > now:
+        raise RuleViolation(_l("Attendance is recorded once the session has started."))
+    place.attendance = attendance
+    place.attendance_marked_at = now
+    place.updated_at = now
+    _log(
+        db_session,
+        place.slot.session_id,
+        attendance.value,
+        actor=organizer,
+        assignment=place,
+        now=now,
+    )
+    db_session.flush()
+
+
+def confirm_attendance(
+    db_session: Session, *, organizer: User, session: StudySession, now: datetime
+) -> int:
+    """One click after the session: every confirmed place not marked yet counts as worked.
+
+    Returns how many places were marked.
+    """
+    if session.starts_at > now:
+        raise RuleViolation(_l("Attendance is recorded once the session has started."))
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is cancelled."))
+    result = db_session.execute(
+        sa.update(Assignment)
+        .where(
+            Assignment.slot_id.in_(sa.select(RoleSlot.id).where(RoleSlot.session_id == session.id)),
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            Assignment.attendance == Attendance.UNKNOWN,
+        )
+        .values(attendance=Attendance.WORKED, attendance_marked_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.attendance_confirmed_at = now
+    _log(
+        db_session,
+        session.id,
+        "attendance_confirmed",
+        actor=organizer,
+        detail=str(result.rowcount),
+        now=now,
+    )
+    db_session.flush()
+    return result.rowcount
+
+
+def add_helper(
+    db_session: Session, *, organizer: User, member: User, slot: RoleSlot, now: datetime
+) -> Outcome:
+    """Record someone who helped without signing up: a confirmed, worked place."""
+    outcome = assign(db_session, organizer=organizer, member=member, slot=slot, now=now)
+    outcome.warnings = [w for w in outcome.warnings if "full" not in str(w)]
+    outcome.place.attendance = Attendance.WORKED
+    outcome.place.attendance_marked_at = now
+    db_session.flush()
+    return outcome
+
+
+# --- history and records ------------------------------------------------------------------
+
+
+def staffing_history(db_session: Session, session: StudySession) -> list[StaffingChange]:
+    return list(
+        db_session.scalars(
+            sa.select(StaffingChange)
+            .where(StaffingChange.session_id == session.id)
+            .options(
+                joinedload(StaffingChange.actor),
+                joinedload(StaffingChange.assignment).joinedload(Assignment.user),
+                joinedload(StaffingChange.assignment)
+                .joinedload(Assignment.slot)
+                .joinedload(RoleSlot.role_type),
+            )
+            .order_by(StaffingChange.created_at.desc(), StaffingChange.id.desc())
+        )
+    )
+
+
+def schedule_of(db_session: Session, member: User) -> list[Assignment]:
+    """A member's places (live ones, and past confirmed ones), soonest session last."""
+    return list(
+        db_session.scalars(
+            sa.select(Assignment)
+            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+            .join(StudySession, StudySession.id == RoleSlot.session_id)
+            .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
+            .options(
+                joinedload(Assignment.slot).joinedload(RoleSlot.role_type),
+                joinedload(Assignment.slot)
+                .joinedload(RoleSlot.session)
+                .joinedload(StudySession.group),
+            )
+            .order_by(StudySession.starts_at, Assignment.id)
+        )
+    )
+
+
+def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int, int]:
+    """For waitlisted places: their number in line (1 = next), in one query."""
+    waiting = [p for p in places if p.status == AssignmentStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    slot_ids = {p.slot_id for p in waiting}
+    queue = db_session.execute(
+        sa.select(Assignment.id, Assignment.slot_id)
+        .where(Assignment.slot_id.in_(slot_ids), Assignment.status == AssignmentStatus.WAITLISTED)
+        .order_by(Assignment.slot_id, Assignment.waitlist_position, Assignment.id)
+    ).all()
+    numbers: dict[int, int] = {}
+    counters: dict[int, int] = defaultdict(int)
+    for place_id, slot_id in queue:
+        counters[slot_id] += 1
+        numbers[place_id] = counters[slot_id]
+    return {p.id: numbers[p.id] for p in waiting}
+
+
+@dataclass
+class MemberRecord:
+    user: User
+    sessions_worked: int = 0
+    no_shows: int = 0
+    last_worked: datetime | None = None
+    roles: dict[str, int] = field(default_factory=dict)  # role name -> times worked
+
+
+def worked_condition(now: datetime):
+    """SQL for "this place counts as worked": marked worked, or a past session whose
+    attendance is not confirmed yet and the place is not marked no-show."""
+    return sa.or_(
+        Assignment.attendance == Attendance.WORKED,
+        sa.and_(
+            Assignment.attendance == Attendance.UNKNOWN,
+            StudySession.starts_at <= now,
+            StudySession.attendance_confirmed_at.is_(None),
+        ),
+    )
+
+
+def member_records(db_session: Session, group: Group, *, now: datetime) -> list[MemberRecord]:
+    """Each active member's record in the group, in two queries whatever its size."""
+    from studygroup.groups.models import RoleType
+    from studygroup.sessions.models import SessionStatus
+    from studygroup.templating import role_label
+
+    members = list(
+        db_session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(User.display_name)
+        )
+    )
+    records = {u.id: MemberRecord(u) for u in members}
+    base = (
+        sa.select(
+            Assignment.user_id,
+            RoleType,
+            Assignment.attendance,
+            StudySession.id,
+            StudySession.starts_at,
+        )
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            StudySession.group_id == group.id,
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at <= now,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            Assignment.user_id.in_(records.keys()),
+        )
+        .add_columns(worked_condition(now).label("worked"))
+    )
+    sessions_worked: dict[int, set[int]] = defaultdict(set)
+    for user_id, role_type, attendance, session_id, starts_at, worked in db_session.execute(base):
+        record = records[user_id]
+        if attendance == Attendance.NO_SHOW:
+            record.no_shows += 1
+        elif worked:
+            sessions_worked[user_id].add(session_id)
+            name = role_label(role_type)
+            record.roles[name] = record.roles.get(name, 0) + 1
+            if record.last_worked is None or starts_at > record.last_worked:
+                record.last_worked = starts_at
+    for user_id, ids in sessions_worked.items():
+        records[user_id].sessions_worked = len(ids)
+    return list(records.values())
+
+
+def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tuple[int, int]]:
+    """(user id, role type id) pairs of members who have worked each role before."""
+    rows = db_session.execute(
+        sa.select(Assignment.user_id, RoleSlot.role_type_id)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            StudySession.group_id == group.id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            StudySession.starts_at <= now,
+            worked_condition(now),
+        )
+        .distinct()
+    )
+    return {(u, r) for u, r in rows}
