@@ -12,7 +12,7 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.groups.services import create_group
-from studygroup.sessions.services import create_session, local_datetime
+from studygroup.sessions.services import create_session, to_utc
 
 PASSWORD = "correct horse battery"
 CHEAP = HashCost(time_cost=1, memory_cost=8, parallelism=1)
@@ -81,8 +81,8 @@ class Factories:
             self.db,
             group=group,
             title=title,
-            starts_at=local_datetime(day, start, group.timezone),
-            ends_at=local_datetime(day, end, group.timezone),
+            starts_at=to_utc(day, start, group.timezone),
+            ends_at=to_utc(day, end, group.timezone),
             venue="Community hall",
             now=datetime.now(UTC),
         )

@@ -67,6 +67,9 @@ def test_bad_session_values_give_messages(client, organizer_and_group, data):
         {"pattern": "custom", "rule": "FREQ=MONTHLY;BYDAY=+3SA\r\nDTSTART:19700101"},
         {"pattern": "custom", "rule": "FREQ=MONTHLY;UNTIL=99999999"},
         {"pattern": "custom", "rule": "FREQ=SECONDLY"},
+        {"pattern": "custom", "rule": "FREQ=WEEKLY;INTERVAL=0"},
+        {"pattern": "custom", "rule": "FREQ=YEARLY;BYEASTER=400"},
+        {"pattern": "custom", "rule": "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30;BYSETPOS=1"},
     ],
 )
 def test_bad_series_values_give_messages(client, organizer_and_group, data):
@@ -84,6 +87,8 @@ def test_bad_series_values_give_messages(client, organizer_and_group, data):
     form.update(data)
     response = client.post(f"/g/{group.slug}/series/new", data=form)
     assert response.status_code == 200, data
+    page = response.get_data(as_text=True)
+    assert 'class="error"' in page or 'class="flash error"' in page, data
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StudySession)) == 0
 
 

@@ -97,9 +97,14 @@ def test_series_keeps_the_wall_clock_across_daylight_saving():
     [
         ("FREQ=MONTHLY;BYDAY=+5SA;BYMONTH=2;COUNT=1", "gives no dates"),
         ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "gives no dates"),
-        ("NOT A RULE", "cannot be read"),
-        ("FREQ=DAILY;BYHOUR=9", "start and end fields"),
-        ("FREQ=DAILY", "more than 60 sessions"),
+        ("NOT A RULE", "single RRULE"),
+        ("FREQ=MONTHLY;BYDAY=+9SA", "cannot be read"),
+        ("FREQ=MONTHLY;BYHOUR=9", "not supported here: BYHOUR"),
+        ("FREQ=YEARLY;BYEASTER=400", "not supported here: BYEASTER"),
+        ("FREQ=DAILY", "weekly, monthly or yearly"),
+        ("FREQ=SECONDLY", "weekly, monthly or yearly"),
+        ("FREQ=WEEKLY;INTERVAL=0", "INTERVAL must be"),
+        ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "more than 60 sessions"),
     ],
 )
 def test_bad_rules_are_refused_with_a_reason(rule, message, app):
@@ -360,3 +365,65 @@ def test_pages_use_a_fixed_number_of_queries(client, auth, make, count_queries):
     many = counts()
     assert few == many
     assert max(many.values()) <= 8, many
+
+
+def test_times_are_converted_across_daylight_saving_for_single_sessions(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer, timezone="America/New_York")
+    auth.login_as(organizer)
+    # 2027-03-14: clocks jump from 02:00 to 03:00 in New York.
+    gap = client.post(
+        f"/g/{group.slug}/sessions/new",
+        data={"title": "T", "day": "2027-03-14", "start_time": "02:30", "end_time": "03:30"},
+    )
+    assert gap.status_code == 200
+    assert "does not exist on that day" in gap.get_data(as_text=True)
+    across = client.post(
+        f"/g/{group.slug}/sessions/new",
+        data={"title": "Early", "day": "2027-03-14", "start_time": "01:00", "end_time": "04:00"},
+    )
+    assert across.status_code == 302
+    session = db.session.scalar(sa.select(StudySession).where(StudySession.title == "Early"))
+    # 01:00 EST is 06:00 UTC; 04:00 EDT is 08:00 UTC: two real hours.
+    assert session.starts_at == datetime(2027, 3, 14, 6, tzinfo=UTC)
+    assert session.ends_at - session.starts_at == timedelta(hours=2)
+
+
+def test_changing_only_the_end_moves_end_anchored_roles(make):
+    group = make.group()
+    session = make.session(group, day=date(2027, 5, 15))
+    speaker = _slots(session)[2]
+    custom = _slots(session)[1]
+    custom.starts_at += timedelta(minutes=15)  # reception edited by hand for this session
+    db.session.commit()
+    update_session(
+        db.session,
+        session,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at + timedelta(hours=5),
+        venue=session.venue,
+        description=session.description,
+        now=datetime.now(UTC),
+    )
+    assert speaker.ends_at == session.ends_at  # follows the new end
+    assert custom.starts_at.astimezone(TOKYO).time() == time(9, 45)  # hand edit kept
+
+
+def test_a_role_window_can_run_past_midnight(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    session = make.session(group, day=date(2027, 5, 15), start=time(21), end=time(23, 30))
+    slot = _slots(session)[0]
+    auth.login_as(organizer)
+    client.post(
+        f"/g/{group.slug}/sessions/{session.id}/slots/{slot.id}",
+        data={
+            f"slot{slot.id}-headcount": "2",
+            f"slot{slot.id}-start_time": "23:30",
+            f"slot{slot.id}-end_time": "00:15",
+        },
+    )
+    db.session.refresh(slot)
+    assert slot.headcount == 2
+    assert slot.ends_at - slot.starts_at == timedelta(minutes=45)

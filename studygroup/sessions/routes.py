@@ -1,4 +1,4 @@
-from datetime import UTC
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
@@ -30,10 +30,10 @@ from studygroup.sessions.services import (
     create_series,
     create_session,
     get_session,
-    local_datetime,
     monthly_rule,
     plan_series,
     reinstate_session,
+    to_utc,
     update_session,
     update_slot,
     weekly_rule,
@@ -60,8 +60,8 @@ def new(group: Group, membership: Membership):
                 db.session,
                 group=group,
                 title=form.title.data,
-                starts_at=local_datetime(form.day.data, form.start_time.data, group.timezone),
-                ends_at=local_datetime(form.day.data, form.end_time.data, group.timezone),
+                starts_at=to_utc(form.day.data, form.start_time.data, group.timezone),
+                ends_at=to_utc(form.day.data, form.end_time.data, group.timezone, field="end_time"),
                 venue=form.venue.data or "",
                 description=form.description.data or "",
                 headcounts=headcounts_from(form),
@@ -177,8 +177,8 @@ def edit(group: Group, membership: Membership, session_id: int):
                 db.session,
                 session,
                 title=form.title.data,
-                starts_at=local_datetime(form.day.data, form.start_time.data, group.timezone),
-                ends_at=local_datetime(form.day.data, form.end_time.data, group.timezone),
+                starts_at=to_utc(form.day.data, form.start_time.data, group.timezone),
+                ends_at=to_utc(form.day.data, form.end_time.data, group.timezone, field="end_time"),
                 venue=form.venue.data or "",
                 description=form.description.data or "",
                 now=utcnow(),
@@ -232,13 +232,15 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
                 flash(f"{field.label.text}: {error}", "error")
         return redirect(back)
     day = slot.starts_at.astimezone(ZoneInfo(group.timezone)).date()
+    # A window that ends at or before its start time runs past midnight (cleanup at 00:15).
+    end_day = day + timedelta(days=1) if form.end_time.data <= form.start_time.data else day
     try:
         update_slot(
             db.session,
             slot,
             headcount=form.headcount.data,
-            starts_at=local_datetime(day, form.start_time.data, group.timezone).astimezone(UTC),
-            ends_at=local_datetime(day, form.end_time.data, group.timezone).astimezone(UTC),
+            starts_at=to_utc(day, form.start_time.data, group.timezone),
+            ends_at=to_utc(end_day, form.end_time.data, group.timezone, field="end_time"),
             now=utcnow(),
         )
     except RuleViolation as error:

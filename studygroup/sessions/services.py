@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from dateutil.rrule import DAILY, rrulestr
+from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -23,9 +23,22 @@ from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, S
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-def local_datetime(day: date, at: time, tz: str) -> datetime:
-    """A wall-clock time in the group's zone as an aware datetime."""
-    return datetime.combine(day, at, tzinfo=ZoneInfo(tz))
+def to_utc(day: date, at: time, tz: str, *, field: str = "start_time") -> datetime:
+    """A wall-clock time in the group's zone, as UTC.
+
+    All time arithmetic happens in UTC afterwards (Python subtracts two times of one zone by
+    their wall clocks, which is wrong across a daylight-saving change). A time skipped by the
+    clocks going forward is refused; a repeated one means its first occurrence.
+    """
+    zone = ZoneInfo(tz)
+    local = datetime.combine(day, at, tzinfo=zone)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise RuleViolation(
+            _l("This time does not exist on that day in %(tz)s: the clocks change.", tz=tz),
+            field,
+        )
+    return utc
 
 
 def slot_window(role_type: RoleType, starts_at: datetime, ends_at: datetime):
@@ -156,8 +169,13 @@ def update_session(
     if change.time:
         shift = starts_at - session.starts_at
         for slot in _slots(db_session, session):
-            new_start, new_end = slot.starts_at + shift, slot.ends_at + shift
-            slot.starts_at, slot.ends_at = new_start, new_end
+            default = slot_window(slot.role_type, session.starts_at, session.ends_at)
+            if (slot.starts_at, slot.ends_at) == default:
+                # Still the role's default: follow the session (end-anchored roles too).
+                slot.starts_at, slot.ends_at = slot_window(slot.role_type, starts_at, ends_at)
+            else:
+                # Edited by hand for this session: keep its length, move with the start.
+                slot.starts_at, slot.ends_at = slot.starts_at + shift, slot.ends_at + shift
     session.title = title.strip()
     session.starts_at = starts_at
     session.ends_at = ends_at
@@ -268,31 +286,83 @@ def series_dates(rule: str, *, first_day: date, last_day: date, limit: int) -> l
     Raises RuleViolation for a rule dateutil cannot read. Works on dates only; the caller puts
     the local start time on each, so daylight-saving changes never move the wall-clock time.
     """
+    cleaned = _checked_rule(rule)
+    unreadable = RuleViolation(
+        _l("This rule cannot be read. Example: FREQ=MONTHLY;BYDAY=+3SA."), "rule"
+    )
+    until = datetime.combine(last_day, time(0))
+    days: list[date] = []
+    try:
+        parsed = rrulestr(cleaned, dtstart=datetime.combine(first_day, time(0)))
+        # dateutil also raises while iterating (e.g. on a BYEASTER out of range).
+        for occurrence in parsed:
+            if occurrence > until or len(days) > limit:
+                break
+            if not days or occurrence.date() != days[-1]:
+                days.append(occurrence.date())
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
+        raise unreadable from None
+    return days
+
+
+# Parts of a custom rule we accept. Times come from the form; finer frequencies and DAILY are
+# left out because a rule that never matches makes dateutil walk to the year 9999 (seconds of
+# CPU for DAILY; a fraction of a second for MONTHLY and YEARLY).
+RULE_PARTS = {
+    "WEEKLY": {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "WKST", "COUNT", "UNTIL"},
+    "MONTHLY": {
+        "FREQ",
+        "INTERVAL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYSETPOS",
+        "BYMONTH",
+        "WKST",
+        "COUNT",
+        "UNTIL",
+    },
+    "YEARLY": {
+        "FREQ",
+        "INTERVAL",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYSETPOS",
+        "BYMONTH",
+        "WKST",
+        "COUNT",
+        "UNTIL",
+    },
+}
+
+
+def _checked_rule(rule: str) -> str:
     cleaned = rule.strip()
     if cleaned.upper().startswith("RRULE:"):
         cleaned = cleaned[6:]
-    if not cleaned or any(part in cleaned.upper() for part in ("DTSTART", "\n", "\r")):
-        raise RuleViolation(_l("Give a single RRULE, e.g. FREQ=MONTHLY;BYDAY=+3SA."), "rule")
-    if "BYHOUR" in cleaned.upper() or "BYMINUTE" in cleaned.upper():
-        raise RuleViolation(_l("Set the time with the start and end fields."), "rule")
-    try:
-        parsed = rrulestr(cleaned, dtstart=datetime.combine(first_day, time(0)))
-    except (ValueError, TypeError, IndexError, KeyError):
+    parts: dict[str, str] = {}
+    for part in cleaned.split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or not value or name.upper() in parts:
+            raise RuleViolation(_l("Give a single RRULE, e.g. FREQ=MONTHLY;BYDAY=+3SA."), "rule")
+        parts[name.strip().upper()] = value.strip()
+    allowed = RULE_PARTS.get(parts.get("FREQ", "").upper())
+    if allowed is None:
+        raise RuleViolation(_l("A custom rule repeats weekly, monthly or yearly."), "rule")
+    if parts.keys() - allowed:
+        names = ", ".join(sorted(parts.keys() - allowed))
         raise RuleViolation(
-            _l("This rule cannot be read. Example: FREQ=MONTHLY;BYDAY=+3SA."), "rule"
-        ) from None
-    if getattr(parsed, "_freq", DAILY) > DAILY:  # HOURLY and finer: not a study group's rhythm
-        raise RuleViolation(_l("A rule can repeat daily at the most."), "rule")
-    until = datetime.combine(last_day, time(0))
-    days: list[date] = []
-    seen: set[date] = set()
-    for occurrence in parsed:
-        if occurrence > until or len(days) > limit:
-            break
-        if occurrence.date() not in seen:
-            seen.add(occurrence.date())
-            days.append(occurrence.date())
-    return days
+            _l(
+                "These parts are not supported here: %(names)s. Times come from the start and "
+                "end fields.",
+                names=names,
+            ),
+            "rule",
+        )
+    if "INTERVAL" in parts and not (
+        parts["INTERVAL"].isdigit() and 1 <= int(parts["INTERVAL"]) <= 12
+    ):
+        raise RuleViolation(_l("INTERVAL must be a number from 1 to 12."), "rule")
+    return ";".join(f"{k}={v}" for k, v in parts.items())
 
 
 @dataclass(frozen=True)
@@ -328,10 +398,7 @@ def plan_series(
             _l("This makes more than %(n)d sessions. Choose fewer months.", n=limit), "months"
         )
     return [
-        PlannedSession(
-            local_datetime(day, start_time, tz).astimezone(UTC),
-            local_datetime(day, end_time, tz).astimezone(UTC),
-        )
+        PlannedSession(to_utc(day, start_time, tz), to_utc(day, end_time, tz, field="end_time"))
         for day in days
     ]
 
