@@ -48,6 +48,11 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
 
+    if app.config["ENV_NAME"] not in ("production", "development", "testing"):
+        raise RuntimeError(
+            f"STUDYGROUP_ENV must be production, development or testing, "
+            f"not {app.config['ENV_NAME']!r}."
+        )
     production = app.config["ENV_NAME"] == "production"
     if not production:
         # Development serves plain http on 127.0.0.1, where a Secure cookie would never come back.
@@ -86,6 +91,8 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from studygroup.db import enable_sqlite_foreign_keys, render_migration_item
     from studygroup.extensions import babel, csrf, db, login_manager, migrate
     from studygroup.i18n import select_locale, select_timezone
@@ -104,7 +111,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-    # The message is lazily translated; see auth/__init__.py.
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
 
     enable_sqlite_foreign_keys()

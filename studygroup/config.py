@@ -6,7 +6,8 @@ from datetime import timedelta
 class DefaultConfig:
     # "production" unless told otherwise: `.flaskenv` makes the `flask` CLI a development tool.
     ENV_NAME = "production"
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a database error in the log never shows password hashes or tokens.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     MAX_CONTENT_LENGTH = 1024 * 1024
 
     SESSION_COOKIE_HTTPONLY = True

@@ -39,6 +39,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def lock_row(db_session, model, row_id: int):
+    """Take the row's write lock until the transaction ends, and return the row fresh.
+
+    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks and its driver does not begin a
+    transaction on SELECT, so a no-op UPDATE takes the database's write lock instead; other
+    writers wait for our commit (busy timeout) and then see what we wrote. Returns None when
+    the row does not exist.
+    """
+    query = sa.select(model).where(model.id == row_id)
+    if db_session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    else:
+        db_session.execute(
+            sa.update(model)
+            .where(model.id == row_id)
+            .values(id=model.id)
+            .execution_options(synchronize_session=False)
+        )
+    return db_session.scalar(query.execution_options(populate_existing=True))
+
+
 _listening = False
 
 

@@ -47,9 +47,14 @@ def third_saturday(day: date) -> date:
 
 
 @click.command("demo")
+@click.option("--force", is_flag=True, help="Allow it in production (demo passwords are public).")
 @with_appcontext
-def demo_command() -> None:
+def demo_command(force: bool) -> None:
     """Fill an empty database with a demo group and print the demo logins."""
+    if current_app.config["ENV_NAME"] == "production" and not force:
+        raise click.ClickException(
+            "The demo's passwords are public: it is not added in production without --force."
+        )
     if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
         click.echo("The database already has users: the demo was not added.")
         _print_logins()

@@ -6,7 +6,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, ValidationError
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from studygroup.i18n import is_timezone, timezone_names
 
@@ -64,8 +64,18 @@ def language_choices():
     return options([("", _l("As my browser says")), ("ja", "日本語"), ("en", "English")])
 
 
-def required() -> InputRequired:
-    return InputRequired(message=_l("Please fill this in."))
+class Required(InputRequired):
+    """Like InputRequired, but spaces alone are no input either."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if isinstance(field.data, str) and not field.data.strip():
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
+def required() -> Required:
+    return Required(message=_l("Please fill this in."))
 
 
 def number_range(low: int, high: int) -> NumberRange:

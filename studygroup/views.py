@@ -1,8 +1,23 @@
 """Small helpers shared by the thin views."""
 
+import sqlalchemy as sa
 from flask import flash
 
+from studygroup.extensions import db
 from studygroup.rules import RuleViolation
+
+
+def commit_unless_duplicate() -> bool:
+    """Commit; on a unique-constraint clash (a double click, two tabs) roll back and say no.
+
+    The form's own checks catch duplicates first; this is for the race between two requests.
+    """
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return False
+    return True
 
 
 def show_violation(form, error: RuleViolation) -> None:

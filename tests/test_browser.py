@@ -345,7 +345,7 @@ def test_organizer_posts_a_monthly_series_and_a_member_reads_it_in_japanese(
 
     # Log out with the header's form (a POST with its CSRF token).
     page.locator("header.site").get_by_role("button", name="Log out").click()
-    expect(page.locator(".flash")).to_have_text("You are logged out.")
+    expect(page.locator(".flash")).to_have_text("You are logged out, on all your devices.")
     expect(page.locator("header.site").get_by_role("link", name="Log in")).to_be_visible()
     context.close()
     assert problems.found == []

@@ -43,3 +43,17 @@ def test_create_app_touches_no_database(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_unknown_environment_names_are_refused(monkeypatch):
+    monkeypatch.setenv("STUDYGROUP_ENV", "prod")
+    monkeypatch.setenv("SECRET_KEY", "x")
+    with pytest.raises(RuntimeError, match="production, development or testing"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_demo_refuses_production_without_force(app_factory):
+    app = app_factory(ENV_NAME="production")
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "not added in production" in result.output

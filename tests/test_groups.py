@@ -280,3 +280,55 @@ def test_another_groups_role_or_member_is_404(client, auth, make):
         == 404
     )
     assert client.get(f"/g/{other.slug}/roles").status_code == 403
+
+
+def test_invite_link_activates_a_pending_request(client, auth, make):
+    group = make.group(join_policy=JoinPolicy.APPROVAL, visibility=Visibility.MEMBERS)
+    applicant = make.user()
+    membership = join_group(db.session, user=applicant, group=group, now=datetime.now(UTC))
+    db.session.commit()
+    assert membership.status == MembershipStatus.PENDING
+    auth.login_as(applicant)
+    client.post(f"/g/{group.slug}/invite/{group.invite_token}")
+    assert _membership(applicant, group).is_active
+
+
+def test_role_window_with_mixed_anchors_is_refused(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    auth.login_as(organizer)
+    response = client.post(
+        f"/g/{group.slug}/roles",
+        data={
+            "name": "Odd",
+            "default_headcount": 1,
+            "start_offset_minutes": 0,
+            "start_anchor": "end",
+            "end_offset_minutes": 30,
+            "end_anchor": "start",
+        },
+    )
+    assert "cannot end relative to its start" in response.get_data(as_text=True)
+
+
+def test_names_of_spaces_only_are_refused(client, auth, make):
+    auth.login_as(make.user())
+    response = client.post(
+        "/groups/new",
+        data={
+            "name": "   ",
+            "slug": "spaces",
+            "timezone": "Asia/Tokyo",
+            "join_policy": "open",
+            "visibility": "public",
+        },
+    )
+    assert "Please fill this in." in response.get_data(as_text=True)
+
+
+def test_login_prompt_is_translated(client, make):
+    group = make.group()
+    response = client.get(
+        f"/g/{group.slug}/roles", headers={"Accept-Language": "ja"}, follow_redirects=True
+    )
+    assert "ログインしてください" in response.get_data(as_text=True)

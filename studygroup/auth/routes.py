@@ -18,6 +18,7 @@ from studygroup.auth.services import (
 from studygroup.db import utcnow
 from studygroup.extensions import db, login_manager
 from studygroup.security import client_address, safe_next_url
+from studygroup.views import commit_unless_duplicate
 
 
 @login_manager.user_loader
@@ -44,7 +45,11 @@ def register():
             timezone=current_app.config["DEFAULT_TIMEZONE"],
             cost=HashCost.from_config(current_app.config),
         )
-        db.session.commit()
+        if not commit_unless_duplicate():
+            form.email.errors.append(
+                _("An account with this email already exists. Log in instead.")
+            )
+            return render_template("auth/register.html", form=form)
         login_user(user)
         flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
         return redirect(_after_login_url())
@@ -87,7 +92,7 @@ def logout():
     end_all_sessions(current_user)
     db.session.commit()
     logout_user()
-    flash(_("You are logged out."), "info")
+    flash(_("You are logged out, on all your devices."), "info")
     return redirect(url_for("main.home"))
 
 

@@ -90,6 +90,12 @@ class RoleTypeForm(Form):
     end_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="end")
     requires_approval = BooleanField(_l("Sign-ups need an organizer's approval"))
 
+    def validate_end_anchor(self, field):
+        if self.start_anchor.data == "end" and field.data == "start":
+            raise ValidationError(
+                _l("A role that starts after the session ends cannot end relative to its start.")
+            )
+
     def validate_end_offset_minutes(self, field):
         if (
             self.start_anchor.data == self.end_anchor.data

@@ -43,7 +43,7 @@ from studygroup.groups.services import (
 )
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
-from studygroup.views import show_violation
+from studygroup.views import commit_unless_duplicate, show_violation
 
 
 @bp.get("/groups")
@@ -73,9 +73,10 @@ def new():
             db.session.rollback()
             show_violation(form, error)
         else:
-            db.session.commit()
-            flash(_("Your group is ready. Post its first session next."), "success")
-            return redirect(url_for("groups.show", slug=group.slug))
+            if commit_unless_duplicate():
+                flash(_("Your group is ready. Post its first session next."), "success")
+                return redirect(url_for("groups.show", slug=group.slug))
+            form.slug.errors.append(_("This address is taken. Choose another."))
     return render_template("groups/form.html", form=form, group=None)
 
 
@@ -124,7 +125,8 @@ def join(group: Group, membership: Membership | None):
         db.session.rollback()
         flash(str(error.message), "error")
         return redirect(url_for("groups.show", slug=group.slug))
-    db.session.commit()
+    if not commit_unless_duplicate():  # the same request twice at once: the first one counts
+        return redirect(url_for("groups.show", slug=group.slug))
     if membership.is_active:
         flash(_("You are now a member of %(group)s.", group=group.name), "success")
     else:

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
+from studygroup.db import lock_row
 from studygroup.groups.models import (
     Anchor,
     Group,
@@ -145,16 +146,16 @@ def join_group(
     request. A member who left before gets their old row back, so their history stays one.
     """
     membership = membership_of(db_session, user, group)
-    if membership is not None and membership.status in (
-        MembershipStatus.ACTIVE,
-        MembershipStatus.PENDING,
+    invited = invite_token is not None and secrets.compare_digest(
+        invite_token.encode(), group.invite_token.encode()
+    )
+    if membership is not None and (
+        membership.status == MembershipStatus.ACTIVE
+        or (membership.status == MembershipStatus.PENDING and not invited)
     ):
         return membership
     if membership is not None and membership.status == MembershipStatus.REMOVED:
         raise RuleViolation(_l("An organizer removed you from this group."))
-    invited = invite_token is not None and secrets.compare_digest(
-        invite_token.encode(), group.invite_token.encode()
-    )
     if group.join_policy == JoinPolicy.INVITE and not invited:
         raise RuleViolation(_l("This group is joined through an invitation link."))
     status = (
@@ -188,6 +189,8 @@ def _active_organizer_count(db_session: Session, group: Group) -> int:
 
 
 def _ensure_not_last_organizer(db_session: Session, membership: Membership) -> None:
+    # The group's row lock makes two organizers stepping down at once take turns.
+    lock_row(db_session, Group, membership.group_id)
     if membership.is_organizer and _active_organizer_count(db_session, membership.group) <= 1:
         raise RuleViolation(
             _l("A group needs at least one organizer. Make someone else organizer first.")

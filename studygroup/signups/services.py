@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
+from studygroup.db import lock_row
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.mail.services import queue_email
 from studygroup.rules import RuleViolation
@@ -34,23 +35,9 @@ from studygroup.signups.models import (
 
 
 def lock_slot(db_session: Session, slot_id: int) -> RoleSlot:
-    """Take the slot's row lock until the transaction ends, and return the slot fresh.
-
-    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks and its driver does not begin a
-    transaction on SELECT, so a no-op UPDATE takes the database's write lock instead; other
-    writers wait for our commit (busy timeout) and then see what we wrote.
-    """
-    query = sa.select(RoleSlot).where(RoleSlot.id == slot_id)
-    if db_session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    else:
-        db_session.execute(
-            sa.update(RoleSlot)
-            .where(RoleSlot.id == slot_id)
-            .values(headcount=RoleSlot.headcount)
-            .execution_options(synchronize_session=False)
-        )
-    slot = db_session.scalar(query.execution_options(populate_existing=True))
+    """Take the slot's row lock (see `lock_row`) and return the slot fresh. Every change to
+    a slot's places starts here, so changes to one slot happen one after another."""
+    slot = lock_row(db_session, RoleSlot, slot_id)
     if slot is None:
         raise RuleViolation(_l("This role is no longer in the session."))
     return slot
