@@ -140,11 +140,14 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.main import routes as _main_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
     from studygroup.sessions import routes as _session_routes  # noqa: F401
+    from studygroup.signups import bp as signups_bp
+    from studygroup.signups import routes as _signup_routes  # noqa: F401
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(groups_bp)
     app.register_blueprint(sessions_bp)
+    app.register_blueprint(signups_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating
@@ -160,5 +163,7 @@ def register_security(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from studygroup.demo import demo_command
+    from studygroup.signups.reminders import send_reminders_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(send_reminders_command)

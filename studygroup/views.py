@@ -20,6 +20,16 @@ def commit_unless_duplicate() -> bool:
     return True
 
 
+def commit_and_send() -> None:
+    """Commit the change, then send the emails it queued. A failed send is logged and left
+    in the outbox for `send-reminders` to retry; it never undoes the change."""
+    from studygroup.db import utcnow
+    from studygroup.mail.services import send_queued
+
+    db.session.commit()
+    send_queued(db.session, now=utcnow())
+
+
 def show_violation(form, error: RuleViolation) -> None:
     """Put a refused rule next to its field, or as a flash message when it has none."""
     field = getattr(form, error.field, None) if (form is not None and error.field) else None

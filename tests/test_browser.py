@@ -476,8 +476,8 @@ def test_new_users_create_a_group_add_a_role_and_a_member_joins(live, new_contex
     page.get_by_label("Ends").fill("21:00")
     page.get_by_role("button", name="Post the session").click()
     expect(page.locator("h1")).to_have_text("Go 1.30 release party")
-    expect(page.locator("table")).to_contain_text("配信 Streaming")
-    expect(page.locator("table")).to_contain_text("18:45–21:00")
+    expect(page.locator("ul.roles")).to_contain_text("配信 Streaming")
+    expect(page.locator("ul.roles")).to_contain_text("18:45–21:00")
     page.locator("header.site").get_by_role("button", name="Log out").click()
     context.close()
     assert problems.found == []

@@ -43,6 +43,7 @@ from studygroup.groups.services import (
 )
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
+from studygroup.signups.services import staffing_for
 from studygroup.views import commit_unless_duplicate, show_violation
 
 
@@ -92,6 +93,7 @@ def show(group: Group, membership: Membership | None):
         membership=membership,
         upcoming=upcoming,
         past=past,
+        staffing=staffing_for(db.session, upcoming),
         organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
     )

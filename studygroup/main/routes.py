@@ -8,6 +8,7 @@ from studygroup.groups.services import groups_of, public_groups
 from studygroup.main import bp
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import upcoming_sessions
+from studygroup.signups.services import staffing_for
 
 
 @bp.get("/")
@@ -17,7 +18,12 @@ def home():
     memberships = groups_of(db.session, current_user)
     active_ids = [m.group_id for m in memberships if m.is_active]
     sessions = upcoming_sessions(db.session, group_ids=active_ids, now=utcnow(), limit=12)
-    return render_template("main/home.html", memberships=memberships, sessions=sessions)
+    return render_template(
+        "main/home.html",
+        memberships=memberships,
+        sessions=sessions,
+        staffing=staffing_for(db.session, sessions),
+    )
 
 
 @bp.get("/organize")
@@ -31,7 +37,12 @@ def organize():
     by_group: dict[int, list] = {m.group_id: [] for m in memberships}
     for s in sessions:
         by_group[s.group_id].append(s)
-    return render_template("main/organize.html", memberships=memberships, by_group=by_group)
+    return render_template(
+        "main/organize.html",
+        memberships=memberships,
+        by_group=by_group,
+        staffing=staffing_for(db.session, sessions),
+    )
 
 
 @bp.post("/language")

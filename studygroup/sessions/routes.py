@@ -38,8 +38,9 @@ from studygroup.sessions.services import (
     update_slot,
     weekly_rule,
 )
+from studygroup.signups.services import notify_session_change
 from studygroup.templating import role_label
-from studygroup.views import show_violation
+from studygroup.views import commit_and_send, show_violation
 
 
 def _session_or_404(group: Group, session_id: int) -> StudySession:
@@ -151,9 +152,22 @@ def new_series(group: Group, membership: Membership):
 @bp.get("/g/<slug>/sessions/<int:session_id>")
 @group_view()
 def show(group: Group, membership: Membership | None, session_id: int):
+    from studygroup.signups.forms import SignUpForm
+    from studygroup.signups.services import signup_window, staffing_for
+
     session = _session_or_404(group, session_id)
+    opens, closes = signup_window(group, session)
     return render_template(
-        "sessions/show.html", group=group, membership=membership, session=session
+        "sessions/show.html",
+        group=group,
+        membership=membership,
+        session=session,
+        staffing=staffing_for(db.session, [session]),
+        is_member=membership is not None and membership.is_active,
+        now=utcnow(),
+        signup_opens=opens,
+        signup_closes=closes,
+        signup_form=SignUpForm(),
     )
 
 
@@ -187,8 +201,14 @@ def edit(group: Group, membership: Membership, session_id: int):
             db.session.rollback()
             show_violation(form, error)
         else:
-            db.session.commit()
+            told = 0
+            if change.time or change.venue:
+                what = tuple(name for name in ("time", "venue") if getattr(change, name))
+                told = notify_session_change(db.session, session, changes=what, now=utcnow())
+            commit_and_send()
             flash(_("The session is saved.") if change.any else _("Nothing changed."), "success")
+            if told:
+                flash(_("%(n)d people on its roles are told by email.", n=told), "info")
             return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
     used = {slot.role_type_id for slot in session.slots}
     add_form = AddSlotForm()
@@ -277,7 +297,9 @@ def add_role(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/cancel")
 @group_view(organizer=True)
 def cancel(group: Group, membership: Membership, session_id: int):
-    return _set_status(group, session_id, cancel_session, _("The session is cancelled."))
+    return _set_status(
+        group, session_id, cancel_session, _("The session is cancelled."), notify=True
+    )
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/reinstate")
@@ -286,13 +308,15 @@ def reinstate(group: Group, membership: Membership, session_id: int):
     return _set_status(group, session_id, reinstate_session, _("The session is back on."))
 
 
-def _set_status(group: Group, session_id: int, change, message: str):
+def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):
     session = _session_or_404(group, session_id)
     try:
         change(session, now=utcnow())
     except RuleViolation as error:
         flash(str(error.message), "error")
     else:
-        db.session.commit()
+        if notify:
+            notify_session_change(db.session, session, changes=(), now=utcnow())
+        commit_and_send()
         flash(message, "success")
     return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))

@@ -771,3 +771,71 @@ def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tu
         .distinct()
     )
     return {(u, r) for u, r in rows}
+
+
+# --- telling people -----------------------------------------------------------------------
+
+
+def notify_session_change(
+    db_session: Session, session: StudySession, *, changes: tuple[str, ...], now: datetime
+) -> int:
+    """Email everyone holding or waiting for a place that the session changed or was
+    cancelled (what changed is named). Returns the number of messages queued."""
+    places = db_session.scalars(
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(RoleSlot.session_id == session.id, Assignment.status.in_(LIVE_STATUSES))
+        .options(joinedload(Assignment.user), joinedload(Assignment.slot))
+        .order_by(Assignment.id)
+    ).all()
+    kind = "session_cancelled" if session.is_cancelled else "session_changed"
+    told: set[int] = set()
+    for place in places:
+        if place.user_id in told:
+            continue
+        told.add(place.user_id)
+        queue_email(db_session, user=place.user, kind=kind, place=place, changes=changes, now=now)
+    return len(told)
+
+
+def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignment, int]]:
+    """Confirmed places whose reminder is due now, with the lead time (hours) it is for.
+
+    For each place only the nearest lead that has passed counts (so a run that was down for a
+    day sends one reminder, not two), and none for a lead that had already passed when the
+    member got the place: their confirmation email said it all.
+    """
+    from studygroup.sessions.models import SessionStatus
+
+    groups = db_session.scalars(sa.select(Group)).all()
+    longest = max((max(g.reminder_leads, default=0) for g in groups), default=0)
+    if not longest:
+        return []
+    places = db_session.scalars(
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at > now,
+            StudySession.starts_at <= now + timedelta(hours=longest),
+        )
+        .options(
+            joinedload(Assignment.user),
+            joinedload(Assignment.slot).joinedload(RoleSlot.session).joinedload(StudySession.group),
+        )
+    ).all()
+    due = []
+    for place in places:
+        starts = place.slot.session.starts_at
+        passed = [
+            h for h in place.slot.session.group.reminder_leads if starts - timedelta(hours=h) <= now
+        ]
+        if not passed:
+            continue
+        lead = min(passed)
+        if place.confirmed_at is not None and place.confirmed_at > starts - timedelta(hours=lead):
+            continue
+        due.append((place, lead))
+    return due

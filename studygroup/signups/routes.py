@@ -1,0 +1,378 @@
+"""Member sign-up pages and the organizer's staffing view. Thin: forms, services, commit."""
+
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from studygroup.auth.models import User
+from studygroup.csvexport import csv_response
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.forms import options
+from studygroup.groups.access import group_view
+from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.rules import RuleViolation
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.services import get_session, upcoming_sessions
+from studygroup.signups import bp
+from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.services import (
+    add_helper,
+    answer_request,
+    assign,
+    cancel_place,
+    confirm_attendance,
+    has_done_role,
+    member_records,
+    move_in_waitlist,
+    move_place,
+    promote_by_hand,
+    schedule_of,
+    set_attendance,
+    sign_up,
+    staffing_for,
+    staffing_history,
+    waitlist_numbers,
+)
+from studygroup.templating import role_label
+from studygroup.views import commit_and_send
+
+
+def _slot_in_group(group: Group, slot_id: int) -> RoleSlot:
+    slot = db.session.get(RoleSlot, slot_id)
+    if slot is None or slot.session.group_id != group.id:
+        abort(404)
+    return slot
+
+
+def _place_in_group(group: Group, place_id: int) -> Assignment:
+    place = db.session.get(Assignment, place_id)
+    if place is None or place.slot.session.group_id != group.id:
+        abort(404)
+    return place
+
+
+def _back_to_session(group: Group, session_id: int):
+    target = request.form.get("back")
+    if target == "staffing":
+        return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session_id))
+    if target == "schedule":
+        return redirect(url_for("signups.schedule"))
+    return redirect(url_for("sessions.show", slug=group.slug, session_id=session_id))
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+@bp.post("/g/<slug>/slots/<int:slot_id>/signup")
+@group_view(member=True)
+def sign_up_for(group: Group, membership: Membership, slot_id: int):
+    slot = _slot_in_group(group, slot_id)
+    form = SignUpForm()
+    if not form.validate_on_submit():
+        flash(_("Please check what you entered."), "error")
+        return _back_to_session(group, slot.session_id)
+    try:
+        place = sign_up(
+            db.session,
+            member=current_user,
+            slot=slot,
+            now=utcnow(),
+            talk_title=form.talk_title.data or "",
+            talk_abstract=form.talk_abstract.data or "",
+        )
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        return _back_to_session(group, slot.session_id)
+    status = place.status
+    commit_and_send()
+    messages = {
+        AssignmentStatus.CONFIRMED: _(
+            "You are signed up as %(role)s. Thank you!", role=role_label(slot.role_type)
+        ),
+        AssignmentStatus.WAITLISTED: _(
+            "The role is full: you are on the waitlist. We will email you if a place frees up."
+        ),
+        AssignmentStatus.REQUESTED: _("Your request is sent. An organizer will answer it."),
+    }
+    flash(messages[status], "success")
+    return _back_to_session(group, slot.session_id)
+
+
+@bp.post("/g/<slug>/places/<int:place_id>/cancel")
+@group_view(member=True)
+def cancel(group: Group, membership: Membership, place_id: int):
+    place = _place_in_group(group, place_id)
+    if place.user_id != current_user.id and not membership.is_organizer:
+        abort(403)
+    session_id = place.slot.session_id
+    try:
+        promoted = cancel_place(
+            db.session,
+            place=place,
+            actor=current_user,
+            now=utcnow(),
+            by_organizer=membership.is_organizer,
+        )
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        return _back_to_session(group, session_id)
+    names = [p.user.display_name for p in promoted]
+    commit_and_send()
+    flash(_("The place is cancelled."), "success")
+    if names and membership.is_organizer:
+        flash(_("From the waitlist: %(names)s.", names=", ".join(names)), "info")
+    return _back_to_session(group, session_id)
+
+
+@bp.get("/schedule")
+@login_required
+def schedule():
+    places = schedule_of(db.session, current_user)
+    now = utcnow()
+    upcoming = [p for p in places if p.slot.session.ends_at >= now]
+    past = [
+        p
+        for p in reversed(places)
+        if p.slot.session.ends_at < now and p.status == AssignmentStatus.CONFIRMED
+    ]
+    return render_template(
+        "signups/schedule.html",
+        upcoming=upcoming,
+        past=past,
+        numbers=waitlist_numbers(db.session, upcoming),
+    )
+
+
+# --- organizers ---------------------------------------------------------------------------
+
+
+@bp.get("/g/<slug>/staffing")
+@group_view(organizer=True)
+def staffing_overview(group: Group, membership: Membership):
+    sessions = upcoming_sessions(db.session, group_ids=[group.id], now=utcnow(), limit=12)
+    return render_template(
+        "signups/overview.html",
+        group=group,
+        sessions=sessions,
+        staffing=staffing_for(db.session, sessions),
+    )
+
+
+def _session_or_404(group: Group, session_id: int) -> StudySession:
+    session = get_session(db.session, group, session_id)
+    if session is None:
+        abort(404)
+    return session
+
+
+def _active_members(group: Group) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(User.display_name)
+        )
+    )
+
+
+@bp.get("/g/<slug>/sessions/<int:session_id>/staffing")
+@group_view(organizer=True)
+def session_staffing(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    now = utcnow()
+    members = _active_members(group)
+    done_before = has_done_role(db.session, group, now=now)
+    assign_form = AssignForm()
+    assign_form.slot_id.choices = options((s.id, role_label(s.role_type)) for s in session.slots)
+    assign_form.user_id.choices = options((m.id, m.display_name) for m in members)
+    return render_template(
+        "signups/staffing.html",
+        group=group,
+        session=session,
+        staffing=staffing_for(db.session, [session]),
+        history=staffing_history(db.session, session),
+        members=members,
+        done_before=done_before,
+        assign_form=assign_form,
+        started=session.starts_at <= now,
+        zone=ZoneInfo(group.timezone),
+    )
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/staffing/assign")
+@group_view(organizer=True)
+def assign_member(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    form = AssignForm()
+    form.slot_id.choices = options((s.id, s.id) for s in session.slots)
+    form.user_id.choices = options((m.id, m.id) for m in _active_members(group))
+    back = redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+    if not form.validate_on_submit():
+        flash(_("Choose a role and a member of the group."), "error")
+        return back
+    slot = _slot_in_group(group, form.slot_id.data)
+    member = db.session.get(User, form.user_id.data)
+    now = utcnow()
+    helper = session.starts_at <= now  # after the start: someone who helped without signing up
+    try:
+        outcome = (add_helper if helper else assign)(
+            db.session, organizer=current_user, member=member, slot=slot, now=now
+        )
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        return back
+    warnings = [str(w) for w in outcome.warnings]
+    commit_and_send()
+    flash(
+        _("%(name)s is in: %(role)s.", name=member.display_name, role=role_label(slot.role_type)),
+        "success",
+    )
+    for warning in warnings:
+        flash(warning, "warning")
+    return back
+
+
+@bp.post("/g/<slug>/places/<int:place_id>")
+@group_view(organizer=True)
+def place_action(group: Group, membership: Membership, place_id: int):
+    place = _place_in_group(group, place_id)
+    session = place.slot.session
+    form = PlaceActionForm()
+    form.to_slot_id.choices = options(
+        (s.id, s.id) for s in _session_or_404(group, session.id).slots
+    )
+    if not form.validate_on_submit():
+        abort(400)
+    now = utcnow()
+    action = form.action.data
+    me = current_user
+    try:
+        if action == "remove":
+            cancel_place(db.session, place=place, actor=me, now=now, by_organizer=True)
+            outcome = None
+        elif action == "promote":
+            outcome = promote_by_hand(db.session, organizer=me, place=place, now=now)
+        elif action in ("up", "down"):
+            move_in_waitlist(db.session, organizer=me, place=place, up=action == "up", now=now)
+            outcome = None
+        elif action in ("approve", "decline"):
+            outcome = answer_request(
+                db.session, organizer=me, place=place, approve=action == "approve", now=now
+            )
+        elif action in ("worked", "no_show"):
+            set_attendance(
+                db.session, organizer=me, place=place, attendance=Attendance(action), now=now
+            )
+            outcome = None
+        else:  # move
+            to_slot = _slot_in_group(group, form.to_slot_id.data)
+            outcome = move_place(db.session, organizer=me, place=place, to_slot=to_slot, now=now)
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+    else:
+        warnings = [str(w) for w in outcome.warnings] if outcome else []
+        commit_and_send()
+        flash(_("Saved."), "success")
+        for warning in warnings:
+            flash(warning, "warning")
+    return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/attendance")
+@group_view(organizer=True)
+def confirm_session_attendance(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    try:
+        marked = confirm_attendance(
+            db.session, organizer=current_user, session=session, now=utcnow()
+        )
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+    else:
+        commit_and_send()
+        flash(_("Attendance confirmed: %(n)d places marked as worked.", n=marked), "success")
+    return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+
+
+@bp.get("/g/<slug>/sessions/<int:session_id>/staffing.csv")
+@group_view(organizer=True)
+def staffing_csv(group: Group, membership: Membership, session_id: int):
+    session = _session_or_404(group, session_id)
+    zone = ZoneInfo(group.timezone)
+    staffing = staffing_for(db.session, [session])
+    rows = []
+    for slot in session.slots:
+        s = staffing[slot.id]
+        for status, places in (
+            ("confirmed", s.confirmed),
+            ("waitlisted", s.waitlist),
+            ("requested", s.requested),
+        ):
+            for place in places:
+                rows.append(
+                    [
+                        session.title,
+                        session.starts_at.astimezone(zone).strftime("%Y-%m-%d"),
+                        role_label(slot.role_type),
+                        slot.starts_at.astimezone(zone).strftime("%H:%M"),
+                        slot.ends_at.astimezone(zone).strftime("%H:%M"),
+                        place.user.display_name,
+                        status,
+                        s.waitlist_number(place) or "",
+                        place.attendance.value,
+                        place.talk_title,
+                    ]
+                )
+    header = [
+        "session",
+        "date",
+        "role",
+        "from",
+        "to",
+        "member",
+        "status",
+        "waitlist",
+        "attendance",
+        "talk",
+    ]
+    return csv_response(f"staffing-{group.slug}-{session.id}.csv", header, rows)
+
+
+@bp.get("/g/<slug>/records")
+@group_view(organizer=True)
+def records(group: Group, membership: Membership):
+    return render_template(
+        "signups/records.html",
+        group=group,
+        records=member_records(db.session, group, now=utcnow()),
+        zone=ZoneInfo(group.timezone),
+    )
+
+
+@bp.get("/g/<slug>/records.csv")
+@group_view(organizer=True)
+def records_csv(group: Group, membership: Membership):
+    zone = ZoneInfo(group.timezone)
+    rows = [
+        [
+            r.user.display_name,
+            r.sessions_worked,
+            "; ".join(f"{name} x{n}" for name, n in sorted(r.roles.items())),
+            r.last_worked.astimezone(zone).strftime("%Y-%m-%d") if r.last_worked else "",
+            r.no_shows,
+        ]
+        for r in member_records(db.session, group, now=utcnow())
+    ]
+    header = ["member", "sessions worked", "roles", "last worked", "no-shows"]
+    return csv_response(f"members-{group.slug}.csv", header, rows)
