@@ -37,11 +37,19 @@ def test_creating_a_group_makes_you_organizer_with_the_built_in_roles(client, au
             "default_venue": "IT Business Plaza",
             "join_policy": "open",
             "visibility": "public",
+            "signup_opens_days_before": "30",
+            "signup_closes_hours_before": "2",
+            "self_cancel_hours_before": "48",
+            "no_show_limit": "",
+            "reminder_lead_hours": "24, 144,24",
         },
     )
     assert response.headers["Location"] == "/g/kanazawa-rb"
     group = db.session.scalar(sa.select(Group).where(Group.slug == "kanazawa-rb"))
     assert _membership(user, group).role == MemberRole.ORGANIZER
+    assert (group.signup_opens_days_before, group.self_cancel_hours_before) == (30, 48)
+    assert group.no_show_limit is None
+    assert group.reminder_lead_hours == "144,24" and group.reminder_leads == [144, 24]
     roles = role_types_of(db.session, group)
     assert [r.key for r in roles] == ["setup", "reception", "speaker"]
     setup = roles[0]

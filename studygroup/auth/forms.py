@@ -80,6 +80,10 @@ class ProfileForm(Form):
     )
     locale = SelectField(_l("Language"), choices=language_choices)
     timezone = TimezoneField()
+    email_signups = BooleanField(_l("My sign-ups, cancellations and requests"))
+    email_waitlist = BooleanField(_l("Waitlist: when I get a place"))
+    email_session_changes = BooleanField(_l("Changes to sessions I help at"))
+    email_reminders = BooleanField(_l("Reminders before sessions I help at"))
 
     def validate_skills(self, field):
         if len(parse_skills(field.data or "")) > MAX_SKILLS:

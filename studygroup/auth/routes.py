@@ -20,6 +20,8 @@ from studygroup.extensions import db, login_manager
 from studygroup.security import client_address, safe_next_url
 from studygroup.views import commit_unless_duplicate
 
+EMAIL_CHOICES = ("email_signups", "email_waitlist", "email_session_changes", "email_reminders")
+
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
@@ -107,6 +109,7 @@ def profile():
             "skills": ", ".join(s.name for s in user.skills),
             "locale": user.locale or "",
             "timezone": user.timezone,
+            **{name: getattr(user, name) for name in EMAIL_CHOICES},
         }
     )
     if form.validate_on_submit():
@@ -114,6 +117,8 @@ def profile():
         user.bio = form.bio.data or ""
         user.locale = form.locale.data or None
         user.timezone = form.timezone.data
+        for name in EMAIL_CHOICES:
+            setattr(user, name, getattr(form, name).data)
         set_skills(db.session, user, parse_skills(form.skills.data or ""))
         db.session.commit()
         flash(_("Your profile is saved."), "success")

@@ -48,6 +48,40 @@ class GroupForm(Form):
         default=Visibility.PUBLIC.value,
     )
 
+    signup_opens_days_before = IntegerField(
+        _l("Sign-up opens (days before)"),
+        default=60,
+        validators=[required(), number_range(0, 365)],
+    )
+    signup_closes_hours_before = IntegerField(
+        _l("Sign-up closes (hours before)"),
+        default=0,
+        validators=[required(), number_range(0, 720)],
+    )
+    self_cancel_hours_before = IntegerField(
+        _l("Members can cancel until (hours before)"),
+        default=24,
+        validators=[required(), number_range(0, 720)],
+        description=_l("After that, members ask an organizer."),
+    )
+    no_show_limit = IntegerField(
+        _l("No-shows before sign-ups need approval"),
+        validators=[Optional(), number_range(1, 100)],
+        description=_l("Leave empty for no limit."),
+    )
+    reminder_lead_hours = StringField(
+        _l("Reminders (hours before)"),
+        default="144,24",
+        validators=[Length(max=64)],
+        description=_l("Comma-separated, e.g. 144,24 for 6 days and 1 day before. Empty: none."),
+    )
+
+    def validate_reminder_lead_hours(self, field):
+        parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
+        if not all(p.isdigit() and 1 <= int(p) <= 720 for p in parts) or len(parts) > 5:
+            raise ValidationError(_l("Give up to 5 whole hours from 1 to 720, e.g. 144,24."))
+        field.data = ",".join(str(h) for h in sorted({int(p) for p in parts}, reverse=True))
+
     def __init__(self, *args, group=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.group = group

@@ -40,6 +40,7 @@ from studygroup.groups.services import (
     role_types_of,
     rotate_invite_token,
     set_member_role,
+    update_group,
 )
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
@@ -69,6 +70,14 @@ def new():
                 join_policy=JoinPolicy(form.join_policy.data),
                 visibility=Visibility(form.visibility.data),
                 now=utcnow(),
+            )
+            update_group(
+                group,
+                signup_opens_days_before=form.signup_opens_days_before.data,
+                signup_closes_hours_before=form.signup_closes_hours_before.data,
+                self_cancel_hours_before=form.self_cancel_hours_before.data,
+                no_show_limit=form.no_show_limit.data,
+                reminder_lead_hours=form.reminder_lead_hours.data or "",
             )
         except RuleViolation as error:
             db.session.rollback()
@@ -104,13 +113,21 @@ def show(group: Group, membership: Membership | None):
 def edit(group: Group, membership: Membership):
     form = GroupForm(obj=group, group=group)
     if form.validate_on_submit():
-        group.name = form.name.data.strip()
-        group.slug = form.slug.data
-        group.description = form.description.data or ""
-        group.timezone = form.timezone.data
-        group.default_venue = form.default_venue.data or ""
-        group.join_policy = JoinPolicy(form.join_policy.data)
-        group.visibility = Visibility(form.visibility.data)
+        update_group(
+            group,
+            name=form.name.data,
+            slug=form.slug.data,
+            description=form.description.data or "",
+            timezone=form.timezone.data,
+            default_venue=form.default_venue.data or "",
+            join_policy=JoinPolicy(form.join_policy.data),
+            visibility=Visibility(form.visibility.data),
+            signup_opens_days_before=form.signup_opens_days_before.data,
+            signup_closes_hours_before=form.signup_closes_hours_before.data,
+            self_cancel_hours_before=form.self_cancel_hours_before.data,
+            no_show_limit=form.no_show_limit.data,
+            reminder_lead_hours=form.reminder_lead_hours.data or "",
+        )
         db.session.commit()
         flash(_("The group is saved."), "success")
         return redirect(url_for("groups.show", slug=group.slug))
