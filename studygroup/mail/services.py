@@ -144,7 +144,7 @@ def queue_email(
             window=(
                 format_time_range(slot.starts_at, slot.ends_at, group.timezone) if slot else ""
             ),
-            changes=[str(CHANGE_NAMES[c]) for c in changes],
+            changes=_list_in_language([str(CHANGE_NAMES[c]) for c in changes]),
             session_url=_session_url(group, session),
             settings_url=_url("auth.profile"),
         )
@@ -162,6 +162,12 @@ def queue_email(
     db_session.flush()
     db_session.info.setdefault("queued_emails", []).append(message.id)
     return message
+
+
+def _list_in_language(items: list[str]) -> str:
+    from flask_babel import get_locale
+
+    return ("、" if str(get_locale()) == "ja" else ", ").join(items)
 
 
 def _url(endpoint, **values):
