@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import SA, relativedelta
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.orm import selectinload
 
 from studygroup.auth.models import User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
@@ -144,13 +145,94 @@ def demo_command(force: bool) -> None:
     )
     for number, session in enumerate(sessions, start=1):
         session.title = f"渋谷Python勉強会 第{number}回"
+    db.session.flush()
+    _staff_demo_sessions(sessions, [u for u, _ in users], organizer, now)
     db.session.commit()
     click.echo(f"Demo group '{group.name}' with {len(users)} members and {len(sessions)} sessions.")
     _print_logins()
+
+
+def _staff_demo_sessions(sessions, people, organizer, now) -> None:
+    """Past sessions worked (the same three set up the room every month), upcoming ones
+    partly staffed, so the staffing view shows gaps and the history reads true."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.sessions.models import RoleSlot, StudySession
+    from studygroup.signups.services import (
+        answer_request,
+        assign,
+        confirm_attendance,
+        sign_up,
+    )
+
+    by_local = {u.email.split("@")[0]: u for u in people}
+    setup_crew = [by_local[n] for n in ("takahashi", "suzuki", "tanaka")]
+    others = [u for u in people if u not in setup_crew and u is not organizer]
+    sessions = db.session.scalars(
+        sa.select(StudySession)
+        .where(StudySession.id.in_([s.id for s in sessions]))
+        .options(selectinload(StudySession.slots).joinedload(RoleSlot.role_type))
+        .order_by(StudySession.starts_at)
+        .execution_options(populate_existing=True)
+    ).all()
+    past = [s for s in sessions if s.starts_at < now]
+    upcoming = [s for s in sessions if s.starts_at >= now]
+    for i, session in enumerate(past):
+        slots = {slot.role_type.key or "cleanup": slot for slot in session.slots}
+        crew = {
+            "setup": setup_crew,
+            "reception": [others[i % len(others)], others[(i + 3) % len(others)]],
+            "speaker": [others[(i + 5) % len(others)]],
+            "cleanup": [others[(i + 1) % len(others)], organizer],
+        }
+        for key, members in crew.items():
+            slot = slots.get(key)
+            for member in members:
+                if slot is not None:
+                    place = assign(
+                        db.session,
+                        organizer=organizer,
+                        member=member,
+                        slot=slot,
+                        now=session.starts_at - timedelta(days=7),
+                    ).place
+                    if key == "speaker":
+                        place.talk_title = f"{member.display_name.split(' (')[0]}のLT"
+        if i < len(past) - 1:  # the latest one still waits for the organizer's confirmation
+            confirm_attendance(db.session, organizer=organizer, session=session, now=now)
+    if upcoming:
+        # The next session: reception needs one more person, setup is nearly full.
+        nxt = upcoming[0]
+        slots = {slot.role_type.key or "cleanup": slot for slot in nxt.slots}
+        for member in setup_crew[:2]:
+            sign_up(db.session, member=member, slot=slots["setup"], now=now)
+        sign_up(db.session, member=others[0], slot=slots["reception"], now=now)
+        talk = sign_up(
+            db.session,
+            member=others[1],
+            slot=slots["speaker"],
+            now=now,
+            talk_title="型ヒントで変わるFlaskアプリ",
+            talk_abstract="SQLAlchemy 2の型付きモデルの話",
+        )
+        answer_request(db.session, organizer=organizer, place=talk, approve=True, now=now)
+    if len(upcoming) > 1:
+        later = upcoming[1]
+        speaker = next(s for s in later.slots if s.role_type.key == "speaker")
+        sign_up(
+            db.session,
+            member=others[2],
+            slot=speaker,
+            now=now,
+            talk_title="はじめてのOSSコントリビュート",
+            talk_abstract="",
+        )
+    # Seeding is not news: nobody gets the emails these sign-ups would send.
+    db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
 
 
 def _print_logins() -> None:
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     click.echo("  organizer@example.com    organizer of Shibuya.py")
     click.echo("  coorganizer@example.com  co-organizer")
-    click.echo("  suzuki@example.com       member")
+    click.echo("  suzuki@example.com       member (sets up the room every month)")
