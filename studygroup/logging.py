@@ -48,6 +48,7 @@ def configure_logging(app: Flask) -> None:
         if request.endpoint in ("main.healthz", "main.readyz", "static"):
             return response
         started = g.get("request_started")
+        user = g.get("_login_user")  # only when the request already loaded it: no extra query
         app.logger.info(
             "request",
             extra={
@@ -56,10 +57,22 @@ def configure_logging(app: Flask) -> None:
                     "path": redacted_path(),
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                    "user_id": getattr(user, "id", None),
                 }
             },
         )
         return response
+
+
+def security_event(event: str, **fields) -> None:
+    """One log line for a security-relevant event (ASVS V7): logins, logouts, password and
+    role changes, refused access. Never pass passwords, tokens or cookies."""
+    from flask import current_app
+
+    current_app.logger.info(
+        "security event",
+        extra={"fields": {"event": event, "address": request.remote_addr, **fields}},
+    )
 
 
 def redacted_path() -> str:

@@ -188,6 +188,9 @@ def test_logs_are_json_lines_without_secrets(app, client, auth, make):
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     paths = [line.get("path") for line in lines]
     assert "/login" in paths
+    events = [line["event"] for line in lines if line["message"] == "security event"]
+    assert events == ["login_failed"]
+    assert "member@example.com" not in err  # failed logins are logged by a hash
     assert f"/g/{group.slug}/invite/[redacted]" in paths
     assert group.invite_token not in err
     assert "the wrong password" not in err

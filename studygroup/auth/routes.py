@@ -1,3 +1,5 @@
+import hashlib
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -11,12 +13,14 @@ from studygroup.auth.services import (
     authenticate,
     change_password,
     end_all_sessions,
+    normalize_email,
     parse_skills,
     register_user,
     set_skills,
 )
 from studygroup.db import utcnow
 from studygroup.extensions import db, login_manager
+from studygroup.logging import security_event
 from studygroup.security import client_address, safe_next_url
 from studygroup.views import commit_unless_duplicate
 
@@ -26,6 +30,11 @@ EMAIL_CHOICES = ("email_signups", "email_waitlist", "email_session_changes", "em
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.session_token == session_token))
+
+
+def _email_hash(email: str) -> str:
+    """Failed logins are logged by a hash of the address: traceable, not readable."""
+    return hashlib.sha256(normalize_email(email).encode()).hexdigest()[:16]
 
 
 def _after_login_url() -> str:
@@ -74,6 +83,7 @@ def login():
                 config=current_app.config,
             )
         except LoginThrottled:
+            security_event("login_throttled", email_hash=_email_hash(form.email.data))
             minutes = int(current_app.config["LOGIN_THROTTLE_WINDOW"].total_seconds() // 60)
             form.email.errors.append(
                 _("Too many failed attempts. Try again in %(n)d minutes.", n=minutes)
@@ -82,7 +92,9 @@ def login():
         db.session.commit()
         if user is not None:
             login_user(user, remember=form.remember.data)
+            security_event("login", user_id=user.id)
             return redirect(_after_login_url())
+        security_event("login_failed", email_hash=_email_hash(form.email.data))
         form.password.errors.append(_("The email or the password is not right."))
     return render_template("auth/login.html", form=form)
 
@@ -93,6 +105,7 @@ def logout():
     # Rotating the token ends this login everywhere, also copies of the cookie.
     end_all_sessions(current_user)
     db.session.commit()
+    security_event("logout", user_id=current_user.id)
     logout_user()
     flash(_("You are logged out, on all your devices."), "info")
     return redirect(url_for("main.home"))
@@ -139,6 +152,7 @@ def password():
             current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
         )
         login_user(user, remember=had_remember)
+        security_event("password_changed", user_id=user.id)
         flash(_("Your password is changed. Other devices are logged out."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/password.html", form=form)

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from studygroup.errors import bp
 from studygroup.extensions import db
+from studygroup.logging import redacted_path, security_event
 
 
 def _wants_json() -> bool:
@@ -34,6 +35,8 @@ def csrf_error(error):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
+    if error.code == 403:
+        security_event("forbidden", path=redacted_path())
     messages = {
         403: (_("Not allowed"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("There is no page at this address.")),

@@ -42,6 +42,7 @@ from studygroup.groups.services import (
     set_member_role,
     update_group,
 )
+from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
 from studygroup.signups.services import staffing_for
@@ -224,6 +225,12 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         flash(str(error.message), "error")
     else:
         db.session.commit()
+        security_event(
+            "membership_" + form.action.data,
+            user_id=current_user.id,
+            group_id=group.id,
+            member_id=target.user_id,
+        )
         flash(_("Saved."), "success")
     return redirect(url_for("groups.members", slug=group.slug))
 
