@@ -427,3 +427,16 @@ def test_a_role_window_can_run_past_midnight(client, auth, make):
     db.session.refresh(slot)
     assert slot.headcount == 2
     assert slot.ends_at - slot.starts_at == timedelta(minutes=45)
+
+
+def test_organizer_portal_shows_every_group_even_when_one_is_busy(client, auth, make):
+    organizer = make.user()
+    busy = make.group(organizer, name="Busy group")
+    quiet = make.group(organizer, name="Quiet group")
+    for n in range(8):
+        make.session(busy, day=date.today() + timedelta(days=1 + n), title=f"Busy {n}")
+    make.session(quiet, day=date.today() + timedelta(days=60), title="Quiet one")
+    auth.login_as(organizer)
+    page = client.get("/organize").get_data(as_text=True)
+    assert "Quiet one" in page
+    assert "Busy 5" in page and "Busy 6" not in page  # six per group

@@ -7,7 +7,7 @@ from studygroup.extensions import db
 from studygroup.groups.services import groups_of, public_groups
 from studygroup.main import bp
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import upcoming_sessions
+from studygroup.sessions.services import upcoming_sessions, upcoming_sessions_by_group
 from studygroup.signups.services import staffing_for
 
 
@@ -31,12 +31,10 @@ def home():
 def organize():
     """The organizer portal: every group I organize with its next sessions and head-counts."""
     memberships = [m for m in groups_of(db.session, current_user) if m.is_organizer]
-    sessions = upcoming_sessions(
-        db.session, group_ids=[m.group_id for m in memberships], now=utcnow(), limit=60
+    by_group = upcoming_sessions_by_group(
+        db.session, group_ids=[m.group_id for m in memberships], now=utcnow(), per_group=6
     )
-    by_group: dict[int, list] = {m.group_id: [] for m in memberships}
-    for s in sessions:
-        by_group[s.group_id].append(s)
+    sessions = [s for group_sessions in by_group.values() for s in group_sessions]
     return render_template(
         "main/organize.html",
         memberships=memberships,
