@@ -244,3 +244,25 @@ def test_email_is_never_shown_to_other_members(client, auth, make):
     auth.login_as(organizer)
     page = client.get(f"/g/{group.slug}/members").get_data(as_text=True)
     assert member.email not in page
+
+
+def test_guessing_the_current_password_is_throttled(app, client, auth, make):
+    user = make.user("member@example.com")
+    auth.login_as(user)
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        wrong = client.post(
+            "/password", data={"current_password": "guess guess", "new_password": "new pass 123"}
+        )
+        assert wrong.status_code == 200
+    blocked = client.post(
+        "/password", data={"current_password": PASSWORD, "new_password": "new pass 123"}
+    )
+    assert blocked.status_code == 429
+    db.session.refresh(user)
+    assert authenticate_ok(app, user)
+
+
+def authenticate_ok(app, user):
+    from studygroup.auth.services import check_password
+
+    return check_password(user, PASSWORD, HashCost.from_config(app.config))

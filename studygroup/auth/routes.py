@@ -13,8 +13,10 @@ from studygroup.auth.services import (
     authenticate,
     change_password,
     end_all_sessions,
+    is_throttled,
     normalize_email,
     parse_skills,
+    record_failure,
     register_user,
     set_skills,
 )
@@ -143,6 +145,13 @@ def profile():
 @login_required
 def password():
     form = PasswordChangeForm(current_user)
+    # Guessing the current password from a stolen session is throttled like logging in.
+    address, now = client_address(), utcnow()
+    if request.method == "POST" and is_throttled(
+        db.session, email=current_user.email, address=address, now=now, config=current_app.config
+    ):
+        form.current_password.errors = [_("Too many failed attempts. Try again later.")]
+        return render_template("auth/password.html", form=form), 429
     if form.validate_on_submit():
         user = current_user._get_current_object()
         change_password(user, form.new_password.data, HashCost.from_config(current_app.config))
@@ -155,4 +164,8 @@ def password():
         security_event("password_changed", user_id=user.id)
         flash(_("Your password is changed. Other devices are logged out."), "success")
         return redirect(url_for("auth.profile"))
+    if form.current_password.errors:
+        record_failure(db.session, email=current_user.email, address=address, now=now)
+        db.session.commit()
+        security_event("password_check_failed", user_id=current_user.id)
     return render_template("auth/password.html", form=form)

@@ -131,13 +131,7 @@ def authenticate(
     The caller commits (failures must be committed too).
     """
     email = normalize_email(email)
-    since = now - config["LOGIN_THROTTLE_WINDOW"]
-    if (
-        _recent_failures(db_session, LoginFailure.email, email, since)
-        >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(db_session, LoginFailure.address, address, since)
-        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
+    if is_throttled(db_session, email=email, address=address, now=now, config=config):
         raise LoginThrottled
     cost = HashCost.from_config(config)
     hasher = _hasher(cost)
@@ -149,7 +143,7 @@ def authenticate(
         else:
             hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        db_session.add(LoginFailure(email=email, address=address[:64], created_at=now))
+        record_failure(db_session, email=email, address=address, now=now)
         db_session.flush()
         return None
     if user is None:  # pragma: no cover - the dummy hash never matches
@@ -163,6 +157,20 @@ def authenticate(
 @cache
 def _dummy_hash(cost: HashCost) -> str:
     return _hasher(cost).hash("dummy password for timing")
+
+
+def is_throttled(db_session: Session, *, email: str, address: str, now: datetime, config) -> bool:
+    since = now - config["LOGIN_THROTTLE_WINDOW"]
+    return (
+        _recent_failures(db_session, LoginFailure.email, normalize_email(email), since)
+        >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures(db_session, LoginFailure.address, address, since)
+        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
+def record_failure(db_session: Session, *, email: str, address: str, now: datetime) -> None:
+    db_session.add(LoginFailure(email=normalize_email(email), address=address[:64], created_at=now))
 
 
 def check_password(user: User, password: str, cost: HashCost) -> bool:

@@ -113,6 +113,9 @@ def show(group: Group, membership: Membership | None):
 @group_view(organizer=True)
 def edit(group: Group, membership: Membership):
     form = GroupForm(obj=group, group=group)
+    form.timezone.description = _(
+        "Changing it keeps each session at its moment in time: the local times shown change."
+    )
     if form.validate_on_submit():
         update_group(
             group,
