@@ -161,3 +161,49 @@ def test_staffing_pages_use_a_fixed_number_of_queries(client, auth, make, count_
             sign_up(db.session, member=member, slot=slot, now=datetime.now(UTC), talk_title="t")
     db.session.commit()
     assert measure() == few
+
+
+def test_a_confirmed_talk_shows_on_the_session_page_for_everyone(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    speaker = make.member(group)
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    auth.login_as(speaker)
+    client.post(
+        f"/g/{group.slug}/slots/{slots(session)[2].id}/signup",
+        data={"talk_title": "型ヒントとFlask", "talk_abstract": "入門"},
+    )
+    place = db.session.scalar(sa.select(Assignment).where(Assignment.user_id == speaker.id))
+    assert place.status == AssignmentStatus.REQUESTED
+    path = f"/g/{group.slug}/sessions/{session.id}"
+    assert "型ヒントとFlask" not in client.get(path).get_data(as_text=True).split("<main")[1]
+    auth.login_as(organizer)
+    client.post(f"/g/{group.slug}/places/{place.id}", data={"action": "approve"})
+    client.post("/logout")
+    assert "「型ヒントとFlask」" in client.get(path).get_data(as_text=True)
+
+
+def test_sign_up_window_is_explained_and_enforced(client, auth, make):
+    group = make.group()
+    member = make.member(group)
+    far = make.session(group, day=date.today() + timedelta(days=120))
+    auth.login_as(member)
+    page = client.get(f"/g/{group.slug}/sessions/{far.id}").get_data(as_text=True)
+    assert "Sign-up opens on" in page and "Sign up</button>" not in page
+    refused = client.post(f"/g/{group.slug}/slots/{slots(far)[0].id}/signup", follow_redirects=True)
+    assert "has not opened yet" in refused.get_data(as_text=True)
+
+
+def test_assigning_shows_who_has_done_the_role_before(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    veteran = make.member(group, make.user(display_name="Veteran"))
+    past = make.session(group, day=date.today() - timedelta(days=30))
+    assign(
+        db.session, organizer=organizer, member=veteran, slot=slots(past)[0], now=datetime.now(UTC)
+    )
+    db.session.commit()
+    upcoming = make.session(group, day=date.today() + timedelta(days=10))
+    auth.login_as(organizer)
+    page = client.get(f"/g/{group.slug}/sessions/{upcoming.id}/staffing").get_data(as_text=True)
+    assert "Veteran · has done Setup" in page
