@@ -41,6 +41,7 @@ from studygroup.groups.services import (
     rotate_invite_token,
     set_member_role,
     update_group,
+    update_role_type,
 )
 from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
@@ -252,19 +253,7 @@ def rotate_invite(group: Group, membership: Membership):
 def roles(group: Group, membership: Membership):
     form = RoleTypeForm()
     if form.validate_on_submit():
-        add_role_type(
-            db.session,
-            group=group,
-            name=form.name.data,
-            description=form.description.data or "",
-            default_headcount=form.default_headcount.data,
-            start_anchor=Anchor(form.start_anchor.data),
-            start_offset_minutes=form.start_offset_minutes.data,
-            end_anchor=Anchor(form.end_anchor.data),
-            end_offset_minutes=form.end_offset_minutes.data,
-            requires_approval=form.requires_approval.data,
-            now=utcnow(),
-        )
+        add_role_type(db.session, group=group, now=utcnow(), **role_settings(form))
         db.session.commit()
         flash(_("The role is added. New sessions will include it."), "success")
         return redirect(url_for("groups.roles", slug=group.slug))
@@ -274,6 +263,20 @@ def roles(group: Group, membership: Membership):
         form=form,
         role_types=role_types_of(db.session, group, include_retired=True),
     )
+
+
+def role_settings(form) -> dict:
+    """A role form's data as the keyword arguments of the role services."""
+    return {
+        "name": (form.name.data or "").strip(),
+        "description": form.description.data or "",
+        "default_headcount": form.default_headcount.data,
+        "start_anchor": Anchor(form.start_anchor.data),
+        "start_offset_minutes": form.start_offset_minutes.data,
+        "end_anchor": Anchor(form.end_anchor.data),
+        "end_offset_minutes": form.end_offset_minutes.data,
+        "requires_approval": form.requires_approval.data,
+    }
 
 
 def _role_type_or_404(group: Group, role_id: int) -> RoleType:
@@ -290,14 +293,7 @@ def edit_role(group: Group, membership: Membership, role_id: int):
     form_class = BuiltInRoleTypeForm if role_type.key else RoleTypeForm
     form = form_class(obj=role_type)
     if form.validate_on_submit():
-        role_type.name = (form.name.data or "").strip()
-        role_type.description = form.description.data or ""
-        role_type.default_headcount = form.default_headcount.data
-        role_type.start_anchor = Anchor(form.start_anchor.data)
-        role_type.start_offset_minutes = form.start_offset_minutes.data
-        role_type.end_anchor = Anchor(form.end_anchor.data)
-        role_type.end_offset_minutes = form.end_offset_minutes.data
-        role_type.requires_approval = form.requires_approval.data
+        update_role_type(role_type, **role_settings(form))
         db.session.commit()
         flash(_("The role is saved. Sessions posted from now on use these defaults."), "success")
         return redirect(url_for("groups.roles", slug=group.slug))

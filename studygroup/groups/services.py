@@ -381,6 +381,28 @@ def add_role_type(
     return role_type
 
 
+ROLE_SETTINGS = (
+    "name",
+    "description",
+    "default_headcount",
+    "start_anchor",
+    "start_offset_minutes",
+    "end_anchor",
+    "end_offset_minutes",
+    "requires_approval",
+)
+
+
+def update_role_type(role_type: RoleType, **settings) -> None:
+    """Change a role's defaults; sessions posted from now on use them (existing slots keep
+    theirs). An empty name on a built-in role shows its name in each reader's language."""
+    unknown = settings.keys() - set(ROLE_SETTINGS)
+    if unknown:
+        raise TypeError(f"not role settings: {sorted(unknown)}")
+    for name, value in settings.items():
+        setattr(role_type, name, value)
+
+
 def retire_role_type(role_type: RoleType, *, now: datetime) -> None:
     """No new sessions get this role; past and planned slots keep it."""
     if role_type.retired_at is None:
