@@ -50,8 +50,15 @@ def database_url(tmp_path_factory):
     if not base:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
-    url = make_url(base)
-    name = f"studygroup_test_{secrets.token_hex(6)}"
+    with temporary_database(base, prefix="studygroup_test") as url:
+        yield url
+
+
+@contextmanager
+def temporary_database(server_url: str, *, prefix: str):
+    """A PostgreSQL database of its own on the server of `server_url`, dropped afterwards."""
+    url = make_url(server_url)
+    name = f"{prefix}_{secrets.token_hex(6)}"
     admin = _admin_conninfo(url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,8 +1,5 @@
 """The schema comes from migrations only: they build an empty database that matches the models."""
 
-import secrets
-
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
 from studygroup.extensions import db
-from tests.conftest import _admin_conninfo
+from tests.conftest import temporary_database
 
 
 @pytest.fixture
@@ -21,15 +18,8 @@ def empty_database(database_url, tmp_path):
     if url.get_backend_name() == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
-    name = f"studygroup_migrations_{secrets.token_hex(4)}"
-    admin = _admin_conninfo(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(database_url, prefix="studygroup_migrations") as url:
+        yield url
 
 
 def test_migrations_build_the_models_schema_and_go_back_down(empty_database, app_factory):

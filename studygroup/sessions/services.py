@@ -308,30 +308,11 @@ def series_dates(rule: str, *, first_day: date, last_day: date, limit: int) -> l
 # Parts of a custom rule we accept. Times come from the form; finer frequencies and DAILY are
 # left out because a rule that never matches makes dateutil walk to the year 9999 (seconds of
 # CPU for DAILY; a fraction of a second for MONTHLY and YEARLY).
+_PERIOD_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST"}
 RULE_PARTS = {
     "WEEKLY": {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "WKST", "COUNT", "UNTIL"},
-    "MONTHLY": {
-        "FREQ",
-        "INTERVAL",
-        "BYDAY",
-        "BYMONTHDAY",
-        "BYSETPOS",
-        "BYMONTH",
-        "WKST",
-        "COUNT",
-        "UNTIL",
-    },
-    "YEARLY": {
-        "FREQ",
-        "INTERVAL",
-        "BYDAY",
-        "BYMONTHDAY",
-        "BYSETPOS",
-        "BYMONTH",
-        "WKST",
-        "COUNT",
-        "UNTIL",
-    },
+    "MONTHLY": _PERIOD_PARTS | {"COUNT", "UNTIL"},
+    "YEARLY": _PERIOD_PARTS | {"COUNT", "UNTIL"},
 }
 
 
