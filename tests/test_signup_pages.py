@@ -207,3 +207,29 @@ def test_assigning_shows_who_has_done_the_role_before(client, auth, make):
     auth.login_as(organizer)
     page = client.get(f"/g/{group.slug}/sessions/{upcoming.id}/staffing").get_data(as_text=True)
     assert "Veteran · has done Setup" in page
+
+
+def test_raising_the_head_count_promotes_the_waitlist(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    reception = slots(session)[1]
+    reception.headcount = 1
+    db.session.commit()
+    first, second = make.member(group), make.member(group)
+    for member in (first, second):
+        sign_up(db.session, member=member, slot=reception, now=datetime.now(UTC))
+    db.session.commit()
+    auth.login_as(organizer)
+    client.post(
+        f"/g/{group.slug}/sessions/{session.id}/slots/{reception.id}",
+        data={
+            f"slot{reception.id}-headcount": "2",
+            f"slot{reception.id}-start_time": "09:30",
+            f"slot{reception.id}-end_time": "10:30",
+        },
+    )
+    statuses = set(
+        db.session.scalars(sa.select(Assignment.status).where(Assignment.slot_id == reception.id))
+    )
+    assert statuses == {AssignmentStatus.CONFIRMED}

@@ -38,7 +38,7 @@ from studygroup.sessions.services import (
     update_slot,
     weekly_rule,
 )
-from studygroup.signups.services import notify_session_change
+from studygroup.signups.services import fill_from_waitlist, lock_slot, notify_session_change
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send, show_violation
 
@@ -267,8 +267,20 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
         db.session.rollback()
         flash(str(error.message), "error")
         return redirect(back)
-    db.session.commit()
+    # More places needed now: the waitlist moves up at once.
+    promoted = fill_from_waitlist(
+        db.session, lock_slot(db.session, slot.id), now=utcnow(), actor=current_user
+    )
+    commit_and_send()
     flash(_("The role is saved."), "success")
+    if promoted:
+        flash(
+            _(
+                "From the waitlist: %(names)s.",
+                names=", ".join(p.user.display_name for p in promoted),
+            ),
+            "info",
+        )
     return redirect(back)
 
 
