@@ -147,6 +147,7 @@ def queue_email(
             changes=_list_in_language([str(CHANGE_NAMES[c]) for c in changes]),
             session_url=_session_url(group, session),
             settings_url=_url("auth.profile"),
+            schedule_url=_url("signups.schedule"),
         )
     message = OutboundEmail(
         user_id=user.id,

@@ -38,7 +38,14 @@ from studygroup.sessions.services import (
     update_slot,
     weekly_rule,
 )
-from studygroup.signups.services import fill_from_waitlist, lock_slot, notify_session_change
+from studygroup.signups.forms import SignUpForm
+from studygroup.signups.services import (
+    fill_from_waitlist,
+    lock_slot,
+    notify_session_change,
+    signup_window,
+    staffing_for,
+)
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send, show_violation
 
@@ -152,23 +159,35 @@ def new_series(group: Group, membership: Membership):
 @bp.get("/g/<slug>/sessions/<int:session_id>")
 @group_view()
 def show(group: Group, membership: Membership | None, session_id: int):
-    from studygroup.signups.forms import SignUpForm
-    from studygroup.signups.services import signup_window, staffing_for
-
     session = _session_or_404(group, session_id)
     opens, closes = signup_window(group, session)
+    staffing = staffing_for(db.session, [session])
     return render_template(
         "sessions/show.html",
         group=group,
         membership=membership,
         session=session,
-        staffing=staffing_for(db.session, [session]),
+        staffing=staffing,
+        clashes=_clashes(staffing, session, current_user),
         is_member=membership is not None and membership.is_active,
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
         signup_form=SignUpForm(),
     )
+
+
+def _clashes(staffing, session, user) -> dict[int, str]:
+    """Slots the user cannot take because a place of theirs overlaps: slot id -> that role."""
+    if not user.is_authenticated:
+        return {}
+    mine = [slot for slot in session.slots if staffing[slot.id].place_of(user.id)]
+    return {
+        slot.id: role_label(other.role_type)
+        for slot in session.slots
+        for other in mine
+        if other.id != slot.id and other.starts_at < slot.ends_at and other.ends_at > slot.starts_at
+    }
 
 
 @bp.route("/g/<slug>/sessions/<int:session_id>/edit", methods=["GET", "POST"])

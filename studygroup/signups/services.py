@@ -116,7 +116,7 @@ def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int,
         sa.select(Assignment)
         .where(Assignment.slot_id.in_(result.keys()), Assignment.status.in_(LIVE_STATUSES))
         .options(joinedload(Assignment.user))
-        .order_by(Assignment.waitlist_position, Assignment.id)
+        .order_by(Assignment.id)
     )
     for place in places:
         staffing = result[place.slot_id]
@@ -125,6 +125,11 @@ def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int,
             AssignmentStatus.WAITLISTED: staffing.waitlist,
             AssignmentStatus.REQUESTED: staffing.requested,
         }[place.status].append(place)
+    # Confirmed in the order they got their place, the waitlist in line (the same on every
+    # engine: databases sort NULL positions differently).
+    for staffing in result.values():
+        staffing.confirmed.sort(key=lambda p: (p.confirmed_at or p.created_at, p.id))
+        staffing.waitlist.sort(key=lambda p: (p.waitlist_position or 0, p.id))
     return result
 
 
