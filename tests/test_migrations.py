@@ -57,3 +57,18 @@ def test_check_constraints_hold_in_the_database(app, make):
             {"id": session.id},
         )
     db.session.rollback()
+
+
+def test_the_latest_migration_goes_down_and_up_with_data(empty_database, app_factory):
+    from studygroup.auth.models import User
+
+    app = app_factory(empty_database)
+    with app.app_context():
+        upgrade()
+        assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+        db.session.remove()
+        downgrade(revision="-1")
+        upgrade()
+        tokens = db.session.scalars(sa.select(User.coworkers_link_token)).all()
+        assert len(tokens) == 12 and len(set(tokens)) == 12 and all(len(t) > 30 for t in tokens)
+        db.session.remove()

@@ -1,3 +1,4 @@
+import enum
 import secrets
 from datetime import datetime
 
@@ -20,6 +21,14 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+class CoworkersVisibility(enum.StrEnum):
+    """Who may open a member's "people you've co-worked with" page."""
+
+    ONLY_ME = "only_me"
+    SHARED_GROUPS = "shared_groups"  # members of groups we share (the default)
+    ANYONE_WITH_LINK = "link"  # anyone who has the secret link
+
+
 class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: the login. Never shown to other members.
@@ -39,6 +48,23 @@ class User(UserMixin, db.Model):
     email_waitlist: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_session_changes: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
+    coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
+        sa.Enum(
+            CoworkersVisibility,
+            name="coworkers_visibility",
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=CoworkersVisibility.SHARED_GROUPS,
+        server_default=CoworkersVisibility.SHARED_GROUPS.value,
+    )
+    appear_by_name: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    coworkers_link_token: Mapped[str] = mapped_column(
+        sa.String(64), default=new_session_token, server_default=""
+    )
 
     skills: Mapped[list["Skill"]] = relationship(secondary=user_skill, order_by="Skill.name")
     memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821

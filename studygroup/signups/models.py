@@ -51,8 +51,9 @@ class Assignment(db.Model):
             sqlite_where=sa.text(_LIVE_SQL),
             postgresql_where=sa.text(_LIVE_SQL),
         ),
-        sa.Index("ix_assignment_slot_status", "slot_id", "status"),
-        sa.Index("ix_assignment_user_status", "user_id", "status"),
+        # Co-working self-join: a member's worked places, and everyone's places per slot.
+        sa.Index("ix_assignment_user_status_slot", "user_id", "status", "slot_id"),
+        sa.Index("ix_assignment_slot_status_user", "slot_id", "status", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
