@@ -132,6 +132,8 @@ def register_blueprints(app: Flask) -> None:
     # Importing the routes modules attaches their views to each feature's blueprint.
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401
+    from studygroup.coworking import bp as coworking_bp
+    from studygroup.coworking import routes as _coworking_routes  # noqa: F401
     from studygroup.errors import bp as errors_bp
     from studygroup.errors import handlers as _error_handlers  # noqa: F401
     from studygroup.groups import bp as groups_bp
@@ -148,6 +150,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(groups_bp)
     app.register_blueprint(sessions_bp)
     app.register_blueprint(signups_bp)
+    app.register_blueprint(coworking_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating

@@ -40,6 +40,8 @@ def world(make):
             "membership_id": membership.id,
             "token": group.invite_token,
             "place_id": place.id,
+            "user_id": member.id,
+            "other_id": organizer.id,
         },
     }
 

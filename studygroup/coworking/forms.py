@@ -1,0 +1,19 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, RadioField
+
+from studygroup.auth.models import CoworkersVisibility
+from studygroup.forms import Form, options
+
+
+class PrivacyForm(Form):
+    coworkers_visibility = RadioField(
+        _l("Who can see this page"),
+        choices=options(
+            [
+                (CoworkersVisibility.ONLY_ME.value, _l("Only me")),
+                (CoworkersVisibility.SHARED_GROUPS.value, _l("Members of groups we share")),
+                (CoworkersVisibility.ANYONE_WITH_LINK.value, _l("Anyone with the link")),
+            ]
+        ),
+    )
+    appear_by_name = BooleanField(_l("Show my name on other members' pages"))

@@ -1,0 +1,202 @@
+"""People you've co-worked with, the shared sessions, and a group's network for organizers."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from studygroup.auth.models import CoworkersVisibility, User, new_session_token
+from studygroup.coworking import bp
+from studygroup.coworking.forms import PrivacyForm
+from studygroup.coworking.picture import ring, star
+from studygroup.coworking.services import (
+    Order,
+    coworkers_of,
+    group_network,
+    may_view_coworkers,
+    sessions_together,
+)
+from studygroup.csvexport import csv_response
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.access import group_view
+from studygroup.groups.models import Group, Membership
+from studygroup.groups.services import groups_of
+
+
+def _filters():
+    """Group, year and order from the query string; anything unknown is simply ignored."""
+    group_id = request.args.get("group", type=int)
+    year = request.args.get("year", type=int)
+    since = until = None
+    if year and 2000 <= year <= 2100:
+        since, until = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    else:
+        year = None
+    try:
+        order = Order(request.args.get("order", "most"))
+    except ValueError:
+        order = Order.MOST
+    return group_id, year, since, until, order
+
+
+def _member_or_404(user_id: int, token: str | None = None) -> User:
+    member = db.session.get(User, user_id)
+    viewer = current_user if current_user.is_authenticated else None
+    if member is None or not may_view_coworkers(db.session, viewer, member, link_token=token):
+        abort(404)
+    return member
+
+
+@bp.get("/coworkers")
+@login_required
+def mine():
+    return redirect(url_for("coworking.page", user_id=current_user.id))
+
+
+@bp.get("/people/<int:user_id>/coworkers")
+@login_required
+def page(user_id: int):
+    return _render_page(_member_or_404(user_id))
+
+
+@bp.get("/coworkers/link/<token>")
+def shared_link(token: str):
+    member = db.session.scalar(sa.select(User).where(User.coworkers_link_token == token))
+    if member is None:
+        abort(404)
+    return _render_page(_member_or_404(member.id, token), token=token)
+
+
+def _render_page(member: User, token: str | None = None):
+    group_id, year, since, until, order = _filters()
+    viewer = current_user if current_user.is_authenticated else None
+    coworkers = coworkers_of(
+        db.session,
+        member,
+        viewer=viewer,
+        now=utcnow(),
+        group_id=group_id,
+        since=since,
+        until=until,
+        order=order,
+    )
+    unnamed = _("a member")
+    nodes, edges = star(
+        member.display_name,
+        [(c.name or unnamed, c.sessions) for c in sorted(coworkers, key=lambda c: -c.sessions)],
+    )
+    is_me = viewer is not None and viewer.id == member.id
+    privacy_form = PrivacyForm(obj=member) if is_me else None
+    groups = [m.group for m in groups_of(db.session, member) if m.is_active]
+    return render_template(
+        "coworking/page.html",
+        member=member,
+        coworkers=coworkers,
+        nodes=nodes,
+        edges=edges,
+        is_me=is_me,
+        privacy_form=privacy_form,
+        groups=groups,
+        group_id=group_id,
+        year=year,
+        order=order.value,
+        token=token,
+        this_year=utcnow().year,
+    )
+
+
+@bp.get("/people/<int:user_id>/coworkers/<int:other_id>")
+@login_required
+def together(user_id: int, other_id: int):
+    member = _member_or_404(user_id)
+    group_id, *_ignored = _filters()
+    people = coworkers_of(db.session, member, viewer=current_user, now=utcnow(), group_id=group_id)
+    other = next((c for c in people if c.user_id == other_id), None)
+    if other is None:
+        abort(404)
+    return render_template(
+        "coworking/together.html",
+        member=member,
+        other=other,
+        sessions=sessions_together(db.session, member, other_id, now=utcnow(), group_id=group_id),
+    )
+
+
+@bp.get("/people/<int:user_id>/coworkers.csv")
+@login_required
+def export(user_id: int):
+    member = _member_or_404(user_id)
+    group_id, _year, since, until, order = _filters()
+    rows = [
+        [
+            c.name or _("a member"),
+            c.sessions,
+            c.side_by_side,
+            "; ".join(f"{role} x{n}" for role, n in c.roles.items()),
+            c.first.date().isoformat(),
+            c.last.date().isoformat(),
+        ]
+        for c in coworkers_of(
+            db.session,
+            member,
+            viewer=current_user,
+            now=utcnow(),
+            group_id=group_id,
+            since=since,
+            until=until,
+            order=order,
+        )
+    ]
+    header = ["name", "sessions together", "side by side", "roles shared", "first", "last"]
+    return csv_response(f"coworkers-{member.id}.csv", header, rows)
+
+
+@bp.post("/coworkers/privacy")
+@login_required
+def privacy():
+    form = PrivacyForm()
+    if form.validate_on_submit():
+        current_user.coworkers_visibility = CoworkersVisibility(form.coworkers_visibility.data)
+        current_user.appear_by_name = form.appear_by_name.data
+        db.session.commit()
+        flash(_("Your choices are saved."), "success")
+    else:
+        flash(_("Please choose who can see the page."), "error")
+    return redirect(url_for("coworking.page", user_id=current_user.id))
+
+
+@bp.post("/coworkers/link/reset")
+@login_required
+def reset_link():
+    current_user.coworkers_link_token = new_session_token()
+    db.session.commit()
+    flash(_("A new link is made. The old link no longer works."), "success")
+    return redirect(url_for("coworking.page", user_id=current_user.id))
+
+
+@bp.get("/g/<slug>/network")
+@group_view(organizer=True)
+def network(group: Group, membership: Membership):
+    picture = group_network(db.session, group, now=utcnow())
+    members = sorted(picture.members.values(), key=lambda u: u.display_name.casefold())
+    nodes, edges = ring([(u.id, u.display_name) for u in members], picture.pairs)
+    few = sorted(
+        (
+            u
+            for u in members
+            if picture.partners.get(u.id, 0) <= 2 or picture.sessions_worked.get(u.id, 0) <= 1
+        ),
+        key=lambda u: (picture.partners.get(u.id, 0), u.display_name.casefold()),
+    )
+    return render_template(
+        "coworking/network.html",
+        group=group,
+        picture=picture,
+        nodes=nodes,
+        edges=edges,
+        few=few,
+        top_pairs=[p for p in picture.pairs[:10]],
+    )

@@ -1,0 +1,350 @@
+"""Co-working history: who worked alongside whom, computed in SQL.
+
+Definitions (also shown on the page):
+
+* Two members **co-worked** in a session when both held a place there that counts as worked:
+  marked worked by an organizer, or, for a past session whose attendance is not confirmed yet,
+  signed up and not marked no-show. Waitlist places, cancelled places and cancelled sessions
+  never count.
+* They worked **side by side** when, in that session, they held the same role or roles whose
+  time windows overlap.
+
+`coworkers_of` answers in three queries whatever the size of the history: one aggregate per
+co-worker, one for the roles shared, one for the people; the indexes on assignment
+(user_id, status, slot_id) and (slot_id, status, user_id) and role_slot (session_id, ...)
+keep each proportional to the member's own history.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from studygroup.auth.models import CoworkersVisibility, User
+from studygroup.groups.models import Group, MemberRole, Membership, MembershipStatus, RoleType
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+
+
+class Order(StrEnum):
+    MOST = "most"
+    RECENT = "recent"
+    NAME = "name"
+
+
+@dataclass
+class Coworker:
+    user_id: int
+    name: str | None  # None: they chose not to appear by name ("a member")
+    sessions: int
+    side_by_side: int
+    first: datetime
+    last: datetime
+    roles: dict[str, int] = field(default_factory=dict)  # role -> sessions both held it
+
+    @property
+    def visible(self) -> bool:
+        return self.name is not None
+
+
+def counts_as_worked(place, session):
+    """SQL: this place counts as worked (see the module's definitions)."""
+    return sa.and_(
+        place.status == AssignmentStatus.CONFIRMED,
+        sa.or_(
+            place.attendance == Attendance.WORKED,
+            sa.and_(
+                place.attendance == Attendance.UNKNOWN,
+                session.attendance_confirmed_at.is_(None),
+            ),
+        ),
+    )
+
+
+def _pair_join(member_id: int, *, now: datetime, group_id=None, since=None, until=None):
+    """FROM my worked places JOIN the same sessions' other worked places."""
+    me, they = aliased(Assignment), aliased(Assignment)
+    my_slot, their_slot = aliased(RoleSlot), aliased(RoleSlot)
+    session = StudySession
+    side_by_side = sa.or_(
+        my_slot.id == their_slot.id,
+        sa.and_(my_slot.starts_at < their_slot.ends_at, my_slot.ends_at > their_slot.starts_at),
+    )
+    conditions = [
+        me.user_id == member_id,
+        counts_as_worked(me, session),
+        counts_as_worked(they, session),
+        session.status == SessionStatus.SCHEDULED,
+        session.starts_at <= now,
+    ]
+    if group_id is not None:
+        conditions.append(session.group_id == group_id)
+    if since is not None:
+        conditions.append(session.starts_at >= since)
+    if until is not None:
+        conditions.append(session.starts_at < until)
+
+    def select_from(*columns):
+        return (
+            sa.select(*columns)
+            .select_from(me)
+            .join(my_slot, my_slot.id == me.slot_id)
+            .join(session, session.id == my_slot.session_id)
+            .join(their_slot, their_slot.session_id == session.id)
+            .join(they, sa.and_(they.slot_id == their_slot.id, they.user_id != member_id))
+            .where(*conditions)
+        )
+
+    return select_from, they, my_slot, their_slot, side_by_side
+
+
+def coworkers_of(
+    db_session: Session,
+    member: User,
+    *,
+    viewer: User | None,
+    now: datetime,
+    group_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    order: Order = Order.MOST,
+) -> list[Coworker]:
+    """Everyone `member` co-worked with, with sessions together, of those side by side, the
+    roles both held (setup ×3), and the first and last date together.
+
+    Co-workers who chose not to appear by name come back with `name=None`, except to
+    themselves and to organizers of a group they are in. The caller checks first that
+    `viewer` may see this member's page (`may_view_coworkers`).
+    """
+    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
+        member.id, now=now, group_id=group_id, since=since, until=until
+    )
+    totals = db_session.execute(
+        select_from(
+            they.user_id,
+            sa.func.count(sa.distinct(StudySession.id)),
+            sa.func.count(sa.distinct(sa.case((side_by_side, StudySession.id)))),
+            sa.func.min(StudySession.starts_at),
+            sa.func.max(StudySession.starts_at),
+        ).group_by(they.user_id)
+    ).all()
+    if not totals:
+        return []
+    shared_roles = db_session.execute(
+        select_from(they.user_id, RoleType, sa.func.count(sa.distinct(StudySession.id)))
+        .join(RoleType, RoleType.id == my_slot.role_type_id)
+        .where(my_slot.role_type_id == their_slot.role_type_id)
+        .group_by(they.user_id, RoleType.id)
+    ).all()
+    people = {
+        u.id: u
+        for u in db_session.scalars(sa.select(User).where(User.id.in_([t[0] for t in totals])))
+    }
+    named = _names_for(db_session, viewer, people.values())
+
+    from studygroup.templating import role_label
+
+    roles: dict[int, dict[str, int]] = defaultdict(dict)
+    for user_id, role_type, n in shared_roles:
+        label = role_label(role_type)
+        roles[user_id][label] = roles[user_id].get(label, 0) + n
+    result = [
+        Coworker(
+            user_id=user_id,
+            name=people[user_id].display_name if user_id in named else None,
+            sessions=sessions,
+            side_by_side=side,
+            first=_utc(first),
+            last=_utc(last),
+            roles=dict(sorted(roles[user_id].items(), key=lambda kv: (-kv[1], kv[0]))),
+        )
+        for user_id, sessions, side, first, last in totals
+    ]
+    if order == Order.RECENT:
+        result.sort(key=lambda c: (c.last, c.sessions), reverse=True)
+    elif order == Order.NAME:
+        result.sort(key=lambda c: (c.name is None, (c.name or "").casefold()))
+    else:
+        result.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp()))
+    return result
+
+
+def _utc(value: datetime) -> datetime:
+    from datetime import UTC
+
+    # min()/max() over the column skip the type's conversion on SQLite.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _names_for(db_session: Session, viewer: User | None, people) -> set[int]:
+    """Ids of `people` the viewer sees by name."""
+    hidden = [p.id for p in people if not p.appear_by_name]
+    shown = {p.id for p in people if p.appear_by_name}
+    if viewer is None or not hidden:
+        return shown
+    if viewer.id in hidden:
+        shown.add(viewer.id)
+    organized = sa.select(Membership.group_id).where(
+        Membership.user_id == viewer.id,
+        Membership.role == MemberRole.ORGANIZER,
+        Membership.status == MembershipStatus.ACTIVE,
+    )
+    shown.update(
+        db_session.scalars(
+            sa.select(Membership.user_id).where(
+                Membership.user_id.in_(hidden),
+                Membership.status == MembershipStatus.ACTIVE,
+                Membership.group_id.in_(organized),
+            )
+        )
+    )
+    return shown
+
+
+def may_view_coworkers(
+    db_session: Session, viewer: User | None, member: User, *, link_token: str | None = None
+) -> bool:
+    """The member's choice decides: only me, members of groups we share (the default), or
+    anyone with the secret link. Organizers of a group the member is in may always look."""
+    import secrets
+
+    if viewer is not None and viewer.id == member.id:
+        return True
+    if (
+        link_token is not None
+        and member.coworkers_visibility == CoworkersVisibility.ANYONE_WITH_LINK
+        and secrets.compare_digest(link_token.encode(), member.coworkers_link_token.encode())
+    ):
+        return True
+    if viewer is None:
+        return False
+    mine = sa.select(Membership.group_id).where(
+        Membership.user_id == viewer.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    theirs = sa.select(Membership).where(
+        Membership.user_id == member.id,
+        Membership.status == MembershipStatus.ACTIVE,
+        Membership.group_id.in_(mine),
+    )
+    shared = db_session.scalars(theirs).all()
+    if not shared:
+        return False
+    if member.coworkers_visibility != CoworkersVisibility.ONLY_ME:
+        return True
+    organizer_of = set(
+        db_session.scalars(
+            sa.select(Membership.group_id).where(
+                Membership.user_id == viewer.id,
+                Membership.role == MemberRole.ORGANIZER,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+        )
+    )
+    return any(m.group_id in organizer_of for m in shared)
+
+
+@dataclass
+class SessionTogether:
+    session: StudySession
+    my_roles: list[str]
+    their_roles: list[str]
+    side_by_side: bool
+
+
+def sessions_together(
+    db_session: Session, member: User, other_id: int, *, now: datetime, group_id=None
+) -> list[SessionTogether]:
+    """The sessions two members co-worked in, newest first, with each one's roles."""
+    from studygroup.templating import role_label
+
+    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
+        member.id, now=now, group_id=group_id
+    )
+    my_type, their_type = aliased(RoleType), aliased(RoleType)
+    rows = db_session.execute(
+        select_from(StudySession, my_type, their_type, side_by_side)
+        .join(my_type, my_type.id == my_slot.role_type_id)
+        .join(their_type, their_type.id == their_slot.role_type_id)
+        .where(they.user_id == other_id)
+        .order_by(StudySession.starts_at.desc())
+    ).all()
+    together: dict[int, SessionTogether] = {}
+    for session, mine, theirs, side in rows:
+        entry = together.setdefault(session.id, SessionTogether(session, [], [], False))
+        for names, role in ((entry.my_roles, mine), (entry.their_roles, theirs)):
+            if role_label(role) not in names:
+                names.append(role_label(role))
+        entry.side_by_side = entry.side_by_side or bool(side)
+    return list(together.values())
+
+
+# --- a group's picture ----------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    a: int
+    b: int
+    sessions: int
+
+
+@dataclass
+class GroupNetwork:
+    members: dict[int, User]
+    pairs: list[Pair]  # most sessions together first
+    partners: dict[int, int]  # member id -> how many different people they worked with
+    sessions_worked: dict[int, int]
+
+
+def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupNetwork:
+    """Every pair that co-worked in the group, in two queries."""
+    a, b = aliased(Assignment), aliased(Assignment)
+    slot_a, slot_b = aliased(RoleSlot), aliased(RoleSlot)
+    session = StudySession
+    base = [
+        session.group_id == group.id,
+        session.status == SessionStatus.SCHEDULED,
+        session.starts_at <= now,
+    ]
+    pairs = [
+        Pair(x, y, n)
+        for x, y, n in db_session.execute(
+            sa.select(a.user_id, b.user_id, sa.func.count(sa.distinct(session.id)))
+            .select_from(a)
+            .join(slot_a, slot_a.id == a.slot_id)
+            .join(session, session.id == slot_a.session_id)
+            .join(slot_b, slot_b.session_id == session.id)
+            .join(b, sa.and_(b.slot_id == slot_b.id, b.user_id > a.user_id))
+            .where(*base, counts_as_worked(a, session), counts_as_worked(b, session))
+            .group_by(a.user_id, b.user_id)
+        )
+    ]
+    pairs.sort(key=lambda p: -p.sessions)
+    worked = dict(
+        db_session.execute(
+            sa.select(a.user_id, sa.func.count(sa.distinct(session.id)))
+            .select_from(a)
+            .join(slot_a, slot_a.id == a.slot_id)
+            .join(session, session.id == slot_a.session_id)
+            .where(*base, counts_as_worked(a, session))
+            .group_by(a.user_id)
+        ).all()
+    )
+    members = {
+        u.id: u
+        for u in db_session.scalars(
+            sa.select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+        )
+    }
+    partners: dict[int, int] = defaultdict(int)
+    for pair in pairs:
+        partners[pair.a] += 1
+        partners[pair.b] += 1
+    return GroupNetwork(members, pairs, dict(partners), worked)

@@ -1,0 +1,230 @@
+"""The co-working definitions, privacy choices and query counts."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from studygroup.auth.models import CoworkersVisibility
+from studygroup.coworking.services import coworkers_of, group_network, may_view_coworkers
+from studygroup.extensions import db
+from studygroup.sessions.models import RoleSlot
+from studygroup.sessions.services import cancel_session
+from studygroup.signups.models import Attendance
+from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
+
+NOW = datetime.now(UTC)
+
+
+def slots(session):
+    return {
+        s.role_type.key: s
+        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
+    }
+
+
+@pytest.fixture
+def crew(make):
+    organizer = make.user(display_name="Org")
+    group = make.group(organizer)
+    people = {n: make.member(group, make.user(display_name=n)) for n in ("Ai", "Bo", "Cy", "Di")}
+    return organizer, group, people
+
+
+def past(make, group, days_ago, start=time(10), end=time(12)):
+    return make.session(group, day=date.today() - timedelta(days=days_ago), start=start, end=end)
+
+
+def put(organizer, member, slot):
+    return assign(db.session, organizer=organizer, member=member, slot=slot, now=NOW).place
+
+
+def by_name(result):
+    return {c.name: c for c in result}
+
+
+def test_definitions_worked_no_show_waitlist_cancelled_and_side_by_side(crew, make):
+    organizer, group, p = crew
+    # Session 1: Ai and Bo on setup (same role), Cy on the speaker slot (10-12, no overlap
+    # with setup 9-10), Di a no-show on setup.
+    s1 = past(make, group, 30)
+    r = slots(s1)
+    put(organizer, p["Ai"], r["setup"])
+    put(organizer, p["Bo"], r["setup"])
+    put(organizer, p["Cy"], r["speaker"])
+    di = put(organizer, p["Di"], r["setup"])
+    set_attendance(
+        db.session, organizer=organizer, place=di, attendance=Attendance.NO_SHOW, now=NOW
+    )
+    confirm_attendance(db.session, organizer=organizer, session=s1, now=NOW)
+    # Session 2: Ai on reception (9:30-10:30), Bo on setup (9-10): overlapping windows.
+    # Not confirmed yet: places count unless marked no-show.
+    s2 = past(make, group, 10)
+    r2 = slots(s2)
+    put(organizer, p["Ai"], r2["reception"])
+    put(organizer, p["Bo"], r2["setup"])
+    # Session 3 is cancelled: nothing in it counts.
+    s3 = past(make, group, 5)
+    put(organizer, p["Ai"], slots(s3)["setup"])
+    put(organizer, p["Cy"], slots(s3)["setup"])
+    cancel_session(s3, now=NOW)
+    # Session 4 is upcoming: Bo waitlisted next to Ai, which never counts either.
+    s4 = make.session(group, day=date.today() + timedelta(days=10))
+    r4 = slots(s4)
+    r4["reception"].headcount = 1
+    sign_up(db.session, member=p["Ai"], slot=r4["reception"], now=NOW)
+    sign_up(db.session, member=p["Bo"], slot=r4["reception"], now=NOW)
+    db.session.commit()
+
+    result = by_name(coworkers_of(db.session, p["Ai"], viewer=p["Ai"], now=NOW))
+    assert set(result) == {"Bo", "Cy"}
+    assert (result["Bo"].sessions, result["Bo"].side_by_side) == (2, 2)
+    assert result["Bo"].roles == {"Setup": 1}
+    assert (result["Cy"].sessions, result["Cy"].side_by_side) == (1, 0)
+    assert result["Bo"].first < result["Bo"].last
+    assert coworkers_of(db.session, p["Di"], viewer=p["Di"], now=NOW) == []
+
+
+def test_filters_and_ordering(crew, make):
+    organizer, group, p = crew
+    other_group = make.group(organizer)
+    make.member(other_group, p["Ai"])
+    make.member(other_group, p["Cy"])
+    old = past(make, group, 400)
+    put(organizer, p["Ai"], slots(old)["setup"])
+    put(organizer, p["Bo"], slots(old)["setup"])
+    recent = past(make, other_group, 3)
+    put(organizer, p["Ai"], slots(recent)["setup"])
+    put(organizer, p["Cy"], slots(recent)["setup"])
+    db.session.commit()
+    ai = p["Ai"]
+    in_group = coworkers_of(db.session, ai, viewer=ai, now=NOW, group_id=other_group.id)
+    assert [c.name for c in in_group] == ["Cy"]
+    this_year = datetime(NOW.year, 1, 1, tzinfo=UTC)
+    assert (
+        "Bo" not in by_name(coworkers_of(db.session, ai, viewer=ai, now=NOW, since=this_year))
+        or old.starts_at >= this_year
+    )
+    by_recent = coworkers_of(db.session, ai, viewer=ai, now=NOW, order="recent")
+    assert [c.name for c in by_recent][0] == "Cy"
+    by_name_order = coworkers_of(db.session, ai, viewer=ai, now=NOW, order="name")
+    assert [c.name for c in by_name_order] == ["Bo", "Cy"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "stranger", "group_member", "organizer", "anonymous_with_link"),
+    [
+        (CoworkersVisibility.ONLY_ME, False, False, True, False),
+        (CoworkersVisibility.SHARED_GROUPS, False, True, True, False),
+        (CoworkersVisibility.ANYONE_WITH_LINK, False, True, True, True),
+    ],
+)
+def test_who_may_see_a_members_page(
+    crew, make, choice, stranger, group_member, organizer, anonymous_with_link
+):
+    org, group, p = crew
+    member = p["Ai"]
+    member.coworkers_visibility = choice
+    db.session.commit()
+    outsider = make.user()
+    token = member.coworkers_link_token
+    assert may_view_coworkers(db.session, member, member)
+    assert may_view_coworkers(db.session, outsider, member) is stranger
+    assert may_view_coworkers(db.session, p["Bo"], member) is group_member
+    assert may_view_coworkers(db.session, org, member) is organizer
+    assert may_view_coworkers(db.session, None, member, link_token=token) is anonymous_with_link
+    assert not may_view_coworkers(db.session, None, member, link_token="wrong")
+
+
+def test_pages_enforce_the_choices(client, auth, crew, make):
+    organizer, group, p = crew
+    s = past(make, group, 10)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    p["Ai"].coworkers_visibility = CoworkersVisibility.ONLY_ME
+    p["Bo"].appear_by_name = False
+    db.session.commit()
+    auth.login_as(p["Cy"])
+    assert client.get(f"/people/{p['Ai'].id}/coworkers").status_code == 404
+    assert client.get(f"/people/{p['Bo'].id}/coworkers").status_code == 200
+    auth.login_as(p["Ai"])
+    own = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
+    assert ">Bo<" not in own and "a member" in own
+    assert "1 sessions" in own or "1 session" in own
+    auth.login_as(organizer)  # organizers of the group see names
+    page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
+    assert "<strong>Bo</strong>" in page
+    # The secret link works only when chosen, and a new link retires the old one.
+    client.post("/logout")
+    token = p["Ai"].coworkers_link_token
+    assert client.get(f"/coworkers/link/{token}").status_code == 404
+    p["Ai"].coworkers_visibility = CoworkersVisibility.ANYONE_WITH_LINK
+    db.session.commit()
+    assert client.get(f"/coworkers/link/{token}").status_code == 200
+    auth.login_as(p["Ai"])
+    client.post("/coworkers/link/reset")
+    client.post("/logout")
+    assert client.get(f"/coworkers/link/{token}").status_code == 404
+
+
+def test_privacy_form_and_csv(client, auth, crew, make):
+    organizer, group, p = crew
+    s = past(make, group, 10)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    client.post("/coworkers/privacy", data={"coworkers_visibility": "only_me"})
+    db.session.refresh(p["Ai"])
+    assert p["Ai"].coworkers_visibility == CoworkersVisibility.ONLY_ME
+    assert p["Ai"].appear_by_name is False  # unchecked box
+    export = client.get(f"/people/{p['Ai'].id}/coworkers.csv").get_data().decode("utf-8-sig")
+    assert "Bo,1,1,Setup x1" in export
+    together = client.get(f"/people/{p['Ai'].id}/coworkers/{p['Bo'].id}")
+    assert together.status_code == 200 and s.title in together.get_data(as_text=True)
+    assert client.get(f"/people/{p['Ai'].id}/coworkers/{p['Di'].id}").status_code == 404
+
+
+def test_the_page_costs_a_fixed_number_of_queries(client, auth, crew, make, count_queries):
+    organizer, group, p = crew
+    ai = p["Ai"]
+    auth.login_as(ai)
+    path = f"/people/{ai.id}/coworkers"
+
+    def measure():
+        with count_queries() as q:
+            assert client.get(path).status_code == 200
+        return q.count
+
+    s = past(make, group, 3)
+    put(organizer, ai, slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    db.session.commit()
+    few = measure()
+    for days in range(10, 60, 7):
+        s = past(make, group, days)
+        for name in ("Ai", "Bo", "Cy", "Di"):
+            put(organizer, p[name], slots(s)["reception" if name in "CyDi" else "setup"])
+    db.session.commit()
+    assert measure() == few
+    assert few <= 8, few
+
+
+def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
+    organizer, group, p = crew
+    for days in (30, 20, 10):
+        s = past(make, group, days)
+        put(organizer, p["Ai"], slots(s)["setup"])
+        put(organizer, p["Bo"], slots(s)["setup"])
+    s = past(make, group, 5)
+    put(organizer, p["Cy"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots(s)["setup"])
+    db.session.commit()
+    network = group_network(db.session, group, now=NOW)
+    assert network.pairs[0].sessions == 3
+    auth.login_as(organizer)
+    page = client.get(f"/g/{group.slug}/network").get_data(as_text=True)
+    assert "Ai &amp; Bo — 3 sessions" in page or "Bo &amp; Ai — 3 sessions" in page
+    assert "Di" in page.split("Worked with few others")[1]
+    auth.login_as(p["Ai"])
+    assert client.get(f"/g/{group.slug}/network").status_code == 403
