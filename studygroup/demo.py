@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import selectinload
 
-from studygroup.auth.models import User
+from studygroup.auth.models import CoworkersVisibility, User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
 from studygroup.db import utcnow
 from studygroup.extensions import db
@@ -79,6 +79,10 @@ def demo_command(force: bool) -> None:
     db.session.flush()
     for user, skills in users:
         set_skills(db.session, user, parse_skills(skills))
+    # One member keeps their co-working page to themselves and their name off others' pages.
+    private = next(u for u, _ in users if u.email.startswith("ito@"))
+    private.coworkers_visibility = CoworkersVisibility.ONLY_ME
+    private.appear_by_name = False
 
     organizer = users[0][0]
     group = create_group(
@@ -120,12 +124,18 @@ def demo_command(force: bool) -> None:
                 joined_at=now - timedelta(days=400 - i * 10),
             )
         )
+    # Exactly six past third Saturdays, then seven to come: "6 sessions together" on the pages.
     today = now.date()
-    first = third_saturday(today - relativedelta(months=6))
+    latest = (
+        today.replace(day=1)
+        if third_saturday(today) < today
+        else (today.replace(day=1) - relativedelta(months=1))
+    )
+    first = latest - relativedelta(months=5)
     rule = monthly_rule([3], "SA")
     planned = plan_series(
         rule=rule,
-        first_day=first.replace(day=1),
+        first_day=first,
         months=13,
         start_time=time(10, 0),
         end_time=time(12, 0),
@@ -236,3 +246,4 @@ def _print_logins() -> None:
     click.echo("  organizer@example.com    organizer of Shibuya.py")
     click.echo("  coorganizer@example.com  co-organizer")
     click.echo("  suzuki@example.com       member (sets up the room every month)")
+    click.echo("  ito@example.com          member who keeps co-working private")

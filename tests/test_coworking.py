@@ -228,3 +228,22 @@ def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
     assert "Di" in page.split("Worked with few others")[1]
     auth.login_as(p["Ai"])
     assert client.get(f"/g/{group.slug}/network").status_code == 403
+
+
+def test_session_page_and_schedule_show_who_worked_together(client, auth, crew, make):
+    organizer, group, p = crew
+    s = past(make, group, 7)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    absent = put(organizer, p["Cy"], slots(s)["reception"])
+    set_attendance(
+        db.session, organizer=organizer, place=absent, attendance=Attendance.NO_SHOW, now=NOW
+    )
+    p["Bo"].appear_by_name = False
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    page = client.get(f"/g/{group.slug}/sessions/{s.id}").get_data(as_text=True)
+    together = page.split("Worked together")[1]
+    assert "Ai" in together and "a member" in together and "Cy" not in together
+    schedule = client.get("/schedule").get_data(as_text=True)
+    assert "a member" in schedule.split("Worked with")[1]

@@ -181,6 +181,43 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def visible_names(db_session: Session, viewer: User | None, people) -> dict[int, str | None]:
+    """Each person's name as `viewer` may see it, or None ("a member")."""
+    people = list(people)
+    named = _names_for(db_session, viewer, people)
+    return {p.id: p.display_name if p.id in named else None for p in people}
+
+
+def worked_with_by_session(
+    db_session: Session,
+    member: User,
+    session_ids: list[int],
+    *,
+    viewer: User | None,
+    now: datetime,
+) -> dict[int, list[str | None]]:
+    """For each of these sessions, the people `member` co-worked with there (names as the
+    viewer may see them), in one query plus one for the names."""
+    if not session_ids:
+        return {}
+    select_from, they, *_ = _pair_join(member.id, now=now)
+    rows = db_session.execute(
+        select_from(StudySession.id, they.user_id)
+        .where(StudySession.id.in_(session_ids))
+        .distinct()
+    ).all()
+    people = db_session.scalars(
+        sa.select(User).where(User.id.in_({user_id for _, user_id in rows}))
+    ).all()
+    names = visible_names(db_session, viewer, people)
+    result: dict[int, list[str | None]] = defaultdict(list)
+    for session_id, user_id in rows:
+        result[session_id].append(names[user_id])
+    for session_id in result:
+        result[session_id].sort(key=lambda n: (n is None, n or ""))
+    return dict(result)
+
+
 def _names_for(db_session: Session, viewer: User | None, people) -> set[int]:
     """Ids of `people` the viewer sees by name."""
     hidden = [p.id for p in people if not p.appear_by_name]

@@ -169,12 +169,42 @@ def show(group: Group, membership: Membership | None, session_id: int):
         session=session,
         staffing=staffing,
         clashes=_clashes(staffing, session, current_user),
+        worked_together=_worked_together(staffing, session),
         is_member=membership is not None and membership.is_active,
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
         signup_form=SignUpForm(),
     )
+
+
+def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
+    """For a past session: each role with the people whose places count as worked."""
+    if session.starts_at > utcnow() or session.is_cancelled:
+        return []
+    from studygroup.coworking.services import visible_names
+    from studygroup.signups.models import Attendance
+
+    places = [
+        place
+        for slot in session.slots
+        for place in staffing[slot.id].confirmed
+        if place.attendance != Attendance.NO_SHOW
+    ]
+    viewer = current_user if current_user.is_authenticated else None
+    names = visible_names(db.session, viewer, {p.user_id: p.user for p in places}.values())
+    return [
+        (
+            role_label(slot.role_type),
+            [
+                names[p.user_id]
+                for p in staffing[slot.id].confirmed
+                if p.attendance != Attendance.NO_SHOW
+            ],
+        )
+        for slot in session.slots
+        if any(p.attendance != Attendance.NO_SHOW for p in staffing[slot.id].confirmed)
+    ]
 
 
 def _clashes(staffing, session, user) -> dict[int, str]:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import User
+from studygroup.coworking.services import worked_with_by_session
 from studygroup.csvexport import csv_response
 from studygroup.db import utcnow
 from studygroup.extensions import db
@@ -147,6 +148,13 @@ def schedule():
         upcoming=upcoming,
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),
+        worked_with=worked_with_by_session(
+            db.session,
+            current_user,
+            [p.slot.session_id for p in past],
+            viewer=current_user,
+            now=now,
+        ),
     )
 
 
