@@ -247,3 +247,22 @@ def test_session_page_and_schedule_show_who_worked_together(client, auth, crew, 
     assert "Ai" in together and "a member" in together and "Cy" not in together
     schedule = client.get("/schedule").get_data(as_text=True)
     assert "a member" in schedule.split("Worked with")[1]
+
+
+def test_the_picture_draws_one_line_per_coworker_thicker_for_more(client, auth, crew, make):
+    import re
+
+    organizer, group, p = crew
+    for days in (30, 20, 10):
+        s = past(make, group, days)
+        put(organizer, p["Ai"], slots(s)["setup"])
+        put(organizer, p["Bo"], slots(s)["setup"])
+    s = past(make, group, 5)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Cy"], slots(s)["setup"])
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
+    widths = [float(w) for w in re.findall(r'<line [^>]*stroke-width="([\d.]+)"', page)]
+    assert sorted(widths) == [1 + 7 * 1 / 3, 8.0] or sorted(widths) == [3.3, 8.0]
+    assert 'role="img"' in page and "<title" in page
