@@ -73,6 +73,7 @@ DUMMY_HASH = "$argon2id$v=19$m=8,t=1,p=1$YmVuY2g$ZHVtbXlkdW1teWR1bW15ZHVtbXk"
 MAX_QUERIES = 5
 MAX_SCALE_RATIO = 1.5
 MAX_PG_P95_MS = 50.0
+PLAN_LINES = 60  # of each plan, with --explain
 
 MONTHS = 120  # 10 years of monthly sessions per group
 HEAVY_PLACES = 240
@@ -423,6 +424,7 @@ class Result:
     service_ms: list[float] = field(default_factory=list)
     service_queries: int = 0
     sql_ms: list[float] = field(default_factory=list)
+    gc_pauses: list[float] = field(default_factory=list)
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
     coworkers: int = 0
     coworkers_unnamed: int = 0
@@ -461,6 +463,27 @@ def recording(engine, timings: list[float] | None = None):
         sa.event.remove(engine, "after_cursor_execute", after)
 
 
+@contextmanager
+def gc_pauses():
+    """Milliseconds of each full (generation 2) collection of Python's cyclic GC."""
+    pauses: list[float] = []
+    started = [0.0]
+
+    def callback(phase, info):
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(callback)
+    try:
+        yield pauses
+    finally:
+        gc.callbacks.remove(callback)
+
+
 def measure(app, result: Result, *, warmup: int, repeat: int, explain: bool) -> None:
     heavy_id = result.data.heavy_id
     with app.app_context():
@@ -494,10 +517,11 @@ def measure(app, result: Result, *, warmup: int, repeat: int, explain: bool) -> 
 
     result.load_average = os.getloadavg()
     gc.collect()
-    for _ in range(repeat):
-        started = time.perf_counter()
-        get()
-        result.page_ms.append((time.perf_counter() - started) * 1000)
+    with gc_pauses() as result.gc_pauses:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            get()
+            result.page_ms.append((time.perf_counter() - started) * 1000)
 
     def service():
         with app.test_request_context(url):
@@ -649,17 +673,27 @@ def print_result(result: Result, *, explain: bool) -> None:
         ),
         (f"page median ({n} GETs)", f"{p50(result.page_ms):.1f} ms", "", ""),
         ("page p95", f"{p95(result.page_ms):.1f} ms", *_p95_target(result)),
-        ("SQL execute time per page (median)", f"{p50(result.sql_ms):.1f} ms", "", ""),
+        ("SQL execute time per page (median)*", f"{p50(result.sql_ms):.1f} ms", "", ""),
         (f"service median ({n} calls)", f"{p50(result.service_ms):.1f} ms", "", ""),
         ("service p95", f"{p95(result.service_ms):.1f} ms", "", ""),
         ("queries in coworkers_of", f"{result.service_queries}", "", ""),
     ]
     _table(("metric", "value", "target", "verdict"), rows)
     print(
+        "* sum of cursor.execute() calls in a GET: the database's work, without fetching rows"
+        " or building objects (SQLite runs part of a query while rows are fetched)"
+    )
+    print(
         "load average before timing: "
         + ", ".join(f"{x:.2f}" for x in result.load_average)
         + f" ({os.cpu_count()} CPUs; other work on the machine inflates p95)"
     )
+    if result.gc_pauses:
+        print(
+            f"full GC (generation 2) during the {n} timed GETs: {len(result.gc_pauses)} "
+            f"collections, {max(result.gc_pauses):.0f} ms the longest, "
+            f"{sum(result.gc_pauses) / n:.1f} ms a GET on average"
+        )
     print("statements of one page GET:")
     for i, statement in enumerate(result.statements, 1):
         print(f"  {i}. {statement}")
@@ -669,8 +703,8 @@ def print_result(result: Result, *, explain: bool) -> None:
         shown = lines if explain else lines[:0]
         if not shown:
             continue
-        print(f"plan of {label} ({len(lines)} lines, first {min(len(lines), 40)}):")
-        for line in lines[:40]:
+        print(f"plan of {label} ({len(lines)} lines, first {min(len(lines), PLAN_LINES)}):")
+        for line in lines[:PLAN_LINES]:
             print(f"  {line if len(line) <= 150 else line[:147] + '...'}")
     sys.stdout.flush()
 

@@ -266,3 +266,19 @@ def test_the_picture_draws_one_line_per_coworker_thicker_for_more(client, auth, 
     widths = [float(w) for w in re.findall(r'<line [^>]*stroke-width="([\d.]+)"', page)]
     assert sorted(widths) == [3.3, 8.0]  # 1 session of 3 at most, and 3 of 3
     assert 'role="img"' in page and "<title" in page
+
+
+def test_a_long_history_lists_the_first_hundred(client, auth, crew, make, monkeypatch):
+    from studygroup.coworking import routes
+
+    organizer, group, p = crew
+    monkeypatch.setattr(routes, "LIST_LENGTH", 2)
+    s = past(make, group, 3)
+    for name in ("Ai", "Bo", "Cy", "Di"):
+        put(organizer, p[name], slots(s)["setup"])
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
+    assert page.count("<strong>") == 2 and "Show all 3 people" in page
+    everyone = client.get(f"/people/{p['Ai'].id}/coworkers?all=1").get_data(as_text=True)
+    assert everyone.count("<strong>") == 3

@@ -25,6 +25,8 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import groups_of
 
+LIST_LENGTH = 100
+
 
 def _filters():
     """Group, year and order from the query string; anything unknown is simply ignored."""
@@ -91,10 +93,14 @@ def _render_page(member: User, token: str | None = None):
     is_me = viewer is not None and viewer.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
     groups = [m.group for m in groups_of(db.session, member) if m.is_active]
+    show_all = request.args.get("all") == "1"
     return render_template(
         "coworking/page.html",
         member=member,
-        coworkers=coworkers,
+        # A long history lists the first hundred; the rest is one click (or the CSV) away.
+        coworkers=coworkers if show_all else coworkers[:LIST_LENGTH],
+        total=len(coworkers),
+        show_all=show_all,
         nodes=nodes,
         edges=edges,
         is_me=is_me,
