@@ -139,11 +139,14 @@ def coworkers_of(
     ).all()
     if not totals:
         return []
+    # Plain columns, not RoleType objects: a heavy history has thousands of these rows.
     shared_roles = db_session.execute(
-        select_from(they.user_id, RoleType, sa.func.count(sa.distinct(StudySession.id)))
+        select_from(
+            they.user_id, RoleType.key, RoleType.name, sa.func.count(sa.distinct(StudySession.id))
+        )
         .join(RoleType, RoleType.id == my_slot.role_type_id)
         .where(my_slot.role_type_id == their_slot.role_type_id)
-        .group_by(they.user_id, RoleType.id)
+        .group_by(they.user_id, RoleType.id, RoleType.key, RoleType.name)
     ).all()
     named = _shown_ids(
         db_session, viewer, [(user_id, by_name) for user_id, _n, by_name, *_rest in totals]
@@ -151,9 +154,12 @@ def coworkers_of(
 
     from studygroup.templating import role_label
 
+    labels: dict[tuple, str] = {}
     roles: dict[int, dict[str, int]] = defaultdict(dict)
-    for user_id, role_type, n in shared_roles:
-        label = role_label(role_type)
+    for user_id, key, name, n in shared_roles:
+        if (key, name) not in labels:
+            labels[key, name] = role_label(RoleType(key=key, name=name))
+        label = labels[key, name]
         roles[user_id][label] = roles[user_id].get(label, 0) + n
     result = [
         Coworker(
