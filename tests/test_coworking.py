@@ -282,3 +282,25 @@ def test_a_long_history_lists_the_first_hundred(client, auth, crew, make, monkey
     assert page.count("<strong>") == 2 and "Show all 3 people" in page
     everyone = client.get(f"/people/{p['Ai'].id}/coworkers?all=1").get_data(as_text=True)
     assert everyone.count("<strong>") == 3
+
+
+def test_another_members_page_hides_members_only_groups_the_viewer_is_not_in(crew, make):
+    from studygroup.groups.models import Visibility
+
+    organizer, group, p = crew  # a public group
+    secret = make.group(organizer, visibility=Visibility.MEMBERS)
+    make.member(secret, p["Ai"])
+    insider = make.member(secret, make.user(display_name="Insider"))
+    s = past(make, secret, 10)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, insider, slots(s)["setup"])
+    shared = past(make, group, 5)
+    put(organizer, p["Ai"], slots(shared)["setup"])
+    put(organizer, p["Bo"], slots(shared)["setup"])
+    db.session.commit()
+    ai = p["Ai"]
+    assert set(by_name(coworkers_of(db.session, ai, viewer=ai, now=NOW))) == {"Insider", "Bo"}
+    # Bo shares only the public group with Ai: the members-only group's history stays hidden.
+    assert set(by_name(coworkers_of(db.session, ai, viewer=p["Bo"], now=NOW))) == {"Bo"}
+    assert set(by_name(coworkers_of(db.session, ai, viewer=None, now=NOW))) == {"Bo"}
+    assert set(by_name(coworkers_of(db.session, ai, viewer=insider, now=NOW))) == {"Insider", "Bo"}

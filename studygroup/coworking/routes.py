@@ -127,7 +127,9 @@ def together(user_id: int, other_id: int):
         "coworking/together.html",
         member=member,
         other=other,
-        sessions=sessions_together(db.session, member, other_id, now=utcnow(), group_id=group_id),
+        sessions=sessions_together(
+            db.session, member, other_id, viewer=current_user, now=utcnow(), group_id=group_id
+        ),
     )
 
 

@@ -25,7 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, User
-from studygroup.groups.models import Group, MemberRole, Membership, MembershipStatus, RoleType
+from studygroup.groups.models import (
+    Group,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    RoleType,
+    Visibility,
+)
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 
@@ -65,7 +72,20 @@ def counts_as_worked(place, session):
     )
 
 
-def _pair_join(member_id: int, *, now: datetime, group_id=None, since=None, until=None):
+def groups_visible_to(viewer: User | None):
+    """SQL: ids of the groups whose history `viewer` may see: public groups and their own."""
+    public = sa.select(Group.id).where(Group.visibility == Visibility.PUBLIC)
+    if viewer is None:
+        return public
+    own = sa.select(Membership.group_id).where(
+        Membership.user_id == viewer.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    return public.union(own)
+
+
+def _pair_join(
+    member_id: int, *, now: datetime, group_id=None, since=None, until=None, viewer=False
+):
     """FROM my worked places JOIN the same sessions' other worked places."""
     me, they = aliased(Assignment), aliased(Assignment)
     my_slot, their_slot = aliased(RoleSlot), aliased(RoleSlot)
@@ -87,6 +107,9 @@ def _pair_join(member_id: int, *, now: datetime, group_id=None, since=None, unti
         conditions.append(session.starts_at >= since)
     if until is not None:
         conditions.append(session.starts_at < until)
+    if viewer is not False and (viewer is None or viewer.id != member_id):
+        # Someone else's page never shows sessions of a members-only group the viewer is not in.
+        conditions.append(session.group_id.in_(groups_visible_to(viewer)))
 
     def select_from(*columns):
         return (
@@ -121,7 +144,7 @@ def coworkers_of(
     `viewer` may see this member's page (`may_view_coworkers`).
     """
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id, now=now, group_id=group_id, since=since, until=until
+        member.id, now=now, group_id=group_id, since=since, until=until, viewer=viewer
     )
     # The people's names and choices come with the totals: no second trip for ~1,000 users.
     totals = db_session.execute(
@@ -311,13 +334,19 @@ class SessionTogether:
 
 
 def sessions_together(
-    db_session: Session, member: User, other_id: int, *, now: datetime, group_id=None
+    db_session: Session,
+    member: User,
+    other_id: int,
+    *,
+    viewer: User | None,
+    now: datetime,
+    group_id=None,
 ) -> list[SessionTogether]:
     """The sessions two members co-worked in, newest first, with each one's roles."""
     from studygroup.templating import role_label
 
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id, now=now, group_id=group_id
+        member.id, now=now, group_id=group_id, viewer=viewer
     )
     my_type, their_type = aliased(RoleType), aliased(RoleType)
     rows = db_session.execute(
