@@ -195,7 +195,9 @@ def network(group: Group, membership: Membership):
         (
             u
             for u in members
-            if picture.partners.get(u.id, 0) <= 2 or picture.sessions_worked.get(u.id, 0) <= 1
+            # Only people who have worked at all: a new member is not "lonely" yet.
+            if picture.sessions_worked.get(u.id, 0) >= 1
+            and (picture.partners.get(u.id, 0) <= 2 or picture.sessions_worked.get(u.id, 0) <= 1)
         ),
         key=lambda u: (picture.partners.get(u.id, 0), u.display_name.casefold()),
     )

@@ -407,7 +407,7 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
             .group_by(a.user_id, b.user_id)
         )
     ]
-    pairs.sort(key=lambda p: -p.sessions)
+    pairs.sort(key=lambda p: (-p.sessions, p.a, p.b))
     worked = dict(
         db_session.execute(
             sa.select(a.user_id, sa.func.count(sa.distinct(session.id)))
