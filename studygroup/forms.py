@@ -5,7 +5,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, ValidationError
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from studygroup.i18n import is_timezone, timezone_names
@@ -19,13 +19,25 @@ def _without_control_characters(value):
     return _CONTROL_CHARACTERS.sub("", value) if isinstance(value, str) else value
 
 
+def _one_line(value):
+    """Single-line fields (names, titles) also lose line breaks: they end up in mail headers."""
+    if not isinstance(value, str):
+        return value
+    return " ".join(_without_control_characters(value).splitlines())
+
+
 class Form(FlaskForm):
     """The base of every form: CSRF (Flask-WTF) and text cleaned of control characters."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
             if issubclass(unbound_field.field_class, StringField):
-                filters = [*unbound_field.kwargs.get("filters", ()), _without_control_characters]
+                clean = (
+                    _without_control_characters
+                    if issubclass(unbound_field.field_class, TextAreaField)
+                    else _one_line
+                )
+                filters = [*unbound_field.kwargs.get("filters", ()), clean]
                 return unbound_field.bind(form=form, filters=filters, **options)
             return unbound_field.bind(form=form, **options)
 

@@ -1,7 +1,7 @@
 """Small helpers shared by the thin views."""
 
 import sqlalchemy as sa
-from flask import flash
+from flask import current_app, flash
 
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
@@ -27,7 +27,11 @@ def commit_and_send() -> None:
     from studygroup.mail.services import send_queued
 
     db.session.commit()
-    send_queued(db.session, now=utcnow())
+    try:
+        send_queued(db.session, now=utcnow())
+    except Exception:  # the change is saved; the outbox keeps the mail for the next run
+        db.session.rollback()
+        current_app.logger.exception("sending queued email failed")
 
 
 def show_violation(form, error: RuleViolation) -> None:

@@ -95,3 +95,40 @@ def test_one_member_racing_duplicate_sign_ups_gets_one_place(app_factory, make):
         sa.select(sa.func.count()).select_from(Assignment).where(Assignment.slot_id == slot.id)
     )
     assert live == 1
+
+
+def test_one_member_racing_for_two_overlapping_roles_gets_one(app_factory, make):
+    app = _racing_app(app_factory)
+    group = make.group()
+    member = make.member(group)
+    session = make.session(group, day=date.today() + timedelta(days=14))
+    setup, reception = db.session.scalars(
+        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
+    ).all()[:2]  # setup 9:00-10:00 and reception 9:30-10:30 overlap
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes = []
+    member_id, slot_ids = member.id, (setup.id, reception.id)  # read here, not in the threads
+
+    def attempt(slot_id):
+        with app.app_context():
+            user = db.session.get(User, member_id)
+            slot = db.session.get(RoleSlot, slot_id)
+            slot.session.group  # noqa: B018
+            slot.role_type  # noqa: B018
+            barrier.wait()
+            try:
+                sign_up(db.session, member=user, slot=slot, now=datetime.now(UTC))
+                db.session.commit()
+                outcomes.append("placed")
+            except RuleViolation:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attempt, args=(slot_id,)) for slot_id in slot_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["placed", "refused"]

@@ -305,3 +305,27 @@ def test_another_members_page_hides_members_only_groups_the_viewer_is_not_in(cre
     assert set(by_name(coworkers_of(db.session, ai, viewer=p["Bo"], now=NOW))) == {"Bo"}
     assert set(by_name(coworkers_of(db.session, ai, viewer=None, now=NOW))) == {"Bo"}
     assert set(by_name(coworkers_of(db.session, ai, viewer=insider, now=NOW))) == {"Insider", "Bo"}
+
+
+def test_other_pages_hide_private_group_names_and_hidden_coworkers(client, auth, crew, make):
+    from studygroup.groups.models import Visibility
+
+    organizer, group, p = crew
+    secret = make.group(organizer, name="Secret circle", visibility=Visibility.MEMBERS)
+    make.member(secret, p["Ai"])
+    s = past(make, group, 5)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    p["Bo"].appear_by_name = False
+    db.session.commit()
+    auth.login_as(p["Cy"])
+    page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
+    assert "Secret circle" not in page
+    assert (
+        client.get(f"/people/{p['Ai'].id}/coworkers?group=99999999999999999999").status_code == 200
+    )
+    # The hidden co-worker cannot be found through the sessions-together page.
+    assert client.get(f"/people/{p['Ai'].id}/coworkers/{p['Bo'].id}").status_code == 404
+    # Nor by name on the session page.
+    session_page = client.get(f"/g/{group.slug}/sessions/{s.id}").get_data(as_text=True)
+    assert ">Bo<" not in session_page and "Bo," not in session_page

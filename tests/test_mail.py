@@ -213,3 +213,48 @@ def test_two_overlapping_cron_runs_send_each_reminder_once(app_factory, make, sm
         run.join(timeout=60)
     received = sorted(m.envelope_to[0] for m in smtp_server.messages)
     assert received == sorted(m.email for m in members)
+
+
+def test_a_message_that_cannot_be_sent_does_not_block_the_others(app, make, smtp_server):
+    group = make.group()
+    first = make.member(group, make.user("first@example.com"))
+    second = make.member(group, make.user("second@example.com"))
+    broken = OutboundEmail(
+        user_id=first.id,
+        to_address="first@example.com",
+        subject="Bad\nSubject",
+        body="x",
+        kind="reminder",
+    )
+    fine = OutboundEmail(
+        user_id=second.id,
+        to_address="second@example.com",
+        subject="Fine",
+        body="y",
+        kind="reminder",
+    )
+    db.session.add_all([broken, fine])
+    db.session.commit()
+    report = deliver(db.session, now=datetime.now(UTC))
+    assert (report.sent, report.failed) == (1, 1)
+    assert [m.envelope_to for m in smtp_server.messages] == [["second@example.com"]]
+    db.session.refresh(broken)
+    assert broken.status == EmailStatus.PENDING and "ValueError" in broken.last_error
+
+
+def test_titles_lose_line_breaks_before_they_reach_a_subject(client, auth, make):
+    organizer = make.user()
+    group = make.group(organizer)
+    auth.login_as(organizer)
+    client.post(
+        f"/g/{group.slug}/sessions/new",
+        data={
+            "title": "Line\r\nBreak",
+            "day": (date.today() + timedelta(days=9)).isoformat(),
+            "start_time": "10:00",
+            "end_time": "12:00",
+        },
+    )
+    from studygroup.sessions.models import StudySession
+
+    assert db.session.scalar(sa.select(StudySession.title)) == "Line Break"

@@ -220,3 +220,70 @@ def test_attendance_one_click_and_records(team, make):
     assert records[a.id].roles == {"Setup": 1}
     assert records[c.id].no_shows == 1 and records[c.id].sessions_worked == 0
     assert records[d.id].sessions_worked == 0
+
+
+def test_a_place_changed_meanwhile_is_not_acted_on(team):
+    organizer, group, (a, b, c, d), session = team
+    reception = slots_of(session)["reception"]
+    reception.headcount = 1
+    sign_up(db.session, member=a, slot=reception, now=now())
+    waiting = sign_up(db.session, member=b, slot=reception, now=now())
+    db.session.commit()
+    # The organizer's request loaded the waitlisted place...
+    from sqlalchemy.orm import Session
+
+    from studygroup.signups.services import promote_by_hand
+
+    organizer_request = Session(db.engine)
+    stale = organizer_request.get(Assignment, waiting.id)
+    assert stale.status == "waitlisted"
+    # ...then the member withdrew, before the organizer's click arrived.
+    cancel_place(db.session, place=waiting, actor=b, now=now(), by_organizer=False)
+    db.session.commit()
+    with pytest.raises(RuleViolation, match="just changed"):
+        promote_by_hand(organizer_request, organizer=organizer, place=stale, now=now())
+    organizer_request.rollback()
+    organizer_request.close()
+    db.session.expire_all()
+    assert db.session.get(Assignment, waiting.id).status == "cancelled"
+
+
+def test_leaving_the_group_gives_up_future_places(client, auth, team):
+    organizer, group, (a, b, c, d), session = team
+    reception = slots_of(session)["reception"]
+    reception.headcount = 1
+    sign_up(db.session, member=a, slot=reception, now=now())
+    sign_up(db.session, member=b, slot=reception, now=now())
+    db.session.commit()
+    auth.login_as(a)
+    client.post(f"/g/{group.slug}/leave")
+    statuses = dict(
+        db.session.execute(
+            sa.select(Assignment.user_id, Assignment.status).where(
+                Assignment.slot_id == reception.id
+            )
+        ).all()
+    )
+    assert statuses == {a.id: "cancelled", b.id: "confirmed"}
+
+
+def test_a_helper_added_afterwards_gets_no_email_and_no_full_warning(team, make):
+    from studygroup.signups.services import add_helper
+
+    organizer, group, (a, *_), _s = team
+    done = make.session(group, day=date.today() - timedelta(days=2))
+    slot = slots_of(done)["speaker"]
+    assign(
+        db.session,
+        organizer=organizer,
+        member=organizer_member(group, organizer),
+        slot=slot,
+        now=now(),
+    )
+    outcome = add_helper(db.session, organizer=organizer, member=a, slot=slot, now=now())
+    assert outcome.warnings == [] and outcome.place.attendance == "worked"
+    assert emails_to(a) == []
+
+
+def organizer_member(group, organizer):
+    return organizer

@@ -15,6 +15,7 @@ from studygroup.coworking.services import (
     Order,
     coworkers_of,
     group_network,
+    groups_visible_to,
     may_view_coworkers,
     sessions_together,
 )
@@ -31,6 +32,8 @@ LIST_LENGTH = 100
 def _filters():
     """Group, year and order from the query string; anything unknown is simply ignored."""
     group_id = request.args.get("group", type=int)
+    if group_id is not None and not 0 < group_id < 2**31:
+        group_id = None
     year = request.args.get("year", type=int)
     since = until = None
     if year and 2000 <= year <= 2100:
@@ -72,9 +75,21 @@ def shared_link(token: str):
     return _render_page(_member_or_404(member.id, token), token=token)
 
 
+def _filter_groups(member: User, viewer: User | None) -> list[Group]:
+    """The member's groups that the viewer may see (all of them on one's own page)."""
+    groups = [m.group for m in groups_of(db.session, member) if m.is_active]
+    if viewer is not None and viewer.id == member.id:
+        return groups
+    visible = set(db.session.scalars(groups_visible_to(viewer)))
+    return [g for g in groups if g.id in visible]
+
+
 def _render_page(member: User, token: str | None = None):
     group_id, year, since, until, order = _filters()
     viewer = current_user if current_user.is_authenticated else None
+    groups = _filter_groups(member, viewer)
+    if group_id not in {g.id for g in groups}:
+        group_id = None
     coworkers = coworkers_of(
         db.session,
         member,
@@ -92,7 +107,6 @@ def _render_page(member: User, token: str | None = None):
     )
     is_me = viewer is not None and viewer.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
-    groups = [m.group for m in groups_of(db.session, member) if m.is_active]
     show_all = request.args.get("all") == "1"
     return render_template(
         "coworking/page.html",
@@ -121,7 +135,7 @@ def together(user_id: int, other_id: int):
     group_id, *_ignored = _filters()
     people = coworkers_of(db.session, member, viewer=current_user, now=utcnow(), group_id=group_id)
     other = next((c for c in people if c.user_id == other_id), None)
-    if other is None:
+    if other is None or other.name is None:  # a hidden co-worker stays unidentifiable
         abort(404)
     return render_template(
         "coworking/together.html",

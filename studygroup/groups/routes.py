@@ -46,8 +46,8 @@ from studygroup.groups.services import (
 from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
-from studygroup.signups.services import staffing_for
-from studygroup.views import commit_unless_duplicate, show_violation
+from studygroup.signups.services import cancel_future_places, staffing_for
+from studygroup.views import commit_and_send, commit_unless_duplicate, show_violation
 
 
 @bp.get("/groups")
@@ -184,11 +184,14 @@ def invitation(slug: str, token: str):
 def leave(group: Group, membership: Membership):
     try:
         leave_group(db.session, membership, now=utcnow())
+        cancel_future_places(
+            db.session, member=current_user, group=group, actor=current_user, now=utcnow()
+        )
     except RuleViolation as error:
         db.session.rollback()
         flash(str(error.message), "error")
         return redirect(url_for("groups.show", slug=group.slug))
-    db.session.commit()
+    commit_and_send()
     flash(_("You left %(group)s. Your history stays.", group=group.name), "info")
     return redirect(url_for("main.home"))
 
@@ -220,7 +223,12 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         "decline": lambda: decline_member(target, now=now),
         "promote": lambda: set_member_role(db.session, target, MemberRole.ORGANIZER),
         "demote": lambda: set_member_role(db.session, target, MemberRole.MEMBER),
-        "remove": lambda: remove_member(db.session, target, now=now),
+        "remove": lambda: (
+            remove_member(db.session, target, now=now),
+            cancel_future_places(
+                db.session, member=target.user, group=group, actor=current_user, now=now
+            ),
+        ),
     }
     try:
         actions[form.action.data]()
@@ -228,7 +236,7 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         db.session.rollback()
         flash(str(error.message), "error")
     else:
-        db.session.commit()
+        commit_and_send()
         security_event(
             "membership_" + form.action.data,
             user_id=current_user.id,

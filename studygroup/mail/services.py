@@ -130,7 +130,8 @@ def queue_email(
             "role": role_label(slot.role_type) if slot is not None else "",
             "session": session.title,
         }
-        subject = str(subject_text) % values
+        # One line: a title with a line break must never break the mail header.
+        subject = " ".join((str(subject_text) % values).split())
         body = render_template(
             "mail/message.txt",
             user=user,
@@ -221,7 +222,7 @@ def deliver(
         message = db_session.get(OutboundEmail, message_id, populate_existing=True)
         try:
             send_message(message)
-        except (OSError, smtplib.SMTPException) as error:
+        except Exception as error:  # any failure: log it, keep the message, go on with the rest
             message.status = (
                 EmailStatus.FAILED if message.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING
             )

@@ -170,12 +170,22 @@ def show(group: Group, membership: Membership | None, session_id: int):
         staffing=staffing,
         clashes=_clashes(staffing, session, current_user),
         worked_together=_worked_together(staffing, session),
+        names=_visible_names(staffing, session),
         is_member=membership is not None and membership.is_active,
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
         signup_form=SignUpForm(),
     )
+
+
+def _visible_names(staffing, session) -> dict[int, str | None]:
+    """Names on the session page as the viewer may see them (None: "a member")."""
+    from studygroup.coworking.services import visible_names
+
+    people = {p.user_id: p.user for s in session.slots for p in staffing[s.id].confirmed}
+    viewer = current_user if current_user.is_authenticated else None
+    return visible_names(db.session, viewer, people.values())
 
 
 def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:

@@ -35,8 +35,14 @@ from studygroup.signups.models import (
 
 
 def lock_slot(db_session: Session, slot_id: int) -> RoleSlot:
-    """Take the slot's row lock (see `lock_row`) and return the slot fresh. Every change to
-    a slot's places starts here, so changes to one slot happen one after another."""
+    """Take the session's and the slot's row locks (see `lock_row`) and return the slot fresh.
+    Every change to places starts here, so changes in one session happen one after another."""
+    session_id = db_session.scalar(sa.select(RoleSlot.session_id).where(RoleSlot.id == slot_id))
+    if session_id is None:
+        raise RuleViolation(_l("This role is no longer in the session."))
+    # The session first, then the slot, in every function: a member's places in one session
+    # (the overlap rule) change one request at a time, and two locks never deadlock.
+    lock_row(db_session, StudySession, session_id)
     slot = lock_row(db_session, RoleSlot, slot_id)
     if slot is None:
         raise RuleViolation(_l("This role is no longer in the session."))
@@ -333,7 +339,8 @@ def cancel_place(
     """
     if not place.is_live:
         raise RuleViolation(_l("This place is already cancelled."))
-    session = place.slot.session
+    slot = _lock_place(db_session, place, *LIVE_STATUSES)
+    session = slot.session
     if (
         not by_organizer
         and place.status == AssignmentStatus.CONFIRMED
@@ -346,10 +353,6 @@ def cancel_place(
                 hours=session.group.self_cancel_hours_before,
             )
         )
-    slot = lock_slot(db_session, place.slot_id)
-    db_session.refresh(place)
-    if not place.is_live:  # cancelled by a concurrent request meanwhile
-        raise RuleViolation(_l("This place is already cancelled."))
     was_confirmed = place.status == AssignmentStatus.CONFIRMED
     place.status = AssignmentStatus.CANCELLED
     place.cancelled_at = now
@@ -384,6 +387,16 @@ def fill_from_waitlist(
     return promoted
 
 
+def _lock_place(db_session: Session, place: Assignment, *statuses: AssignmentStatus):
+    """Lock the place's slot, re-read the place, and check its status after the lock: a
+    concurrent request may have changed it meanwhile. Returns the locked slot."""
+    slot = lock_slot(db_session, place.slot_id)
+    db_session.refresh(place)
+    if statuses and place.status not in statuses:
+        raise RuleViolation(_l("This place has just changed. Please look again."))
+    return slot
+
+
 def _confirm(place: Assignment, now: datetime) -> None:
     place.status = AssignmentStatus.CONFIRMED
     place.confirmed_at = now
@@ -401,7 +414,13 @@ class Outcome:
 
 
 def assign(
-    db_session: Session, *, organizer: User, member: User, slot: RoleSlot, now: datetime
+    db_session: Session,
+    *,
+    organizer: User,
+    member: User,
+    slot: RoleSlot,
+    now: datetime,
+    helper: bool = False,
 ) -> Outcome:
     """Put a member in a slot as confirmed, overriding capacity and windows, with warnings.
 
@@ -423,7 +442,7 @@ def assign(
     )
     if existing is not None and existing.status == AssignmentStatus.CONFIRMED:
         raise RuleViolation(_l("%(name)s already has this place.", name=member.display_name))
-    if _confirmed_count(db_session, slot.id) >= slot.headcount:
+    if not helper and _confirmed_count(db_session, slot.id) >= slot.headcount:
         warnings.append(_l("The role was already full: it now has more people than needed."))
     clash = _overlapping_place(db_session, member, slot, ignore=existing)
     if clash is not None:
@@ -451,7 +470,8 @@ def assign(
         db_session.add(place)
     db_session.flush()
     _log(db_session, session.id, "assigned", actor=organizer, assignment=place, now=now)
-    queue_email(db_session, user=member, kind="assigned", place=place, now=now)
+    if not helper:  # a helper recorded afterwards needs no "you were assigned" email
+        queue_email(db_session, user=member, kind="assigned", place=place, now=now)
     return Outcome(place, warnings)
 
 
@@ -465,7 +485,7 @@ def move_place(
         raise RuleViolation(_l("This is already the member's role."))
     if not place.is_live:
         raise RuleViolation(_l("This place is already cancelled."))
-    old_slot = lock_slot(db_session, place.slot_id)
+    old_slot = _lock_place(db_session, place, *LIVE_STATUSES)
     was_confirmed = place.status == AssignmentStatus.CONFIRMED
     place.status = AssignmentStatus.CANCELLED
     place.cancelled_at = now
@@ -492,7 +512,7 @@ def promote_by_hand(
     """Confirm a waitlisted place now, even when the role is full (with a warning)."""
     if place.status != AssignmentStatus.WAITLISTED:
         raise RuleViolation(_l("Only a place on the waitlist can be promoted."))
-    slot = lock_slot(db_session, place.slot_id)
+    slot = _lock_place(db_session, place, AssignmentStatus.WAITLISTED)
     warnings = []
     if _confirmed_count(db_session, slot.id) >= slot.headcount:
         warnings.append(_l("The role was already full: it now has more people than needed."))
@@ -509,7 +529,7 @@ def move_in_waitlist(
     """Swap a waitlisted place with its neighbour above (up) or below."""
     if place.status != AssignmentStatus.WAITLISTED:
         raise RuleViolation(_l("Only a place on the waitlist can be moved."))
-    lock_slot(db_session, place.slot_id)
+    _lock_place(db_session, place, AssignmentStatus.WAITLISTED)
     waitlist = _places(db_session, place.slot_id, AssignmentStatus.WAITLISTED)
     index = next(i for i, p in enumerate(waitlist) if p.id == place.id)
     other = index - 1 if up else index + 1
@@ -540,7 +560,7 @@ def answer_request(
     """Confirm or decline a request (a talk, or a member over the no-show limit)."""
     if place.status != AssignmentStatus.REQUESTED:
         raise RuleViolation(_l("This request was already answered."))
-    slot = lock_slot(db_session, place.slot_id)
+    slot = _lock_place(db_session, place, AssignmentStatus.REQUESTED)
     warnings = []
     if approve:
         if _confirmed_count(db_session, slot.id) >= slot.headcount:
@@ -568,6 +588,7 @@ def set_attendance(
     """Mark a confirmed place as worked or no-show, once the session has started."""
     if place.status != AssignmentStatus.CONFIRMED:
         raise RuleViolation(_l("Only confirmed places have attendance."))
+    _lock_place(db_session, place, AssignmentStatus.CONFIRMED)
     if place.slot.session.starts_at > now:
         raise RuleViolation(_l("Attendance is recorded once the session has started."))
     place.attendance = attendance
@@ -622,8 +643,9 @@ def add_helper(
     db_session: Session, *, organizer: User, member: User, slot: RoleSlot, now: datetime
 ) -> Outcome:
     """Record someone who helped without signing up: a confirmed, worked place."""
-    outcome = assign(db_session, organizer=organizer, member=member, slot=slot, now=now)
-    outcome.warnings = [w for w in outcome.warnings if "full" not in str(w)]
+    outcome = assign(
+        db_session, organizer=organizer, member=member, slot=slot, now=now, helper=True
+    )
     outcome.place.attendance = Attendance.WORKED
     outcome.place.attendance_marked_at = now
     db_session.flush()
@@ -776,6 +798,27 @@ def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tu
         .distinct()
     )
     return {(u, r) for u, r in rows}
+
+
+def cancel_future_places(
+    db_session: Session, *, member: User, group: Group, actor: User, now: datetime
+) -> int:
+    """When a member leaves or is removed: their places in sessions still to come are
+    cancelled (the waitlist moves up), so nobody counts on them. Past places stay."""
+    places = db_session.scalars(
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.user_id == member.id,
+            Assignment.status.in_(LIVE_STATUSES),
+            StudySession.group_id == group.id,
+            StudySession.starts_at > now,
+        )
+    ).all()
+    for place in places:
+        cancel_place(db_session, place=place, actor=actor, now=now, by_organizer=True)
+    return len(places)
 
 
 # --- telling people -----------------------------------------------------------------------
