@@ -1,6 +1,7 @@
 """People you've co-worked with, the shared sessions, and a group's network for organizers."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -29,15 +30,18 @@ from studygroup.groups.services import groups_of
 LIST_LENGTH = 100
 
 
-def _filters():
-    """Group, year and order from the query string; anything unknown is simply ignored."""
+def _filters(tz: str = "Asia/Tokyo"):
+    """Group, year and order from the query string; anything unknown is simply ignored.
+    A year runs from 1 January to 31 December in `tz` (the member's zone)."""
     group_id = request.args.get("group", type=int)
     if group_id is not None and not 0 < group_id < 2**31:
         group_id = None
     year = request.args.get("year", type=int)
     since = until = None
     if year and 2000 <= year <= 2100:
-        since, until = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        zone = ZoneInfo(tz)
+        since = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+        until = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
     else:
         year = None
     try:
@@ -85,7 +89,7 @@ def _filter_groups(member: User, viewer: User | None) -> list[Group]:
 
 
 def _render_page(member: User, token: str | None = None):
-    group_id, year, since, until, order = _filters()
+    group_id, year, since, until, order = _filters(member.timezone)
     viewer = current_user if current_user.is_authenticated else None
     groups = _filter_groups(member, viewer)
     if group_id not in {g.id for g in groups}:
@@ -151,15 +155,15 @@ def together(user_id: int, other_id: int):
 @login_required
 def export(user_id: int):
     member = _member_or_404(user_id)
-    group_id, _year, since, until, order = _filters()
+    group_id, _year, since, until, order = _filters(member.timezone)
     rows = [
         [
             c.name or _("a member"),
             c.sessions,
             c.side_by_side,
             "; ".join(f"{role} x{n}" for role, n in c.roles.items()),
-            c.first.date().isoformat(),
-            c.last.date().isoformat(),
+            c.first.astimezone(ZoneInfo(member.timezone)).date().isoformat(),
+            c.last.astimezone(ZoneInfo(member.timezone)).date().isoformat(),
         ]
         for c in coworkers_of(
             db.session,

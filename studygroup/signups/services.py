@@ -886,4 +886,15 @@ def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignmen
         if place.confirmed_at is not None and place.confirmed_at > starts - timedelta(hours=lead):
             continue
         due.append((place, lead))
-    return due
+    if not due:
+        return due
+    # Leave out reminders an earlier run already claimed: each run then only does new work.
+    from studygroup.mail.models import OutboundEmail
+
+    keys = {f"reminder:{place.id}:{lead}" for place, lead in due}
+    claimed = set(
+        db_session.scalars(
+            sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
+        )
+    )
+    return [(p, lead) for p, lead in due if f"reminder:{p.id}:{lead}" not in claimed]
