@@ -88,7 +88,9 @@ def _filter_groups(member: User, viewer: User | None) -> list[Group]:
     return [g for g in groups if g.id in visible]
 
 
-def _render_page(member: User, token: str | None = None):
+def _filtered_coworkers(member: User):
+    """The member's co-workers as the query string filters them and the viewer may see them.
+    Returns (co-workers, groups offered in the filter, group id, year, order)."""
     group_id, year, since, until, order = _filters(member.timezone)
     viewer = current_user if current_user.is_authenticated else None
     groups = _filter_groups(member, viewer)
@@ -104,12 +106,17 @@ def _render_page(member: User, token: str | None = None):
         until=until,
         order=order,
     )
+    return coworkers, groups, group_id, year, order
+
+
+def _render_page(member: User, token: str | None = None):
+    coworkers, groups, group_id, year, order = _filtered_coworkers(member)
     unnamed = _("a member")
     nodes, edges = star(
         member.display_name,
         [(c.name or unnamed, c.sessions) for c in sorted(coworkers, key=lambda c: -c.sessions)],
     )
-    is_me = viewer is not None and viewer.id == member.id
+    is_me = current_user.is_authenticated and current_user.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
     show_all = request.args.get("all") == "1"
     return render_template(
@@ -155,26 +162,18 @@ def together(user_id: int, other_id: int):
 @login_required
 def export(user_id: int):
     member = _member_or_404(user_id)
-    group_id, _year, since, until, order = _filters(member.timezone)
+    zone = ZoneInfo(member.timezone)
+    coworkers = _filtered_coworkers(member)[0]
     rows = [
         [
             c.name or _("a member"),
             c.sessions,
             c.side_by_side,
             "; ".join(f"{role} x{n}" for role, n in c.roles.items()),
-            c.first.astimezone(ZoneInfo(member.timezone)).date().isoformat(),
-            c.last.astimezone(ZoneInfo(member.timezone)).date().isoformat(),
+            c.first.astimezone(zone).date().isoformat(),
+            c.last.astimezone(zone).date().isoformat(),
         ]
-        for c in coworkers_of(
-            db.session,
-            member,
-            viewer=current_user,
-            now=utcnow(),
-            group_id=group_id,
-            since=since,
-            until=until,
-            order=order,
-        )
+        for c in coworkers
     ]
     header = ["name", "sessions together", "side by side", "roles shared", "first", "last"]
     return csv_response(f"coworkers-{member.id}.csv", header, rows)
