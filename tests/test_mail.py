@@ -258,3 +258,18 @@ def test_titles_lose_line_breaks_before_they_reach_a_subject(client, auth, make)
     from studygroup.sessions.models import StudySession
 
     assert db.session.scalar(sa.select(StudySession.title)) == "Line Break"
+
+
+def test_holding_the_session_after_all_is_emailed(client, auth, make, smtp_server):
+    organizer = make.user()
+    group = make.group(organizer)
+    member = make.member(group, make.user("back@example.com", locale="en"))
+    session = make.session(group, day=date.today() + timedelta(days=10), title="Meetup")
+    auth.login_as(member)
+    client.post(f"/g/{group.slug}/slots/{slot_of(session, 'setup').id}/signup")
+    auth.login_as(organizer)
+    client.post(f"/g/{group.slug}/sessions/{session.id}/cancel")
+    client.post(f"/g/{group.slug}/sessions/{session.id}/reinstate")
+    latest = smtp_server.to("back@example.com")[-1]
+    assert latest["Subject"] == "Changed: Meetup"
+    assert "What changed: it takes place after all" in latest.get_content()

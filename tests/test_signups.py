@@ -287,3 +287,12 @@ def test_a_helper_added_afterwards_gets_no_email_and_no_full_warning(team, make)
 
 def organizer_member(group, organizer):
     return organizer
+
+
+def test_organizers_are_not_bound_by_the_sign_up_window(team, make):
+    organizer, group, (a, *_), _s = team
+    far = make.session(group, day=date.today() + timedelta(days=200))
+    with pytest.raises(RuleViolation, match="not opened yet"):
+        sign_up(db.session, member=a, slot=slots_of(far)["setup"], now=now())
+    place = sign_up(db.session, member=organizer, slot=slots_of(far)["setup"], now=now())
+    assert place.status == "confirmed"

@@ -92,7 +92,12 @@ MESSAGES = {
     ),
 }
 
-CHANGE_NAMES = {"time": _l("time"), "venue": _l("venue"), "details": _l("title or description")}
+CHANGE_NAMES = {
+    "time": _l("time"),
+    "venue": _l("venue"),
+    "details": _l("title or description"),
+    "status": _l("it takes place after all"),
+}
 
 
 def email_locale(user: User) -> str:

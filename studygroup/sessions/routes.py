@@ -376,7 +376,9 @@ def cancel(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/reinstate")
 @group_view(organizer=True)
 def reinstate(group: Group, membership: Membership, session_id: int):
-    return _set_status(group, session_id, reinstate_session, _("The session is back on."))
+    return _set_status(
+        group, session_id, reinstate_session, _("The session is back on."), notify=True
+    )
 
 
 def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):
@@ -387,7 +389,8 @@ def _set_status(group: Group, session_id: int, change, message: str, notify: boo
         flash(str(error.message), "error")
     else:
         if notify:
-            notify_session_change(db.session, session, changes=(), now=utcnow())
+            changes = () if session.is_cancelled else ("status",)
+            notify_session_change(db.session, session, changes=changes, now=utcnow())
         commit_and_send()
         flash(message, "success")
     return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))

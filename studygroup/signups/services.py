@@ -249,13 +249,15 @@ def sign_up(
     """
     session = slot.session
     group = session.group
-    if _active_membership(db_session, member, group) is None:
+    membership = _active_membership(db_session, member, group)
+    if membership is None:
         raise RuleViolation(_l("Join the group to sign up."))
     _check_open_for_places(slot, now)
     opens, closes = signup_window(group, session)
-    if now < opens:
+    # Organizers are not bound by the group's sign-up window.
+    if not membership.is_organizer and now < opens:
         raise RuleViolation(_l("Sign-up for this session has not opened yet."))
-    if now > closes:
+    if not membership.is_organizer and now > closes:
         raise RuleViolation(_l("Sign-up for this session has closed. Ask an organizer."))
     needs_approval = slot.role_type.requires_approval or (
         group.no_show_limit is not None
