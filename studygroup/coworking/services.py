@@ -34,7 +34,8 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.models import Assignment
+from studygroup.signups.services import counts_as_worked
 
 
 class Order(StrEnum):
@@ -56,20 +57,6 @@ class Coworker:
     @property
     def visible(self) -> bool:
         return self.name is not None
-
-
-def counts_as_worked(place, session):
-    """SQL: this place counts as worked (see the module's definitions)."""
-    return sa.and_(
-        place.status == AssignmentStatus.CONFIRMED,
-        sa.or_(
-            place.attendance == Attendance.WORKED,
-            sa.and_(
-                place.attendance == Attendance.UNKNOWN,
-                session.attendance_confirmed_at.is_(None),
-            ),
-        ),
-    )
 
 
 def groups_visible_to(viewer: User | None):

@@ -721,15 +721,21 @@ class MemberRecord:
     roles: dict[str, int] = field(default_factory=dict)  # role name -> times worked
 
 
-def worked_condition(now: datetime):
-    """SQL for "this place counts as worked": marked worked, or a past session whose
-    attendance is not confirmed yet and the place is not marked no-show."""
-    return sa.or_(
-        Assignment.attendance == Attendance.WORKED,
-        sa.and_(
-            Assignment.attendance == Attendance.UNKNOWN,
-            StudySession.starts_at <= now,
-            StudySession.attendance_confirmed_at.is_(None),
+def counts_as_worked(place=Assignment, session=StudySession):
+    """SQL: this place counts as worked (the one definition, used by records and co-working).
+
+    A confirmed place marked worked by an organizer, or, for a session whose attendance is not
+    confirmed yet, one not marked no-show. Callers also require the session to have started
+    and not be cancelled.
+    """
+    return sa.and_(
+        place.status == AssignmentStatus.CONFIRMED,
+        sa.or_(
+            place.attendance == Attendance.WORKED,
+            sa.and_(
+                place.attendance == Attendance.UNKNOWN,
+                session.attendance_confirmed_at.is_(None),
+            ),
         ),
     )
 
@@ -767,7 +773,7 @@ def member_records(db_session: Session, group: Group, *, now: datetime) -> list[
             Assignment.status == AssignmentStatus.CONFIRMED,
             Assignment.user_id.in_(records.keys()),
         )
-        .add_columns(worked_condition(now).label("worked"))
+        .add_columns(counts_as_worked().label("worked"))
     )
     sessions_worked: dict[int, set[int]] = defaultdict(set)
     for user_id, role_type, attendance, session_id, starts_at, worked in db_session.execute(base):
@@ -795,7 +801,7 @@ def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tu
             StudySession.group_id == group.id,
             Assignment.status == AssignmentStatus.CONFIRMED,
             StudySession.starts_at <= now,
-            worked_condition(now),
+            counts_as_worked(),
         )
         .distinct()
     )
