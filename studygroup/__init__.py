@@ -114,6 +114,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
+    from studygroup.calendar.cache import FeedCache
+
+    app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
 
     enable_sqlite_foreign_keys()
 
@@ -132,6 +135,8 @@ def register_blueprints(app: Flask) -> None:
     # Importing the routes modules attaches their views to each feature's blueprint.
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401
+    from studygroup.calendar import bp as calendar_bp
+    from studygroup.calendar import routes as _calendar_routes  # noqa: F401
     from studygroup.coworking import bp as coworking_bp
     from studygroup.coworking import routes as _coworking_routes  # noqa: F401
     from studygroup.errors import bp as errors_bp
@@ -151,6 +156,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(signups_bp)
     app.register_blueprint(coworking_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating

@@ -46,6 +46,17 @@ class DefaultConfig:
     # Links in emails and feeds, e.g. "https://studygroup.example"; unset: the request's host.
     PUBLIC_BASE_URL = None
 
+    # Calendar feeds. Feed tokens are derived with this key (default: SECRET_KEY); changing it
+    # changes every calendar link, so members must subscribe again.
+    CALENDAR_TOKEN_KEY = None
+    # The domain in event UIDs (default: PUBLIC_BASE_URL's host). Set it once and keep it:
+    # new UIDs would make every subscriber's events appear twice.
+    CALENDAR_UID_DOMAIN = None
+    # Built feeds kept in each process, by version.
+    CALENDAR_CACHE_MAX_BYTES = 64 * 1024 * 1024
+    # Seconds a client or proxy may reuse a feed before asking again (with its ETag).
+    CALENDAR_MAX_AGE = 300
+
     # Real SMTP. With no MAIL_SERVER (development) messages are written to the log instead.
     MAIL_SERVER = None
     MAIL_PORT = 587
@@ -56,5 +67,5 @@ class DefaultConfig:
     MAIL_SENDER = "noreply@studygroup.invalid"
     MAIL_SENDER_NAME = "studygroup"
     MAIL_TIMEOUT = 10
-    # Language of emails to members who chose "as my browser says".
+    # Language of emails and calendar feeds for readers whose language is not known.
     MAIL_DEFAULT_LOCALE = "ja"

@@ -15,6 +15,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import (
     Anchor,
+    Group,
     JoinPolicy,
     MemberRole,
     Membership,
@@ -24,6 +25,7 @@ from studygroup.groups.models import (
 from studygroup.groups.services import add_role_type, create_group
 from studygroup.sessions.services import create_series, monthly_rule, plan_series
 
+DEMO_SLUG = "shibuya-py"
 DEMO_PASSWORD = "studygroup-demo-2026"  # noqa: S105 (printed for the demo on purpose)
 
 # (email local part, display name, skills, locale)
@@ -59,6 +61,7 @@ def demo_command(force: bool) -> None:
     if db.session.scalar(sa.select(sa.func.count()).select_from(User)):
         click.echo("The database already has users: the demo was not added.")
         _print_logins()
+        _print_feeds()
         return
     now = utcnow()
     cost = HashCost.from_config(current_app.config)
@@ -89,7 +92,7 @@ def demo_command(force: bool) -> None:
         db.session,
         creator=organizer,
         name="渋谷Python勉強会 (Shibuya.py)",
-        slug="shibuya-py",
+        slug=DEMO_SLUG,
         description=(
             "毎月第3土曜日に渋谷で開く、Python とその周辺技術の勉強会です。"
             "設営・受付・登壇、どなたでも歓迎します。\n\n"
@@ -160,6 +163,7 @@ def demo_command(force: bool) -> None:
     db.session.commit()
     click.echo(f"Demo group '{group.name}' with {len(users)} members and {len(sessions)} sessions.")
     _print_logins()
+    _print_feeds()
 
 
 def _staff_demo_sessions(sessions, people, organizer, now) -> None:
@@ -247,3 +251,17 @@ def _print_logins() -> None:
     click.echo("  coorganizer@example.com  co-organizer")
     click.echo("  suzuki@example.com       member (sets up the room every month)")
     click.echo("  ito@example.com          member who keeps co-working private")
+
+
+def _print_feeds() -> None:
+    """Calendar URLs to subscribe to right away (PUBLIC_BASE_URL, else the development server)."""
+    from studygroup.calendar.links import group_subscription, member_subscription
+
+    group = db.session.scalar(sa.select(Group).where(Group.slug == DEMO_SLUG))
+    suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
+    if group is None or suzuki is None:
+        return
+    lang = current_app.config["MAIL_DEFAULT_LOCALE"]
+    click.echo("Calendar feeds (subscribe in any calendar app):")
+    click.echo(f"  group {group.name}: {group_subscription(group, None, lang=lang).url}")
+    click.echo(f"  suzuki@example.com's places (private): {member_subscription(suzuki).url}")

@@ -39,3 +39,6 @@ __all__ = [
     "user_skill",
     "Visibility",
 ]
+
+# Gives every new member and group its calendar feed token (a mapper event).
+from studygroup.calendar import tokens as _calendar_tokens  # noqa: E402,F401

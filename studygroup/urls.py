@@ -2,17 +2,24 @@
 
 from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, has_request_context, request
 
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
 
 
-def external_url(endpoint: str, **values) -> str:
-    """`PUBLIC_BASE_URL` (e.g. https://studygroup.example) when set, else the request's host."""
+def public_base_url() -> str:
+    """`PUBLIC_BASE_URL` (e.g. https://studygroup.example) when set, else the request's host
+    (behind a proxy, as ProxyFix reports it), else the development server."""
     base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base and has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    parts = urlsplit(base or DEVELOPMENT_BASE_URL)
+    if base:
+        return base.rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    return DEVELOPMENT_BASE_URL
+
+
+def external_url(endpoint: str, *, base_url: str | None = None, **values) -> str:
+    parts = urlsplit(base_url or public_base_url())
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https"
     )

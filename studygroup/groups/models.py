@@ -79,6 +79,9 @@ class Group(db.Model):
     )
     # Shown to organizers so they can share it again; rotating it revokes the old link.
     invite_token: Mapped[str] = mapped_column(sa.String(64), default=new_invite_token)
+    # The members-only calendar feed: only a hash of its token is stored.
+    calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(32))
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -145,6 +148,10 @@ class RoleType(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A renamed role changes members' calendar feeds.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, server_default=sa.func.current_timestamp()
+    )
 
     group: Mapped[Group] = relationship(back_populates="role_types")
 

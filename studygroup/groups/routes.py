@@ -4,6 +4,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from studygroup.calendar.links import group_subscription
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups import bp
@@ -43,6 +44,7 @@ from studygroup.groups.services import (
     update_group,
     update_role_type,
 )
+from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
@@ -107,6 +109,7 @@ def show(group: Group, membership: Membership | None):
         staffing=staffing_for(db.session, upcoming),
         organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
+        subscription=group_subscription(group, membership, lang=select_locale()),
     )
 
 

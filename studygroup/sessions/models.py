@@ -53,7 +53,8 @@ class StudySession(db.Model):
     # Raised when time, place or status changes: calendar clients re-read the event then.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Services set it on every edit; onupdate catches any change they did not name.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     group: Mapped[Group] = relationship()
     series: Mapped[SessionSeries | None] = relationship()
@@ -84,6 +85,9 @@ class RoleSlot(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     position: Mapped[int] = mapped_column(default=0)
+    # Raised when this role's window changes; a place's calendar SEQUENCE adds it to the
+    # session's, so moving only the window still updates members' calendars.
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     session: Mapped[StudySession] = relationship(back_populates="slots")
     role_type: Mapped[RoleType] = relationship()

@@ -226,6 +226,8 @@ def update_slot(
         raise RuleViolation(_l("The end must be after the start."), "end_time")
     if (slot.headcount, slot.starts_at, slot.ends_at) == (headcount, starts_at, ends_at):
         return
+    if (slot.starts_at, slot.ends_at) != (starts_at, ends_at):
+        slot.sequence += 1  # the places' calendar events moved
     slot.headcount = headcount
     slot.starts_at = starts_at
     slot.ends_at = ends_at

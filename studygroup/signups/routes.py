@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import User
+from studygroup.calendar.links import member_subscription
 from studygroup.coworking.services import worked_with_by_session
 from studygroup.csvexport import csv_response
 from studygroup.db import utcnow
@@ -145,6 +146,7 @@ def schedule():
     ]
     return render_template(
         "signups/schedule.html",
+        subscription=member_subscription(current_user),
         upcoming=upcoming,
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),

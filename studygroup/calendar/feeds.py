@@ -1,0 +1,492 @@
+"""iCalendar feeds as bytes: a group's sessions, a member's places, one session or place.
+
+Plain functions: the queries take a database session and return rows; the builders take
+those rows and return bytes, so pages, the feed views, the CLI and the benchmark share them.
+What every client needs (see shared/ICAL.md):
+
+- one VEVENT per session or place, never an RRULE, so a moved or cancelled month stays right;
+- UIDs from database ids, different per feed (`session-12@…` in the group feed, `place-34@…`
+  in a member's), never changing;
+- times with the group's TZID and a VTIMEZONE for each zone used;
+- DTSTAMP and LAST-MODIFIED from the rows' own change times, so the same data gives the same
+  bytes, and SEQUENCE from the rows' counters;
+- a cancelled session stays 30 days after its date as STATUS:CANCELLED with a marked title;
+- no METHOD, ORGANIZER or ATTENDEE (Outlook would treat events as invitations, and attendees
+  would publish members' emails).
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, vText, vUri
+from sqlalchemy.orm import Session
+
+from studygroup import i18n
+from studygroup.auth.models import User
+from studygroup.calendar.vtimezone import vtimezone
+from studygroup.groups.models import Group, RoleType
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.templating import role_label
+from studygroup.urls import external_url
+
+PRODID = "-//studygroup//Calendar feeds 1.0//EN"
+# Part of every cache key: raise it when the bytes a feed is built into change.
+FORMAT_VERSION = "1"
+# How long a cancelled session stays in feeds after its date, marked cancelled.
+CANCELLED_KEPT = timedelta(days=30)
+# What clients are asked to keep to (Google ignores it and refreshes every few hours).
+REFRESH_INTERVAL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A built feed: its bytes, a strong ETag (a hash of the bytes) and Last-Modified."""
+
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+    @classmethod
+    def of(cls, body: bytes, last_modified: datetime) -> "Feed":
+        return cls(body, hashlib.sha256(body).hexdigest()[:40], last_modified)
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a feed is built from, in short: equal versions build equal bytes."""
+
+    key: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class FeedOptions:
+    """What else the bytes depend on: the language, and the site's address for links."""
+
+    locale: str
+    base_url: str
+    uid_domain: str
+
+    @property
+    def cache_key(self) -> tuple[str, ...]:
+        return (FORMAT_VERSION, self.locale, self.base_url, self.uid_domain)
+
+
+def _aware(value) -> datetime | None:
+    # Aggregates (max, min) skip the column type's conversion on SQLite.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _kept_after(now: datetime) -> datetime:
+    """Cancelled sessions that started before this have left the feeds."""
+    return now - CANCELLED_KEPT
+
+
+def _in_feeds(now: datetime):
+    return sa.or_(
+        StudySession.status == SessionStatus.SCHEDULED,
+        StudySession.starts_at >= _kept_after(now),
+    )
+
+
+# --- the group feed -----------------------------------------------------------------------
+
+
+def group_feed_version(db_session: Session, group: Group, *, now: datetime) -> Version:
+    """One aggregate query: enough to tell whether the group feed changed.
+
+    Every session edit sets `updated_at` (and raises `sequence` for time, place or status);
+    adding a session or one leaving the feed changes the count and the id sum; the group's
+    own edits set its `updated_at`. Last-Modified also moves when a cancelled session leaves
+    the feed 30 days after its date, so an If-Modified-Since never hides that.
+    """
+    in_feed = _in_feeds(now)
+    row = db_session.execute(
+        sa.select(
+            sa.func.count(sa.case((in_feed, StudySession.id))),
+            sa.func.sum(sa.case((in_feed, StudySession.id))),
+            sa.func.sum(sa.case((in_feed, StudySession.sequence))),
+            sa.func.max(sa.case((in_feed, StudySession.updated_at))),
+            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
+        ).where(StudySession.group_id == group.id)
+    ).one()
+    count, id_sum, sequence_sum, changed, last_dropped = row
+    changed, last_dropped = _aware(changed), _aware(last_dropped)
+    times = [group.updated_at, changed, last_dropped and last_dropped + CANCELLED_KEPT]
+    last_modified = max(t for t in times if t is not None)
+    key = f"{count}:{id_sum or 0}:{sequence_sum or 0}:{changed and changed.timestamp()}"
+    return Version(f"{key}:{group.updated_at.timestamp()}", last_modified)
+
+
+def group_feed_sessions(db_session: Session, group: Group, *, now: datetime) -> list[StudySession]:
+    """Every session of the group, but cancelled ones more than 30 days past."""
+    return list(
+        db_session.scalars(
+            sa.select(StudySession)
+            .where(StudySession.group_id == group.id, _in_feeds(now))
+            .order_by(StudySession.starts_at, StudySession.id)
+        )
+    )
+
+
+def group_feed(
+    group: Group,
+    sessions: Iterable[StudySession],
+    *,
+    options: FeedOptions,
+    now: datetime,
+) -> bytes:
+    """The group's sessions as a calendar to subscribe to."""
+    sessions = list(sessions)
+    with force_locale(options.locale):
+        calendar = _calendar(
+            name=group.name,
+            description=_("Sessions of %(group)s on studygroup", group=group.name),
+            timezone=group.timezone,
+        )
+        events = [_session_event(session, group, options) for session in sessions]
+        return _serialize(calendar, events, fallback_zone=group.timezone, now=now)
+
+
+def session_file(group: Group, session: StudySession, *, options: FeedOptions) -> bytes:
+    """One session as a file for "add to my calendar": the group feed's event, same UID, so
+    importing it again updates it."""
+    with force_locale(options.locale):
+        calendar = _calendar(name=group.name, description=None, timezone=group.timezone)
+        event = _session_event(session, group, options)
+        return _serialize(calendar, [event], fallback_zone=group.timezone, now=session.starts_at)
+
+
+def _session_event(session: StudySession, group: Group, options: FeedOptions) -> Event:
+    url = external_url(
+        "sessions.show", base_url=options.base_url, slug=group.slug, session_id=session.id
+    )
+    lines = [session.description.strip(), group.name, url]
+    return _event(
+        uid=f"session-{session.id}@{options.uid_domain}",
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        zone=group.timezone,
+        summary=_marked(session.title, session.status),
+        location=session.venue,
+        description="\n\n".join(line for line in lines if line),
+        url=url,
+        sequence=session.sequence,
+        status=session.status,
+        changed=session.updated_at,
+        created=session.created_at,
+    )
+
+
+# --- the member feed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coworker:
+    name: str | None  # None: "a member" (they chose not to appear by name)
+    role_key: str | None
+    role_name: str
+
+
+@dataclass
+class MemberFeedData:
+    """A member's confirmed places and who else works those sessions, as loaded rows."""
+
+    places: list[sa.Row]
+    coworkers: dict[int, list[Coworker]] = field(default_factory=dict)
+    version: Version | None = None
+
+
+def _place_columns():
+    return (
+        Assignment.id.label("place_id"),
+        Assignment.created_at.label("place_created"),
+        Assignment.updated_at.label("place_changed"),
+        RoleSlot.starts_at.label("slot_starts"),
+        RoleSlot.ends_at.label("slot_ends"),
+        RoleSlot.sequence.label("slot_sequence"),
+        RoleType.key.label("role_key"),
+        RoleType.name.label("role_name"),
+        RoleType.updated_at.label("role_changed"),
+        StudySession.id.label("session_id"),
+        StudySession.title,
+        StudySession.starts_at,
+        StudySession.ends_at,
+        StudySession.venue,
+        StudySession.status,
+        StudySession.sequence.label("session_sequence"),
+        StudySession.updated_at.label("session_changed"),
+        Group.slug,
+        Group.name.label("group_name"),
+        Group.timezone,
+        Group.updated_at.label("group_changed"),
+    )
+
+
+def _places_query(member_id: int):
+    return (
+        sa.select(*_place_columns())
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .join(Group, Group.id == StudySession.group_id)
+        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+    )
+
+
+def member_feed_data(db_session: Session, member: User, *, now: datetime) -> MemberFeedData:
+    """Two queries, whatever the number of places: the member's places, then everyone else
+    confirmed in those sessions. The version is a hash of exactly these rows, so any change
+    that shows in the feed (a co-worker's new name, a renamed role) gives a new version."""
+    places = db_session.execute(
+        _places_query(member.id).where(_in_feeds(now)).order_by(RoleSlot.starts_at, Assignment.id)
+    ).all()
+    session_ids = sa.select(RoleSlot.session_id).where(
+        RoleSlot.id.in_(
+            sa.select(Assignment.slot_id).where(
+                Assignment.user_id == member.id, Assignment.status == AssignmentStatus.CONFIRMED
+            )
+        )
+    )
+    others = (
+        db_session.execute(
+            sa.select(
+                RoleSlot.session_id,
+                Assignment.id,
+                Assignment.updated_at,
+                User.display_name,
+                User.appear_by_name,
+                RoleType.key,
+                RoleType.name,
+                User.updated_at,
+            )
+            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+            .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+            .join(User, User.id == Assignment.user_id)
+            .where(
+                RoleSlot.session_id.in_(session_ids),
+                Assignment.status == AssignmentStatus.CONFIRMED,
+                Assignment.user_id != member.id,
+            )
+            .order_by(RoleSlot.session_id, RoleSlot.position, RoleSlot.id, Assignment.id)
+        ).all()
+        if places
+        else []
+    )
+    coworkers: dict[int, list[Coworker]] = defaultdict(list)
+    for session_id, _id, _changed, name, by_name, role_key, role_name, _renamed in others:
+        # A feed is a link that can be passed on: only people who chose to appear by name
+        # are named in it, whoever the member is.
+        coworkers[session_id].append(Coworker(name if by_name else None, role_key, role_name))
+    digest = hashlib.sha256()
+    for row in (*places, *others):
+        digest.update(repr(tuple(row)).encode())
+    digest.update(repr((member.timezone, member.locale)).encode())
+    stamps = [member.updated_at]
+    stamps += [
+        max(p.place_changed, p.session_changed, p.role_changed, p.group_changed) for p in places
+    ]
+    stamps += [max(row[2], row[7]) for row in others]  # their place, their name
+    last_dropped = _last_dropped_place(db_session, member, now=now)
+    if last_dropped is not None:
+        stamps.append(last_dropped + CANCELLED_KEPT)
+    return MemberFeedData(
+        places=places,
+        coworkers=dict(coworkers),
+        version=Version(digest.hexdigest(), max(s for s in stamps if s is not None)),
+    )
+
+
+def _last_dropped_place(db_session: Session, member: User, *, now: datetime) -> datetime | None:
+    """When the latest cancelled session left this member's feed (for Last-Modified)."""
+    return _aware(
+        db_session.scalar(
+            sa.select(sa.func.max(StudySession.starts_at))
+            .select_from(Assignment)
+            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+            .join(StudySession, StudySession.id == RoleSlot.session_id)
+            .where(
+                Assignment.user_id == member.id,
+                Assignment.status == AssignmentStatus.CONFIRMED,
+                sa.not_(_in_feeds(now)),
+            )
+        )
+    )
+
+
+def member_feed(
+    member: User, data: MemberFeedData, *, options: FeedOptions, now: datetime
+) -> bytes:
+    """A member's places, each at its role's own time, as a private calendar."""
+    with force_locale(options.locale):
+        calendar = _calendar(
+            name=_("My places on studygroup"),
+            description=_("The roles %(name)s has signed up for", name=member.display_name),
+            timezone=member.timezone,
+        )
+        events = [
+            _place_event(place, data.coworkers.get(place.session_id, []), options)
+            for place in data.places
+        ]
+        return _serialize(calendar, events, fallback_zone=member.timezone, now=now)
+
+
+def place_rows(db_session: Session, place: Assignment) -> MemberFeedData:
+    """One place with its co-workers, loaded like the member feed's."""
+    rows = db_session.execute(_places_query(place.user_id).where(Assignment.id == place.id)).all()
+    others = db_session.execute(
+        sa.select(User.display_name, User.appear_by_name, RoleType.key, RoleType.name)
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(User, User.id == Assignment.user_id)
+        .where(
+            RoleSlot.session_id == place.slot.session_id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            Assignment.user_id != place.user_id,
+        )
+        .order_by(RoleSlot.position, RoleSlot.id, Assignment.id)
+    ).all()
+    coworkers = [Coworker(n if by_name else None, k, r) for n, by_name, k, r in others]
+    return MemberFeedData(places=rows, coworkers={place.slot.session_id: coworkers})
+
+
+def place_file(data: MemberFeedData, *, options: FeedOptions) -> bytes:
+    """One place as a file; the member feed's event, same UID."""
+    place = data.places[0]
+    with force_locale(options.locale):
+        calendar = _calendar(name=place.group_name, description=None, timezone=place.timezone)
+        event = _place_event(place, data.coworkers.get(place.session_id, []), options)
+        return _serialize(calendar, [event], fallback_zone=place.timezone, now=place.starts_at)
+
+
+def _role(key: str | None, name: str) -> str:
+    return role_label(RoleType(key=key, name=name))
+
+
+def _place_event(place: sa.Row, coworkers: list[Coworker], options: FeedOptions) -> Event:
+    zone = place.timezone
+    role = _role(place.role_key, place.role_name)
+    url = external_url(
+        "sessions.show", base_url=options.base_url, slug=place.slug, session_id=place.session_id
+    )
+    window = i18n.format_time_range(place.slot_starts, place.slot_ends, zone)
+    session_when = (
+        f"{i18n.format_date(place.starts_at, zone)} "
+        f"{i18n.format_time_range(place.starts_at, place.ends_at, zone)}"
+    )
+    lines = [
+        f"{role} {window}",
+        _("Session: %(title)s, %(when)s", title=place.title, when=session_when),
+    ]
+    if coworkers:
+        people = ", ".join(
+            f"{c.name or _('a member')} ({_role(c.role_key, c.role_name)})" for c in coworkers
+        )
+        lines.append(_("Also working: %(people)s", people=people))
+    lines += [place.group_name, url]
+    return _event(
+        uid=f"place-{place.place_id}@{options.uid_domain}",
+        starts_at=place.slot_starts,
+        ends_at=place.slot_ends,
+        zone=zone,
+        summary=_marked(f"{role}: {place.title}", place.status),
+        location=place.venue,
+        description="\n".join(lines),
+        url=url,
+        # The session's counter moves on its time, venue and status; the slot's on its window.
+        sequence=place.session_sequence + place.slot_sequence,
+        status=place.status,
+        changed=max(place.place_changed, place.session_changed, place.role_changed),
+        created=place.place_created,
+    )
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _marked(title: str, status: SessionStatus) -> str:
+    if status == SessionStatus.CANCELLED:
+        return _("[Cancelled] %(title)s", title=title)
+    return title
+
+
+def _calendar(*, name: str, description: str | None, timezone: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    # vText: icalendar leaves these calendar-level names unescaped otherwise.
+    calendar.add("name", vText(name))
+    calendar.add("x-wr-calname", vText(name))  # Google reads only this one
+    if description:
+        calendar.add("description", vText(description))
+        calendar.add("x-wr-caldesc", vText(description))
+    calendar.add("x-wr-timezone", vText(timezone))
+    calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", vText("PT1H"))
+    return calendar
+
+
+def _event(
+    *,
+    uid: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    zone: str,
+    summary: str,
+    location: str,
+    description: str,
+    url: str,
+    sequence: int,
+    status: SessionStatus,
+    changed: datetime,
+    created: datetime,
+) -> Event:
+    tz = ZoneInfo(zone)
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", changed.astimezone(UTC))
+    event.add("created", created.astimezone(UTC))
+    event.add("last-modified", changed.astimezone(UTC))
+    event.add("dtstart", starts_at.astimezone(tz))
+    event.add("dtend", ends_at.astimezone(tz))
+    event.add("summary", vText(summary))
+    if location:
+        event.add("location", vText(location))
+    event.add("description", vText(description))
+    event.add("url", vUri(url))
+    event.add("sequence", sequence)
+    event.add("status", "CANCELLED" if status == SessionStatus.CANCELLED else "CONFIRMED")
+    return event
+
+
+def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str, now: datetime):
+    """Add a VTIMEZONE for every zone the events use (covering their dates), then the events."""
+    spans: dict[str, list[datetime]] = {}
+    for event in events:
+        for name in ("dtstart", "dtend"):
+            value = event[name].dt
+            spans.setdefault(value.tzinfo.key, []).append(value)
+    if not spans:
+        # An empty calendar still needs one component; the zone will do.
+        year_start = datetime.combine(date(now.year, 1, 1), time(), tzinfo=UTC)
+        spans[fallback_zone] = [year_start, year_start + timedelta(days=366)]
+    for zone in sorted(spans):
+        first, last = min(spans[zone]), max(spans[zone])
+        calendar.add_component(vtimezone(zone, first - timedelta(days=1), last + timedelta(days=1)))
+    for event in events:
+        calendar.add_component(event)
+    return calendar.to_ical()

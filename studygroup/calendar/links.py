@@ -1,0 +1,40 @@
+"""Subscribe links for pages: the https URL, its webcal:// twin, and Google Calendar's."""
+
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from studygroup.auth.models import User
+from studygroup.calendar import tokens
+from studygroup.groups.models import Group, Membership, Visibility
+from studygroup.urls import external_url
+
+
+@dataclass(frozen=True)
+class Subscription:
+    url: str  # the plain https URL, to copy into any client
+
+    @property
+    def webcal(self) -> str:
+        # webcal:// makes Apple Calendar, Outlook and Thunderbird offer to subscribe.
+        return urlunsplit(("webcal", *urlsplit(self.url)[1:]))
+
+    @property
+    def google(self) -> str:
+        return "https://calendar.google.com/calendar/render?cid=" + quote(self.webcal, safe="")
+
+
+def member_subscription(member: User) -> Subscription:
+    return Subscription(external_url("calendar.member_feed", token=tokens.token_of(member)))
+
+
+def group_subscription(
+    group: Group, membership: Membership | None, *, lang: str
+) -> Subscription | None:
+    """Public groups: the public URL, for anyone. Members-only groups: the secret URL, for
+    active members only."""
+    if group.visibility == Visibility.PUBLIC:
+        return Subscription(external_url("calendar.public_group_feed", slug=group.slug, lang=lang))
+    if membership is not None and membership.is_active:
+        token = tokens.token_of(group)
+        return Subscription(external_url("calendar.group_feed", token=token, lang=lang))
+    return None

@@ -1,0 +1,165 @@
+"""Feed URLs. Views find the owner, ask the feed's version, and send cached bytes."""
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from studygroup.calendar import bp, feeds, tokens
+from studygroup.calendar.cache import FeedCache
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.access import find_group, group_view
+from studygroup.groups.models import Group, Membership, Visibility
+from studygroup.i18n import select_locale
+from studygroup.logging import security_event
+from studygroup.sessions.models import StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.urls import public_base_url
+
+
+def _cache() -> FeedCache:
+    return current_app.extensions["calendar_feeds"]
+
+
+def _options(locale: str) -> feeds.FeedOptions:
+    base = public_base_url()
+    domain = current_app.config.get("CALENDAR_UID_DOMAIN") or _public_host() or "studygroup"
+    return feeds.FeedOptions(locale=locale, base_url=base, uid_domain=domain)
+
+
+def _public_host() -> str | None:
+    # UIDs must never change: they follow PUBLIC_BASE_URL, not the address of each request.
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return urlsplit(base).hostname if base else None
+
+
+def _feed_locale() -> str:
+    """A group feed has no reader we know: `?lang=en|ja`, else the site's default language."""
+    wanted = request.args.get("lang", "")
+    if wanted in current_app.config["LANGUAGES"]:
+        return wanted
+    return current_app.config["MAIL_DEFAULT_LOCALE"]
+
+
+def _member_locale(member) -> str:
+    if member.locale in current_app.config["LANGUAGES"]:
+        return member.locale
+    return current_app.config["MAIL_DEFAULT_LOCALE"]
+
+
+def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
+    response = current_app.response_class(feed.body, content_type="text/calendar; charset=utf-8")
+    response.set_etag(feed.etag)  # strong: the same bytes, byte for byte
+    response.last_modified = feed.last_modified
+    if private:
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["CALENDAR_MAX_AGE"]
+    # A feed URL is a secret: it must never travel on as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if download_name:
+        # Only single files: subscription URLs without it, or Apple downloads, not subscribes.
+        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response.make_conditional(request)
+
+
+def _group_feed(group: Group, *, private: bool):
+    now = utcnow()
+    options = _options(_feed_locale())
+    version = feeds.group_feed_version(db.session, group, now=now)
+
+    def build() -> feeds.Feed:
+        sessions = feeds.group_feed_sessions(db.session, group, now=now)
+        body = feeds.group_feed(group, sessions, options=options, now=now)
+        return feeds.Feed.of(body, version.last_modified)
+
+    key = ("group", group.id, version.key, *options.cache_key)
+    return _send(_cache().get_or_build(key, build), private=private)
+
+
+@bp.get("/g/<slug>/calendar.ics")
+def public_group_feed(slug: str):
+    """A public group's sessions. A members-only group has only its secret URL."""
+    group = find_group(slug)
+    if group is None or group.visibility != Visibility.PUBLIC:
+        abort(404)
+    return _group_feed(group, private=False)
+
+
+@bp.get("/calendar/group/<token>.ics")
+def group_feed(token: str):
+    group = tokens.group_by_token(db.session, token)
+    if group is None:
+        abort(404)
+    return _group_feed(group, private=True)
+
+
+@bp.get("/calendar/member/<token>.ics")
+def member_feed(token: str):
+    member = tokens.member_by_token(db.session, token)
+    if member is None:
+        abort(404)
+    now = utcnow()
+    options = _options(_member_locale(member))
+    data = feeds.member_feed_data(db.session, member, now=now)
+
+    def build() -> feeds.Feed:
+        body = feeds.member_feed(member, data, options=options, now=now)
+        return feeds.Feed.of(body, data.version.last_modified)
+
+    key = ("member", member.id, data.version.key, *options.cache_key)
+    return _send(_cache().get_or_build(key, build), private=True)
+
+
+@bp.get("/g/<slug>/sessions/<int:session_id>/calendar.ics")
+@group_view()
+def session_file(group: Group, membership: Membership | None, session_id: int):
+    session = db.session.scalar(
+        sa.select(StudySession).where(
+            StudySession.id == session_id, StudySession.group_id == group.id
+        )
+    )
+    if session is None:
+        abort(404)
+    body = feeds.session_file(group, session, options=_options(select_locale()))
+    feed = feeds.Feed.of(body, max(session.updated_at, group.updated_at))
+    return _send(feed, private=True, download_name=f"{group.slug}-{session.id}.ics")
+
+
+@bp.get("/schedule/places/<int:place_id>/calendar.ics")
+@login_required
+def place_file(place_id: int):
+    place = db.session.get(Assignment, place_id)
+    if place is None or place.user_id != current_user.id:
+        abort(404)
+    if place.status != AssignmentStatus.CONFIRMED:
+        abort(404)
+    data = feeds.place_rows(db.session, place)
+    body = feeds.place_file(data, options=_options(select_locale()))
+    row = data.places[0]
+    feed = feeds.Feed.of(body, max(row.place_changed, row.session_changed, row.role_changed))
+    return _send(feed, private=True, download_name=f"{row.slug}-{row.session_id}-{place.id}.ics")
+
+
+@bp.post("/calendar/reset")
+@login_required
+def reset_member_link():
+    tokens.reset_token(current_user)
+    db.session.commit()
+    security_event("calendar_link_reset", user_id=current_user.id)
+    flash(_("Your calendar link is new. The old one no longer works: subscribe again."), "success")
+    return redirect(url_for("signups.schedule") + "#calendar")
+
+
+@bp.post("/g/<slug>/calendar/reset")
+@group_view(organizer=True)
+def reset_group_link(group: Group, membership: Membership):
+    tokens.reset_token(group)
+    db.session.commit()
+    security_event("group_calendar_link_reset", user_id=current_user.id, group_id=group.id)
+    flash(_("The group's calendar link is new. Members need to subscribe again."), "success")
+    return redirect(url_for("groups.show", slug=group.slug) + "#calendar")
