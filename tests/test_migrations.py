@@ -72,3 +72,43 @@ def test_the_latest_migration_goes_down_and_up_with_data(empty_database, app_fac
         tokens = db.session.scalars(sa.select(User.coworkers_link_token)).all()
         assert len(tokens) == 12 and len(set(tokens)) == 12 and all(len(t) > 30 for t in tokens)
         db.session.remove()
+
+
+def test_upgrading_gives_existing_members_and_groups_working_feed_tokens(
+    empty_database, app_factory
+):
+    """Members and groups made before calendar feeds get a token the app can open."""
+    from studygroup.calendar import tokens
+    from studygroup.models import Group, User
+
+    app = app_factory(empty_database)
+    with app.app_context():
+        upgrade(revision="ec681e5ae9b2")
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO \"user\" (email, password_hash, display_name, bio, timezone,"
+                    " session_token, created_at, email_signups, email_waitlist,"
+                    " email_session_changes, email_reminders, coworkers_visibility,"
+                    " appear_by_name, coworkers_link_token)"
+                    " VALUES ('old@example.com', 'x', 'Old', '', 'Asia/Tokyo', 'tok',"
+                    " CURRENT_TIMESTAMP, true, true, true, true, 'shared_groups', true, 'l')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO \"group\" (name, slug, description, timezone, default_venue,"
+                    " join_policy, visibility, signup_opens_days_before,"
+                    " signup_closes_hours_before, self_cancel_hours_before,"
+                    " reminder_lead_hours, invite_token, created_at, updated_at)"
+                    " VALUES ('Old group', 'old', '', 'Asia/Tokyo', '', 'open', 'members',"
+                    " 60, 0, 24, '144,24', 'inv', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade()
+        user = db.session.scalar(sa.select(User))
+        group = db.session.scalar(sa.select(Group))
+        assert tokens.member_by_token(db.session, tokens.token_of(user)) == user
+        assert tokens.group_by_token(db.session, tokens.token_of(group)) == group
+        db.session.remove()
+        downgrade(revision="base")

@@ -461,8 +461,8 @@ def _event(
     event.add("dtstamp", changed.astimezone(UTC))
     event.add("created", created.astimezone(UTC))
     event.add("last-modified", changed.astimezone(UTC))
-    event.add("dtstart", starts_at.astimezone(tz))
-    event.add("dtend", ends_at.astimezone(tz))
+    event.add("dtstart", _local_or_utc(starts_at, tz))
+    event.add("dtend", _local_or_utc(ends_at, tz))
     event.add("summary", vText(summary))
     if location:
         event.add("location", vText(location))
@@ -473,13 +473,22 @@ def _event(
     return event
 
 
+def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
+    """The group's wall-clock time with its TZID; but when clocks go back, a time in the
+    repeated hour's second pass would be read as the first (RFC 5545), so it goes in UTC."""
+    local = value.astimezone(tz)
+    return value.astimezone(UTC) if local.fold else local
+
+
 def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str, now: datetime):
     """Add a VTIMEZONE for every zone the events use (covering their dates), then the events."""
     spans: dict[str, list[datetime]] = {}
     for event in events:
         for name in ("dtstart", "dtend"):
             value = event[name].dt
-            spans.setdefault(value.tzinfo.key, []).append(value)
+            zone = getattr(value.tzinfo, "key", None)
+            if zone:  # UTC values need no VTIMEZONE
+                spans.setdefault(zone, []).append(value)
     if not spans:
         # An empty calendar still needs one component; the zone will do.
         year_start = datetime.combine(date(now.year, 1, 1), time(), tzinfo=UTC)
