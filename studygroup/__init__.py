@@ -114,9 +114,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
-    from studygroup.calendar.cache import FeedCache
+    from studygroup.calendar.cache import FeedCache, VersionMemo
 
     app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
+    app.extensions["calendar_versions"] = VersionMemo(app.config["CALENDAR_VERSION_TTL"])
 
     enable_sqlite_foreign_keys()
 

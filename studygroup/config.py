@@ -54,6 +54,9 @@ class DefaultConfig:
     CALENDAR_UID_DOMAIN = None
     # Built feeds kept in each process, by version.
     CALENDAR_CACHE_MAX_BYTES = 64 * 1024 * 1024
+    # Seconds a process keeps what a feed URL resolved to (its owner and version) before it
+    # asks the database again: polls are cheap, and an edit reaches them within this time.
+    CALENDAR_VERSION_TTL = 1.0
     # Seconds a client or proxy may reuse a feed before asking again (with its ETag).
     CALENDAR_MAX_AGE = 300
 

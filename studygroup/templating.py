@@ -14,9 +14,13 @@ BUILT_IN_ROLE_NAMES = {
 
 def role_label(role_type) -> str:
     """A renamed role shows its name; a built-in one shows in the reader's language."""
-    if role_type.name:
-        return role_type.name
-    return str(BUILT_IN_ROLE_NAMES.get(role_type.key or "", role_type.key or "?"))
+    return role_label_of(role_type.key, role_type.name)
+
+
+def role_label_of(key: str | None, name: str) -> str:
+    if name:
+        return name
+    return str(BUILT_IN_ROLE_NAMES.get(key or "", key or "?"))
 
 
 def register(app: Flask) -> None:

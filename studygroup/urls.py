@@ -19,8 +19,17 @@ def public_base_url() -> str:
 
 
 def external_url(endpoint: str, *, base_url: str | None = None, **values) -> str:
-    parts = urlsplit(base_url or public_base_url())
+    return url_builder(base_url or public_base_url())(endpoint, **values)
+
+
+def url_builder(base_url: str):
+    """`build(endpoint, **values)` for many absolute links to one site (binds the map once)."""
+    parts = urlsplit(base_url)
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https"
     )
-    return adapter.build(endpoint, values, force_external=True)
+
+    def build(endpoint: str, **values) -> str:
+        return adapter.build(endpoint, values, force_external=True)
+
+    return build

@@ -82,6 +82,9 @@ def make_test_app(database_url: str, **overrides):
         "PASSWORD_HASH_PARALLELISM": 1,
         "SERVER_NAME": None,
         "LOG_LEVEL": "WARNING",
+        # Each request looks a feed's version up, so a test sees its edit at once;
+        # test_calendar checks the one-second memo production uses.
+        "CALENDAR_VERSION_TTL": 0,
     }
     config.update(overrides)
     return create_app(config)

@@ -22,6 +22,7 @@ from studygroup.sessions.services import (
     update_session,
     update_slot,
 )
+from studygroup.signups.models import Assignment
 from studygroup.signups.services import assign, cancel_place, sign_up
 
 NOW = datetime.now(UTC)
@@ -315,47 +316,83 @@ def test_a_member_feed_lists_places_at_their_role_times_with_coworkers(crew, mak
     assert "一緒に活動する人: Ben (設営)" in ja.description.value
 
 
-def test_feeds_change_whenever_what_they_show_changes(crew):
-    """Every kind of change gives new bytes (so a new ETag), not a stale cached copy."""
+def test_feeds_change_whenever_what_they_show_changes(crew, make):
+    """Every kind of change gives new bytes and a new version (the cache key), so no poll is
+    ever answered from a stale cached copy."""
     organizer, group, aoi, ben, session, _place = crew
+    newcomer = make.member(group, make.user(display_name="Newcomer"))
 
-    def both():
-        return group_body(group), member_body(aoi)
+    def state():
+        now = datetime.now(UTC)
+        return (
+            group_body(group),
+            member_body(aoi),
+            feeds.group_feed_version(db.session, group, now=now).key,
+            feeds.member_feed_version(db.session, aoi, now=now).key,
+        )
 
+    def edit_session(**changes):
+        values = dict(
+            title=session.title,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+            venue=session.venue,
+            description=session.description,
+        )
+        values.update(changes)
+        update_session(db.session, session, now=datetime.now(UTC), **values)
+
+    reception = next(r for r in role_types_of(db.session, group) if r.key == "reception")
+    setup_slot = slots(session)["setup"]
     steps = [
-        ("group renamed", lambda: update_group(group, name="Shibuya.py 2")),
+        ("group renamed", lambda: update_group(group, name="Shibuya.py 2"), "both"),
+        ("title edited", lambda: edit_session(title="New title"), "both"),
+        ("description edited", lambda: edit_session(description="Bring a laptop"), "group"),
+        ("co-worker renamed", lambda: setattr(ben, "display_name", "Benjamin"), "member"),
+        ("co-worker hides name", lambda: setattr(ben, "appear_by_name", False), "member"),
+        ("role renamed", lambda: update_role_type(reception, name="Front desk"), "member"),
         (
-            "title edited",
-            lambda: update_session(
+            "new co-worker",
+            lambda: assign(
                 db.session,
-                session,
-                title="New title",
-                starts_at=session.starts_at,
-                ends_at=session.ends_at,
-                venue=session.venue,
-                description=session.description,
+                organizer=organizer,
+                member=newcomer,
+                slot=setup_slot,
                 now=datetime.now(UTC),
             ),
+            "member",
         ),
-        ("co-worker renamed", lambda: setattr(ben, "display_name", "Benjamin")),
-        ("co-worker hides name", lambda: setattr(ben, "appear_by_name", False)),
         (
-            "role renamed",
-            lambda: update_role_type(
-                next(r for r in role_types_of(db.session, group) if r.key == "reception"),
-                name="Front desk",
+            "co-worker leaves",
+            lambda: cancel_place(
+                db.session,
+                place=next(
+                    p
+                    for p in db.session.scalars(
+                        sa.select(Assignment).where(Assignment.user_id == newcomer.id)
+                    )
+                ),
+                actor=organizer,
+                now=datetime.now(UTC),
+                by_organizer=True,
             ),
+            "member",
         ),
+        ("member's time zone", lambda: setattr(aoi, "timezone", "Europe/Berlin"), "member"),
     ]
-    seen = [both()]
-    for what, change in steps:
+    before = state()
+    for what, change, shows_in in steps:
         change()
         db.session.commit()
-        now = both()
-        assert now != seen[-1], what
-        seen.append(now)
-    assert "Front desk: New title" in member_body(aoi).decode()
-    assert "a member (Setup)" in member_body(aoi).decode()
+        after = state()
+        if shows_in in ("group", "both"):
+            assert after[0] != before[0] and after[2] != before[2], what
+        if shows_in in ("member", "both"):
+            assert after[1] != before[1] and after[3] != before[3], what
+        before = after
+    text = member_body(aoi).decode()
+    assert "Front desk: New title" in text and "a member (Setup)" in text
+    assert "Newcomer" not in text
 
 
 # --- HTTP ---------------------------------------------------------------------------------
@@ -570,12 +607,16 @@ def test_each_version_is_built_once_and_served_cheaply(crew, app, client, count_
     assert cache.builds == builds + 2
 
 
-def test_member_feed_queries_do_not_grow_with_places(crew, make, client, count_queries):
+def test_member_feed_queries_do_not_grow_with_places(crew, make, app, client, count_queries):
     organizer, group, aoi, _ben, _session, _place = crew
 
-    def count():
+    url = member_url(aoi)
+
+    def count(*, cold=True):
+        if cold:
+            app.extensions["calendar_feeds"].clear()
         with count_queries() as queries:
-            assert client.get(member_url(aoi)).status_code == 200
+            assert client.get(url).status_code == 200
         return queries.count
 
     few = count()
@@ -583,8 +624,10 @@ def test_member_feed_queries_do_not_grow_with_places(crew, make, client, count_q
         session = session_on(make, group, date.today() + timedelta(days=20 + 7 * weeks))
         assign(db.session, organizer=organizer, member=aoi, slot=slots(session)["setup"], now=NOW)
         db.session.commit()
-    assert len(events(client.get(member_url(aoi)).data)) == 7
-    assert count() == few <= 5
+    assert len(events(client.get(url).data)) == 7
+    # The token, the version (2); to build: the member, the places and the co-workers.
+    assert count() == few <= 6
+    assert count(cold=False) <= 3  # a poll of an unchanged feed: the token and the version
 
 
 def test_version_query_counts_cancelled_sessions_leaving(make):
@@ -622,3 +665,27 @@ def test_a_time_the_clock_shows_twice_keeps_its_moment(make):
     assert event.dtend.value.astimezone(UTC) == starts_at + timedelta(hours=2)
     assert "DTEND:20271107T063000Z" in body.decode()
     assert db.session.get(StudySession, session.id).sequence == 0
+
+
+def test_polls_within_a_second_ask_the_database_once(crew, app_factory, count_queries):
+    """Production keeps what a feed URL resolved to for CALENDAR_VERSION_TTL seconds."""
+    _organizer, _group, aoi, _ben, session, _place = crew
+    app = app_factory(CALENDAR_VERSION_TTL=1.0)
+    client = app.test_client()
+    url = member_url(aoi)
+    memo = app.extensions["calendar_versions"]
+    first = client.get("/g/shibuya/calendar.ics")
+    client.get(url)
+    with count_queries() as queries:
+        again = client.get(
+            "/g/shibuya/calendar.ics", headers={"If-None-Match": first.headers["ETag"]}
+        )
+        client.get(url)
+    assert again.status_code == 304
+    assert queries.count == 0
+    cancel_session(session, now=datetime.now(UTC) + timedelta(seconds=1))
+    db.session.commit()
+    memo.clear()  # what a second later looks like
+    assert b"STATUS:CANCELLED" in client.get("/g/shibuya/calendar.ics").data
+    assert b"STATUS:CANCELLED" in client.get(url).data
+    assert client.get("/calendar/member/" + "x" * 43 + ".ics").status_code == 404

@@ -87,7 +87,7 @@ def test_upgrading_gives_existing_members_and_groups_working_feed_tokens(
         with db.engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "INSERT INTO \"user\" (email, password_hash, display_name, bio, timezone,"
+                    'INSERT INTO "user" (email, password_hash, display_name, bio, timezone,'
                     " session_token, created_at, email_signups, email_waitlist,"
                     " email_session_changes, email_reminders, coworkers_visibility,"
                     " appear_by_name, coworkers_link_token)"
@@ -97,7 +97,7 @@ def test_upgrading_gives_existing_members_and_groups_working_feed_tokens(
             )
             conn.execute(
                 sa.text(
-                    "INSERT INTO \"group\" (name, slug, description, timezone, default_venue,"
+                    'INSERT INTO "group" (name, slug, description, timezone, default_venue,'
                     " join_policy, visibility, signup_opens_days_before,"
                     " signup_closes_hours_before, self_cancel_hours_before,"
                     " reminder_lead_hours, invite_token, created_at, updated_at)"

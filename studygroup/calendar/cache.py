@@ -4,6 +4,7 @@ any number of app processes: each builds a version at most once and never serves
 outdated bytes. Bounded by size, least recently used first out."""
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -41,3 +42,39 @@ class FeedCache:
         with self._lock:
             self._entries.clear()
             self._size = 0
+
+
+class VersionMemo:
+    """What a feed URL resolved to (owner and version), kept for `ttl` seconds.
+
+    Calendar clients poll every few minutes to hours; a crowd of them polling one group feed
+    then asks the database once per second per process, not once per request. A change
+    reaches polls within `ttl` (1 s by default); the bytes stay keyed by version, so nothing
+    older than that is ever served. `ttl` 0 looks the version up on every request.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[Hashable, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: Hashable, load: Callable[[], object]):
+        if self.ttl <= 0:
+            return load()
+        now = time.monotonic()
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = load()
+        if value is not None:  # unknown URLs are looked up each time: nothing to keep
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[key] = (now + self.ttl, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

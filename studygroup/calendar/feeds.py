@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 from studygroup import i18n
 from studygroup.auth.models import User
 from studygroup.calendar.vtimezone import vtimezone
-from studygroup.groups.models import Group, RoleType
+from studygroup.db import UTCDateTime
+from studygroup.groups.models import Group, RoleType, Visibility
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus
-from studygroup.templating import role_label
-from studygroup.urls import external_url
+from studygroup.templating import role_label_of
+from studygroup.urls import url_builder
 
 PRODID = "-//studygroup//Calendar feeds 1.0//EN"
 # Part of every cache key: raise it when the bytes a feed is built into change.
@@ -104,30 +105,75 @@ def _in_feeds(now: datetime):
 # --- the group feed -----------------------------------------------------------------------
 
 
-def group_feed_version(db_session: Session, group: Group, *, now: datetime) -> Version:
-    """One aggregate query: enough to tell whether the group feed changed.
+def _group_head_statement(where):
+    in_feed = sa.or_(
+        StudySession.status == SessionStatus.SCHEDULED,
+        StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
+    )
+    return (
+        sa.select(
+            Group.id,
+            Group.visibility,
+            Group.updated_at,
+            sa.func.count(sa.case((in_feed, StudySession.id))),
+            sa.func.sum(sa.case((in_feed, StudySession.id))),
+            sa.func.sum(sa.case((in_feed, StudySession.sequence))),
+            sa.func.max(sa.case((in_feed, StudySession.updated_at))),
+            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
+        )
+        .select_from(Group)
+        .outerjoin(StudySession, StudySession.group_id == Group.id)
+        .where(where)
+        .group_by(Group.id, Group.visibility, Group.updated_at)
+    )
+
+
+# Built once: the hot path of every feed poll only binds values to a compiled statement.
+_GROUP_HEAD = {
+    "id": _group_head_statement(Group.id == sa.bindparam("value")),
+    "slug": _group_head_statement(Group.slug == sa.bindparam("value")),
+    "token_hash": _group_head_statement(Group.calendar_token_hash == sa.bindparam("value")),
+}
+
+
+@dataclass(frozen=True)
+class GroupFeedHead:
+    group_id: int
+    public: bool
+    version: Version
+
+
+def group_feed_head(
+    db_session: Session, *, now: datetime, by: str, value: object
+) -> GroupFeedHead | None:
+    """The group (by id, slug or token hash) and its feed's version, in one aggregate query.
 
     Every session edit sets `updated_at` (and raises `sequence` for time, place or status);
     adding a session or one leaving the feed changes the count and the id sum; the group's
     own edits set its `updated_at`. Last-Modified also moves when a cancelled session leaves
     the feed 30 days after its date, so an If-Modified-Since never hides that.
     """
-    in_feed = _in_feeds(now)
     row = db_session.execute(
-        sa.select(
-            sa.func.count(sa.case((in_feed, StudySession.id))),
-            sa.func.sum(sa.case((in_feed, StudySession.id))),
-            sa.func.sum(sa.case((in_feed, StudySession.sequence))),
-            sa.func.max(sa.case((in_feed, StudySession.updated_at))),
-            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
-        ).where(StudySession.group_id == group.id)
-    ).one()
-    count, id_sum, sequence_sum, changed, last_dropped = row
-    changed, last_dropped = _aware(changed), _aware(last_dropped)
-    times = [group.updated_at, changed, last_dropped and last_dropped + CANCELLED_KEPT]
-    last_modified = max(t for t in times if t is not None)
-    key = f"{count}:{id_sum or 0}:{sequence_sum or 0}:{changed and changed.timestamp()}"
-    return Version(f"{key}:{group.updated_at.timestamp()}", last_modified)
+        _GROUP_HEAD[by], {"value": value, "kept_after": _kept_after(now)}
+    ).first()
+    if row is None:
+        return None
+    group_id, visibility, group_changed, count, id_sum, sequence_sum, changed, dropped = row
+    changed, dropped = _aware(changed), _aware(dropped)
+    times = [group_changed, changed, dropped and dropped + CANCELLED_KEPT]
+    key = (
+        f"{count}:{id_sum or 0}:{sequence_sum or 0}:{changed and changed.timestamp()}:"
+        f"{group_changed.timestamp()}"
+    )
+    return GroupFeedHead(
+        group_id,
+        visibility == Visibility.PUBLIC,
+        Version(key, max(t for t in times if t is not None)),
+    )
+
+
+def group_feed_version(db_session: Session, group: Group, *, now: datetime) -> Version:
+    return group_feed_head(db_session, now=now, by="id", value=group.id).version
 
 
 def group_feed_sessions(db_session: Session, group: Group, *, now: datetime) -> list[StudySession]:
@@ -156,7 +202,8 @@ def group_feed(
             description=_("Sessions of %(group)s on studygroup", group=group.name),
             timezone=group.timezone,
         )
-        events = [_session_event(session, group, options) for session in sessions]
+        build = _Build(options)
+        events = [_session_event(session, group, build) for session in sessions]
         return _serialize(calendar, events, fallback_zone=group.timezone, now=now)
 
 
@@ -165,21 +212,19 @@ def session_file(group: Group, session: StudySession, *, options: FeedOptions) -
     importing it again updates it."""
     with force_locale(options.locale):
         calendar = _calendar(name=group.name, description=None, timezone=group.timezone)
-        event = _session_event(session, group, options)
+        event = _session_event(session, group, _Build(options))
         return _serialize(calendar, [event], fallback_zone=group.timezone, now=session.starts_at)
 
 
-def _session_event(session: StudySession, group: Group, options: FeedOptions) -> Event:
-    url = external_url(
-        "sessions.show", base_url=options.base_url, slug=group.slug, session_id=session.id
-    )
+def _session_event(session: StudySession, group: Group, build: "_Build") -> Event:
+    url = build.session_url(group.slug, session.id)
     lines = [session.description.strip(), group.name, url]
     return _event(
-        uid=f"session-{session.id}@{options.uid_domain}",
+        uid=f"session-{session.id}@{build.options.uid_domain}",
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         zone=group.timezone,
-        summary=_marked(session.title, session.status),
+        summary=build.marked(session.title, session.status),
         location=session.venue,
         description="\n\n".join(line for line in lines if line),
         url=url,
@@ -206,7 +251,6 @@ class MemberFeedData:
 
     places: list[sa.Row]
     coworkers: dict[int, list[Coworker]] = field(default_factory=dict)
-    version: Version | None = None
 
 
 def _place_columns():
@@ -246,10 +290,85 @@ def _places_query(member_id: int):
     )
 
 
+def _member_version_statements():
+    member_id = sa.bindparam("member_id")
+    in_feed = sa.or_(
+        StudySession.status == SessionStatus.SCHEDULED,
+        StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
+    )
+
+    def kept(column):
+        return sa.case((in_feed, column))
+
+    own = (
+        sa.select(
+            sa.func.count(kept(Assignment.id)),
+            sa.func.sum(kept(Assignment.id)),
+            sa.func.sum(kept(StudySession.sequence)),
+            sa.func.sum(kept(RoleSlot.sequence)),
+            sa.func.max(kept(Assignment.updated_at)),
+            sa.func.max(kept(StudySession.updated_at)),
+            sa.func.max(kept(RoleType.updated_at)),
+            sa.func.max(kept(Group.updated_at)),
+            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
+        )
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .join(Group, Group.id == StudySession.group_id)
+        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+    )
+    mine = (
+        sa.select(RoleSlot.session_id)
+        .join(Assignment, Assignment.slot_id == RoleSlot.id)
+        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+    )
+    other = sa.orm.aliased(Assignment)
+    other_slot = sa.orm.aliased(RoleSlot)
+    others = (
+        sa.select(
+            sa.func.count(other.id),
+            sa.func.sum(other.id),
+            sa.func.max(other.updated_at),
+            sa.func.max(User.updated_at),
+        )
+        .select_from(other)
+        .join(other_slot, other_slot.id == other.slot_id)
+        .join(User, User.id == other.user_id)
+        .where(
+            other_slot.session_id.in_(mine),
+            other.status == AssignmentStatus.CONFIRMED,
+            other.user_id != member_id,
+        )
+    )
+    return own, others
+
+
+_MEMBER_OWN, _MEMBER_OTHERS = _member_version_statements()
+
+
+def member_feed_version(db_session: Session, member: User, *, now: datetime) -> Version:
+    """Two aggregate queries: the member's places (their rows, slots, sessions, roles and
+    groups) and everyone else's places in those sessions with their names. Any change that
+    shows in the feed sets one of these `updated_at`s, raises a counter, or changes a count
+    or an id sum (a place given up, a session leaving the feed)."""
+    params = {"member_id": member.id, "kept_after": _kept_after(now)}
+    own = db_session.execute(_MEMBER_OWN, params).one()
+    others = db_session.execute(_MEMBER_OTHERS, params).one()
+    dropped = _aware(own[8])
+    stamps = [member.updated_at, *map(_aware, own[4:8]), *map(_aware, others[2:4])]
+    if dropped is not None:
+        stamps.append(dropped + CANCELLED_KEPT)
+    key = hashlib.sha256(repr((tuple(own), tuple(others), member.updated_at)).encode()).hexdigest()[
+        :32
+    ]
+    return Version(key, max(s for s in stamps if s is not None))
+
+
 def member_feed_data(db_session: Session, member: User, *, now: datetime) -> MemberFeedData:
     """Two queries, whatever the number of places: the member's places, then everyone else
-    confirmed in those sessions. The version is a hash of exactly these rows, so any change
-    that shows in the feed (a co-worker's new name, a renamed role) gives a new version."""
+    confirmed in those sessions."""
     places = db_session.execute(
         _places_query(member.id).where(_in_feeds(now)).order_by(RoleSlot.starts_at, Assignment.id)
     ).all()
@@ -290,40 +409,7 @@ def member_feed_data(db_session: Session, member: User, *, now: datetime) -> Mem
         # A feed is a link that can be passed on: only people who chose to appear by name
         # are named in it, whoever the member is.
         coworkers[session_id].append(Coworker(name if by_name else None, role_key, role_name))
-    digest = hashlib.sha256()
-    for row in (*places, *others):
-        digest.update(repr(tuple(row)).encode())
-    digest.update(repr((member.timezone, member.locale)).encode())
-    stamps = [member.updated_at]
-    stamps += [
-        max(p.place_changed, p.session_changed, p.role_changed, p.group_changed) for p in places
-    ]
-    stamps += [max(row[2], row[7]) for row in others]  # their place, their name
-    last_dropped = _last_dropped_place(db_session, member, now=now)
-    if last_dropped is not None:
-        stamps.append(last_dropped + CANCELLED_KEPT)
-    return MemberFeedData(
-        places=places,
-        coworkers=dict(coworkers),
-        version=Version(digest.hexdigest(), max(s for s in stamps if s is not None)),
-    )
-
-
-def _last_dropped_place(db_session: Session, member: User, *, now: datetime) -> datetime | None:
-    """When the latest cancelled session left this member's feed (for Last-Modified)."""
-    return _aware(
-        db_session.scalar(
-            sa.select(sa.func.max(StudySession.starts_at))
-            .select_from(Assignment)
-            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-            .join(StudySession, StudySession.id == RoleSlot.session_id)
-            .where(
-                Assignment.user_id == member.id,
-                Assignment.status == AssignmentStatus.CONFIRMED,
-                sa.not_(_in_feeds(now)),
-            )
-        )
-    )
+    return MemberFeedData(places=places, coworkers=dict(coworkers))
 
 
 def member_feed(
@@ -336,8 +422,9 @@ def member_feed(
             description=_("The roles %(name)s has signed up for", name=member.display_name),
             timezone=member.timezone,
         )
+        build = _Build(options)
         events = [
-            _place_event(place, data.coworkers.get(place.session_id, []), options)
+            _place_event(place, data.coworkers.get(place.session_id, []), build)
             for place in data.places
         ]
         return _serialize(calendar, events, fallback_zone=member.timezone, now=now)
@@ -368,20 +455,14 @@ def place_file(data: MemberFeedData, *, options: FeedOptions) -> bytes:
     place = data.places[0]
     with force_locale(options.locale):
         calendar = _calendar(name=place.group_name, description=None, timezone=place.timezone)
-        event = _place_event(place, data.coworkers.get(place.session_id, []), options)
+        event = _place_event(place, data.coworkers.get(place.session_id, []), _Build(options))
         return _serialize(calendar, [event], fallback_zone=place.timezone, now=place.starts_at)
 
 
-def _role(key: str | None, name: str) -> str:
-    return role_label(RoleType(key=key, name=name))
-
-
-def _place_event(place: sa.Row, coworkers: list[Coworker], options: FeedOptions) -> Event:
+def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> Event:
     zone = place.timezone
-    role = _role(place.role_key, place.role_name)
-    url = external_url(
-        "sessions.show", base_url=options.base_url, slug=place.slug, session_id=place.session_id
-    )
+    role = build.role(place.role_key, place.role_name)
+    url = build.session_url(place.slug, place.session_id)
     window = i18n.format_time_range(place.slot_starts, place.slot_ends, zone)
     session_when = (
         f"{i18n.format_date(place.starts_at, zone)} "
@@ -393,16 +474,16 @@ def _place_event(place: sa.Row, coworkers: list[Coworker], options: FeedOptions)
     ]
     if coworkers:
         people = ", ".join(
-            f"{c.name or _('a member')} ({_role(c.role_key, c.role_name)})" for c in coworkers
+            f"{c.name or build.a_member} ({build.role(c.role_key, c.role_name)})" for c in coworkers
         )
         lines.append(_("Also working: %(people)s", people=people))
     lines += [place.group_name, url]
     return _event(
-        uid=f"place-{place.place_id}@{options.uid_domain}",
+        uid=f"place-{place.place_id}@{build.options.uid_domain}",
         starts_at=place.slot_starts,
         ends_at=place.slot_ends,
         zone=zone,
-        summary=_marked(f"{role}: {place.title}", place.status),
+        summary=build.marked(f"{role}: {place.title}", place.status),
         location=place.venue,
         description="\n".join(lines),
         url=url,
@@ -417,10 +498,29 @@ def _place_event(place: sa.Row, coworkers: list[Coworker], options: FeedOptions)
 # --- shared -------------------------------------------------------------------------------
 
 
-def _marked(title: str, status: SessionStatus) -> str:
-    if status == SessionStatus.CANCELLED:
-        return _("[Cancelled] %(title)s", title=title)
-    return title
+class _Build:
+    """What one build reuses across its events: links to one site, texts in one language.
+    Made inside the build's `force_locale`."""
+
+    def __init__(self, options: FeedOptions) -> None:
+        self.options = options
+        self._links = url_builder(options.base_url)
+        self._roles: dict[tuple[str | None, str], str] = {}
+        self.a_member = _("a member")
+
+    def session_url(self, slug: str, session_id: int) -> str:
+        return self._links("sessions.show", slug=slug, session_id=session_id)
+
+    def role(self, key: str | None, name: str) -> str:
+        label = self._roles.get((key, name))
+        if label is None:
+            label = self._roles[key, name] = role_label_of(key, name)
+        return label
+
+    def marked(self, title: str, status: SessionStatus) -> str:
+        if status == SessionStatus.CANCELLED:
+            return _("[Cancelled] %(title)s", title=title)
+        return title
 
 
 def _calendar(*, name: str, description: str | None, timezone: str) -> Calendar:

@@ -7,12 +7,13 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from studygroup.auth.models import User
 from studygroup.calendar import bp, feeds, tokens
 from studygroup.calendar.cache import FeedCache
 from studygroup.db import utcnow
 from studygroup.extensions import db
-from studygroup.groups.access import find_group, group_view
-from studygroup.groups.models import Group, Membership, Visibility
+from studygroup.groups.access import group_view
+from studygroup.groups.models import Group, Membership
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.sessions.models import StudySession
@@ -22,6 +23,10 @@ from studygroup.urls import public_base_url
 
 def _cache() -> FeedCache:
     return current_app.extensions["calendar_feeds"]
+
+
+def _recent(key, load):
+    return current_app.extensions["calendar_versions"].get_or_load(key, load)
 
 
 def _options(locale: str) -> feeds.FeedOptions:
@@ -67,51 +72,70 @@ def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
     return response.make_conditional(request)
 
 
-def _group_feed(group: Group, *, private: bool):
-    now = utcnow()
+def _group_feed(head: feeds.GroupFeedHead, *, now, private: bool):
+    """Polls cost one aggregate query; the group and its sessions load only to build."""
     options = _options(_feed_locale())
-    version = feeds.group_feed_version(db.session, group, now=now)
 
     def build() -> feeds.Feed:
+        group = db.session.get(Group, head.group_id)
         sessions = feeds.group_feed_sessions(db.session, group, now=now)
         body = feeds.group_feed(group, sessions, options=options, now=now)
-        return feeds.Feed.of(body, version.last_modified)
+        return feeds.Feed.of(body, head.version.last_modified)
 
-    key = ("group", group.id, version.key, *options.cache_key)
+    key = ("group", head.group_id, head.version.key, *options.cache_key)
     return _send(_cache().get_or_build(key, build), private=private)
 
 
 @bp.get("/g/<slug>/calendar.ics")
 def public_group_feed(slug: str):
     """A public group's sessions. A members-only group has only its secret URL."""
-    group = find_group(slug)
-    if group is None or group.visibility != Visibility.PUBLIC:
+    now = utcnow()
+    head = _recent(
+        ("slug", slug), lambda: feeds.group_feed_head(db.session, now=now, by="slug", value=slug)
+    )
+    if head is None or not head.public:
         abort(404)
-    return _group_feed(group, private=False)
+    return _group_feed(head, now=now, private=False)
 
 
 @bp.get("/calendar/group/<token>.ics")
 def group_feed(token: str):
-    group = tokens.group_by_token(db.session, token)
-    if group is None:
+    now = utcnow()
+    found = tokens.group_token_hash(token)
+    head = found and _recent(
+        ("group", found),
+        lambda: feeds.group_feed_head(db.session, now=now, by="token_hash", value=found),
+    )
+    if not head:
         abort(404)
-    return _group_feed(group, private=True)
+    return _group_feed(head, now=now, private=True)
 
 
 @bp.get("/calendar/member/<token>.ics")
 def member_feed(token: str):
-    member = tokens.member_by_token(db.session, token)
-    if member is None:
-        abort(404)
     now = utcnow()
-    options = _options(_member_locale(member))
-    data = feeds.member_feed_data(db.session, member, now=now)
+
+    def resolve():
+        member = tokens.member_by_token(db.session, token)
+        if member is None:
+            return None
+        version = feeds.member_feed_version(db.session, member, now=now)
+        return member.id, _member_locale(member), version
+
+    found = tokens.member_token_hash(token)
+    resolved = found and _recent(("member", found), resolve)
+    if not resolved:
+        abort(404)
+    member_id, locale, version = resolved
+    options = _options(locale)
 
     def build() -> feeds.Feed:
+        member = db.session.get(User, member_id)
+        data = feeds.member_feed_data(db.session, member, now=now)
         body = feeds.member_feed(member, data, options=options, now=now)
-        return feeds.Feed.of(body, data.version.last_modified)
+        return feeds.Feed.of(body, version.last_modified)
 
-    key = ("member", member.id, data.version.key, *options.cache_key)
+    key = ("member", member_id, version.key, *options.cache_key)
     return _send(_cache().get_or_build(key, build), private=True)
 
 

@@ -68,6 +68,14 @@ def _find(db_session: Session, model, token: str):
     return found
 
 
+def group_token_hash(token: str) -> str | None:
+    """The stored form of a well-formed token (the feed's query compares it), else None."""
+    return token_hash(token) if TOKEN_RE.fullmatch(token) else None
+
+
+member_token_hash = group_token_hash
+
+
 def member_by_token(db_session: Session, token: str) -> User | None:
     return _find(db_session, User, token)
 

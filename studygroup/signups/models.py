@@ -71,7 +71,8 @@ class Assignment(db.Model):
     # Set when an organizer placed the member (assign, add a helper) rather than the member.
     added_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Services set it on every change; onupdate catches any they did not name (feeds rely on it).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attendance_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
