@@ -22,3 +22,18 @@ def test_demo_fills_an_empty_database_once(runner, client):
     )
     assert response.status_code == 302
     assert "渋谷Python勉強会" in client.get("/organize").get_data(as_text=True)
+
+
+def test_demo_prints_calendar_urls_that_open(runner, client):
+    import re
+
+    result = runner.invoke(args=["demo"])
+    urls = re.findall(r"http://127\.0\.0\.1:5000(/\S+\.ics\S*)", result.output)
+    assert len(urls) == 2, result.output
+    group_path, member_path = urls
+    assert group_path.startswith("/g/shibuya-py/calendar.ics")
+    assert member_path.startswith("/calendar/member/")
+    for path in (group_path, member_path):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.data.count(b"BEGIN:VEVENT") >= 6
