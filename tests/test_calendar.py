@@ -689,3 +689,20 @@ def test_polls_within_a_second_ask_the_database_once(crew, app_factory, count_qu
     assert b"STATUS:CANCELLED" in client.get("/g/shibuya/calendar.ics").data
     assert b"STATUS:CANCELLED" in client.get(url).data
     assert client.get("/calendar/member/" + "x" * 43 + ".ics").status_code == 404
+
+
+def test_an_error_in_a_feed_reports_no_token(crew, app, client, monkeypatch):
+    _organizer, _group, aoi, _ben, _session, _place = crew
+    stream = io.StringIO()
+    app.logger.handlers[0].setStream(stream)
+    app.logger.setLevel(logging.INFO)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(feeds, "member_feed_version", broken)
+    token = tokens.token_of(aoi)
+    assert client.get(f"/calendar/member/{token}.ics").status_code == 500
+    logged = stream.getvalue()
+    assert "database went away" in logged  # the error is reported...
+    assert token not in logged  # ...without the token
