@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export STUDYGROUP_ENV ?= development
 
-.PHONY: run test test-postgres lint translations messages browser clean
+.PHONY: run test test-postgres lint translations messages browser icaljs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,12 +40,19 @@ run: $(VENV)/.installed-app translations
 browser:
 	@scripts/ensure-chromium
 
-test: $(VENV)/.installed-dev translations browser
+# Mozilla's ical.js (Thunderbird's parser), a second reader of our feeds in the tests.
+icaljs: tests/icaljs/node_modules/.installed
+tests/icaljs/node_modules/.installed: tests/icaljs/package.json tests/icaljs/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/icaljs --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the ical.js checks will skip (and fail in CI)"; fi
+
+test: $(VENV)/.installed-dev translations browser icaljs
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 # The same suite against the local PostgreSQL server (each run makes its own database).
-test-postgres: $(VENV)/.installed-dev translations browser
+test-postgres: $(VENV)/.installed-dev translations browser icaljs
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
@@ -53,5 +60,5 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts tests/icaljs/node_modules
 	find studygroup/translations -name '*.mo' -delete

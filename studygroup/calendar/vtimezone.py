@@ -2,8 +2,10 @@
 
 icalendar's own `Timezone.from_tzinfo` writes the onset of daylight saving in the new offset
 (`DTSTART:20260329T030000` for Berlin), where RFC 5545 §3.6.5 wants the wall clock before the
-change (`02:00`, in TZOFFSETFROM); clients that read the VTIMEZONE rather than their own zone
-data would then be an hour off around the change. This module writes each change as it is.
+change (`02:00`, in TZOFFSETFROM): read as written, the change comes an hour late, and a client
+that turns an instant of that hour into local time with the VTIMEZONE shows it an hour off.
+Our events carry local times, which that does not move, but the zone should still say what
+the law says. This module writes each change as it is, from zoneinfo.
 """
 
 from datetime import UTC, datetime, timedelta
