@@ -203,11 +203,11 @@ def build_costs(app, ids: dict, repeat: int) -> list[tuple[str, float, float]]:
 
         def group_build():
             sessions = feeds.group_feed_sessions(db.session, group, now=now)
-            return feeds.group_feed(group, sessions, options=options, now=now)
+            return feeds.group_feed(group, sessions, options=options)
 
         def member_build():
             data = feeds.member_feed_data(db.session, member, now=now)
-            return feeds.member_feed(member, data, options=options, now=now)
+            return feeds.member_feed(member, data, options=options)
 
         for label, build in (
             (f"group feed ({ids['sessions']} sessions)", group_build),

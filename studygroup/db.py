@@ -51,10 +51,12 @@ def lock_row(db_session, model, row_id: int):
     if db_session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     else:
+        # Columns with an onupdate keep their values: a lock is not an edit (feeds read them).
+        unchanged = {c.name: c for c in model.__table__.columns if c.onupdate is not None}
         db_session.execute(
             sa.update(model)
             .where(model.id == row_id)
-            .values(id=model.id)
+            .values(id=model.id, **unchanged)
             .execution_options(synchronize_session=False)
         )
     return db_session.scalar(query.execution_options(populate_existing=True))

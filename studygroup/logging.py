@@ -6,6 +6,7 @@ strings, cookies or form data, so no password, token or cookie reaches the logs.
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -75,10 +76,17 @@ def security_event(event: str, **fields) -> None:
     )
 
 
+# Any path segment that looks like a token (20+ URL-safe characters), for paths that matched
+# no route (a 404 or 405 has no view arguments to go by): a mistyped feed URL is still secret.
+TOKEN_LIKE = re.compile(r"(?<=/)[A-Za-z0-9_-]{20,}(?=\.ics\b|/|$)")
+
+
 def redacted_path() -> str:
     """The request path with secret view arguments replaced, and no query string."""
     args = request.view_args or {}
     path = request.path
     for name in SECRET_VIEW_ARGS & args.keys():
         path = path.replace(str(args[name]), "[redacted]")
+    if request.url_rule is None:
+        path = TOKEN_LIKE.sub("[redacted]", path)
     return path

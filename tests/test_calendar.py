@@ -3,7 +3,9 @@
 import io
 import json
 import logging
+import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 import sqlalchemy as sa
@@ -52,13 +54,13 @@ def slots(session) -> dict[str, RoleSlot]:
 def group_body(group, options=EN, now=None) -> bytes:
     now = now or NOW
     sessions = feeds.group_feed_sessions(db.session, group, now=now)
-    return feeds.group_feed(group, sessions, options=options, now=now)
+    return feeds.group_feed(group, sessions, options=options)
 
 
 def member_body(member, options=EN, now=None) -> bytes:
     now = now or NOW
     data = feeds.member_feed_data(db.session, member, now=now)
-    return feeds.member_feed(member, data, options=options, now=now)
+    return feeds.member_feed(member, data, options=options)
 
 
 def session_on(make, group, day, start=time(10), end=time(12), title="Monthly meetup"):
@@ -343,14 +345,31 @@ def test_feeds_change_whenever_what_they_show_changes(crew, make):
         update_session(db.session, session, now=datetime.now(UTC), **values)
 
     reception = next(r for r in role_types_of(db.session, group) if r.key == "reception")
+    setup = next(r for r in role_types_of(db.session, group) if r.key == "setup")
     setup_slot = slots(session)["setup"]
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)  # a server whose clock is behind
     steps = [
+        (
+            "title edited by a slow clock",
+            lambda: update_session(
+                db.session,
+                session,
+                title="Slow clock",
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                venue=session.venue,
+                description=session.description,
+                now=an_hour_ago,
+            ),
+            "both",
+        ),
         ("group renamed", lambda: update_group(group, name="Shibuya.py 2"), "both"),
         ("title edited", lambda: edit_session(title="New title"), "both"),
         ("description edited", lambda: edit_session(description="Bring a laptop"), "group"),
         ("co-worker renamed", lambda: setattr(ben, "display_name", "Benjamin"), "member"),
         ("co-worker hides name", lambda: setattr(ben, "appear_by_name", False), "member"),
         ("role renamed", lambda: update_role_type(reception, name="Front desk"), "member"),
+        ("co-worker's role renamed", lambda: update_role_type(setup, name="Stage crew"), "member"),
         (
             "new co-worker",
             lambda: assign(
@@ -391,7 +410,7 @@ def test_feeds_change_whenever_what_they_show_changes(crew, make):
             assert after[1] != before[1] and after[3] != before[3], what
         before = after
     text = member_body(aoi).decode()
-    assert "Front desk: New title" in text and "a member (Setup)" in text
+    assert "Front desk: New title" in text and "a member (Stage crew)" in text
     assert "Newcomer" not in text
 
 
@@ -400,6 +419,7 @@ def test_feeds_change_whenever_what_they_show_changes(crew, make):
 
 def test_feed_responses_have_the_right_headers(crew, client):
     _organizer, _group, aoi, _ben, _session, _place = crew
+    _settle(client, "/g/shibuya/calendar.ics", member_url(aoi))
     for url, cache in (("/g/shibuya/calendar.ics", "public"), (member_url(aoi), "private")):
         response = client.get(url)
         assert response.status_code == 200
@@ -418,8 +438,17 @@ def test_feed_responses_have_the_right_headers(crew, client):
         assert head.headers["ETag"] == etag
 
 
+def _settle(client, *urls):
+    """Build the feeds, then wait: Last-Modified (when a version was first built) is sent once
+    it is over a second old, as it counts whole seconds."""
+    for url in urls:
+        client.get(url)
+    time_module.sleep(1.05)
+
+
 def test_conditional_requests(crew, client):
-    _organizer, _group, aoi, _ben, session, _place = crew
+    organizer, _group, aoi, _ben, session, place = crew
+    _settle(client, "/g/shibuya/calendar.ics", member_url(aoi))
     for url in ("/g/shibuya/calendar.ics", member_url(aoi)):
         first = client.get(url)
         etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -434,10 +463,28 @@ def test_conditional_requests(crew, client):
         old = "Mon, 01 Jan 2024 00:00:00 GMT"
         assert client.get(url, headers={"If-Modified-Since": old}).status_code == 200
 
-    etag = client.get(member_url(aoi)).headers["ETag"]
-    cancel_session(session, now=datetime.now(UTC) + timedelta(seconds=2))
+    # A change within the second of the last one: no Last-Modified to rely on, and a client
+    # holding the earlier date gets the new feed.
+    url = member_url(aoi)
+    modified = client.get(url).headers["Last-Modified"]
+    etag = client.get(url).headers["ETag"]
+    cancel_place(db.session, place=place, actor=organizer, now=datetime.now(UTC), by_organizer=True)
     db.session.commit()
-    changed = client.get(member_url(aoi), headers={"If-None-Match": etag})
+    fresh = client.get(url)
+    assert "Last-Modified" not in fresh.headers
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 200
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 200
+    # Giving up a place moves Last-Modified forward.
+    _settle(client)
+    later = client.get(url).headers["Last-Modified"]
+    assert parsedate_to_datetime(later) > parsedate_to_datetime(modified)
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 200
+    assert b"BEGIN:VEVENT" not in client.get(url).data
+
+    etag = client.get("/g/shibuya/calendar.ics").headers["ETag"]
+    cancel_session(session, now=datetime.now(UTC))
+    db.session.commit()
+    changed = client.get("/g/shibuya/calendar.ics", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert b"STATUS:CANCELLED" in changed.data
 
@@ -545,6 +592,9 @@ def test_tokens_never_reach_the_logs(crew, app, client):
     client.get(f"/calendar/member/{token}.ics")
     client.get(f"/calendar/member/{token[:-1]}x.ics")
     client.get(f"/calendar/group/{tokens.token_of(group)}.ics")
+    client.post(f"/calendar/member/{token}.ics")  # 405: matched no view
+    client.get(f"/calendar/member/{token}.ics/")  # 404
+    client.get(f"/calendar/member/{token}")  # 404
     logged = stream.getvalue()
     paths = [json.loads(line)["path"] for line in logged.splitlines() if line.startswith("{")]
     assert "/calendar/member/[redacted].ics" in paths
@@ -577,8 +627,8 @@ def test_one_session_and_one_place_as_files(crew, client, auth, make):
     inner = make.group(visibility=Visibility.MEMBERS)
     hidden = make.session(inner)
     assert client.get(f"/g/{inner.slug}/sessions/{hidden.id}/calendar.ics").status_code == 404
-    other = f"/g/{inner.slug}/sessions/{session.id}/calendar.ics"  # a session of another group
-    assert client.get(other).status_code == 404
+    public = make.group()  # one anybody may see: the session must belong to it
+    assert client.get(f"/g/{public.slug}/sessions/{session.id}/calendar.ics").status_code == 404
 
 
 # --- cost ---------------------------------------------------------------------------------
@@ -637,11 +687,18 @@ def test_version_query_counts_cancelled_sessions_leaving(make):
     kept = make.session(group, day=date.today() - timedelta(days=10))
     db.session.commit()
     version = feeds.group_feed_version(db.session, group, now=NOW)
-    # The feed lost a session 30 days after its date: Last-Modified shows it.
-    assert version.last_modified >= gone.starts_at + feeds.CANCELLED_KEPT
     assert [s.id for s in feeds.group_feed_sessions(db.session, group, now=NOW)] == [kept.id]
-    later = feeds.group_feed_version(db.session, group, now=kept.starts_at + timedelta(days=1))
-    assert later.key == version.key
+    # A day later nothing more has left the feed; 21 days later the kept one is past but it
+    # was not cancelled, so it stays: the same version.
+    for days in (1, 21):
+        later = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=days))
+        assert later.key == version.key
+    # A session cancelled 10 days ago leaves 20 days from now: a new version then.
+    cancel_session(kept, now=NOW)
+    db.session.commit()
+    before = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=19))
+    after = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=21))
+    assert before.key != after.key
 
 
 def test_a_time_the_clock_shows_twice_keeps_its_moment(make):
@@ -706,3 +763,39 @@ def test_an_error_in_a_feed_reports_no_token(crew, app, client, monkeypatch):
     logged = stream.getvalue()
     assert "database went away" in logged  # the error is reported...
     assert token not in logged  # ...without the token
+
+
+def test_a_lock_is_not_an_edit(crew, make):
+    """Signing up locks the session row (on SQLite with a no-op UPDATE): the group feed, whose
+    bytes come from the session's change time, stays the same."""
+    _organizer, group, _aoi, _ben, session, _place = crew
+    body = group_body(group)
+    version = feeds.group_feed_version(db.session, group, now=NOW).key
+    newcomer = make.member(group, make.user())
+    sign_up(db.session, member=newcomer, slot=slots(session)["reception"], now=NOW)
+    db.session.commit()
+    assert group_body(group) == body
+    assert feeds.group_feed_version(db.session, group, now=NOW).key == version
+
+
+def test_a_new_token_key_retires_every_link(crew, app_factory, client, auth):
+    """After CALENDAR_TOKEN_KEY (or SECRET_KEY) changes, old links are 404, pages say the
+    link must be made anew, and a new link works."""
+    _organizer, _group, aoi, _ben, _session, _place = crew
+    old = member_url(aoi)
+    assert client.get(old).status_code == 200
+    rekeyed = app_factory(CALENDAR_TOKEN_KEY="a brand new key")
+    new_client = rekeyed.test_client()
+    assert new_client.get(old).status_code == 404
+    with new_client.session_transaction() as cookie:
+        cookie["_user_id"] = aoi.get_id()
+    page = new_client.get("/schedule").get_data(as_text=True)
+    assert "stopped working when the site" in page and "webcal://" not in page
+    assert new_client.post("/calendar/reset").status_code == 302
+    page = new_client.get("/schedule").get_data(as_text=True)
+    assert "webcal://" in page
+    with rekeyed.app_context():
+        from studygroup.models import User
+
+        fresh = db.session.get(User, aoi.id)
+        assert new_client.get(f"/calendar/member/{tokens.token_of(fresh)}.ics").status_code == 200

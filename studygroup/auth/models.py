@@ -66,11 +66,16 @@ class User(UserMixin, db.Model):
         sa.String(64), default=new_session_token, server_default=""
     )
     # The private calendar feed: only a hash of its token is stored (studygroup.calendar.tokens).
-    calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(32))
+    calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(64))
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     # Any change to the row, such as a new name: calendar feeds that show it are rebuilt.
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=sa.func.current_timestamp()
+    )
+    # Raised by the database on every UPDATE. Feed versions sum it, so an edit always gives
+    # a new version, whatever the app servers' clocks say about updated_at.
+    revision: Mapped[int] = mapped_column(
+        default=0, server_default="0", onupdate=sa.text("revision + 1")
     )
 
     skills: Mapped[list["Skill"]] = relationship(secondary=user_skill, order_by="Skill.name")

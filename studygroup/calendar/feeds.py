@@ -19,7 +19,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ FORMAT_VERSION = "1"
 CANCELLED_KEPT = timedelta(days=30)
 # What clients are asked to keep to (Google ignores it and refreshes every few hours).
 REFRESH_INTERVAL = timedelta(hours=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,15 @@ class Feed:
 
 @dataclass(frozen=True)
 class Version:
-    """What a feed is built from, in short: equal versions build equal bytes."""
+    """What a feed is built from, in short: equal versions build equal bytes.
+
+    Made of counts, id sums and counters only: `sequence`, and `revision`, which the database
+    raises on every UPDATE. No clock reading decides whether a feed changed, so an edit made
+    by a server whose clock is behind, or a request that commits after a later one, still
+    gives a new version.
+    """
 
     key: str
-    last_modified: datetime
 
 
 @dataclass(frozen=True)
@@ -79,15 +85,6 @@ class FeedOptions:
     @property
     def cache_key(self) -> tuple[str, ...]:
         return (FORMAT_VERSION, self.locale, self.base_url, self.uid_domain)
-
-
-def _aware(value) -> datetime | None:
-    # Aggregates (max, min) skip the column type's conversion on SQLite.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _kept_after(now: datetime) -> datetime:
@@ -114,17 +111,15 @@ def _group_head_statement(where):
         sa.select(
             Group.id,
             Group.visibility,
-            Group.updated_at,
+            Group.revision,
             sa.func.count(sa.case((in_feed, StudySession.id))),
             sa.func.sum(sa.case((in_feed, StudySession.id))),
-            sa.func.sum(sa.case((in_feed, StudySession.sequence))),
-            sa.func.max(sa.case((in_feed, StudySession.updated_at))),
-            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
+            sa.func.sum(sa.case((in_feed, StudySession.revision))),
         )
         .select_from(Group)
         .outerjoin(StudySession, StudySession.group_id == Group.id)
         .where(where)
-        .group_by(Group.id, Group.visibility, Group.updated_at)
+        .group_by(Group.id, Group.visibility, Group.revision)
     )
 
 
@@ -146,30 +141,18 @@ class GroupFeedHead:
 def group_feed_head(
     db_session: Session, *, now: datetime, by: str, value: object
 ) -> GroupFeedHead | None:
-    """The group (by id, slug or token hash) and its feed's version, in one aggregate query.
-
-    Every session edit sets `updated_at` (and raises `sequence` for time, place or status);
-    adding a session or one leaving the feed changes the count and the id sum; the group's
-    own edits set its `updated_at`. Last-Modified also moves when a cancelled session leaves
-    the feed 30 days after its date, so an If-Modified-Since never hides that.
-    """
+    """The group (by id, slug or token hash) and its feed's version, in one aggregate query:
+    the sessions in the feed (count, id sum, revisions) and the group's own revision. A
+    session added, edited, or leaving the feed 30 days after its cancelled date, and any edit
+    of the group, give a new version."""
     row = db_session.execute(
         _GROUP_HEAD[by], {"value": value, "kept_after": _kept_after(now)}
     ).first()
     if row is None:
         return None
-    group_id, visibility, group_changed, count, id_sum, sequence_sum, changed, dropped = row
-    changed, dropped = _aware(changed), _aware(dropped)
-    times = [group_changed, changed, dropped and dropped + CANCELLED_KEPT]
-    key = (
-        f"{count}:{id_sum or 0}:{sequence_sum or 0}:{changed and changed.timestamp()}:"
-        f"{group_changed.timestamp()}"
-    )
-    return GroupFeedHead(
-        group_id,
-        visibility == Visibility.PUBLIC,
-        Version(key, max(t for t in times if t is not None)),
-    )
+    group_id, visibility, group_revision, count, id_sum, revisions = row
+    key = f"{count}:{id_sum or 0}:{revisions or 0}:{group_revision}"
+    return GroupFeedHead(group_id, visibility == Visibility.PUBLIC, Version(key))
 
 
 def group_feed_version(db_session: Session, group: Group, *, now: datetime) -> Version:
@@ -192,7 +175,6 @@ def group_feed(
     sessions: Iterable[StudySession],
     *,
     options: FeedOptions,
-    now: datetime,
 ) -> bytes:
     """The group's sessions as a calendar to subscribe to."""
     sessions = list(sessions)
@@ -204,7 +186,7 @@ def group_feed(
         )
         build = _Build(options)
         events = [_session_event(session, group, build) for session in sessions]
-        return _serialize(calendar, events, fallback_zone=group.timezone, now=now)
+        return _serialize(calendar, events, fallback_zone=group.timezone)
 
 
 def session_file(group: Group, session: StudySession, *, options: FeedOptions) -> bytes:
@@ -213,7 +195,7 @@ def session_file(group: Group, session: StudySession, *, options: FeedOptions) -
     with force_locale(options.locale):
         calendar = _calendar(name=group.name, description=None, timezone=group.timezone)
         event = _session_event(session, group, _Build(options))
-        return _serialize(calendar, [event], fallback_zone=group.timezone, now=session.starts_at)
+        return _serialize(calendar, [event], fallback_zone=group.timezone)
 
 
 def _session_event(session: StudySession, group: Group, build: "_Build") -> Event:
@@ -230,7 +212,7 @@ def _session_event(session: StudySession, group: Group, build: "_Build") -> Even
         url=url,
         sequence=session.sequence,
         status=session.status,
-        changed=session.updated_at,
+        changed=max(session.updated_at, group.updated_at),  # the group's name is in it
         created=session.created_at,
     )
 
@@ -243,6 +225,7 @@ class Coworker:
     name: str | None  # None: "a member" (they chose not to appear by name)
     role_key: str | None
     role_name: str
+    changed: datetime  # their place's last change
 
 
 @dataclass
@@ -292,9 +275,13 @@ def _places_query(member_id: int):
 
 def _member_version_statements():
     member_id = sa.bindparam("member_id")
-    in_feed = sa.or_(
-        StudySession.status == SessionStatus.SCHEDULED,
-        StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
+    confirmed = Assignment.status == AssignmentStatus.CONFIRMED
+    in_feed = sa.and_(
+        confirmed,
+        sa.or_(
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
+        ),
     )
 
     def kept(column):
@@ -306,41 +293,38 @@ def _member_version_statements():
             sa.func.sum(kept(Assignment.id)),
             sa.func.sum(kept(StudySession.sequence)),
             sa.func.sum(kept(RoleSlot.sequence)),
-            sa.func.max(kept(Assignment.updated_at)),
-            sa.func.max(kept(StudySession.updated_at)),
-            sa.func.max(kept(RoleType.updated_at)),
-            sa.func.max(kept(Group.updated_at)),
-            sa.func.max(sa.case((sa.not_(in_feed), StudySession.starts_at))),
+            sa.func.sum(kept(StudySession.revision)),
+            sa.func.sum(kept(RoleType.revision)),
+            sa.func.sum(kept(Group.revision)),
         )
         .select_from(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .join(RoleType, RoleType.id == RoleSlot.role_type_id)
         .join(StudySession, StudySession.id == RoleSlot.session_id)
         .join(Group, Group.id == StudySession.group_id)
-        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+        .where(Assignment.user_id == member_id, confirmed)
     )
     mine = (
         sa.select(RoleSlot.session_id)
         .join(Assignment, Assignment.slot_id == RoleSlot.id)
-        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+        .where(Assignment.user_id == member_id, confirmed)
     )
     other = sa.orm.aliased(Assignment)
     other_slot = sa.orm.aliased(RoleSlot)
+    other_role = sa.orm.aliased(RoleType)
+    theirs = other.status == AssignmentStatus.CONFIRMED
     others = (
         sa.select(
             sa.func.count(other.id),
             sa.func.sum(other.id),
-            sa.func.max(other.updated_at),
-            sa.func.max(User.updated_at),
+            sa.func.sum(User.revision),
+            sa.func.sum(other_role.revision),
         )
         .select_from(other)
         .join(other_slot, other_slot.id == other.slot_id)
+        .join(other_role, other_role.id == other_slot.role_type_id)
         .join(User, User.id == other.user_id)
-        .where(
-            other_slot.session_id.in_(mine),
-            other.status == AssignmentStatus.CONFIRMED,
-            other.user_id != member_id,
-        )
+        .where(other_slot.session_id.in_(mine), theirs, other.user_id != member_id)
     )
     return own, others
 
@@ -349,21 +333,16 @@ _MEMBER_OWN, _MEMBER_OTHERS = _member_version_statements()
 
 
 def member_feed_version(db_session: Session, member: User, *, now: datetime) -> Version:
-    """Two aggregate queries: the member's places (their rows, slots, sessions, roles and
-    groups) and everyone else's places in those sessions with their names. Any change that
-    shows in the feed sets one of these `updated_at`s, raises a counter, or changes a count
-    or an id sum (a place given up, a session leaving the feed)."""
+    """Two aggregate queries: the member's places in the feed (count, id sum, the sequences
+    and revisions of their slots, sessions, roles and groups) and everyone else's places in
+    those sessions (count, id sum, their people's and roles' revisions). A place taken or
+    given up, a session leaving the feed, any edit of a session, role, group or person that
+    the feed shows gives a new version."""
     params = {"member_id": member.id, "kept_after": _kept_after(now)}
     own = db_session.execute(_MEMBER_OWN, params).one()
     others = db_session.execute(_MEMBER_OTHERS, params).one()
-    dropped = _aware(own[8])
-    stamps = [member.updated_at, *map(_aware, own[4:8]), *map(_aware, others[2:4])]
-    if dropped is not None:
-        stamps.append(dropped + CANCELLED_KEPT)
-    key = hashlib.sha256(repr((tuple(own), tuple(others), member.updated_at)).encode()).hexdigest()[
-        :32
-    ]
-    return Version(key, max(s for s in stamps if s is not None))
+    counted = (*own, *others, member.revision, member.timezone, member.locale)
+    return Version(hashlib.sha256(repr(counted).encode()).hexdigest()[:32])
 
 
 def member_feed_data(db_session: Session, member: User, *, now: datetime) -> MemberFeedData:
@@ -405,16 +384,16 @@ def member_feed_data(db_session: Session, member: User, *, now: datetime) -> Mem
         else []
     )
     coworkers: dict[int, list[Coworker]] = defaultdict(list)
-    for session_id, _id, _changed, name, by_name, role_key, role_name, _renamed in others:
+    for session_id, _id, changed, name, by_name, role_key, role_name, _renamed in others:
         # A feed is a link that can be passed on: only people who chose to appear by name
         # are named in it, whoever the member is.
-        coworkers[session_id].append(Coworker(name if by_name else None, role_key, role_name))
+        coworkers[session_id].append(
+            Coworker(name if by_name else None, role_key, role_name, changed)
+        )
     return MemberFeedData(places=places, coworkers=dict(coworkers))
 
 
-def member_feed(
-    member: User, data: MemberFeedData, *, options: FeedOptions, now: datetime
-) -> bytes:
+def member_feed(member: User, data: MemberFeedData, *, options: FeedOptions) -> bytes:
     """A member's places, each at its role's own time, as a private calendar."""
     with force_locale(options.locale):
         calendar = _calendar(
@@ -427,14 +406,20 @@ def member_feed(
             _place_event(place, data.coworkers.get(place.session_id, []), build)
             for place in data.places
         ]
-        return _serialize(calendar, events, fallback_zone=member.timezone, now=now)
+        return _serialize(calendar, events, fallback_zone=member.timezone)
 
 
 def place_rows(db_session: Session, place: Assignment) -> MemberFeedData:
     """One place with its co-workers, loaded like the member feed's."""
     rows = db_session.execute(_places_query(place.user_id).where(Assignment.id == place.id)).all()
     others = db_session.execute(
-        sa.select(User.display_name, User.appear_by_name, RoleType.key, RoleType.name)
+        sa.select(
+            User.display_name,
+            User.appear_by_name,
+            RoleType.key,
+            RoleType.name,
+            Assignment.updated_at,
+        )
         .select_from(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .join(RoleType, RoleType.id == RoleSlot.role_type_id)
@@ -446,7 +431,7 @@ def place_rows(db_session: Session, place: Assignment) -> MemberFeedData:
         )
         .order_by(RoleSlot.position, RoleSlot.id, Assignment.id)
     ).all()
-    coworkers = [Coworker(n if by_name else None, k, r) for n, by_name, k, r in others]
+    coworkers = [Coworker(n if by_name else None, k, r, c) for n, by_name, k, r, c in others]
     return MemberFeedData(places=rows, coworkers={place.slot.session_id: coworkers})
 
 
@@ -456,7 +441,7 @@ def place_file(data: MemberFeedData, *, options: FeedOptions) -> bytes:
     with force_locale(options.locale):
         calendar = _calendar(name=place.group_name, description=None, timezone=place.timezone)
         event = _place_event(place, data.coworkers.get(place.session_id, []), _Build(options))
-        return _serialize(calendar, [event], fallback_zone=place.timezone, now=place.starts_at)
+        return _serialize(calendar, [event], fallback_zone=place.timezone)
 
 
 def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> Event:
@@ -490,7 +475,13 @@ def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> E
         # The session's counter moves on its time, venue and status; the slot's on its window.
         sequence=place.session_sequence + place.slot_sequence,
         status=place.status,
-        changed=max(place.place_changed, place.session_changed, place.role_changed),
+        changed=max(
+            place.place_changed,
+            place.session_changed,
+            place.role_changed,
+            place.group_changed,
+            *(c.changed for c in coworkers),
+        ),
         created=place.place_created,
     )
 
@@ -580,7 +571,7 @@ def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
     return value.astimezone(UTC) if local.fold else local
 
 
-def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str, now: datetime):
+def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str):
     """Add a VTIMEZONE for every zone the events use (covering their dates), then the events."""
     spans: dict[str, list[datetime]] = {}
     for event in events:
@@ -590,9 +581,9 @@ def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str, n
             if zone:  # UTC values need no VTIMEZONE
                 spans.setdefault(zone, []).append(value)
     if not spans:
-        # An empty calendar still needs one component; the zone will do.
-        year_start = datetime.combine(date(now.year, 1, 1), time(), tzinfo=UTC)
-        spans[fallback_zone] = [year_start, year_start + timedelta(days=366)]
+        # An empty calendar still needs one component; the zone will do. A fixed day, so an
+        # empty feed's bytes never depend on when it is built.
+        spans[fallback_zone] = [EPOCH + timedelta(days=1)]
     for zone in sorted(spans):
         first, last = min(spans[zone]), max(spans[zone])
         calendar.add_component(vtimezone(zone, first - timedelta(days=1), last + timedelta(days=1)))

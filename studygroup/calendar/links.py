@@ -12,6 +12,8 @@ from studygroup.urls import external_url
 @dataclass(frozen=True)
 class Subscription:
     url: str  # the plain https URL, to copy into any client
+    # The token key changed since the link was made: it no longer opens; make a new one.
+    stale: bool = False
 
     @property
     def webcal(self) -> str:
@@ -24,7 +26,8 @@ class Subscription:
 
 
 def member_subscription(member: User) -> Subscription:
-    return Subscription(external_url("calendar.member_feed", token=tokens.token_of(member)))
+    url = external_url("calendar.member_feed", token=tokens.token_of(member))
+    return Subscription(url, stale=not tokens.token_is_current(member))
 
 
 def group_subscription(
@@ -36,5 +39,6 @@ def group_subscription(
         return Subscription(external_url("calendar.public_group_feed", slug=group.slug, lang=lang))
     if membership is not None and membership.is_active:
         token = tokens.token_of(group)
-        return Subscription(external_url("calendar.group_feed", token=token, lang=lang))
+        url = external_url("calendar.group_feed", token=token, lang=lang)
+        return Subscription(url, stale=not tokens.token_is_current(group))
     return None

@@ -1,5 +1,6 @@
 """Feed URLs. Views find the owner, ask the feed's version, and send cached bytes."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -58,7 +59,13 @@ def _member_locale(member) -> str:
 def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
     response = current_app.response_class(feed.body, content_type="text/calendar; charset=utf-8")
     response.set_etag(feed.etag)  # strong: the same bytes, byte for byte
-    response.last_modified = feed.last_modified
+    # Last-Modified of a subscription feed is when this process first built this version:
+    # it moves forward with every change, whatever the clocks that stamped the rows. It counts
+    # whole seconds, so one less than a second old could hide a second change within that
+    # second from a client that sends only If-Modified-Since: then it is left out (RFC 9110
+    # 8.8.2.2), and the ETag still works.
+    if feed.last_modified <= utcnow() - timedelta(seconds=1):
+        response.last_modified = feed.last_modified
     if private:
         response.cache_control.private = True
     else:
@@ -69,6 +76,7 @@ def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
     if download_name:
         # Only single files: subscription URLs without it, or Apple downloads, not subscribes.
         response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+        response.vary.update(("Cookie", "Accept-Language"))  # in the reader's language
     return response.make_conditional(request)
 
 
@@ -79,8 +87,8 @@ def _group_feed(head: feeds.GroupFeedHead, *, now, private: bool):
     def build() -> feeds.Feed:
         group = db.session.get(Group, head.group_id)
         sessions = feeds.group_feed_sessions(db.session, group, now=now)
-        body = feeds.group_feed(group, sessions, options=options, now=now)
-        return feeds.Feed.of(body, head.version.last_modified)
+        body = feeds.group_feed(group, sessions, options=options)
+        return feeds.Feed.of(body, utcnow())
 
     key = ("group", head.group_id, head.version.key, *options.cache_key)
     return _send(_cache().get_or_build(key, build), private=private)
@@ -132,8 +140,8 @@ def member_feed(token: str):
     def build() -> feeds.Feed:
         member = db.session.get(User, member_id)
         data = feeds.member_feed_data(db.session, member, now=now)
-        body = feeds.member_feed(member, data, options=options, now=now)
-        return feeds.Feed.of(body, version.last_modified)
+        body = feeds.member_feed(member, data, options=options)
+        return feeds.Feed.of(body, utcnow())
 
     key = ("member", member_id, version.key, *options.cache_key)
     return _send(_cache().get_or_build(key, build), private=True)
@@ -165,7 +173,9 @@ def place_file(place_id: int):
     data = feeds.place_rows(db.session, place)
     body = feeds.place_file(data, options=_options(select_locale()))
     row = data.places[0]
-    feed = feeds.Feed.of(body, max(row.place_changed, row.session_changed, row.role_changed))
+    changes = [row.place_changed, row.session_changed, row.role_changed, row.group_changed]
+    changes += [c.changed for c in data.coworkers.get(row.session_id, [])]
+    feed = feeds.Feed.of(body, max(changes))
     return _send(feed, private=True, download_name=f"{row.slug}-{row.session_id}-{place.id}.ics")
 
 

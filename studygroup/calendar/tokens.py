@@ -48,7 +48,7 @@ def _kind(owner: User | Group) -> str:
 
 def reset_token(owner: User | Group) -> None:
     """A new token for this member's or group's feed; the old one stops working."""
-    owner.calendar_token_salt = secrets.token_urlsafe(16)
+    owner.calendar_token_salt = secrets.token_urlsafe(32)
     owner.calendar_token_hash = token_hash(feed_token(_kind(owner), owner.calendar_token_salt))
 
 
@@ -56,14 +56,22 @@ def token_of(owner: User | Group) -> str:
     return feed_token(_kind(owner), owner.calendar_token_salt or "")
 
 
+def token_is_current(owner: User | Group) -> bool:
+    """False after the token key changed: the link must be made anew (a POST) to work."""
+    return token_hash(token_of(owner)) == owner.calendar_token_hash
+
+
 def _find(db_session: Session, model, token: str):
     if not TOKEN_RE.fullmatch(token):
         return None
     wanted = token_hash(token)
     found = db_session.scalar(sa.select(model).where(model.calendar_token_hash == wanted))
-    # The lookup compares hashes of the token, which tell a guesser nothing; compare once more
-    # in constant time so no code path compares the secret itself byte by byte.
-    if found is None or not hmac.compare_digest(found.calendar_token_hash, wanted):
+    if found is None:
+        return None
+    # The index lookup compares hashes, which tell a guesser nothing. The token must also be
+    # the one the current key makes from the row's salt (constant-time compare): after the key
+    # changes, old links stop working, as a new key promises.
+    if not hmac.compare_digest(token, feed_token(_kind(found), found.calendar_token_salt or "")):
         return None
     return found
 

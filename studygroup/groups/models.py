@@ -80,10 +80,15 @@ class Group(db.Model):
     # Shown to organizers so they can share it again; rotating it revokes the old link.
     invite_token: Mapped[str] = mapped_column(sa.String(64), default=new_invite_token)
     # The members-only calendar feed: only a hash of its token is stored.
-    calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(32))
+    calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(64))
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Raised by the database on every UPDATE. Feed versions sum it, so an edit always gives
+    # a new version, whatever the app servers' clocks say about updated_at.
+    revision: Mapped[int] = mapped_column(
+        default=0, server_default="0", onupdate=sa.text("revision + 1")
+    )
 
     role_types: Mapped[list["RoleType"]] = relationship(
         back_populates="group", order_by="RoleType.position, RoleType.id", lazy="raise_on_sql"
@@ -151,6 +156,11 @@ class RoleType(db.Model):
     # A renamed role changes members' calendar feeds.
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=sa.func.current_timestamp()
+    )
+    # Raised by the database on every UPDATE. Feed versions sum it, so an edit always gives
+    # a new version, whatever the app servers' clocks say about updated_at.
+    revision: Mapped[int] = mapped_column(
+        default=0, server_default="0", onupdate=sa.text("revision + 1")
     )
 
     group: Mapped[Group] = relationship(back_populates="role_types")

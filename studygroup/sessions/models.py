@@ -55,6 +55,11 @@ class StudySession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Services set it on every edit; onupdate catches any change they did not name.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Raised by the database on every UPDATE. Feed versions sum it, so an edit always gives
+    # a new version, whatever the app servers' clocks say about updated_at.
+    revision: Mapped[int] = mapped_column(
+        default=0, server_default="0", onupdate=sa.text("revision + 1")
+    )
 
     group: Mapped[Group] = relationship()
     series: Mapped[SessionSeries | None] = relationship()
