@@ -11,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
+from studygroup.auth.models import User
 from studygroup.calendar import feeds, tokens
 from studygroup.extensions import db
-from studygroup.groups.models import Visibility
+from studygroup.groups.models import Membership, Visibility
 from studygroup.groups.services import role_types_of, update_group, update_role_type
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import (
@@ -489,20 +490,37 @@ def test_conditional_requests(crew, client):
     assert b"STATUS:CANCELLED" in changed.data
 
 
+def group_link(group, member) -> str:
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.group_id == group.id, Membership.user_id == member.id
+        )
+    )
+    return tokens.group_link_token(membership, group, member)
+
+
 def test_tokens_open_their_own_feed_only_and_reset_closes_the_old_url(crew, client, auth):
     _organizer, group, aoi, _ben, _session, _place = crew
-    member_token, group_token = tokens.token_of(aoi), tokens.token_of(group)
+    member_token, group_token = tokens.token_of(aoi), group_link(group, aoi)
     assert len(member_token) >= 43
     # Only a hash is stored: the token itself is in no column.
     db.session.expire_all()
     assert aoi.calendar_token_hash == tokens.token_hash(member_token) != member_token
-    assert group.calendar_token_hash == tokens.token_hash(group_token)
+    stored = [
+        str(value)
+        for table in (User.__table__, Membership.__table__)
+        for row in db.session.execute(sa.select(table)).all()
+        for value in row
+    ]
+    assert member_token not in stored and group_token.split(".")[1] not in stored
 
     assert client.get(f"/calendar/member/{member_token}.ics").status_code == 200
     assert client.get(f"/calendar/group/{group_token}.ics").status_code == 200
     for url in (
         f"/calendar/group/{member_token}.ics",  # a member token opens no group feed
         f"/calendar/member/{group_token}.ics",
+        f"/calendar/group/{group_token[:-1]}x.ics",
+        f"/calendar/group/{int(group_token.split('.')[0]) + 1}.{group_token.split('.')[1]}.ics",
         f"/calendar/member/{member_token[:-1]}x.ics",
         "/calendar/member/short.ics",
         f"/calendar/member/{aoi.id}.ics",
@@ -521,29 +539,44 @@ def test_tokens_open_their_own_feed_only_and_reset_closes_the_old_url(crew, clie
     assert new_token in client.get("/schedule").get_data(as_text=True)
 
 
-def test_members_only_groups_have_only_a_secret_url(make, client, auth):
+def test_members_only_groups_give_each_member_a_link_of_their_own(make, client, auth):
     organizer = make.user()
     group = make.group(organizer, slug="inner", visibility=Visibility.MEMBERS)
-    member = make.member(group)
+    member, other = make.member(group), make.member(group)
     outsider = make.user()
     make.session(group)
     assert client.get("/g/inner/calendar.ics").status_code == 404
-    token = tokens.token_of(group)
-    assert client.get(f"/calendar/group/{token}.ics").status_code == 200
+    mine, theirs = group_link(group, member), group_link(group, other)
+    assert mine != theirs
+    assert client.get(f"/calendar/group/{mine}.ics").status_code == 200
 
     auth.login_as(outsider)
     assert client.get("/g/inner").status_code == 404
     auth.login_as(member)
     page = client.get("/g/inner").get_data(as_text=True)
-    assert f"/calendar/group/{token}.ics" in page
+    assert f"/calendar/group/{mine}.ics" in page and theirs not in page
     assert "webcal://" in page
-    assert "/calendar/reset" not in page  # only organizers reset the group's link
+    assert "/calendar/reset" not in page  # only organizers reset the group's links
 
+    # Leaving the group closes the member's link, and only theirs.
+    assert client.post("/g/inner/leave").status_code == 302
+    assert client.get(f"/calendar/group/{mine}.ics").status_code == 404
+    assert client.get(f"/calendar/group/{theirs}.ics").status_code == 200
+
+    # The member who stays makes new links of their own: their old group link stops too.
+    auth.login_as(other)
+    assert client.post("/calendar/reset").status_code == 302
+    assert client.get(f"/calendar/group/{theirs}.ics").status_code == 404
+    db.session.expire_all()
+    theirs = group_link(group, other)
+    assert client.get(f"/calendar/group/{theirs}.ics").status_code == 200
+
+    # An organizer's reset retires every member's link.
     auth.login_as(organizer)
     assert client.post("/g/inner/calendar/reset").status_code == 302
-    assert client.get(f"/calendar/group/{token}.ics").status_code == 404
+    assert client.get(f"/calendar/group/{theirs}.ics").status_code == 404
     db.session.expire_all()
-    assert client.get(f"/calendar/group/{tokens.token_of(group)}.ics").status_code == 200
+    assert client.get(f"/calendar/group/{group_link(group, other)}.ics").status_code == 200
 
 
 def test_subscribe_links_on_the_schedule_and_group_pages(crew, client, auth):
@@ -591,7 +624,8 @@ def test_tokens_never_reach_the_logs(crew, app, client):
     token = tokens.token_of(aoi)
     client.get(f"/calendar/member/{token}.ics")
     client.get(f"/calendar/member/{token[:-1]}x.ics")
-    client.get(f"/calendar/group/{tokens.token_of(group)}.ics")
+    link = group_link(group, aoi)
+    client.get(f"/calendar/group/{link}.ics")
     client.post(f"/calendar/member/{token}.ics")  # 405: matched no view
     client.get(f"/calendar/member/{token}.ics/")  # 404
     client.get(f"/calendar/member/{token}")  # 404
@@ -599,7 +633,7 @@ def test_tokens_never_reach_the_logs(crew, app, client):
     paths = [json.loads(line)["path"] for line in logged.splitlines() if line.startswith("{")]
     assert "/calendar/member/[redacted].ics" in paths
     assert token not in logged and token[:-1] not in logged
-    assert tokens.token_of(group) not in logged
+    assert link.split(".")[1] not in logged
 
 
 # --- single files -------------------------------------------------------------------------

@@ -127,7 +127,6 @@ def _group_head_statement(where):
 _GROUP_HEAD = {
     "id": _group_head_statement(Group.id == sa.bindparam("value")),
     "slug": _group_head_statement(Group.slug == sa.bindparam("value")),
-    "token_hash": _group_head_statement(Group.calendar_token_hash == sa.bindparam("value")),
 }
 
 
@@ -141,7 +140,7 @@ class GroupFeedHead:
 def group_feed_head(
     db_session: Session, *, now: datetime, by: str, value: object
 ) -> GroupFeedHead | None:
-    """The group (by id, slug or token hash) and its feed's version, in one aggregate query:
+    """The group (by id or slug) and its feed's version, in one aggregate query:
     the sessions in the feed (count, id sum, revisions) and the group's own revision. A
     session added, edited, or leaving the feed 30 days after its cancelled date, and any edit
     of the group, give a new version."""

@@ -31,14 +31,13 @@ def member_subscription(member: User) -> Subscription:
 
 
 def group_subscription(
-    group: Group, membership: Membership | None, *, lang: str
+    group: Group, membership: Membership | None, member: User | None, *, lang: str
 ) -> Subscription | None:
-    """Public groups: the public URL, for anyone. Members-only groups: the secret URL, for
-    active members only."""
+    """Public groups: the public URL, for anyone. Members-only groups: the member's own
+    secret link, for active members only."""
     if group.visibility == Visibility.PUBLIC:
         return Subscription(external_url("calendar.public_group_feed", slug=group.slug, lang=lang))
-    if membership is not None and membership.is_active:
-        token = tokens.token_of(group)
-        url = external_url("calendar.group_feed", token=token, lang=lang)
-        return Subscription(url, stale=not tokens.token_is_current(group))
+    if membership is not None and membership.is_active and member is not None:
+        token = tokens.group_link_token(membership, group, member)
+        return Subscription(external_url("calendar.group_feed", token=token, lang=lang))
     return None

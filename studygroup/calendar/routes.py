@@ -108,12 +108,16 @@ def public_group_feed(slug: str):
 
 @bp.get("/calendar/group/<token>.ics")
 def group_feed(token: str):
+    """A members-only group's sessions, by one member's own link (open while they are an
+    active member)."""
     now = utcnow()
-    found = tokens.group_token_hash(token)
-    head = found and _recent(
-        ("group", found),
-        lambda: feeds.group_feed_head(db.session, now=now, by="token_hash", value=found),
-    )
+
+    def resolve():
+        group = tokens.group_by_link_token(db.session, token)
+        return group and feeds.group_feed_head(db.session, now=now, by="id", value=group.id)
+
+    well_formed = tokens.GROUP_LINK_RE.fullmatch(token)
+    head = well_formed and _recent(("group", tokens.token_hash(token)), resolve)
     if not head:
         abort(404)
     return _group_feed(head, now=now, private=True)

@@ -1,9 +1,12 @@
 """Secret feed tokens that are never stored.
 
-A token is an HMAC of a random salt under a server key (`CALENDAR_TOKEN_KEY`, by default
-`SECRET_KEY`). The database keeps the salt and a SHA-256 of the token: a copy of the database
-opens no feed, while the app can still show members their own link. A new salt ("reset my
-calendar link") makes a new token, and the old URL stops working.
+A member's feed token is an HMAC of a random salt under a server key (`CALENDAR_TOKEN_KEY`, by
+default `SECRET_KEY`). The database keeps the salt and a SHA-256 of the token: a copy of the
+database opens no feed, while the app can still show members their own link. A new salt
+("reset my calendar link") makes a new token, and the old URL stops working.
+
+A members-only group's feed has one link per member (see `group_link_token`), so a member who
+leaves takes no working link along.
 """
 
 import base64
@@ -18,13 +21,14 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
-from studygroup.groups.models import Group
+from studygroup.groups.models import Group, Membership, MembershipStatus
 
 # Exactly what feed_token() makes: 32 bytes in unpadded base64url.
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
+# A member's link to a members-only group's feed: their membership id and a MAC.
+GROUP_LINK_RE = re.compile(r"([0-9]{1,10})\.([A-Za-z0-9_-]{43})")
 
 MEMBER = "member"
-GROUP = "group"
 
 
 def _key() -> bytes:
@@ -33,68 +37,90 @@ def _key() -> bytes:
     ).encode()
 
 
-def feed_token(kind: str, salt: str) -> str:
-    digest = hmac.new(_key(), f"studygroup-calendar:{kind}:{salt}".encode(), hashlib.sha256)
+def _mac(message: str) -> str:
+    digest = hmac.new(_key(), f"studygroup-calendar:{message}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
+def feed_token(kind: str, salt: str) -> str:
+    return _mac(f"{kind}:{salt}")
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _kind(owner: User | Group) -> str:
-    return MEMBER if isinstance(owner, User) else GROUP
-
-
 def reset_token(owner: User | Group) -> None:
-    """A new token for this member's or group's feed; the old one stops working."""
+    """New links: a member's own feed and their links to group feeds, or every member's link
+    to a group's feed. The old ones stop working."""
     owner.calendar_token_salt = secrets.token_urlsafe(32)
-    owner.calendar_token_hash = token_hash(feed_token(_kind(owner), owner.calendar_token_salt))
+    if isinstance(owner, User):
+        owner.calendar_token_hash = token_hash(feed_token(MEMBER, owner.calendar_token_salt))
 
 
-def token_of(owner: User | Group) -> str:
-    return feed_token(_kind(owner), owner.calendar_token_salt or "")
+def token_of(member: User) -> str:
+    return feed_token(MEMBER, member.calendar_token_salt or "")
 
 
-def token_is_current(owner: User | Group) -> bool:
+def token_is_current(member: User) -> bool:
     """False after the token key changed: the link must be made anew (a POST) to work."""
-    return token_hash(token_of(owner)) == owner.calendar_token_hash
+    return token_hash(token_of(member)) == member.calendar_token_hash
 
 
-def _find(db_session: Session, model, token: str):
-    if not TOKEN_RE.fullmatch(token):
+def member_token_hash(token: str) -> str | None:
+    """The stored form of a well-formed member token (the lookup compares it), else None."""
+    return token_hash(token) if TOKEN_RE.fullmatch(token) else None
+
+
+def member_by_token(db_session: Session, token: str) -> User | None:
+    wanted = member_token_hash(token)
+    if wanted is None:
         return None
-    wanted = token_hash(token)
-    found = db_session.scalar(sa.select(model).where(model.calendar_token_hash == wanted))
+    found = db_session.scalar(sa.select(User).where(User.calendar_token_hash == wanted))
     if found is None:
         return None
     # The index lookup compares hashes, which tell a guesser nothing. The token must also be
     # the one the current key makes from the row's salt (constant-time compare): after the key
     # changes, old links stop working, as a new key promises.
-    if not hmac.compare_digest(token, feed_token(_kind(found), found.calendar_token_salt or "")):
+    if not hmac.compare_digest(token, token_of(found)):
         return None
     return found
 
 
-def group_token_hash(token: str) -> str | None:
-    """The stored form of a well-formed token (the feed's query compares it), else None."""
-    return token_hash(token) if TOKEN_RE.fullmatch(token) else None
+def group_link_token(membership: Membership, group: Group, member: User) -> str:
+    """A member's own link to a members-only group's feed. It works while the membership is
+    active, so leaving or being removed closes it; the group's or the member's reset changes
+    it. Nothing of it is stored: it is a MAC of both salts under the server key."""
+    return f"{membership.id}.{_group_link_mac(membership.id, group, member)}"
 
 
-member_token_hash = group_token_hash
+def _group_link_mac(membership_id: int, group: Group, member_salt: User | str | None) -> str:
+    salt = member_salt.calendar_token_salt if isinstance(member_salt, User) else member_salt
+    return _mac(f"group:{group.calendar_token_salt}:{salt}:{membership_id}")
 
 
-def member_by_token(db_session: Session, token: str) -> User | None:
-    return _find(db_session, User, token)
-
-
-def group_by_token(db_session: Session, token: str) -> Group | None:
-    return _find(db_session, Group, token)
+def group_by_link_token(db_session: Session, token: str) -> Group | None:
+    found = GROUP_LINK_RE.fullmatch(token)
+    if found is None:
+        return None
+    membership_id, mac = int(found[1]), found[2]
+    row = db_session.execute(
+        sa.select(Membership.status, Group, User.calendar_token_salt)
+        .join(Group, Group.id == Membership.group_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.id == membership_id)
+    ).first()
+    if row is None:
+        return None
+    status, group, member_salt = row
+    if not hmac.compare_digest(mac, _group_link_mac(membership_id, group, member_salt)):
+        return None
+    return group if status == MembershipStatus.ACTIVE else None
 
 
 @event.listens_for(User, "before_insert")
 @event.listens_for(Group, "before_insert")
 def _give_new_rows_a_token(_mapper, _connection, owner) -> None:
-    # Every member and group has a feed link from the start, however the row was made.
-    if owner.calendar_token_hash is None:
+    # Every member and group has feed links from the start, however the row was made.
+    if owner.calendar_token_salt is None:
         reset_token(owner)

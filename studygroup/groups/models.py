@@ -79,9 +79,8 @@ class Group(db.Model):
     )
     # Shown to organizers so they can share it again; rotating it revokes the old link.
     invite_token: Mapped[str] = mapped_column(sa.String(64), default=new_invite_token)
-    # The members-only calendar feed: only a hash of its token is stored.
+    # Part of every member's link to a members-only group's feed; a new one retires them all.
     calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(64))
-    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Raised by the database on every UPDATE. Feed versions sum it, so an edit always gives

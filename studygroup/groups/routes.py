@@ -109,7 +109,12 @@ def show(group: Group, membership: Membership | None):
         staffing=staffing_for(db.session, upcoming),
         organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
-        subscription=group_subscription(group, membership, lang=select_locale()),
+        subscription=group_subscription(
+            group,
+            membership,
+            current_user if current_user.is_authenticated else None,
+            lang=select_locale(),
+        ),
     )
 
 
