@@ -25,6 +25,14 @@ def select_locale() -> str:
     )
 
 
+def locale_of(user) -> str:
+    """The language of what reaches a member outside a page (emails, their calendar feed):
+    their own, else `MAIL_DEFAULT_LOCALE` for members who follow their browser."""
+    if user.locale in current_app.config["LANGUAGES"]:
+        return user.locale
+    return current_app.config["MAIL_DEFAULT_LOCALE"]
+
+
 def select_timezone() -> str:
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.timezone

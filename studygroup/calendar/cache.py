@@ -17,7 +17,6 @@ class FeedCache:
         self._entries: OrderedDict[Hashable, Feed] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
-        self.hits = 0
         self.builds = 0
 
     def get_or_build(self, key: Hashable, build: Callable[[], Feed]) -> Feed:
@@ -25,7 +24,6 @@ class FeedCache:
             feed = self._entries.get(key)
             if feed is not None:
                 self._entries.move_to_end(key)
-                self.hits += 1
                 return feed
         feed = build()  # outside the lock: other feeds are served meanwhile
         with self._lock:

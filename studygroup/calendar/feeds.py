@@ -92,10 +92,15 @@ def _kept_after(now: datetime) -> datetime:
     return now - CANCELLED_KEPT
 
 
-def _in_feeds(now: datetime):
+# For the statements built once: `kept_after` is bound on each execution.
+_KEPT_AFTER = sa.bindparam("kept_after", type_=UTCDateTime)
+
+
+def _in_feeds(kept_after):
+    """A session is in feeds while scheduled, and for 30 days after its date if cancelled."""
     return sa.or_(
         StudySession.status == SessionStatus.SCHEDULED,
-        StudySession.starts_at >= _kept_after(now),
+        StudySession.starts_at >= kept_after,
     )
 
 
@@ -103,10 +108,7 @@ def _in_feeds(now: datetime):
 
 
 def _group_head_statement(where):
-    in_feed = sa.or_(
-        StudySession.status == SessionStatus.SCHEDULED,
-        StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
-    )
+    in_feed = _in_feeds(_KEPT_AFTER)
     return (
         sa.select(
             Group.id,
@@ -163,7 +165,7 @@ def group_feed_sessions(db_session: Session, group: Group, *, now: datetime) -> 
     return list(
         db_session.scalars(
             sa.select(StudySession)
-            .where(StudySession.group_id == group.id, _in_feeds(now))
+            .where(StudySession.group_id == group.id, _in_feeds(_kept_after(now)))
             .order_by(StudySession.starts_at, StudySession.id)
         )
     )
@@ -188,13 +190,13 @@ def group_feed(
         return _serialize(calendar, events, fallback_zone=group.timezone)
 
 
-def session_file(group: Group, session: StudySession, *, options: FeedOptions) -> bytes:
+def session_file(group: Group, session: StudySession, *, options: FeedOptions) -> Feed:
     """One session as a file for "add to my calendar": the group feed's event, same UID, so
     importing it again updates it."""
     with force_locale(options.locale):
         calendar = _calendar(name=group.name, description=None, timezone=group.timezone)
         event = _session_event(session, group, _Build(options))
-        return _serialize(calendar, [event], fallback_zone=group.timezone)
+        return _file(calendar, event, fallback_zone=group.timezone)
 
 
 def _session_event(session: StudySession, group: Group, build: "_Build") -> Event:
@@ -261,9 +263,10 @@ def _place_columns():
     )
 
 
-def _places_query(member_id: int):
+def _held_places(statement, member_id):
+    """`statement` over a member's confirmed places, joined to slot, role, session and group."""
     return (
-        sa.select(*_place_columns())
+        statement.select_from(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .join(RoleType, RoleType.id == RoleSlot.role_type_id)
         .join(StudySession, StudySession.id == RoleSlot.session_id)
@@ -272,21 +275,26 @@ def _places_query(member_id: int):
     )
 
 
+def _places_query(member_id: int):
+    return _held_places(sa.select(*_place_columns()), member_id)
+
+
+def _sessions_with_places_of(member_id):
+    return (
+        sa.select(RoleSlot.session_id)
+        .join(Assignment, Assignment.slot_id == RoleSlot.id)
+        .where(Assignment.user_id == member_id, Assignment.status == AssignmentStatus.CONFIRMED)
+    )
+
+
 def _member_version_statements():
     member_id = sa.bindparam("member_id")
-    confirmed = Assignment.status == AssignmentStatus.CONFIRMED
-    in_feed = sa.and_(
-        confirmed,
-        sa.or_(
-            StudySession.status == SessionStatus.SCHEDULED,
-            StudySession.starts_at >= sa.bindparam("kept_after", type_=UTCDateTime),
-        ),
-    )
+    in_feed = _in_feeds(_KEPT_AFTER)
 
     def kept(column):
         return sa.case((in_feed, column))
 
-    own = (
+    own = _held_places(
         sa.select(
             sa.func.count(kept(Assignment.id)),
             sa.func.sum(kept(Assignment.id)),
@@ -295,19 +303,10 @@ def _member_version_statements():
             sa.func.sum(kept(StudySession.revision)),
             sa.func.sum(kept(RoleType.revision)),
             sa.func.sum(kept(Group.revision)),
-        )
-        .select_from(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .join(Group, Group.id == StudySession.group_id)
-        .where(Assignment.user_id == member_id, confirmed)
+        ),
+        member_id,
     )
-    mine = (
-        sa.select(RoleSlot.session_id)
-        .join(Assignment, Assignment.slot_id == RoleSlot.id)
-        .where(Assignment.user_id == member_id, confirmed)
-    )
+    mine = _sessions_with_places_of(member_id)
     other = sa.orm.aliased(Assignment)
     other_slot = sa.orm.aliased(RoleSlot)
     other_role = sa.orm.aliased(RoleType)
@@ -348,48 +347,46 @@ def member_feed_data(db_session: Session, member: User, *, now: datetime) -> Mem
     """Two queries, whatever the number of places: the member's places, then everyone else
     confirmed in those sessions."""
     places = db_session.execute(
-        _places_query(member.id).where(_in_feeds(now)).order_by(RoleSlot.starts_at, Assignment.id)
+        _places_query(member.id)
+        .where(_in_feeds(_kept_after(now)))
+        .order_by(RoleSlot.starts_at, Assignment.id)
     ).all()
-    session_ids = sa.select(RoleSlot.session_id).where(
-        RoleSlot.id.in_(
-            sa.select(Assignment.slot_id).where(
-                Assignment.user_id == member.id, Assignment.status == AssignmentStatus.CONFIRMED
-            )
+    if not places:
+        return MemberFeedData(places=[])
+    coworkers = _coworkers(db_session, member.id, _sessions_with_places_of(member.id))
+    return MemberFeedData(places=places, coworkers=coworkers)
+
+
+def _coworkers(db_session: Session, member_id: int, session_ids) -> dict[int, list[Coworker]]:
+    """Everyone but the member confirmed in these sessions (ids, or a subquery of them)."""
+    rows = db_session.execute(
+        sa.select(
+            RoleSlot.session_id,
+            User.display_name,
+            User.appear_by_name,
+            RoleType.key,
+            RoleType.name,
+            Assignment.updated_at,
         )
-    )
-    others = (
-        db_session.execute(
-            sa.select(
-                RoleSlot.session_id,
-                Assignment.id,
-                Assignment.updated_at,
-                User.display_name,
-                User.appear_by_name,
-                RoleType.key,
-                RoleType.name,
-                User.updated_at,
-            )
-            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-            .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-            .join(User, User.id == Assignment.user_id)
-            .where(
-                RoleSlot.session_id.in_(session_ids),
-                Assignment.status == AssignmentStatus.CONFIRMED,
-                Assignment.user_id != member.id,
-            )
-            .order_by(RoleSlot.session_id, RoleSlot.position, RoleSlot.id, Assignment.id)
-        ).all()
-        if places
-        else []
-    )
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(User, User.id == Assignment.user_id)
+        .where(
+            RoleSlot.session_id.in_(session_ids),
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            Assignment.user_id != member_id,
+        )
+        .order_by(RoleSlot.session_id, RoleSlot.position, RoleSlot.id, Assignment.id)
+    ).all()
     coworkers: dict[int, list[Coworker]] = defaultdict(list)
-    for session_id, _id, changed, name, by_name, role_key, role_name, _renamed in others:
+    for session_id, name, by_name, role_key, role_name, changed in rows:
         # A feed is a link that can be passed on: only people who chose to appear by name
         # are named in it, whoever the member is.
         coworkers[session_id].append(
             Coworker(name if by_name else None, role_key, role_name, changed)
         )
-    return MemberFeedData(places=places, coworkers=dict(coworkers))
+    return dict(coworkers)
 
 
 def member_feed(member: User, data: MemberFeedData, *, options: FeedOptions) -> bytes:
@@ -411,36 +408,19 @@ def member_feed(member: User, data: MemberFeedData, *, options: FeedOptions) -> 
 def place_rows(db_session: Session, place: Assignment) -> MemberFeedData:
     """One place with its co-workers, loaded like the member feed's."""
     rows = db_session.execute(_places_query(place.user_id).where(Assignment.id == place.id)).all()
-    others = db_session.execute(
-        sa.select(
-            User.display_name,
-            User.appear_by_name,
-            RoleType.key,
-            RoleType.name,
-            Assignment.updated_at,
-        )
-        .select_from(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .join(User, User.id == Assignment.user_id)
-        .where(
-            RoleSlot.session_id == place.slot.session_id,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-            Assignment.user_id != place.user_id,
-        )
-        .order_by(RoleSlot.position, RoleSlot.id, Assignment.id)
-    ).all()
-    coworkers = [Coworker(n if by_name else None, k, r, c) for n, by_name, k, r, c in others]
-    return MemberFeedData(places=rows, coworkers={place.slot.session_id: coworkers})
+    session_id = place.slot.session_id
+    return MemberFeedData(
+        places=rows, coworkers=_coworkers(db_session, place.user_id, [session_id])
+    )
 
 
-def place_file(data: MemberFeedData, *, options: FeedOptions) -> bytes:
+def place_file(data: MemberFeedData, *, options: FeedOptions) -> Feed:
     """One place as a file; the member feed's event, same UID."""
     place = data.places[0]
     with force_locale(options.locale):
         calendar = _calendar(name=place.group_name, description=None, timezone=place.timezone)
         event = _place_event(place, data.coworkers.get(place.session_id, []), _Build(options))
-        return _serialize(calendar, [event], fallback_zone=place.timezone)
+        return _file(calendar, event, fallback_zone=place.timezone)
 
 
 def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> Event:
@@ -568,6 +548,12 @@ def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
     repeated hour's second pass would be read as the first (RFC 5545), so it goes in UTC."""
     local = value.astimezone(tz)
     return value.astimezone(UTC) if local.fold else local
+
+
+def _file(calendar: Calendar, event: Event, *, fallback_zone: str) -> Feed:
+    """A one-event file, Last-Modified as the event's own."""
+    body = _serialize(calendar, [event], fallback_zone=fallback_zone)
+    return Feed.of(body, event.decoded("last-modified"))
 
 
 def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str):

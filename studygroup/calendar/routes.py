@@ -3,7 +3,6 @@
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,9 +14,9 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.i18n import select_locale
+from studygroup.i18n import locale_of, select_locale
 from studygroup.logging import security_event
-from studygroup.sessions.models import StudySession
+from studygroup.sessions.services import get_session
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.urls import public_base_url
 
@@ -47,12 +46,6 @@ def _feed_locale() -> str:
     wanted = request.args.get("lang", "")
     if wanted in current_app.config["LANGUAGES"]:
         return wanted
-    return current_app.config["MAIL_DEFAULT_LOCALE"]
-
-
-def _member_locale(member) -> str:
-    if member.locale in current_app.config["LANGUAGES"]:
-        return member.locale
     return current_app.config["MAIL_DEFAULT_LOCALE"]
 
 
@@ -132,7 +125,7 @@ def member_feed(token: str):
         if member is None:
             return None
         version = feeds.member_feed_version(db.session, member, now=now)
-        return member.id, _member_locale(member), version
+        return member.id, locale_of(member), version
 
     found = tokens.member_token_hash(token)
     resolved = found and _recent(("member", found), resolve)
@@ -154,15 +147,10 @@ def member_feed(token: str):
 @bp.get("/g/<slug>/sessions/<int:session_id>/calendar.ics")
 @group_view()
 def session_file(group: Group, membership: Membership | None, session_id: int):
-    session = db.session.scalar(
-        sa.select(StudySession).where(
-            StudySession.id == session_id, StudySession.group_id == group.id
-        )
-    )
+    session = get_session(db.session, group, session_id)
     if session is None:
         abort(404)
-    body = feeds.session_file(group, session, options=_options(select_locale()))
-    feed = feeds.Feed.of(body, max(session.updated_at, group.updated_at))
+    feed = feeds.session_file(group, session, options=_options(select_locale()))
     return _send(feed, private=True, download_name=f"{group.slug}-{session.id}.ics")
 
 
@@ -175,11 +163,8 @@ def place_file(place_id: int):
     if place.status != AssignmentStatus.CONFIRMED:
         abort(404)
     data = feeds.place_rows(db.session, place)
-    body = feeds.place_file(data, options=_options(select_locale()))
+    feed = feeds.place_file(data, options=_options(select_locale()))
     row = data.places[0]
-    changes = [row.place_changed, row.session_changed, row.role_changed, row.group_changed]
-    changes += [c.changed for c in data.coworkers.get(row.session_id, [])]
-    feed = feeds.Feed.of(body, max(changes))
     return _send(feed, private=True, download_name=f"{row.slug}-{row.session_id}-{place.id}.ics")
 
 

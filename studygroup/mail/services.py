@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
+from studygroup.i18n import locale_of
 from studygroup.mail.models import EmailStatus, OutboundEmail
 
 MAX_ATTEMPTS = 8
@@ -100,10 +101,6 @@ CHANGE_NAMES = {
 }
 
 
-def email_locale(user: User) -> str:
-    return user.locale or current_app.config["MAIL_DEFAULT_LOCALE"]
-
-
 def queue_email(
     db_session: Session,
     *,
@@ -130,7 +127,7 @@ def queue_email(
     slot = place.slot if place is not None else None
     session = session or slot.session
     group = session.group
-    with force_locale(email_locale(user)):
+    with force_locale(locale_of(user)):
         values = {
             "role": role_label(slot.role_type) if slot is not None else "",
             "session": session.title,
