@@ -264,4 +264,6 @@ def _print_feeds() -> None:
     lang = current_app.config["MAIL_DEFAULT_LOCALE"]
     click.echo("Calendar feeds (subscribe in any calendar app):")
     click.echo(f"  group {group.name}: {group_subscription(group, None, None, lang=lang).url}")
-    click.echo(f"  suzuki@example.com's places (private): {member_subscription(suzuki).url}")
+    click.echo(
+        f"  suzuki@example.com's places (private): {member_subscription(suzuki, lang=lang).url}"
+    )

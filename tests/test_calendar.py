@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import re
 import time as time_module
 from datetime import UTC, date, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
@@ -602,7 +603,7 @@ def test_feed_urls_follow_the_public_base_url_behind_a_proxy(crew, app_factory):
     with app.test_request_context("/"):
         from studygroup.calendar.links import group_subscription, member_subscription
 
-        subscription = member_subscription(db.session.merge(aoi))
+        subscription = member_subscription(db.session.merge(aoi), lang="en")
         assert subscription.url.startswith("https://study.example/sg/calendar/member/")
         assert subscription.webcal.startswith("webcal://study.example/sg/calendar/member/")
     body = app.test_client().get("/g/shibuya/calendar.ics").data.decode()
@@ -833,3 +834,20 @@ def test_a_new_token_key_retires_every_link(crew, app_factory, client, auth):
 
         fresh = db.session.get(User, aoi.id)
         assert new_client.get(f"/calendar/member/{tokens.token_of(fresh)}.ics").status_code == 200
+
+
+def test_member_feed_language_follows_the_member_then_the_link(crew, client, auth):
+    """A calendar client sends no language: members who follow their browser get the feed in
+    the language of the page they copied the link from; a language setting of their own wins."""
+    _organizer, _group, aoi, _ben, _session, _place = crew
+    assert aoi.locale is None  # "as my browser says"
+    auth.login_as(aoi)
+    page = client.get("/schedule", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    english = re.search(r'value="http://localhost(/calendar/member/[^"]+)"', page)[1]
+    assert english.endswith("?lang=en")
+    assert b"SUMMARY:Reception: Monthly meetup" in client.get(english).data
+    japanese = english.replace("lang=en", "lang=ja")
+    assert "SUMMARY:受付: Monthly meetup" in client.get(japanese).get_data(as_text=True)
+    aoi.locale = "ja"
+    db.session.commit()
+    assert "SUMMARY:受付: Monthly meetup" in client.get(english).get_data(as_text=True)

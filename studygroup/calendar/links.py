@@ -25,8 +25,10 @@ class Subscription:
         return "https://calendar.google.com/calendar/render?cid=" + quote(self.webcal, safe="")
 
 
-def member_subscription(member: User) -> Subscription:
-    url = external_url("calendar.member_feed", token=tokens.token_of(member))
+def member_subscription(member: User, *, lang: str) -> Subscription:
+    """`lang`: the page's language, for members whose profile follows their browser (a
+    calendar client sends none); a member's own language setting wins over it."""
+    url = external_url("calendar.member_feed", token=tokens.token_of(member), lang=lang)
     return Subscription(url, stale=not tokens.token_is_current(member))
 
 

@@ -14,7 +14,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.i18n import locale_of, select_locale
+from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.sessions.services import get_session
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -42,7 +42,8 @@ def _public_host() -> str | None:
 
 
 def _feed_locale() -> str:
-    """A group feed has no reader we know: `?lang=en|ja`, else the site's default language."""
+    """A calendar client sends no language: `?lang=en|ja` from the link the reader copied,
+    else the site's default language."""
     wanted = request.args.get("lang", "")
     if wanted in current_app.config["LANGUAGES"]:
         return wanted
@@ -125,14 +126,17 @@ def member_feed(token: str):
         if member is None:
             return None
         version = feeds.member_feed_version(db.session, member, now=now)
-        return member.id, locale_of(member), version
+        return member.id, member.locale, version
 
     found = tokens.member_token_hash(token)
     resolved = found and _recent(("member", found), resolve)
     if not resolved:
         abort(404)
-    member_id, locale, version = resolved
-    options = _options(locale)
+    member_id, own_locale, version = resolved
+    # The member's own language setting, else the one of the page they copied the link from.
+    options = _options(
+        own_locale if own_locale in current_app.config["LANGUAGES"] else _feed_locale()
+    )
 
     def build() -> feeds.Feed:
         member = db.session.get(User, member_id)

@@ -16,6 +16,7 @@ from studygroup.extensions import db
 from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.i18n import select_locale
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import get_session, upcoming_sessions
@@ -146,7 +147,7 @@ def schedule():
     ]
     return render_template(
         "signups/schedule.html",
-        subscription=member_subscription(current_user),
+        subscription=member_subscription(current_user, lang=select_locale()),
         upcoming=upcoming,
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),
