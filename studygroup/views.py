@@ -23,10 +23,15 @@ def commit_unless_duplicate() -> bool:
 def commit_and_send() -> None:
     """Commit the change, then send the emails it queued. A failed send is logged and left
     in the outbox for `send-reminders` to retry; it never undoes the change."""
+    db.session.commit()
+    send_committed_emails()
+
+
+def send_committed_emails() -> None:
+    """Send the emails the committed change queued (see `commit_and_send`)."""
     from studygroup.db import utcnow
     from studygroup.mail.services import send_queued
 
-    db.session.commit()
     try:
         send_queued(db.session, now=utcnow())
     except Exception:  # the change is saved; the outbox keeps the mail for the next run

@@ -84,6 +84,7 @@ class ProfileForm(Form):
     email_waitlist = BooleanField(_l("Waitlist: when I get a place"))
     email_session_changes = BooleanField(_l("Changes to sessions I help at"))
     email_reminders = BooleanField(_l("Reminders before sessions I help at"))
+    email_organizer_requests = BooleanField(_l("Requests to answer in groups I organize"))
 
     def validate_skills(self, field):
         if len(parse_skills(field.data or "")) > MAX_SKILLS:

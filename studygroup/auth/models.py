@@ -48,6 +48,8 @@ class User(UserMixin, db.Model):
     email_waitlist: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_session_changes: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     email_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Organizers: a speaker request or a join request waits for an answer.
+    email_organizer_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
     coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
         sa.Enum(

@@ -26,7 +26,13 @@ from studygroup.logging import security_event
 from studygroup.security import client_address, safe_next_url
 from studygroup.views import commit_unless_duplicate
 
-EMAIL_CHOICES = ("email_signups", "email_waitlist", "email_session_changes", "email_reminders")
+EMAIL_CHOICES = (
+    "email_signups",
+    "email_waitlist",
+    "email_session_changes",
+    "email_reminders",
+    "email_organizer_requests",
+)
 
 
 @login_manager.user_loader

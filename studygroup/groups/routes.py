@@ -49,7 +49,12 @@ from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import past_sessions, upcoming_sessions
 from studygroup.signups.services import cancel_future_places, staffing_for
-from studygroup.views import commit_and_send, commit_unless_duplicate, show_violation
+from studygroup.views import (
+    commit_and_send,
+    commit_unless_duplicate,
+    send_committed_emails,
+    show_violation,
+)
 
 
 @bp.get("/groups")
@@ -159,6 +164,7 @@ def join(group: Group, membership: Membership | None):
         return redirect(url_for("groups.show", slug=group.slug))
     if not commit_unless_duplicate():  # the same request twice at once: the first one counts
         return redirect(url_for("groups.show", slug=group.slug))
+    send_committed_emails()  # a request to join: the organizers hear of it
     if membership.is_active:
         flash(_("You are now a member of %(group)s.", group=group.name), "success")
     else:
@@ -251,7 +257,13 @@ def member_action(group: Group, membership: Membership, membership_id: int):
             group_id=group.id,
             member_id=target.user_id,
         )
-        flash(_("Saved."), "success")
+        answered = {
+            "approve": _("%(name)s is a member now.", name=target.user.display_name),
+            "decline": _("%(name)s's request to join is declined.", name=target.user.display_name),
+        }
+        flash(answered.get(form.action.data, _("Saved.")), "success")
+    if request.form.get("back") == "organize":
+        return redirect(url_for("main.organize", _anchor="needs"))
     return redirect(url_for("groups.members", slug=group.slug))
 
 

@@ -26,6 +26,7 @@ from studygroup.groups.models import (
     Visibility,
     new_invite_token,
 )
+from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -198,7 +199,48 @@ def join_group(
     membership.joined_at = now if status == MembershipStatus.ACTIVE else None
     membership.left_at = None
     db_session.flush()
+    if status == MembershipStatus.PENDING:
+        tell_organizers(
+            db_session,
+            group,
+            kind="join_request",
+            about=user,
+            answer_at=Link("groups.members", {"slug": group.slug}, f"member-{membership.id}"),
+            now=now,
+        )
     return membership
+
+
+def tell_organizers(
+    db_session: Session,
+    group: Group,
+    *,
+    kind: str,
+    about: User,
+    answer_at: Link,
+    now: datetime,
+    place=None,
+) -> int:
+    """Email every active organizer of the group that `about` asks for something (a place
+    that needs approval, to join), each in their own language and only if they want such
+    emails; never the one who asks, even when they organize too. Returns how many were queued.
+    """
+    queued = 0
+    for organizer in organizers_of(db_session, group):
+        if organizer.id == about.id:
+            continue
+        message = queue_email(
+            db_session,
+            user=organizer,
+            kind=kind,
+            group=group,
+            place=place,
+            about=about,
+            answer_at=answer_at,
+            now=now,
+        )
+        queued += message is not None
+    return queued
 
 
 def _active_organizer_count(db_session: Session, group: Group) -> int:

@@ -8,7 +8,7 @@ same row, and a failed send stays pending for the next run. With no MAIL_SERVER 
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
@@ -91,7 +91,39 @@ MESSAGES = {
         _l("A reminder of your place at the coming session."),
         "email_reminders",
     ),
+    # To organizers: something waits for their answer.
+    "talk_request": (
+        _l("To answer: %(name)s asks to speak at %(session)s"),
+        _l("%(name)s asks for a place as %(role)s. It waits for an organizer's answer."),
+        "email_organizer_requests",
+    ),
+    "approval_request": (
+        _l("To answer: %(name)s asks for a place as %(role)s, %(session)s"),
+        _l(
+            "%(name)s asks for a place as %(role)s. After their no-shows in this group, "
+            "their sign-ups wait for an organizer's answer."
+        ),
+        "email_organizer_requests",
+    ),
+    "join_request": (
+        _l("To answer: %(name)s asks to join %(group)s"),
+        _l("%(name)s asks to join the group. It waits for an organizer's answer."),
+        "email_organizer_requests",
+    ),
 }
+
+# The kinds that go to organizers, about someone else's request.
+TO_ORGANIZERS = {"talk_request", "approval_request", "join_request"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A page of the site, built into an absolute link when the message is written."""
+
+    endpoint: str
+    values: dict = field(default_factory=dict)
+    anchor: str = ""
+
 
 CHANGE_NAMES = {
     "time": _l("time"),
@@ -111,44 +143,53 @@ def queue_email(
     session=None,
     changes: tuple[str, ...] = (),
     dedupe_key: str | None = None,
+    group=None,
+    about: User | None = None,
+    answer_at: Link | None = None,
 ) -> OutboundEmail | None:
     """Write one message for `user` into the outbox, in their language.
 
     Returns None when the member turned this kind of email off. With `dedupe_key` the row is
     unique: inserting it is how a reminder is claimed (IntegrityError: someone else did).
+    Messages to organizers name who asks (`about`) and where to answer (`answer_at`); a join
+    request has a `group` and no session.
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
     from studygroup.templating import role_label
 
     subject_text, intro, setting = MESSAGES[kind]
-    if not getattr(user, setting):
+    if not wants_email(user, kind):
         return None
     slot = place.slot if place is not None else None
-    session = session or slot.session
-    group = session.group
+    session = session or (slot.session if slot is not None else None)
+    group = group or session.group
     with force_locale(locale_of(user)):
         values = {
             "role": role_label(slot.role_type) if slot is not None else "",
-            "session": session.title,
+            "session": session.title if session is not None else "",
+            "group": group.name,
+            "name": about.display_name if about is not None else "",
         }
         # One line: a title with a line break must never break the mail header.
         subject = " ".join((str(subject_text) % values).split())
         body = render_template(
             "mail/message.txt",
             user=user,
-            intro=str(intro),
+            intro=str(intro) % values,
             group=group,
             session=session,
             slot=slot,
             place=place,
             role=values["role"],
-            when=format_local(session.starts_at, group.timezone),
+            when=format_local(session.starts_at, group.timezone) if session else "",
             window=(
                 format_time_range(slot.starts_at, slot.ends_at, group.timezone) if slot else ""
             ),
             changes=_list_in_language([str(CHANGE_NAMES[c]) for c in changes]),
-            session_url=_session_url(group, session),
+            session_url=_session_url(group, session) if session else "",
+            answer_url=_link_url(answer_at) if answer_at else "",
+            to_organizer=kind in TO_ORGANIZERS,
             settings_url=_url("auth.profile"),
             schedule_url=_url("signups.schedule"),
         )
@@ -168,6 +209,11 @@ def queue_email(
     return message
 
 
+def wants_email(user: User, kind: str) -> bool:
+    """Whether the member lets this kind of email reach them (their profile's choices)."""
+    return bool(getattr(user, MESSAGES[kind][2]))
+
+
 def _list_in_language(items: list[str]) -> str:
     from flask_babel import get_locale
 
@@ -182,6 +228,11 @@ def _url(endpoint, **values):
 
 def _session_url(group, session):
     return _url("sessions.show", slug=group.slug, session_id=session.id)
+
+
+def _link_url(link: Link) -> str:
+    url = _url(link.endpoint, **link.values)
+    return f"{url}#{link.anchor}" if link.anchor else url
 
 
 @dataclass

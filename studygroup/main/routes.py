@@ -6,6 +6,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.services import groups_of, public_groups
 from studygroup.main import bp
+from studygroup.main.attention import GAPS_AHEAD, needs_attention
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import upcoming_sessions, upcoming_sessions_by_group
 from studygroup.signups.services import staffing_for
@@ -29,14 +30,18 @@ def home():
 @bp.get("/organize")
 @login_required
 def organize():
-    """The organizer portal: every group I organize with its next sessions and head-counts."""
+    """The organizer portal: first what needs me, then every group I organize with its next
+    sessions and head-counts."""
+    now = utcnow()
     memberships = [m for m in groups_of(db.session, current_user) if m.is_organizer]
     by_group = upcoming_sessions_by_group(
-        db.session, group_ids=[m.group_id for m in memberships], now=utcnow(), per_group=6
+        db.session, group_ids=[m.group_id for m in memberships], now=now, per_group=6
     )
     sessions = [s for group_sessions in by_group.values() for s in group_sessions]
     return render_template(
         "main/organize.html",
+        needs=needs_attention(db.session, current_user, now),
+        gaps_days=GAPS_AHEAD.days,
         memberships=memberships,
         by_group=by_group,
         staffing=staffing_for(db.session, sessions),

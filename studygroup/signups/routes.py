@@ -17,6 +17,7 @@ from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import select_locale
+from studygroup.mail.services import wants_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import get_session, upcoming_sessions
@@ -261,14 +262,25 @@ def place_action(group: Group, membership: Membership, place_id: int):
     form.to_slot_id.choices = options(
         (s.id, s.id) for s in _session_or_404(group, session.id).slots
     )
-    if not form.validate_on_submit():
+    back = redirect(
+        url_for("main.organize", _anchor="needs")
+        if request.form.get("back") == "organize"
+        else url_for("signups.session_staffing", slug=group.slug, session_id=session.id)
+    )
+    moving = request.form.get("action") == "move"
+    if not form.validate_on_submit() and not (moving and form.errors.keys() == {"to_slot_id"}):
         abort(400)
+    if moving and not form.to_slot_id.data:
+        flash(_("Choose the role to move %(name)s to.", name=place.user.display_name), "error")
+        return back
     now = utcnow()
     action = form.action.data
     me = current_user
+    name, role = place.user.display_name, role_label(place.slot.role_type)
+    promoted: list[Assignment] = []
     try:
         if action == "remove":
-            cancel_place(db.session, place=place, actor=me, now=now, by_organizer=True)
+            promoted = cancel_place(db.session, place=place, actor=me, now=now, by_organizer=True)
             outcome = None
         elif action == "promote":
             outcome = promote_by_hand(db.session, organizer=me, place=place, now=now)
@@ -287,16 +299,82 @@ def place_action(group: Group, membership: Membership, place_id: int):
         else:  # move
             to_slot = _slot_in_group(group, form.to_slot_id.data)
             outcome = move_place(db.session, organizer=me, place=place, to_slot=to_slot, now=now)
+            promoted = outcome.promoted
     except RuleViolation as refused:
         db.session.rollback()
         flash(str(refused.message), "error")
-    else:
-        warnings = [str(w) for w in outcome.warnings] if outcome else []
-        commit_and_send()
-        flash(_("Saved."), "success")
-        for warning in warnings:
-            flash(warning, "warning")
-    return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+        return back
+    warnings = [str(w) for w in outcome.warnings] if outcome else []
+    done = _what_happened(
+        action,
+        place,
+        name=name,
+        role=role,
+        actor=me,
+        new_role=role_label(to_slot.role_type) if action == "move" else "",
+    )
+    moved_up = [p.user.display_name for p in promoted]
+    commit_and_send()
+    flash(done, "success")
+    if moved_up:
+        flash(_("From the waitlist: %(names)s.", names=", ".join(moved_up)), "info")
+    for warning in warnings:
+        flash(warning, "warning")
+    return back
+
+
+# The email each staffing action sends the member (see signups.services), if any.
+_EMAIL_OF_ACTION = {
+    "approve": "request_approved",
+    "decline": "request_declined",
+    "promote": "waitlist_promoted",
+    "remove": "place_removed",
+    "move": "assigned",
+}
+
+
+def _what_happened(
+    action: str, place: Assignment, *, name: str, role: str, actor: User, new_role: str
+) -> str:
+    """What an organizer's staffing action did, with the member's name and the role, and
+    whether the member hears of it by email (they may have turned such emails off)."""
+    talk = place.talk_title
+    if action == "approve":
+        done = (
+            _("%(name)s's talk 「%(title)s」 is approved.", name=name, title=talk)
+            if talk
+            else _("%(name)s's request for %(role)s is approved.", name=name, role=role)
+        )
+    elif action == "decline":
+        done = (
+            _("%(name)s's talk 「%(title)s」 is declined.", name=name, title=talk)
+            if talk
+            else _("%(name)s's request for %(role)s is declined.", name=name, role=role)
+        )
+    elif action == "promote":
+        done = _("%(name)s has the place as %(role)s now.", name=name, role=role)
+    elif action == "remove":
+        done = _("%(name)s is removed from %(role)s.", name=name, role=role)
+    elif action in ("up", "down"):
+        number = waitlist_numbers(db.session, [place]).get(place.id)
+        done = _(
+            "%(name)s is number %(n)d on the waitlist for %(role)s now.",
+            name=name,
+            n=number or 0,
+            role=role,
+        )
+    elif action == "worked":
+        done = _("%(name)s is marked as worked (%(role)s).", name=name, role=role)
+    elif action == "no_show":
+        done = _("%(name)s is marked as a no-show (%(role)s).", name=name, role=role)
+    else:  # move
+        done = _("%(name)s is moved from %(old)s to %(new)s.", name=name, old=role, new=new_role)
+    kind = _EMAIL_OF_ACTION.get(action)
+    if action == "remove" and place.user_id == actor.id:
+        kind = "place_cancelled"
+    if kind and wants_email(place.user, kind):
+        done = _("%(done)s %(name)s is told by email.", done=done, name=name)
+    return done
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/attendance")

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, joinedload
 from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Group, Membership, MembershipStatus
-from studygroup.mail.services import queue_email
+from studygroup.groups.services import tell_organizers
+from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import (
@@ -309,6 +310,20 @@ def sign_up(
     db_session.flush()
     _log(db_session, session.id, _ACTION_FOR[status], actor=member, assignment=place, now=now)
     queue_email(db_session, user=member, kind=_EMAIL_FOR[status], place=place, now=now)
+    if status == AssignmentStatus.REQUESTED:
+        tell_organizers(
+            db_session,
+            group,
+            kind="talk_request" if slot.role_type.requires_approval else "approval_request",
+            about=member,
+            place=place,
+            answer_at=Link(
+                "signups.session_staffing",
+                {"slug": group.slug, "session_id": session.id},
+                f"place-{place.id}",
+            ),
+            now=now,
+        )
     return place
 
 
