@@ -166,7 +166,9 @@ def test_needs_you_leads_to_each_thing_waiting(live, mailbox, new_context, scree
 
     # The join request: its row on the members page.
     needs.get_by_role("link", name="Newcomer asks to join the group").click()
-    expect(page).to_have_url(f"{base}/g/{seeded.slug}/members#member-{seeded.joining_id}")
+    expect(page).to_have_url(
+        f"{base}/g/{seeded.slug}/members?status=pending#member-{seeded.joining_id}"
+    )
     row = page.locator(f"#member-{seeded.joining_id}")
     expect(row).to_contain_text("Asked to join")
     expect(row).to_be_in_viewport()

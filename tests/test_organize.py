@@ -231,7 +231,7 @@ def test_organize_opens_with_what_needs_me_each_one_click_away(client, auth, wor
         f"/g/{a.slug}/sessions/{soon.id}/staffing#slot-{reception.id}",
         f"/g/{a.slug}/sessions/{soon.id}/staffing#slot-{slots_of(soon)['setup'].id}",
         f"/g/{a.slug}/sessions/{ended.id}/staffing#attendance",
-        f"/g/{b.slug}/members#member-{world['asking'].id}",
+        f"/g/{b.slug}/members?status=pending#member-{world['asking'].id}",
     }
     assert expected <= links
     # Each link lands on a page that has the place it points at.
@@ -534,7 +534,10 @@ def test_a_join_request_emails_the_organizers(client, auth, make, smtp_server):
     assert told["Subject"] == "To answer: Newcomer asks to join Rust 読書会"
     body = told.get_content()
     assert "Newcomer asks to join the group." in body
-    assert f"Answer it here: http://localhost/g/{group.slug}/members#member-{membership.id}" in body
+    assert (
+        f"Answer it here: http://localhost/g/{group.slug}/members?status=pending#member-{membership.id}"
+        in body
+    )
     assert "Session:" not in body
     assert smtp_server.to("new@example.com") == []
 

@@ -205,7 +205,11 @@ def join_group(
             group,
             kind="join_request",
             about=user,
-            answer_at=Link("groups.members", {"slug": group.slug}, f"member-{membership.id}"),
+            answer_at=Link(
+                "groups.members",
+                {"slug": group.slug, "status": MembershipStatus.PENDING.value},
+                f"member-{membership.id}",
+            ),
             now=now,
         )
     return membership
