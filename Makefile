@@ -27,9 +27,9 @@ translations: $(VENV)/.installed-app
 # the new entries in studygroup/translations/ja/LC_MESSAGES/messages.po.
 messages: $(VENV)/.installed-app
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-		--omit-header -o studygroup/translations/messages.pot .
+		--omit-header --width 100 -o studygroup/translations/messages.pot .
 	$(BIN)/pybabel update -i studygroup/translations/messages.pot -d studygroup/translations \
-		--no-fuzzy-matching --ignore-obsolete
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 run: $(VENV)/.installed-app translations
 	$(FLASK) db upgrade
