@@ -238,6 +238,7 @@ def gunicorn(database_url: str, workdir: Path, *, cache: bool):
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
         "STUDYGROUP_ENV": "production",
+        "STUDYGROUP_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "STUDYGROUP_INSTANCE_PATH": str(workdir),
         "WEB_CONCURRENCY": "2",
         "BIND": f"127.0.0.1:{port}",

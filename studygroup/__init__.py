@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -71,6 +72,36 @@ def load_config(app: Flask, test_config: dict | None) -> None:
                 "(or SECRET_KEY in instance/config.py); studygroup will not start without it."
             )
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+    _check_addresses(app.config, production=production)
+
+
+def _check_addresses(config, *, production: bool) -> None:
+    """Emails need the site's address, and it must never come from a request's Host header,
+    which anyone can set: production starts only when it knows it."""
+    hosts = config.get("TRUSTED_HOSTS")
+    if isinstance(hosts, str):  # STUDYGROUP_TRUSTED_HOSTS=a.example,b.example
+        hosts = config["TRUSTED_HOSTS"] = [h for h in hosts.replace(",", " ").split() if h]
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RuntimeError(
+                f"PUBLIC_BASE_URL must be an http(s) address such as "
+                f"https://studygroup.example, not {base!r}."
+            )
+    if not production or base:
+        return
+    if not hosts:
+        raise RuntimeError(
+            "PUBLIC_BASE_URL is not set. In production set STUDYGROUP_PUBLIC_BASE_URL (e.g. "
+            "https://studygroup.example), or STUDYGROUP_TRUSTED_HOSTS; studygroup will not start "
+            "without it, so that links in emails never point where a request's Host header says."
+        )
+    if hosts[0].startswith("."):
+        raise RuntimeError(
+            "The first of TRUSTED_HOSTS is the address in emails when PUBLIC_BASE_URL is not "
+            f"set, so it must be a host name, not {hosts[0]!r}. Set PUBLIC_BASE_URL."
+        )
 
 
 def _development_secret_key(instance_path: Path) -> str:

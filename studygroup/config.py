@@ -43,8 +43,12 @@ class DefaultConfig:
 
     SERIES_MAX_SESSIONS = 60
 
-    # Links in emails and feeds, e.g. "https://studygroup.example"; unset: the request's host.
+    # The site's address for links in emails, feeds and pages, e.g. "https://studygroup.example".
+    # Emails never take it from a request. Production needs it or TRUSTED_HOSTS.
     PUBLIC_BASE_URL = None
+    # Host names this site answers to, e.g. ["studygroup.example"] (".example.org" takes every
+    # subdomain); any other Host header gets 400. None: any host (development).
+    TRUSTED_HOSTS = None
 
     # Calendar feeds. Feed tokens are derived with this key (default: SECRET_KEY); changing it
     # changes every calendar link, so members must subscribe again.

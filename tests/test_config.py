@@ -30,6 +30,7 @@ def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u@db.example/studygroup")
     monkeypatch.setenv("STUDYGROUP_SERIES_MAX_SESSIONS", "12")
+    monkeypatch.setenv("STUDYGROUP_PUBLIC_BASE_URL", "https://studygroup.example")
     app = create_app()
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
@@ -41,7 +42,12 @@ def test_environment_overrides(monkeypatch):
 def test_create_app_touches_no_database(monkeypatch):
     """Workers must boot while the database is down: the factory opens no connection."""
     monkeypatch.setenv("SECRET_KEY", "x")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/x",
+            "PUBLIC_BASE_URL": "https://sg.example",
+        }
+    )
     assert app.test_client().get("/healthz").status_code == 200
 
 
@@ -53,7 +59,7 @@ def test_unknown_environment_names_are_refused(monkeypatch):
 
 
 def test_demo_refuses_production_without_force(app_factory):
-    app = app_factory(ENV_NAME="production")
+    app = app_factory(ENV_NAME="production", PUBLIC_BASE_URL="https://sg.example")
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code != 0
     assert "not added in production" in result.output

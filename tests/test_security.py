@@ -129,7 +129,7 @@ def test_security_headers_on_html(client):
 
 
 def test_production_sets_hsts_and_secure_cookies(app_factory):
-    app = app_factory(ENV_NAME="production")
+    app = app_factory(ENV_NAME="production", PUBLIC_BASE_URL="https://sg.example")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     response = app.test_client().get("/login")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")

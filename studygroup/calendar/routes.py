@@ -18,7 +18,7 @@ from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.sessions.services import get_session
 from studygroup.signups.models import Assignment, AssignmentStatus
-from studygroup.urls import public_base_url
+from studygroup.urls import page_base_url
 
 
 def _cache() -> FeedCache:
@@ -30,7 +30,7 @@ def _recent(key, load):
 
 
 def _options(locale: str) -> feeds.FeedOptions:
-    base = public_base_url()
+    base = page_base_url()
     domain = current_app.config.get("CALENDAR_UID_DOMAIN") or _public_host() or "studygroup"
     return feeds.FeedOptions(locale=locale, base_url=base, uid_domain=domain)
 

@@ -3,7 +3,7 @@
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from studygroup.errors import bp
 from studygroup.extensions import db
@@ -19,9 +19,15 @@ def _wants_json() -> bool:
 
 
 def _render(status: int, title: str, message: str):
+    if isinstance(request.routing_exception, SecurityError):
+        # A Host not in TRUSTED_HOSTS: no link can be built for it (nor should be), so no page.
+        return "Bad request: this site does not answer to that host name.\n", 400, _PLAIN
     if _wants_json():
         return {"error": title, "message": message}, status
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.app_errorhandler(CSRFError)
