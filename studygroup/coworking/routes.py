@@ -16,7 +16,7 @@ from studygroup.coworking.services import (
     Order,
     coworkers_of,
     group_network,
-    groups_visible_to,
+    history_groups,
     may_view_coworkers,
     sessions_together,
 )
@@ -80,12 +80,13 @@ def shared_link(token: str):
 
 
 def _filter_groups(member: User, viewer: User | None) -> list[Group]:
-    """The member's groups that the viewer may see (all of them on one's own page)."""
+    """The member's groups whose history the viewer may see (all of them on one's own page)."""
     groups = [m.group for m in groups_of(db.session, member) if m.is_active]
-    if viewer is not None and viewer.id == member.id:
+    visible = history_groups(member, viewer)
+    if visible is None:
         return groups
-    visible = set(db.session.scalars(groups_visible_to(viewer)))
-    return [g for g in groups if g.id in visible]
+    shown = set(db.session.scalars(visible))
+    return [g for g in groups if g.id in shown]
 
 
 def _filtered_coworkers(member: User):

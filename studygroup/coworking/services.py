@@ -9,9 +9,16 @@ Definitions (also shown on the page):
 * They worked **side by side** when, in that session, they held the same role or roles whose
   time windows overlap.
 
+Who sees what (the privacy help text's words are the rule):
+
+* A member sees their whole history. Others see the part of it in the groups `history_groups`
+  gives: an organizer of a member who chose "only me" sees only the groups they organize;
+  anyone the member's choice lets in sees public groups and groups they are in themselves.
+* Someone who chose not to appear by name is "a member" on others' pages, except to an
+  organizer looking at their own groups' history (`visible_names`, `coworkers_of`).
+
 `coworkers_of` answers in two queries whatever the size of the history (one aggregate per
-co-worker with their names, one for the roles shared), plus one when someone chose not to
-appear by name and the viewer might still see them; the indexes on assignment
+co-worker with their names, one for the roles shared); the indexes on assignment
 (user_id, status, slot_id) and (slot_id, status, user_id) and role_slot (session_id, ...)
 keep each proportional to the member's own history.
 """
@@ -70,8 +77,32 @@ def groups_visible_to(viewer: User | None):
     return public.union(own)
 
 
+def organized_by(viewer: User):
+    """SQL: ids of the groups `viewer` organizes."""
+    return sa.select(Membership.group_id).where(
+        Membership.user_id == viewer.id,
+        Membership.role == MemberRole.ORGANIZER,
+        Membership.status == MembershipStatus.ACTIVE,
+    )
+
+
+def history_groups(member: User, viewer: User | None):
+    """SQL: ids of the groups whose part of `member`'s history `viewer` may see; None: all of
+    it (their own). A member who chose "only me" shows an organizer the groups that organizer
+    organizes, and nobody else anything; otherwise others see public groups and their own (a
+    members-only group's history never leaves it). The caller checks first that the viewer may
+    open the page at all (`may_view_coworkers`)."""
+    if viewer is not None and viewer.id == member.id:
+        return None
+    if member.coworkers_visibility == CoworkersVisibility.ONLY_ME:
+        if viewer is None:
+            return sa.select(Group.id).where(sa.false())
+        return organized_by(viewer)
+    return groups_visible_to(viewer)
+
+
 def _pair_join(
-    member_id: int, *, now: datetime, group_id=None, since=None, until=None, viewer=False
+    member_id: int, *, now: datetime, group_id=None, since=None, until=None, groups=None
 ):
     """FROM my worked places JOIN the same sessions' other worked places."""
     me, they = aliased(Assignment), aliased(Assignment)
@@ -94,9 +125,8 @@ def _pair_join(
         conditions.append(session.starts_at >= since)
     if until is not None:
         conditions.append(session.starts_at < until)
-    if viewer is not False and (viewer is None or viewer.id != member_id):
-        # Someone else's page never shows sessions of a members-only group the viewer is not in.
-        conditions.append(session.group_id.in_(groups_visible_to(viewer)))
+    if groups is not None:  # what this viewer may see of the member's history
+        conditions.append(session.group_id.in_(groups))
 
     def select_from(*columns):
         return (
@@ -126,12 +156,31 @@ def coworkers_of(
     """Everyone `member` co-worked with, with sessions together, of those side by side, the
     roles both held (setup ×3), and the first and last date together.
 
-    Co-workers who chose not to appear by name come back with `name=None`, except to
-    themselves and to organizers of a group they are in. The caller checks first that
-    `viewer` may see this member's page (`may_view_coworkers`).
+    Only sessions of `history_groups(member, viewer)` count. Co-workers who chose not to
+    appear by name come back with `name=None`, except to themselves and to an organizer when
+    every session counted with them is in a group that organizer organizes. The caller checks
+    first that `viewer` may see this member's page (`may_view_coworkers`).
     """
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id, now=now, group_id=group_id, since=since, until=until, viewer=viewer
+        member.id,
+        now=now,
+        group_id=group_id,
+        since=since,
+        until=until,
+        groups=history_groups(member, viewer),
+    )
+    # Sessions together outside the viewer's own groups as organizer: 0 lets them see the name.
+    outside_organized = (
+        sa.func.count(
+            sa.distinct(
+                sa.case(
+                    (StudySession.group_id.in_(organized_by(viewer)), sa.null()),
+                    else_=StudySession.id,
+                )
+            )
+        )
+        if viewer is not None
+        else sa.literal(1)
     )
     # The people's names and choices come with the totals: no second trip for ~1,000 users.
     totals = db_session.execute(
@@ -143,6 +192,7 @@ def coworkers_of(
             sa.func.count(sa.distinct(sa.case((side_by_side, StudySession.id)))),
             sa.func.min(StudySession.starts_at),
             sa.func.max(StudySession.starts_at),
+            outside_organized,
         )
         .join(User, User.id == they.user_id)
         .group_by(they.user_id, User.display_name, User.appear_by_name)
@@ -158,9 +208,11 @@ def coworkers_of(
         .where(my_slot.role_type_id == their_slot.role_type_id)
         .group_by(they.user_id, RoleType.id, RoleType.key, RoleType.name)
     ).all()
-    named = _shown_ids(
-        db_session, viewer, [(user_id, by_name) for user_id, _n, by_name, *_rest in totals]
-    )
+    named = {
+        user_id
+        for user_id, _name, by_name, *_counts, outside in totals
+        if _named(user_id, by_name, viewer) or not outside
+    }
 
     from studygroup.templating import role_label
 
@@ -181,7 +233,7 @@ def coworkers_of(
             last=_utc(last),
             roles=dict(sorted(roles[user_id].items(), key=lambda kv: (-kv[1], kv[0]))),
         )
-        for user_id, display_name, _by_name, sessions, side, first, last in totals
+        for user_id, display_name, _by_name, sessions, side, first, last, _outside in totals
     ]
     if order == Order.RECENT:
         result.sort(key=lambda c: (c.last, c.sessions), reverse=True)
@@ -201,11 +253,18 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def visible_names(db_session: Session, viewer: User | None, people) -> dict[int, str | None]:
-    """Each person's name as `viewer` may see it, or None ("a member")."""
+def visible_names(
+    db_session: Session, viewer: User | None, people, *, group_id: int
+) -> dict[int, str | None]:
+    """Each person's name as `viewer` may see it on a page of group `group_id`, or None ("a
+    member"). One query, only when someone chose not to appear by name."""
     people = list(people)
-    named = _names_for(db_session, viewer, people)
-    return {p.id: p.display_name if p.id in named else None for p in people}
+    hidden = [p for p in people if not _named(p.id, p.appear_by_name, viewer)]
+    organizer = bool(hidden) and group_id in _organized_among(db_session, viewer, {group_id})
+    return {
+        p.id: p.display_name if organizer or _named(p.id, p.appear_by_name, viewer) else None
+        for p in people
+    }
 
 
 def worked_with_by_session(
@@ -217,64 +276,56 @@ def worked_with_by_session(
     now: datetime,
 ) -> dict[int, list[str | None]]:
     """For each of these sessions, the people `member` co-worked with there (names as the
-    viewer may see them), in one query plus one for the names."""
+    viewer may see them in that session's group), in one query plus one for the names and
+    one when someone chose not to appear by name."""
     if not session_ids:
         return {}
-    select_from, they, *_ = _pair_join(member.id, now=now)
+    select_from, they, *_ = _pair_join(member.id, now=now, groups=history_groups(member, viewer))
     rows = db_session.execute(
-        select_from(StudySession.id, they.user_id)
+        select_from(StudySession.id, StudySession.group_id, they.user_id)
         .where(StudySession.id.in_(session_ids))
         .distinct()
     ).all()
-    people = db_session.scalars(
-        sa.select(User).where(User.id.in_({user_id for _, user_id in rows}))
-    ).all()
-    names = visible_names(db_session, viewer, people)
+    people = {
+        p.id: p
+        for p in db_session.scalars(
+            sa.select(User).where(User.id.in_({user_id for *_, user_id in rows}))
+        )
+    }
+    hidden_in = {
+        group_id
+        for _, group_id, user_id in rows
+        if not _named(user_id, people[user_id].appear_by_name, viewer)
+    }
+    organized = _organized_among(db_session, viewer, hidden_in)
     result: dict[int, list[str | None]] = defaultdict(list)
-    for session_id, user_id in rows:
-        result[session_id].append(names[user_id])
+    for session_id, group_id, user_id in rows:
+        person = people[user_id]
+        shown = group_id in organized or _named(user_id, person.appear_by_name, viewer)
+        result[session_id].append(person.display_name if shown else None)
     for session_id in result:
         result[session_id].sort(key=lambda n: (n is None, n or ""))
     return dict(result)
 
 
-def _names_for(db_session: Session, viewer: User | None, people) -> set[int]:
-    """Ids of `people` the viewer sees by name."""
-    return _shown_ids(db_session, viewer, [(p.id, p.appear_by_name) for p in people])
+def _named(user_id: int, appear_by_name: bool, viewer: User | None) -> bool:
+    """Shown by name whatever the page: they chose to appear, or they are the viewer."""
+    return appear_by_name or (viewer is not None and viewer.id == user_id)
 
 
-def _shown_ids(db_session: Session, viewer: User | None, people: list[tuple[int, bool]]):
-    """Of (id, appears by name) pairs, the ids the viewer sees by name: everyone who chose
-    to appear, the viewer themselves, and, for an organizer, members of their groups. One
-    query, and only when someone chose not to appear."""
-    hidden = [user_id for user_id, by_name in people if not by_name]
-    shown = {user_id for user_id, by_name in people if by_name}
-    if viewer is None or not hidden:
-        return shown
-    if viewer.id in hidden:
-        shown.add(viewer.id)
-    organized = sa.select(Membership.group_id).where(
-        Membership.user_id == viewer.id,
-        Membership.role == MemberRole.ORGANIZER,
-        Membership.status == MembershipStatus.ACTIVE,
-    )
-    shown.update(
-        db_session.scalars(
-            sa.select(Membership.user_id).where(
-                Membership.user_id.in_(hidden),
-                Membership.status == MembershipStatus.ACTIVE,
-                Membership.group_id.in_(organized),
-            )
-        )
-    )
-    return shown
+def _organized_among(db_session: Session, viewer: User | None, group_ids) -> set[int]:
+    """Which of these groups `viewer` organizes (no query when there is nothing to ask)."""
+    if viewer is None or not group_ids:
+        return set()
+    return set(db_session.scalars(organized_by(viewer).where(Membership.group_id.in_(group_ids))))
 
 
 def may_view_coworkers(
     db_session: Session, viewer: User | None, member: User, *, link_token: str | None = None
 ) -> bool:
     """The member's choice decides: only me, members of groups we share (the default), or
-    anyone with the secret link. Organizers of a group the member is in may always look."""
+    anyone with the secret link. Organizers of a group the member is in may always look, at
+    their own groups' part of the history only (`history_groups`)."""
     import secrets
 
     if viewer is not None and viewer.id == member.id:
@@ -300,15 +351,7 @@ def may_view_coworkers(
         return False
     if member.coworkers_visibility != CoworkersVisibility.ONLY_ME:
         return True
-    organizer_of = set(
-        db_session.scalars(
-            sa.select(Membership.group_id).where(
-                Membership.user_id == viewer.id,
-                Membership.role == MemberRole.ORGANIZER,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-        )
-    )
+    organizer_of = set(db_session.scalars(organized_by(viewer)))
     return any(m.group_id in organizer_of for m in shared)
 
 
@@ -333,7 +376,7 @@ def sessions_together(
     from studygroup.templating import role_label
 
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id, now=now, group_id=group_id, viewer=viewer
+        member.id, now=now, group_id=group_id, groups=history_groups(member, viewer)
     )
     my_type, their_type = aliased(RoleType), aliased(RoleType)
     rows = db_session.execute(

@@ -185,7 +185,7 @@ def _visible_names(staffing, session) -> dict[int, str | None]:
 
     people = {p.user_id: p.user for s in session.slots for p in staffing[s.id].confirmed}
     viewer = current_user if current_user.is_authenticated else None
-    return visible_names(db.session, viewer, people.values())
+    return visible_names(db.session, viewer, people.values(), group_id=session.group_id)
 
 
 def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
@@ -202,7 +202,8 @@ def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
         if place.attendance != Attendance.NO_SHOW
     ]
     viewer = current_user if current_user.is_authenticated else None
-    names = visible_names(db.session, viewer, {p.user_id: p.user for p in places}.values())
+    people = {p.user_id: p.user for p in places}.values()
+    names = visible_names(db.session, viewer, people, group_id=session.group_id)
     return [
         (
             role_label(slot.role_type),
