@@ -87,3 +87,31 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# --- an unreachable database ------------------------------------------------------------------
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """The database cannot answer now: down, restarting, a dropped connection, or every
+    connection busy. The DB-API's OperationalError is "not under the programmer's control"."""
+    return isinstance(
+        error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+    ) or (isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated)
+
+
+def mark_unreachable(error: BaseException) -> None:
+    """Remember for the rest of this request that the database is unreachable, so the error
+    page asks it nothing (not even who is logged in) and the request is logged once."""
+    from flask import g
+
+    cause = getattr(error, "orig", None) or error
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    g.database_unreachable = f"{type(cause).__name__}: {first_line}"[:300]
+
+
+def unreachable_in_this_request() -> str | None:
+    """What `mark_unreachable` noted (the error, one line), or None."""
+    from flask import g, has_app_context
+
+    return g.get("database_unreachable") if has_app_context() else None

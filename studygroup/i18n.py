@@ -9,14 +9,17 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
+from studygroup.db import unreachable_in_this_request
+
 
 def select_locale() -> str:
     """The user's setting, then the language chosen on the page, then Accept-Language."""
     supported = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and current_user.is_authenticated and current_user.locale in supported:
-        return current_user.locale
+    user = _known_user()
+    if user is not None and user.locale in supported:
+        return user.locale
     chosen = session.get("lang")
     if chosen in supported:
         return chosen
@@ -34,9 +37,20 @@ def locale_of(user) -> str:
 
 
 def select_timezone() -> str:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.timezone
+    user = _known_user() if has_request_context() else None
+    if user is not None:
+        return user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _known_user():
+    """The logged-in member, or None. None too while the database is unreachable: the error
+    page then speaks the language of the session or the browser and never loads the user."""
+    if unreachable_in_this_request():
+        return None
+    if current_user and current_user.is_authenticated:
+        return current_user
+    return None
 
 
 @cache

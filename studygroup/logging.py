@@ -50,18 +50,22 @@ def configure_logging(app: Flask) -> None:
             return response
         started = g.get("request_started")
         user = g.get("_login_user")  # only when the request already loaded it: no extra query
-        app.logger.info(
-            "request",
-            extra={
-                "fields": {
-                    "method": request.method,
-                    "path": redacted_path(),
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-                    "user_id": getattr(user, "id", None),
-                }
-            },
-        )
+        fields = {
+            "method": request.method,
+            "path": redacted_path(),
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        }
+        unreachable = g.get("database_unreachable")
+        if unreachable:
+            # One line per failed request: this one, with the error (its user is unknown; an
+            # expired one would ask the database again). A traceback would say nothing more.
+            app.logger.error(
+                "database unreachable", extra={"fields": {**fields, "error": unreachable}}
+            )
+            return response
+        fields["user_id"] = getattr(user, "id", None)
+        app.logger.info("request", extra={"fields": fields})
         return response
 
 

@@ -20,7 +20,7 @@ from studygroup.auth.services import (
     register_user,
     set_skills,
 )
-from studygroup.db import utcnow
+from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
 from studygroup.logging import security_event
 from studygroup.security import client_address, safe_next_url
@@ -37,6 +37,9 @@ EMAIL_CHOICES = (
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
+    if unreachable_in_this_request():
+        # The error page for an unreachable database renders as nobody, without asking it.
+        return None
     return db.session.scalar(db.select(User).where(User.session_token == session_token))
 
 

@@ -1,10 +1,14 @@
 """Friendly error pages (JSON for API and probe callers); a 500 rolls the session back."""
 
+import contextlib
+
+import sqlalchemy as sa
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from studygroup.db import is_unreachable, mark_unreachable
 from studygroup.errors import bp
 from studygroup.extensions import db
 from studygroup.logging import redacted_path, security_event
@@ -18,16 +22,18 @@ def _wants_json() -> bool:
     )
 
 
-def _render(status: int, title: str, message: str):
+def _render(status: int, title: str, message: str, *, headers=None):
     if isinstance(request.routing_exception, SecurityError):
         # A Host not in TRUSTED_HOSTS: no link can be built for it (nor should be), so no page.
         return "Bad request: this site does not answer to that host name.\n", 400, _PLAIN
     if _wants_json():
-        return {"error": title, "message": message}, status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        return {"error": title, "message": message}, status, headers or {}
+    page = render_template("errors/error.html", status=status, title=title, message=message)
+    return page, status, headers or {}
 
 
 _PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
+RETRY_AFTER_SECONDS = 30
 
 
 @bp.app_errorhandler(CSRFError)
@@ -61,11 +67,28 @@ def http_error(error: HTTPException):
 def server_error(error):
     if isinstance(error, HTTPException) and not isinstance(error, InternalServerError):
         return http_error(error)
-    db.session.rollback()
     original = getattr(error, "original_exception", None) or error
+    if is_unreachable(original):
+        return database_unreachable(original)
+    db.session.rollback()
     current_app.logger.error("unhandled error", exc_info=original)
     return _render(
         500,
         _("Something went wrong"),
         _("The error is logged and we will look at it. Please try again later."),
+    )
+
+
+def database_unreachable(error: BaseException):
+    """503 with Retry-After, in the language of the session or the browser. Nothing here
+    asks the database anything, the logged-in member included; the request's log line
+    (studygroup.logging) is the one line that reports the failure."""
+    mark_unreachable(error)
+    with contextlib.suppress(sa.exc.SQLAlchemyError):  # a dead connection may refuse even this
+        db.session.rollback()
+    return _render(
+        503,
+        _("Temporarily unavailable"),
+        _("studygroup cannot reach its database just now. Please try again in a minute."),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
