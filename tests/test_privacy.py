@@ -14,24 +14,16 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.auth.models import CoworkersVisibility
 from studygroup.calendar import tokens
 from studygroup.coworking.services import coworkers_of, may_view_coworkers, sessions_together
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
+from tests.test_coworking import slots as _slots
 
 NOW = datetime.now(UTC)
-
-
-def _slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 @pytest.fixture
@@ -119,7 +111,9 @@ def test_the_organizer_of_another_group_sees_nothing_of_alpha_on_any_page(client
     assert "Alpha night" not in together.get_data(as_text=True)
 
 
-def test_a_hidden_coworker_is_named_to_an_organizer_only_in_their_own_group(client, auth, world):
+def test_a_hidden_coworker_is_named_to_an_organizer_only_in_their_own_group(
+    client, auth, world, make
+):
     """Olga organizes Beta, where Hana is a member: in Alpha, Hana is still "a member"."""
     people, groups, sessions = world
     olga, hana = people["Olga"], people["Hana"]
@@ -137,7 +131,11 @@ def test_a_hidden_coworker_is_named_to_an_organizer_only_in_their_own_group(clie
     feed = client.get(f"/calendar/member/{tokens.token_of(olga)}.ics").get_data(as_text=True)
     assert "Alpha next" in feed and "Hana" not in feed
     # In Beta, her own group, Olga sees Hana by name (as on her staffing pages).
-    beta_session = make_beta_session_with_hana(world)
+    beta_session = make.session(groups["beta"], day=date.today() - timedelta(days=2))
+    setup = _slots(beta_session)["setup"]
+    for name in ("Olga", "Hana"):
+        assign(db.session, organizer=olga, member=people[name], slot=setup, now=NOW)
+    db.session.commit()
     beta_page = client.get(f"/g/beta/sessions/{beta_session.id}").get_data(as_text=True)
     assert "Hana" in beta_page
     # And Alpha's organizer names Hana in Alpha.
@@ -145,18 +143,6 @@ def test_a_hidden_coworker_is_named_to_an_organizer_only_in_their_own_group(clie
     anna_view = client.get(f"/g/alpha/sessions/{alpha_day.id}").get_data(as_text=True)
     assert "Hana" in anna_view
     assert hana.appear_by_name is False
-
-
-def make_beta_session_with_hana(world):
-    people, groups, sessions = world
-    from tests.factories import Factories
-
-    session = Factories(db.session).session(groups["beta"], day=date.today() - timedelta(days=2))
-    setup = _slots(session)["setup"]
-    for name in ("Olga", "Hana"):
-        assign(db.session, organizer=people["Olga"], member=people[name], slot=setup, now=NOW)
-    db.session.commit()
-    return session
 
 
 def test_members_of_another_group_see_nothing_of_an_only_me_history(client, auth, world):
