@@ -21,6 +21,8 @@ class LiveServer:
             "127.0.0.1", 0, app, threaded=True, request_handler=QuietRequestHandler
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        # As a real deployment says where it is: emails link here, never to a request's Host.
+        app.config["PUBLIC_BASE_URL"] = app.config.get("PUBLIC_BASE_URL") or self.url
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="live-server", daemon=True
         )
