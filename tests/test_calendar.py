@@ -193,7 +193,9 @@ def test_a_time_change_raises_sequence_in_both_feeds(crew):
         ends_at=session.ends_at + timedelta(hours=2),
         venue=session.venue,
         description=session.description,
-        now=NOW + timedelta(minutes=1),
+        # From the clock, not NOW (taken at import): a long run must not date the edit before
+        # the rows the fixture has just written.
+        now=datetime.now(UTC) + timedelta(minutes=1),
     )
     db.session.commit()
 
