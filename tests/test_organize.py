@@ -15,6 +15,7 @@ from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
+from studygroup.urls import DEVELOPMENT_BASE_URL
 
 
 def now():
@@ -477,11 +478,11 @@ def test_a_speaker_request_emails_every_organizer_in_their_language(
     assert "Ken Ito asks for a place as Speaker." in body
     assert "Talk: Typing in practice" in body and "Why and how." in body
     link = f"/g/{group.slug}/sessions/{session.id}/staffing#place-{place.id}"
-    assert f"Answer it here: http://localhost{link}" in body
+    assert f"Answer it here: {DEVELOPMENT_BASE_URL}{link}" in body
     assert "because you organize 渋谷Python勉強会" in body
     [japanese] = smtp_server.to("co@example.com")
     assert japanese["Subject"] == "要対応: Ken Itoさんが第12回での登壇を申請しています"
-    assert "こちらから対応できます: http://localhost" + link in japanese.get_content()
+    assert f"こちらから対応できます: {DEVELOPMENT_BASE_URL}{link}" in japanese.get_content()
 
 
 def test_an_organizer_asking_is_not_told_of_their_own_request(make, smtp_server):
@@ -535,8 +536,8 @@ def test_a_join_request_emails_the_organizers(client, auth, make, smtp_server):
     body = told.get_content()
     assert "Newcomer asks to join the group." in body
     assert (
-        f"Answer it here: http://localhost/g/{group.slug}/members?status=pending#member-{membership.id}"
-        in body
+        f"Answer it here: {DEVELOPMENT_BASE_URL}/g/{group.slug}/members?status=pending"
+        f"#member-{membership.id}" in body
     )
     assert "Session:" not in body
     assert smtp_server.to("new@example.com") == []
