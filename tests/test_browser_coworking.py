@@ -250,7 +250,7 @@ def test_coworkers_page_filters_sessions_together_csv_and_privacy(live, new_cont
     # The picture: a line per co-worker, thicker for more sessions together.
     picture = a.locator("figure.network svg")
     expect(picture).to_have_attribute("role", "img")
-    expect(picture.locator("title")).to_have_text(f"{A} in the middle, 5 people around")
+    expect(picture.locator("#network-title")).to_have_text(f"{A} in the middle, 5 people around")
     expect(picture.locator("line")).to_have_count(5)
     widths = _line_widths(a)
     assert set(widths) == {B, C, D, F, "a member"}, widths
@@ -420,31 +420,41 @@ def test_organizer_sees_who_works_with_whom(live, new_context, screenshot):
     expect(page).to_have_url(f"{base}/g/{SLUG}/network")
     expect(page.locator("h1")).to_have_text("Who works with whom")
 
-    # Eight members on the circle; a line per pair: A, B, C with each other (6), each with E
-    # (2) and D (1), and A with F (1).
-    picture = page.locator("figure.network svg")
-    expect(picture.locator("title")).to_have_text(f"Members of {GROUP} and who co-worked with whom")
-    expect(picture.locator("circle")).to_have_count(8)
-    expect(picture.locator("line")).to_have_count(10)
+    # The picture draws who worked side by side: A, B and C at setup (6 sessions), E at
+    # reception next to them (2), F with A once. D spoke after setup had ended (no tie); G
+    # was a no-show and the organizer never worked: neither is in the picture.
+    picture = page.locator("figure.network svg.wide")
+    expect(picture.locator("#network-title")).to_have_text(
+        f"Members of {GROUP} and who worked side by side with whom"
+    )
+    expect(picture.locator("circle")).to_have_count(5)
+    names = sorted(picture.locator("text").all_text_contents())
+    assert names == sorted([A, B, C, E, F]), names
+    expect(picture.locator("line")).to_have_count(7)
     widths = sorted(
         float(w)
         for w in picture.locator("line").evaluate_all(
             "ls => ls.map(l => l.getAttribute('stroke-width'))"
         )
     )
-    assert widths[-3:] == [6.5] * 3 and widths[0] < widths[-1], widths
+    assert widths[-3:] == [5.2] * 3 and widths[0] < widths[3] < widths[-1], widths
+    expect(page.locator("main")).to_contain_text(
+        "3 members have not worked side by side with anyone yet and are not in the picture."
+    )
 
     pairs = page.locator("section", has=page.locator("h2", has_text="Pairs who worked")).locator(
         "ol li"
     )
     expect(pairs).to_have_count(10)
-    expect(pairs.filter(has_text=f"{A} & {B} — 6 sessions")).to_have_count(1)
-    assert [text.rsplit("— ", 1)[1] for text in pairs.all_inner_texts()][:3] == ["6 sessions"] * 3
+    expect(pairs.filter(has_text=f"{A} & {B} — 6 sessions, 6 side by side")).to_have_count(1)
+    assert [text.rsplit("— ", 1)[1] for text in pairs.all_inner_texts()][:3] == [
+        "6 sessions, 6 side by side"
+    ] * 3
 
     few = page.locator("section", has=page.locator("h2", has_text="Worked with few others"))
     few_items = few.locator("li")
-    expect(few_items.filter(has_text=D)).to_have_text(f"{D} — 3 people, 1 session")
-    expect(few_items.filter(has_text=F)).to_have_text(f"{F} — 1 person, 1 session")
+    expect(few_items.filter(has_text=D)).to_have_text(f"{D} — 0 people side by side, 1 session")
+    expect(few_items.filter(has_text=F)).to_have_text(f"{F} — 1 person side by side, 1 session")
     expect(few_items.filter(has_text=G)).to_have_count(0)  # never worked: not "lonely" yet
     for busy in (A, B, C, E):
         expect(few_items.filter(has_text=busy)).to_have_count(0)

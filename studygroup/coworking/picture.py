@@ -1,28 +1,131 @@
-"""The network picture, drawn on the server as SVG: no script, and the list beside it says the
-same in words (screen readers and phones without JavaScript lose nothing)."""
+"""The network pictures, drawn on the server as SVG: no script, and the lists beside them say
+the same in words (screen readers and phones without JavaScript lose nothing).
+
+Every picture's viewBox is framed around what it draws, labels included, so no name is ever
+cut at the edge. A label's width is estimated (CJK about 1 em, Latin about 0.6 em) at the
+largest font the page's CSS gives it, a phone's.
+"""
 
 import math
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import astuple, dataclass, field
+
+# figure.network text in style.css: 12px, and 17px on a phone (19px and 15px for the centre).
+FONT_PX = 17.0
+CENTRE_FONT_PX = 19.0
+# The group picture keeps one size everywhere (style.css: figure.network.graph text).
+GRAPH_FONT_PX = 12.0
+HALO_PX = 2.0  # half the white outline (stroke-width 4px) drawn behind each label
+PAD_PX = 6.0  # around everything, inside the frame
+LABEL_GAP_PX = 4.0  # between a circle and its label
+
+CLUSTER_COLOURS = (
+    # Tableau's ten, made to tell categories apart; grey is kept for the rest.
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#76b7b2",
+    "#edc948",
+    "#9c755f",
+    "#ff9da7",
+    "#17becf",
+)
+NO_CLUSTER = "#9aa0a6"
+INK = "#1f6f5c"
+
+
+def _em(char: str) -> float:
+    if unicodedata.east_asian_width(char) in ("W", "F"):
+        return 1.0
+    if char == " ":
+        return 0.3
+    if char.isupper() or char in "mwMW@%&":
+        return 0.75
+    return 0.6
+
+
+def text_width(text: str, font_px: float) -> float:
+    """An upper estimate of `text`'s width at `font_px` in a sans-serif font."""
+    return sum(_em(c) for c in text) * font_px
+
+
+def fit(text: str, max_em: float) -> str:
+    """`text`, cut with "…" where it would grow wider than `max_em`."""
+    if sum(_em(c) for c in text) <= max_em:
+        return text
+    kept, width = [], 1.0  # the ellipsis
+    for char in text:
+        width += _em(char)
+        if width > max_em:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Box:
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlap(self, other: "Box") -> float:
+        """The area both boxes cover (0 when they do not touch)."""
+        width = min(self.right, other.right) - max(self.left, other.left)
+        height = min(self.bottom, other.bottom) - max(self.top, other.top)
+        return width * height if width > 0 and height > 0 else 0.0
+
+    def union(self, other: "Box") -> "Box":
+        return Box(
+            min(self.left, other.left),
+            min(self.top, other.top),
+            max(self.right, other.right),
+            max(self.bottom, other.bottom),
+        )
+
+    def inside(self, other: "Box") -> bool:
+        return (
+            self.left >= other.left
+            and self.top >= other.top
+            and self.right <= other.right
+            and self.bottom <= other.bottom
+        )
+
+
+def label_box(x: float, y: float, anchor: str, text: str, font_px: float) -> Box:
+    """Where a label drawn at (x, y) with text-anchor `anchor` and dominant-baseline middle
+    reaches, with its outline."""
+    width = text_width(text, font_px)
+    left = {"start": x, "end": x - width}.get(anchor, x - width / 2)
+    half = 0.65 * font_px  # ascenders, descenders and CJK glyphs about the middle
+    return Box(left - HALO_PX, y - half - HALO_PX, left + width + HALO_PX, y + half + HALO_PX)
 
 
 @dataclass
 class Node:
     x: float
     y: float
-    label: str
-    weight: int  # sessions together (0 for the member in the middle)
-    # Where the name goes: outside the circle, away from the lines (above for the centre).
+    r: float
+    label: str  # as drawn (maybe cut short); "" when there is no room for it
+    title: str  # the full name, for the tooltip and the picture's words
+    fill: str = "#ffffff"
     label_x: float = 0
     label_y: float = 0
     anchor: str = "middle"
+    font_px: float = FONT_PX
+    css: str = ""
 
+    def circle_box(self) -> Box:
+        return Box(
+            self.x - self.r - 1, self.y - self.r - 1, self.x + self.r + 1, self.y + self.r + 1
+        )
 
-def _outward(node: Node, angle: float, distance: float = 14) -> Node:
-    node.label_x = round(node.x + distance * math.cos(angle), 1)
-    node.label_y = round(node.y + distance * math.sin(angle), 1)
-    cos = math.cos(angle)
-    node.anchor = "start" if cos > 0.3 else "end" if cos < -0.3 else "middle"
-    return node
+    def label_box(self) -> Box | None:
+        if not self.label:
+            return None
+        return label_box(self.label_x, self.label_y, self.anchor, self.label, self.font_px)
 
 
 @dataclass
@@ -32,47 +135,211 @@ class Edge:
     x2: float
     y2: float
     width: float
+    colour: str = INK
+    opacity: float = 0.55
 
 
-def star(center_label: str, others: list[tuple[str, int]], *, size: int = 420, limit: int = 24):
+@dataclass
+class ViewBox:
+    x: float
+    y: float
+    width: float
+    height: float
+
+    def __str__(self) -> str:
+        return f"{self.x:g} {self.y:g} {self.width:g} {self.height:g}"
+
+    def box(self) -> Box:
+        return Box(self.x, self.y, self.x + self.width, self.y + self.height)
+
+
+@dataclass
+class Picture:
+    nodes: list[Node]
+    edges: list[Edge]
+    view: ViewBox
+    font_px: float = FONT_PX
+    clusters: list["Cluster"] = field(default_factory=list)
+
+
+@dataclass
+class Cluster:
+    colour: str
+    names: list[str]  # most side by side first
+
+
+def _frame(nodes: list[Node]) -> ViewBox:
+    """The smallest box holding every circle and label, padded."""
+    boxes = [n.circle_box() for n in nodes] + [b for n in nodes if (b := n.label_box())]
+    if not boxes:
+        return ViewBox(0, 0, 100, 100)
+    whole = boxes[0]
+    for box in boxes[1:]:
+        whole = whole.union(box)
+    left, top = math.floor(whole.left - PAD_PX), math.floor(whole.top - PAD_PX)
+    right, bottom = math.ceil(whole.right + PAD_PX), math.ceil(whole.bottom + PAD_PX)
+    return ViewBox(left, top, right - left, bottom - top)
+
+
+def _outward(node: Node, angle: float, distance: float) -> Node:
+    node.label_x = round(node.x + distance * math.cos(angle), 1)
+    node.label_y = round(node.y + distance * math.sin(angle), 1)
+    cos = math.cos(angle)
+    node.anchor = "start" if cos > 0.3 else "end" if cos < -0.3 else "middle"
+    return node
+
+
+def star(
+    center_label: str, others: list[tuple[str, int]], *, radius: float = 130, limit: int = 24
+) -> Picture:
     """The member in the middle, co-workers on a circle; thicker lines for more sessions.
 
     `others` is (label, sessions together), most first; only the first `limit` are drawn.
     """
     others = others[:limit]
-    middle = size / 2
-    radius = size / 2 - 70
     top = max((n for _, n in others), default=1)
-    centre = Node(middle, middle, center_label, 0, middle, middle - 26, "middle")
+    centre = Node(0, 0, 14, fit(center_label, 12), center_label, INK, css="centre")
+    centre.font_px = CENTRE_FONT_PX
+    centre.label_y = -(14 + LABEL_GAP_PX + 0.65 * CENTRE_FONT_PX)
     nodes = [centre]
     edges = []
     # Start a little off the top, so no line runs straight up through the centre's name.
     offset = math.pi / max(len(others), 1)
     for i, (label, sessions) in enumerate(others):
         angle = 2 * math.pi * i / max(len(others), 1) - math.pi / 2 + offset
-        x, y = middle + radius * math.cos(angle), middle + radius * math.sin(angle)
-        nodes.append(_outward(Node(round(x, 1), round(y, 1), label, sessions), angle))
-        edges.append(
-            Edge(middle, middle, round(x, 1), round(y, 1), round(1 + 7 * sessions / top, 1))
+        x, y = round(radius * math.cos(angle), 1), round(radius * math.sin(angle), 1)
+        node = Node(x, y, 8, fit(label, 7), label)
+        nodes.append(_outward(node, angle, 8 + LABEL_GAP_PX + 2))
+        edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
+    return Picture(nodes, edges, _frame(nodes))
+
+
+# --- the group's picture --------------------------------------------------------------------
+
+
+def _candidates(node: Node, font_px: float):
+    """Places for a node's label, best first: right, left, above, below, then the corners."""
+    gap = node.r + LABEL_GAP_PX
+    up = node.r + 0.65 * font_px + 2
+    yield node.x + gap, node.y, "start"
+    yield node.x - gap, node.y, "end"
+    yield node.x, node.y - up, "middle"
+    yield node.x, node.y + up, "middle"
+    for dx, anchor in ((gap * 0.7, "start"), (-gap * 0.7, "end")):
+        for dy in (-up * 0.8, up * 0.8):
+            yield node.x + dx, node.y + dy, anchor
+
+
+def node_radius(size: float, *, small: bool = True) -> float:
+    """A member's circle in the group picture, by how much they worked side by side (0..1);
+    smaller in a large group."""
+    return round((5 if small else 3) + 4 * size, 1)
+
+
+def place_labels(
+    nodes: list[Node], *, label_all: bool, hubs=(), font_px: float = GRAPH_FONT_PX
+) -> None:
+    """Put each label where it covers no other label, and as little of other circles as can
+    be, in the nodes' order (most important first). A label with no free place goes where it
+    covers least when `label_all`, and is left out otherwise (the node keeps its name as a
+    tooltip, and everyone is in the lists beside the picture); `hubs` (indexes) may cover a
+    little of other circles rather than go without a name."""
+    import numpy as np
+
+    circles = np.array([astuple(n.circle_box()) for n in nodes], dtype=float).reshape(-1, 4)
+    taken = np.empty((0, 4))
+
+    def covered(box: Box, boxes) -> "np.ndarray":
+        width = np.minimum(box.right, boxes[:, 2]) - np.maximum(box.left, boxes[:, 0])
+        height = np.minimum(box.bottom, boxes[:, 3]) - np.maximum(box.top, boxes[:, 1])
+        return np.clip(width, 0, None) * np.clip(height, 0, None)
+
+    for i, node in enumerate(nodes):
+        best = None
+        for x, y, anchor in _candidates(node, font_px):
+            box = label_box(x, y, anchor, node.label, font_px)
+            on_circles = covered(box, circles)
+            on_circles[i] = 0.0
+            score = (float(covered(box, taken).sum()), float(on_circles.sum()))
+            if best is None or score < best[0]:
+                best = (score, x, y, anchor, box)
+            if score == (0.0, 0.0):
+                break
+        (on_labels, on_circles), x, y, anchor, box = best
+        area = (box.right - box.left) * (box.bottom - box.top)
+        crowded = on_circles > 0.1 * area and i not in hubs
+        if (on_labels or crowded) and not label_all:
+            node.label = ""
+            continue
+        node.label_x, node.label_y, node.anchor = round(x, 1), round(y, 1), anchor
+        node.font_px = font_px
+        taken = np.vstack([taken, astuple(box)])
+
+
+def graph(
+    people: list[tuple[int, str, float]],
+    positions: dict[int, tuple[float, float]],
+    ties: list[tuple[int, int, int]],
+    clusters: list[list[int]],
+    *,
+    label_all: bool,
+    hubs: set[int] = frozenset(),
+) -> Picture:
+    """The group's picture from a layout: `people` are (id, name, size 0..1) in the order
+    their names are written, `positions` their centres, `ties` (a, b, weight) the lines to
+    draw, `clusters` lists of ids, largest first (the first few get a colour each); the names
+    of `hubs` may cover a little of other circles."""
+    colour = {}
+    for number, ids in enumerate(clusters):
+        for member_id in ids:
+            colour[member_id] = (
+                CLUSTER_COLOURS[number] if number < len(CLUSTER_COLOURS) else NO_CLUSTER
+            )
+    nodes, where = [], {}
+    small = len(people) <= 120
+    for member_id, name, size in people:
+        px, py = positions[member_id]
+        radius = node_radius(size, small=small)
+        node = Node(
+            round(px, 1),
+            round(py, 1),
+            radius,
+            fit(name, 8),
+            name,
+            colour.get(member_id, NO_CLUSTER),
         )
-    return nodes, edges
-
-
-def ring(members: list[tuple[int, str]], pairs, *, size: int = 520, limit_pairs: int = 200):
-    """A group: members on a circle, a line for each pair that co-worked (thicker: more)."""
-    middle = size / 2
-    radius = size / 2 - 80
-    position = {}
-    nodes = []
-    for i, (member_id, label) in enumerate(members):
-        angle = 2 * math.pi * i / max(len(members), 1) - math.pi / 2
-        x, y = middle + radius * math.cos(angle), middle + radius * math.sin(angle)
-        position[member_id] = (round(x, 1), round(y, 1))
-        nodes.append(_outward(Node(round(x, 1), round(y, 1), label, 0), angle))
-    top = max((p.sessions for p in pairs), default=1)
-    edges = [
-        Edge(*position[p.a], *position[p.b], round(0.5 + 6 * p.sessions / top, 1))
-        for p in pairs[:limit_pairs]
-        if p.a in position and p.b in position
-    ]
-    return nodes, edges
+        nodes.append(node)
+        where[member_id] = node
+    place_labels(
+        nodes,
+        label_all=label_all,
+        hubs={k for k, (member_id, _name, _size) in enumerate(people) if member_id in hubs},
+    )
+    top = max((w for _, _, w in ties), default=1)
+    edges = []
+    for a, b, weight in sorted(ties, key=lambda t: t[2]):  # the strongest drawn last, on top
+        na, nb = where[a], where[b]
+        same = colour.get(a) == colour.get(b) and colour.get(a, NO_CLUSTER) != NO_CLUSTER
+        share = weight / top
+        edges.append(
+            Edge(
+                na.x,
+                na.y,
+                nb.x,
+                nb.y,
+                round(0.75 + 4.5 * share, 1),
+                colour[a] if same else NO_CLUSTER,
+                round(0.3 + 0.5 * share, 2),
+            )
+        )
+    names = {member_id: name for member_id, name, _ in people}
+    return Picture(
+        nodes,
+        edges,
+        _frame(nodes),
+        GRAPH_FONT_PX,
+        [
+            Cluster(colour.get(ids[0], NO_CLUSTER), [names[i] for i in ids if i in names])
+            for ids in clusters
+        ],
+    )

@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 from studygroup.auth.models import CoworkersVisibility, User, new_session_token
 from studygroup.coworking import bp
 from studygroup.coworking.forms import PrivacyForm
-from studygroup.coworking.picture import ring, star
+from studygroup.coworking.network import group_picture
+from studygroup.coworking.picture import star
 from studygroup.coworking.services import (
     Order,
     coworkers_of,
@@ -113,7 +114,7 @@ def _filtered_coworkers(member: User):
 def _render_page(member: User, token: str | None = None):
     coworkers, groups, group_id, year, order = _filtered_coworkers(member)
     unnamed = _("a member")
-    nodes, edges = star(
+    drawing = star(
         member.display_name,
         [(c.name or unnamed, c.sessions) for c in sorted(coworkers, key=lambda c: -c.sessions)],
     )
@@ -127,8 +128,7 @@ def _render_page(member: User, token: str | None = None):
         coworkers=coworkers if show_all else coworkers[:LIST_LENGTH],
         total=len(coworkers),
         show_all=show_all,
-        nodes=nodes,
-        edges=edges,
+        drawing=drawing,
         is_me=is_me,
         privacy_form=privacy_form,
         groups=groups,
@@ -208,7 +208,6 @@ def reset_link():
 def network(group: Group, membership: Membership):
     picture = group_network(db.session, group, now=utcnow())
     members = sorted(picture.members.values(), key=lambda u: u.display_name.casefold())
-    nodes, edges = ring([(u.id, u.display_name) for u in members], picture.pairs)
     few = sorted(
         (
             u
@@ -223,8 +222,8 @@ def network(group: Group, membership: Membership):
         "coworking/network.html",
         group=group,
         picture=picture,
-        nodes=nodes,
-        edges=edges,
+        drawing=group_picture(picture),
         few=few,
-        top_pairs=[p for p in picture.pairs[:10]],
+        worked_at_all=any(picture.sessions_worked.get(u.id, 0) for u in members),
+        top_pairs=picture.pairs[:10],
     )

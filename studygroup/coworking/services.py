@@ -404,18 +404,29 @@ class Pair:
     a: int
     b: int
     sessions: int
+    side_by_side: int = 0  # of those sessions, how many side by side (the tie's weight)
 
 
 @dataclass
 class GroupNetwork:
     members: dict[int, User]
-    pairs: list[Pair]  # most sessions together first
-    partners: dict[int, int]  # member id -> how many different people they worked with
+    pairs: list[Pair]  # most side by side first, then most sessions together
+    partners: dict[int, int]  # member id -> how many different people they worked side by side with
     sessions_worked: dict[int, int]
+
+    @property
+    def ties(self) -> list[Pair]:
+        """The pairs who worked side by side at least once: the picture's lines."""
+        return [p for p in self.pairs if p.side_by_side]
 
 
 def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupNetwork:
-    """Every pair that co-worked in the group, in two queries."""
+    """Every pair that co-worked in the group, with how often side by side, in three queries.
+
+    Side by side is `_pair_join`'s: the same slot, or slots whose windows overlap. Anyone in
+    the same session co-worked, but only side by side is a tie worth drawing: in a group of
+    twelve everyone shares a session with everyone sooner or later.
+    """
     a, b = aliased(Assignment), aliased(Assignment)
     slot_a, slot_b = aliased(RoleSlot), aliased(RoleSlot)
     session = StudySession
@@ -424,10 +435,19 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
         session.status == SessionStatus.SCHEDULED,
         session.starts_at <= now,
     ]
+    side_by_side = sa.or_(
+        slot_a.id == slot_b.id,
+        sa.and_(slot_a.starts_at < slot_b.ends_at, slot_a.ends_at > slot_b.starts_at),
+    )
     pairs = [
-        Pair(x, y, n)
-        for x, y, n in db_session.execute(
-            sa.select(a.user_id, b.user_id, sa.func.count(sa.distinct(session.id)))
+        Pair(x, y, n, side)
+        for x, y, n, side in db_session.execute(
+            sa.select(
+                a.user_id,
+                b.user_id,
+                sa.func.count(sa.distinct(session.id)),
+                sa.func.count(sa.distinct(sa.case((side_by_side, session.id)))),
+            )
             .select_from(a)
             .join(slot_a, slot_a.id == a.slot_id)
             .join(session, session.id == slot_a.session_id)
@@ -437,7 +457,7 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
             .group_by(a.user_id, b.user_id)
         )
     ]
-    pairs.sort(key=lambda p: (-p.sessions, p.a, p.b))
+    pairs.sort(key=lambda p: (-p.side_by_side, -p.sessions, p.a, p.b))
     worked = dict(
         db_session.execute(
             sa.select(a.user_id, sa.func.count(sa.distinct(session.id)))
@@ -458,6 +478,7 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
     }
     partners: dict[int, int] = defaultdict(int)
     for pair in pairs:
-        partners[pair.a] += 1
-        partners[pair.b] += 1
+        if pair.side_by_side:
+            partners[pair.a] += 1
+            partners[pair.b] += 1
     return GroupNetwork(members, pairs, dict(partners), worked)
