@@ -352,7 +352,7 @@ def test_coworkers_page_filters_sessions_together_csv_and_privacy(live, new_cont
     expect(rows_ja).to_have_count(5)
     for name in (B, C):
         row = rows_ja.filter(has_text=name)
-        expect(row).to_contain_text("6回、同じ役割・時間で6回")
+        expect(row).to_contain_text("6回、うち同じ役割・時間帯で6回")
         expect(row).to_contain_text("設営 ×6")
     expect(rows_ja.filter(has_text="あるメンバー")).to_have_count(1)
     expect(rows_ja.filter(has_text="あるメンバー").locator("a")).to_have_count(0)

@@ -21,9 +21,11 @@ from studygroup.coworking.services import GroupNetwork
 
 SEED = 20260  # any fixed number: the same history gives the same picture
 CACHE_SIZE = 32
-PHONE_WIDTH = 250.0  # circles' span across a phone; names reach out beyond it
-WIDE_MIN, WIDE_MAX = 480.0, 780.0  # the same on a desktop (the page is about 930px wide)
-AREA_PER_MEMBER = 1100.0
+PHONE_WIDTH = 200.0  # circles' span across a phone; names reach out beyond it
+PHONE_FRAME = 300.0  # the widest a phone's picture may be (a 360px screen shows ~310px)
+WIDE_MIN, WIDE_MAX = 480.0, 780.0  # the same on a desktop
+WIDE_FRAME = 900.0  # (the page shows ~910px)
+AREA_PER_MEMBER = 800.0
 HUBS_PER_CLUSTER = 2  # px² each member needs at least on a phone
 
 _cache: OrderedDict[str, "GroupPicture"] = OrderedDict()
@@ -124,24 +126,39 @@ def _draw(network: GroupNetwork, ties: list[tuple[int, int, int]]) -> GroupPictu
     # The picture for a desktop lies across, the one for a phone stands upright, both drawn
     # at the size they are shown: names stay 12px wherever there is room for them.
     wide_across = min(WIDE_MAX, max(WIDE_MIN, 95 * math.sqrt(len(ids))))
-    narrow_long = max(1.0, len(ids) * AREA_PER_MEMBER / PHONE_WIDTH**2)
     pictures = []
-    for upright, across, label_all in (
-        (False, wide_across, len(ids) <= 40),
-        (True, PHONE_WIDTH, len(ids) <= 12),
+    for upright, across, fits, label_all in (
+        (False, wide_across, WIDE_FRAME, len(ids) <= 40),
+        (True, PHONE_WIDTH, PHONE_FRAME, len(ids) <= 12),
     ):
+        # Names may reach out past the circles, as far as the screen the picture is for
+        # allows: it is shown at its drawn size, names at 12px.
+        long = max(1.0, len(ids) * AREA_PER_MEMBER / across**2)
         centres = _spread(
-            _scaled(unit, across, upright=upright, long=narrow_long),
+            _scaled(unit, across, upright=upright, long=long),
             radii,
             # Room between circles: a line of text when every name is written.
             gap=24.0 if label_all else 6.0 if small else 3.0,
         )
-        pictures.append(
-            graph(people, centres, sorted(drawn), clusters, label_all=label_all, hubs=hubs)
+        spare = max(0.0, (fits - _span(centres, radii)) / 2)
+        picture = graph(
+            people,
+            centres,
+            sorted(drawn),
+            clusters,
+            label_all=label_all,
+            hubs=hubs,
+            reach=(-spare, _span(centres, radii) + spare),
         )
+        pictures.append(picture)
     wide, narrow = pictures
     labelled = sum(1 for n in wide.nodes if n.label)
     return GroupPicture(wide, narrow, len(ids), left_out, labelled)
+
+
+def _span(centres: dict[int, tuple[float, float]], radii: dict[int, float]) -> float:
+    """How wide the circles reach, from x = 0."""
+    return max(x + radii[i] for i, (x, _y) in centres.items())
 
 
 def _scaled(

@@ -3,7 +3,7 @@ the same in words (screen readers and phones without JavaScript lose nothing).
 
 Every picture's viewBox is framed around what it draws, labels included, so no name is ever
 cut at the edge. A label's width is estimated (CJK about 1 em, Latin about 0.6 em) at the
-largest font the page's CSS gives it, a phone's.
+largest font the page's CSS gives it, a phone's; the browser tests measure them (getBBox).
 """
 
 import math
@@ -37,13 +37,16 @@ INK = "#1f6f5c"
 
 
 def _em(char: str) -> float:
-    if unicodedata.east_asian_width(char) in ("W", "F"):
+    # Ambiguous-width characters ("…", "・") take a full em in a Japanese font.
+    if unicodedata.east_asian_width(char) in ("W", "F", "A"):
         return 1.0
-    if char == " ":
-        return 0.3
-    if char.isupper() or char in "mwMW@%&":
-        return 0.75
-    return 0.6
+    # Upper bounds for a sans-serif (DejaVu Sans, the widest common one): W and m nearly
+    # 1 em, capitals 0.8 em, the rest (digits 0.64 em) 0.65 em.
+    if char in "mwMW@%&":
+        return 1.0
+    if char.isupper():
+        return 0.8
+    return 0.65
 
 
 def text_width(text: str, font_px: float) -> float:
@@ -237,13 +240,19 @@ def node_radius(size: float, *, small: bool = True) -> float:
 
 
 def place_labels(
-    nodes: list[Node], *, label_all: bool, hubs=(), font_px: float = GRAPH_FONT_PX
+    nodes: list[Node],
+    *,
+    label_all: bool,
+    hubs=(),
+    reach: tuple[float, float] | None = None,
+    font_px: float = GRAPH_FONT_PX,
 ) -> None:
     """Put each label where it covers no other label, and as little of other circles as can
     be, in the nodes' order (most important first). A label with no free place goes where it
     covers least when `label_all`, and is left out otherwise (the node keeps its name as a
     tooltip, and everyone is in the lists beside the picture); `hubs` (indexes) may cover a
-    little of other circles rather than go without a name."""
+    little of other circles rather than go without a name. With `reach` (left, right), a
+    name goes only where it stays between the two, if it can."""
     import numpy as np
 
     circles = np.array([astuple(n.circle_box()) for n in nodes], dtype=float).reshape(-1, 4)
@@ -260,15 +269,16 @@ def place_labels(
             box = label_box(x, y, anchor, node.label, font_px)
             on_circles = covered(box, circles)
             on_circles[i] = 0.0
-            score = (float(covered(box, taken).sum()), float(on_circles.sum()))
+            beyond = reach is not None and (box.left < reach[0] or box.right > reach[1])
+            score = (beyond, float(covered(box, taken).sum()), float(on_circles.sum()))
             if best is None or score < best[0]:
                 best = (score, x, y, anchor, box)
-            if score == (0.0, 0.0):
+            if score == (False, 0.0, 0.0):
                 break
-        (on_labels, on_circles), x, y, anchor, box = best
+        (beyond, on_labels, on_circles), x, y, anchor, box = best
         area = (box.right - box.left) * (box.bottom - box.top)
         crowded = on_circles > 0.1 * area and i not in hubs
-        if (on_labels or crowded) and not label_all:
+        if (beyond or on_labels or crowded) and not label_all:
             node.label = ""
             continue
         node.label_x, node.label_y, node.anchor = round(x, 1), round(y, 1), anchor
@@ -284,11 +294,12 @@ def graph(
     *,
     label_all: bool,
     hubs: set[int] = frozenset(),
+    reach: tuple[float, float] | None = None,
 ) -> Picture:
     """The group's picture from a layout: `people` are (id, name, size 0..1) in the order
     their names are written, `positions` their centres, `ties` (a, b, weight) the lines to
     draw, `clusters` lists of ids, largest first (the first few get a colour each); the names
-    of `hubs` may cover a little of other circles."""
+    of `hubs` may cover a little of other circles; names stay within x in `reach`."""
     colour = {}
     for number, ids in enumerate(clusters):
         for member_id in ids:
@@ -313,6 +324,7 @@ def graph(
     place_labels(
         nodes,
         label_all=label_all,
+        reach=reach,
         hubs={k for k, (member_id, _name, _size) in enumerate(people) if member_id in hubs},
     )
     top = max((w for _, _, w in ties), default=1)
