@@ -85,6 +85,14 @@ class GroupForm(Form):
     def __init__(self, *args, group=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.group = group
+        if group is None:
+            # A new group may leave its address to us: it is made from the name on saving.
+            self.slug.validators = [Optional(), Length(max=64)]
+            self.slug.flags.required = False
+            self.slug.description = _l(
+                "Lower-case letters, digits and hyphens; the page will be /g/<address>. "
+                "Leave it empty to have one made from the group's name."
+            )
 
     def validate_slug(self, field):
         field.data = (field.data or "").strip().lower()

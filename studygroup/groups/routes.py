@@ -1,6 +1,6 @@
 import secrets
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -41,6 +41,7 @@ from studygroup.groups.services import (
     role_types_of,
     rotate_invite_token,
     set_member_role,
+    suggest_slug,
     update_group,
     update_role_type,
 )
@@ -67,6 +68,9 @@ def index():
 def new():
     form = GroupForm()
     if form.validate_on_submit():
+        suggested = not (form.slug.data or "").strip()
+        if suggested:
+            form.slug.data = suggest_slug(db.session, form.name.data)
         try:
             group = create_group(
                 db.session,
@@ -94,9 +98,27 @@ def new():
         else:
             if commit_unless_duplicate():
                 flash(_("Your group is ready. Post its first session next."), "success")
+                if suggested:
+                    flash(
+                        _(
+                            "Its page is /g/%(address)s: the group's settings can change it.",
+                            address=group.slug,
+                        ),
+                        "success",
+                    )
                 return redirect(url_for("groups.show", slug=group.slug))
             form.slug.errors.append(_("This address is taken. Choose another."))
     return render_template("groups/form.html", form=form, group=None)
+
+
+@bp.get("/groups/address")
+@login_required
+def address_suggestion():
+    """A free address for a group name (the new-group form fills it in as the name is typed)."""
+    name = (request.args.get("name") or "").strip()[:120]
+    if not name:
+        return jsonify(address="")
+    return jsonify(address=suggest_slug(db.session, name))
 
 
 @bp.get("/g/<slug>")

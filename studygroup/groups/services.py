@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -56,6 +57,49 @@ def slug_taken(db_session: Session, slug: str, *, except_group: Group | None = N
     if except_group is not None:
         query = query.where(Group.id != except_group.id)
     return db_session.scalar(query) is not None
+
+
+SLUG_LENGTH = 40  # a suggested address stays short enough to read out and type
+
+
+@cache
+def _kakasi():
+    """pykakasi's converter: its dictionaries take about a second to load, once per process."""
+    import pykakasi
+
+    return pykakasi.kakasi()
+
+
+def romanised_slug(name: str) -> str:
+    """`name` as an address: Japanese in Hepburn romaji (渋谷Python勉強会 -> shibuya-python-
+    benkyoukai), words joined by hyphens, cut at a word. "" when nothing usable is left."""
+    import unicodedata
+
+    text = "".join(
+        # Café -> Cafe; Japanese keeps its marks (が is not か + ゛ to the converter).
+        unicodedata.normalize("NFKD", c)[0] if unicodedata.name(c, "").startswith("LATIN") else c
+        for c in unicodedata.normalize("NFKC", name)
+    )
+    words = " ".join(part["hepburn"] for part in _kakasi().convert(text))
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
+    while len(slug) > SLUG_LENGTH and "-" in slug:
+        slug = slug.rsplit("-", 1)[0]
+    slug = slug[:SLUG_LENGTH].strip("-")
+    return slug if SLUG_RE.match(slug) else ""
+
+
+def suggest_slug(db_session: Session, name: str, *, except_group: Group | None = None) -> str:
+    """A free address for a group called `name`: its romanised name, with -2, -3... when that
+    is taken, or a short random one (group-7f3a9c) when the name gives nothing."""
+    base = romanised_slug(name)
+    if base:
+        for candidate in [base] + [f"{base}-{n}" for n in range(2, 10)]:
+            if not slug_taken(db_session, candidate, except_group=except_group):
+                return candidate
+    while True:
+        candidate = f"{base or 'group'}-{secrets.token_hex(3)}"
+        if not slug_taken(db_session, candidate, except_group=except_group):
+            return candidate
 
 
 def create_group(
