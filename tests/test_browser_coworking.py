@@ -301,18 +301,18 @@ def test_coworkers_page_filters_sessions_together_csv_and_privacy(live, new_cont
     assert download.suggested_filename == f"coworkers-{ids[A]}.csv"
     exported = list(csv.reader(io.StringIO(download.path().read_text(encoding="utf-8-sig"))))
     assert exported[0] == [
-        "name",
-        "sessions together",
-        "side by side",
-        "roles shared",
-        "first",
-        "last",
+        "Name",
+        "Sessions together",
+        "Of those, side by side",
+        "Roles shared",
+        "First together",
+        "Last together",
     ]
     by_name = {row[0]: row for row in exported[1:]}
     assert list(by_name) == sorted([B, C, D, F], key=str.casefold) + ["a member"]
     first, last = history.monthly[0].isoformat(), history.monthly[-1].isoformat()
-    assert by_name[B] == [B, "6", "6", "Setup x6", first, last]
-    assert by_name[C] == [C, "6", "6", "Setup x6", first, last]
+    assert by_name[B] == [B, "6", "6", "Setup ×6", first, last]
+    assert by_name[C] == [C, "6", "6", "Setup ×6", first, last]
     assert by_name["a member"][1:3] == ["2", "2"]
     csv_url = a.get_by_role("link", name="Download CSV").get_attribute("href")
     response = a_context.request.get(f"{base}{csv_url}")

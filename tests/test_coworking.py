@@ -179,7 +179,7 @@ def test_privacy_form_and_csv(client, auth, crew, make):
     assert p["Ai"].coworkers_visibility == CoworkersVisibility.ONLY_ME
     assert p["Ai"].appear_by_name is False  # unchecked box
     export = client.get(f"/people/{p['Ai'].id}/coworkers.csv").get_data().decode("utf-8-sig")
-    assert "Bo,1,1,Setup x1" in export
+    assert "Bo,1,1,Setup ×1" in export
     together = client.get(f"/people/{p['Ai'].id}/coworkers/{p['Bo'].id}")
     assert together.status_code == 200 and s.title in together.get_data(as_text=True)
     assert client.get(f"/people/{p['Ai'].id}/coworkers/{p['Di'].id}").status_code == 404

@@ -135,7 +135,7 @@ def test_attendance_in_one_click_and_records_with_csv(client, auth, make):
     assert by_name["佐藤"][4] == "1"
     staffing = client.get(f"/g/{group.slug}/sessions/{past.id}/staffing.csv")
     text = staffing.get_data().decode("utf-8-sig")
-    assert "第1回" in text and "no_show" in text and "'=HYPERLINK" in text
+    assert "第1回" in text and "No-show" in text and "'=HYPERLINK" in text
 
     page = client.get(f"/g/{group.slug}/records").get_data(as_text=True)
     assert "Setup ×1" in page

@@ -21,7 +21,7 @@ from studygroup.coworking.services import (
     may_view_coworkers,
     sessions_together,
 )
-from studygroup.csvexport import csv_response
+from studygroup.csvexport import counted, csv_date, csv_response
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
@@ -163,20 +163,26 @@ def together(user_id: int, other_id: int):
 @login_required
 def export(user_id: int):
     member = _member_or_404(user_id)
-    zone = ZoneInfo(member.timezone)
     coworkers = _filtered_coworkers(member)[0]
     rows = [
         [
             c.name or _("a member"),
             c.sessions,
             c.side_by_side,
-            "; ".join(f"{role} x{n}" for role, n in c.roles.items()),
-            c.first.astimezone(zone).date().isoformat(),
-            c.last.astimezone(zone).date().isoformat(),
+            counted(c.roles.items()),
+            csv_date(c.first, member.timezone),
+            csv_date(c.last, member.timezone),
         ]
         for c in coworkers
     ]
-    header = ["name", "sessions together", "side by side", "roles shared", "first", "last"]
+    header = [
+        _("Name"),
+        _("Sessions together"),
+        _("Of those, side by side"),
+        _("Roles shared"),
+        _("First together"),
+        _("Last together"),
+    ]
     return csv_response(f"coworkers-{member.id}.csv", header, rows)
 
 

@@ -10,13 +10,13 @@ from flask_login import current_user, login_required
 from studygroup.auth.models import User
 from studygroup.calendar.links import member_subscription
 from studygroup.coworking.services import worked_with_by_session
-from studygroup.csvexport import csv_response
+from studygroup.csvexport import counted, csv_date, csv_response
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
-from studygroup.i18n import select_locale
+from studygroup.i18n import format_time, select_locale
 from studygroup.mail.services import wants_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
@@ -398,42 +398,46 @@ def confirm_session_attendance(group: Group, membership: Membership, session_id:
 @group_view(organizer=True)
 def staffing_csv(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
-    zone = ZoneInfo(group.timezone)
     staffing = staffing_for(db.session, [session])
     rows = []
+    attendance = {
+        "worked": _("Worked"),
+        "no_show": _("No-show"),
+        "unknown": _("Not recorded"),
+    }
     for slot in session.slots:
         s = staffing[slot.id]
         for status, places in (
-            ("confirmed", s.confirmed),
-            ("waitlisted", s.waitlist),
-            ("requested", s.requested),
+            (_("Confirmed"), s.confirmed),
+            (_("Waitlist"), s.waitlist),
+            (_("Waiting for approval"), s.requested),
         ):
             for place in places:
                 rows.append(
                     [
                         session.title,
-                        session.starts_at.astimezone(zone).strftime("%Y-%m-%d"),
+                        csv_date(session.starts_at, group.timezone),
                         role_label(slot.role_type),
-                        slot.starts_at.astimezone(zone).strftime("%H:%M"),
-                        slot.ends_at.astimezone(zone).strftime("%H:%M"),
+                        format_time(slot.starts_at, group.timezone),
+                        format_time(slot.ends_at, group.timezone),
                         place.user.display_name,
                         status,
                         s.waitlist_number(place) or "",
-                        place.attendance.value,
+                        attendance[place.attendance.value],
                         place.talk_title,
                     ]
                 )
     header = [
-        "session",
-        "date",
-        "role",
-        "from",
-        "to",
-        "member",
-        "status",
-        "waitlist",
-        "attendance",
-        "talk",
+        _("Session"),
+        _("Date"),
+        _("Role"),
+        _("From"),
+        _("To"),
+        _("Member"),
+        _("Status"),
+        _("Number on the waitlist"),
+        _("Attendance"),
+        _("Talk"),
     ]
     return csv_response(f"staffing-{group.slug}-{session.id}.csv", header, rows)
 
@@ -452,16 +456,15 @@ def records(group: Group, membership: Membership):
 @bp.get("/g/<slug>/records.csv")
 @group_view(organizer=True)
 def records_csv(group: Group, membership: Membership):
-    zone = ZoneInfo(group.timezone)
     rows = [
         [
             r.user.display_name,
             r.sessions_worked,
-            "; ".join(f"{name} x{n}" for name, n in sorted(r.roles.items())),
-            r.last_worked.astimezone(zone).strftime("%Y-%m-%d") if r.last_worked else "",
+            counted(sorted(r.roles.items())),
+            csv_date(r.last_worked, group.timezone),
             r.no_shows,
         ]
         for r in member_records(db.session, group, now=utcnow())
     ]
-    header = ["member", "sessions worked", "roles", "last worked", "no-shows"]
+    header = [_("Member"), _("Sessions worked"), _("Roles"), _("Last worked"), _("No-shows")]
     return csv_response(f"members-{group.slug}.csv", header, rows)
