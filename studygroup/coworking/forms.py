@@ -16,4 +16,11 @@ class PrivacyForm(Form):
             ]
         ),
     )
-    appear_by_name = BooleanField(_l("Show my name on other members' pages"))
+    appear_by_name = BooleanField(
+        _l("Show my name on other members' pages"),
+        description=_l(
+            "Their pages show who they worked with. Where a member lets “Anyone with the "
+            "link” see their page, visitors without an account see your name there too. "
+            "Unticked, you appear as “a member”."
+        ),
+    )

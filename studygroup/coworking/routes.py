@@ -18,6 +18,7 @@ from studygroup.coworking.services import (
     coworkers_of,
     group_network,
     history_groups,
+    history_years,
     may_view_coworkers,
     sessions_together,
 )
@@ -136,7 +137,7 @@ def _render_page(member: User, token: str | None = None):
         year=year,
         order=order.value,
         token=token,
-        this_year=utcnow().year,
+        years=history_years(db.session, member, now=utcnow()),
     )
 
 

@@ -355,6 +355,38 @@ def may_view_coworkers(
     return any(m.group_id in organizer_of for m in shared)
 
 
+def history_years(db_session: Session, member: User, *, now: datetime) -> range:
+    """The years the member's co-working page can filter by, latest first: from the year of
+    their first worked session or first membership, whichever is earlier, to this year (in
+    their time zone). One query."""
+    from zoneinfo import ZoneInfo
+
+    first_worked = (
+        sa.select(sa.func.min(StudySession.starts_at))
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.user_id == member.id,
+            counts_as_worked(Assignment, StudySession),
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at <= now,
+        )
+        .scalar_subquery()
+    )
+    first_joined = (
+        sa.select(sa.func.min(Membership.joined_at))
+        .where(Membership.user_id == member.id)
+        .scalar_subquery()
+    )
+    worked, joined = db_session.execute(sa.select(first_worked, first_joined)).one()
+    zone = ZoneInfo(member.timezone)
+    this_year = now.astimezone(zone).year
+    starts = [_utc(value).astimezone(zone).year for value in (worked, joined) if value]
+    first = min(starts, default=this_year)
+    return range(this_year, min(first, this_year) - 1, -1)
+
+
 @dataclass
 class SessionTogether:
     session: StudySession
