@@ -31,7 +31,7 @@ from studygroup.coworking.services import group_network  # noqa: E402
 from studygroup.db import utcnow  # noqa: E402
 from studygroup.extensions import db  # noqa: E402
 from tests import factories  # noqa: E402
-from tests.conftest import make_test_app, temporary_database  # noqa: E402
+from tests.conftest import IsolatedClient, make_test_app, temporary_database  # noqa: E402
 from tests.network_data import make_network_group  # noqa: E402
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -43,6 +43,7 @@ def _ms(seconds: float) -> str:
 
 def run(url: str, sizes: list[int], html: Path | None, runs: int) -> None:
     app = make_test_app(url)
+    app.test_client_class = IsolatedClient  # each request its own app context, as in production
     with app.app_context():
         upgrade()
         make = factories.Factories(db.session)
@@ -74,7 +75,7 @@ def run(url: str, sizes: list[int], html: Path | None, runs: int) -> None:
                 started = time.perf_counter()
                 response = client.get(f"/g/{group.slug}/network")
                 pages.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.get_data(as_text=True)[-3000:]
+                assert response.status_code == 200, response.status
             print(
                 f"{size:>4} members: {made.sessions} sessions, {made.places} places, "
                 f"{len(network.pairs)} pairs, {len(network.ties)} side by side; "

@@ -169,13 +169,17 @@ def _role_keys(db_session, group, now) -> dict[int, str]:
         (rt.key or rt.name): rt
         for rt in db_session.scalars(sa.select(RoleType).where(RoleType.group_id == group.id))
     }
-    for name, start, end in (("cleanup", (Anchor.END, 0), (Anchor.END, 30)),):
+    # (name, start, end): cleanup after the session, streaming through it
+    for name, start, end in (
+        ("cleanup", (Anchor.END, 0), (Anchor.END, 30)),
+        ("streaming", (Anchor.START, 0), (Anchor.END, 0)),
+    ):
         if name not in existing:
             existing[name] = add_role_type(
                 db_session,
                 group=group,
                 name=name,
-                default_headcount=2,
+                default_headcount=HEADCOUNTS[name],
                 start_anchor=start[0],
                 start_offset_minutes=start[1],
                 end_anchor=end[0],
@@ -183,19 +187,6 @@ def _role_keys(db_session, group, now) -> dict[int, str]:
                 requires_approval=False,
                 now=now,
             )
-    if "streaming" not in existing:
-        existing["streaming"] = add_role_type(
-            db_session,
-            group=group,
-            name="streaming",
-            default_headcount=1,
-            start_anchor=Anchor.START,
-            start_offset_minutes=0,
-            end_anchor=Anchor.END,
-            end_offset_minutes=0,
-            requires_approval=False,
-            now=now,
-        )
     db_session.flush()
     return {rt.id: key for key, rt in existing.items()}
 
