@@ -169,16 +169,9 @@ def coworkers_of(
         until=until,
         groups=history_groups(member, viewer),
     )
-    # Sessions together outside the viewer's own groups as organizer: 0 lets them see the name.
+    # 1 when a session together is outside the groups the viewer organizes; 0 names them.
     outside_organized = (
-        sa.func.count(
-            sa.distinct(
-                sa.case(
-                    (StudySession.group_id.in_(organized_by(viewer)), sa.null()),
-                    else_=StudySession.id,
-                )
-            )
-        )
+        sa.func.max(sa.case((StudySession.group_id.in_(organized_by(viewer)), 0), else_=1))
         if viewer is not None
         else sa.literal(1)
     )
