@@ -74,5 +74,13 @@ class DefaultConfig:
     MAIL_SENDER = "noreply@studygroup.invalid"
     MAIL_SENDER_NAME = "studygroup"
     MAIL_TIMEOUT = 10
+    # One `send-reminders` run sends for at most this many seconds (a little under the cron
+    # interval, 15 minutes); what is left waits for the next run.
+    MAIL_RUN_BUDGET_SECONDS = 840
+    # Messages claimed together, sent over one SMTP connection.
+    MAIL_BATCH_SIZE = 50
+    # A run holds its batch this long and renews it every third of it while it sends. Keep it
+    # well above the time one message can take (MAIL_TIMEOUT per SMTP step).
+    MAIL_LEASE_SECONDS = 300
     # Language of emails and calendar feeds for readers whose language is not known.
     MAIL_DEFAULT_LOCALE = "ja"

@@ -11,7 +11,7 @@ from studygroup.groups.models import _enum
 
 class EmailStatus(enum.StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by one sender; reclaimed if it never finishes
+    SENDING = "sending"  # leased by one sender run; claimable again when its lease ends
     SENT = "sent"
     FAILED = "failed"  # gave up after too many attempts
 
@@ -21,7 +21,9 @@ class OutboundEmail(db.Model):
 
     Sent after commit; a failed send stays pending and the next `send-reminders` run retries
     it. `dedupe_key` is unique: a reminder is claimed by inserting its row, so two overlapping
-    runs can never write (or send) the same reminder twice.
+    runs can never write (or send) the same reminder twice. A sender holds the rows it is
+    sending under a lease (`lease_owner` until `lease_until`) that it renews while it works;
+    rows of a sender that died become claimable when their lease ends.
     """
 
     __table_args__ = (sa.Index("ix_outbound_email_status_created", "status", "created_at"),)
@@ -39,5 +41,7 @@ class OutboundEmail(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last attempt
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

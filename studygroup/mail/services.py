@@ -1,13 +1,16 @@
 """Email through an outbox: queue in the change's transaction, send after commit.
 
 `queue_email` writes the message (in the member's language) as a row; `deliver` claims rows
-one by one with a conditional UPDATE and sends them over SMTP, so two senders never send the
-same row, and a failed send stays pending for the next run. With no MAIL_SERVER configured
-(development) messages are written to the log instead.
+in batches under a lease it renews while it sends them over SMTP, so two senders never send
+the same row, and a failed send stays pending for the next run. With no MAIL_SERVER
+configured (development) messages are written to the log instead.
 """
 
+import contextlib
+import secrets
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
@@ -24,7 +28,6 @@ from studygroup.i18n import locale_of
 from studygroup.mail.models import EmailStatus, OutboundEmail
 
 MAX_ATTEMPTS = 8
-STALE_CLAIM = timedelta(minutes=10)
 
 # kind -> (subject, first line, the member's setting that turns it off)
 MESSAGES = {
@@ -133,8 +136,36 @@ CHANGE_NAMES = {
 }
 
 
-def queue_email(
-    db_session: Session,
+def queue_email(db_session: Session, **what) -> OutboundEmail | None:
+    """Write one message into the outbox: `compose_email(**what)`, in the member's language.
+
+    Returns None when the member turned this kind of email off. With `dedupe_key` the row is
+    unique: inserting it is how a reminder is claimed (IntegrityError: someone else did).
+    """
+    message = compose_email(**what)
+    if message is None:
+        return None
+    db_session.add(message)
+    db_session.flush()
+    db_session.info.setdefault("queued_emails", []).append(message.id)
+    return message
+
+
+def queue_new_emails(db_session: Session, messages: list[OutboundEmail]) -> list[int]:
+    """Write composed messages in one statement, leaving out any whose `dedupe_key` is in
+    the outbox already (another run claimed it); the ids of those written. The caller
+    commits."""
+    if not messages:
+        return []
+    columns = ("user_id", "to_address", "subject", "body", "kind", "dedupe_key", "status")
+    rows = [{c: getattr(m, c) for c in columns} | {"created_at": m.created_at} for m in messages]
+    dialect = db_session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(OutboundEmail).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return list(db_session.scalars(statement.returning(OutboundEmail.id), rows))
+
+
+def compose_email(
     *,
     user: User,
     kind: str,
@@ -147,13 +178,9 @@ def queue_email(
     about: User | None = None,
     answer_at: Link | None = None,
 ) -> OutboundEmail | None:
-    """Write one message for `user` into the outbox, in their language.
-
-    Returns None when the member turned this kind of email off. With `dedupe_key` the row is
-    unique: inserting it is how a reminder is claimed (IntegrityError: someone else did).
-    Messages to organizers name who asks (`about`) and where to answer (`answer_at`); a join
-    request has a `group` and no session.
-    """
+    """One message for `user` in their language, not yet in the outbox (None when the
+    member turned this kind of email off). Messages to organizers name who asks (`about`)
+    and where to answer (`answer_at`); a join request has a `group` and no session."""
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
     from studygroup.templating import role_label
@@ -193,7 +220,7 @@ def queue_email(
             settings_url=_url("auth.profile"),
             schedule_url=_url("signups.schedule"),
         )
-    message = OutboundEmail(
+    return OutboundEmail(
         user_id=user.id,
         to_address=user.email,
         subject=subject[:300],
@@ -203,10 +230,6 @@ def queue_email(
         status=EmailStatus.PENDING,
         created_at=now,
     )
-    db_session.add(message)
-    db_session.flush()
-    db_session.info.setdefault("queued_emails", []).append(message.id)
-    return message
 
 
 def wants_email(user: User, kind: str) -> bool:
@@ -239,6 +262,7 @@ def _link_url(link: Link) -> str:
 class DeliveryReport:
     sent: int = 0
     failed: int = 0
+    left: int = 0  # still waiting when the run stopped (its time budget ran out)
 
 
 def send_queued(db_session: Session, *, now: datetime) -> DeliveryReport:
@@ -249,62 +273,233 @@ def send_queued(db_session: Session, *, now: datetime) -> DeliveryReport:
     return deliver(db_session, now=now, ids=ids)
 
 
+class MailServerUnreachable(Exception):
+    """Connecting, STARTTLS or logging in failed: no message can go now, so the run stops."""
+
+
+class _Run:
+    """One sender's claims: its lease owner name, its clock and its time budget.
+
+    The clock is `now` plus the time the run has taken (monotonic), so leases move on while
+    a run works, whatever `now` it was given.
+    """
+
+    def __init__(self, now: datetime, *, lease: timedelta, budget: float | None) -> None:
+        self.owner = secrets.token_hex(16)
+        self.started = now
+        self.lease = lease
+        self.budget = budget
+        self._t0 = time.monotonic()
+        self.renewed = self.elapsed()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def clock(self) -> datetime:
+        return self.started + timedelta(seconds=self.elapsed())
+
+    def out_of_time(self) -> bool:
+        return self.budget is not None and self.elapsed() >= self.budget
+
+    def renewal_due(self) -> bool:
+        # A third of the lease: a message started just before renewal was due still has two
+        # thirds of a lease to finish in.
+        return self.elapsed() - self.renewed >= self.lease.total_seconds() / 3
+
+    def ready(self):
+        """What this run may claim: claimable, and not tried by this run already (a message
+        that failed waits for the next run instead of being retried at once)."""
+        return sa.and_(
+            _claimable(self.clock()),
+            sa.or_(OutboundEmail.claimed_at.is_(None), OutboundEmail.claimed_at < self.started),
+        )
+
+
 def deliver(
-    db_session: Session, *, now: datetime, ids: list[int] | None = None, limit: int = 200
+    db_session: Session,
+    *,
+    now: datetime,
+    ids: list[int] | None = None,
+    budget: float | None = None,
 ) -> DeliveryReport:
-    """Claim and send pending messages (or those of `ids`). Commits after each claim and
-    each result, so a crash or a failed send never loses or repeats a message."""
-    query = sa.select(OutboundEmail.id).where(_claimable(now)).order_by(OutboundEmail.id)
-    if ids is not None:
-        query = query.where(OutboundEmail.id.in_(ids))
+    """Claim and send every pending message (or those of `ids`), a batch at a time, until
+    none is left or `budget` seconds have passed; what is left waits for the next run.
+
+    A batch is claimed in one UPDATE under a lease that this run renews (a heartbeat) while
+    it sends, so an overlapping run never takes a message this one is still sending, and the
+    rows of a run that died become claimable when their lease ends. Each batch shares one
+    SMTP connection. Commits after each claim and each result, so a crash or a failed send
+    never loses a message; a failed one is retried by a later run, up to MAX_ATTEMPTS.
+    """
+    # A session of its own: its many commits leave the caller's loaded objects alone.
+    with Session(db_session.get_bind()) as own:
+        return _deliver(own, now=now, ids=ids, budget=budget)
+
+
+def _deliver(db_session: Session, *, now, ids, budget) -> DeliveryReport:
+    config = current_app.config
+    run = _Run(now, lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]), budget=budget)
     report = DeliveryReport()
-    for message_id in db_session.scalars(query.limit(limit)).all():
-        claimed = db_session.execute(
+    while not run.out_of_time():
+        batch = _claim_batch(db_session, run, ids, size=config["MAIL_BATCH_SIZE"])
+        if not batch:
+            break
+        with _Connection(config) as connection:
+            if not _send_batch(db_session, run, batch, connection, report):
+                break
+    # Left: what the next batch would have claimed, and what this run gave back untried.
+    left = sa.select(sa.func.count()).select_from(OutboundEmail).where(run.ready())
+    if ids is not None:
+        left = left.where(OutboundEmail.id.in_(ids))
+    report.left += db_session.scalar(left)
+    db_session.commit()
+    return report
+
+
+def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.Row]:
+    clock = run.clock()
+    ready = run.ready()
+    pick = (
+        sa.select(OutboundEmail.id)
+        .where(ready)
+        .order_by(OutboundEmail.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)  # PostgreSQL: rows another run is claiming
+    )
+    if ids is not None:
+        pick = pick.where(OutboundEmail.id.in_(ids))
+    claimed = db_session.scalars(
+        sa.update(OutboundEmail)
+        # `ready` again: under READ COMMITTED a row claimed meanwhile is re-checked here.
+        .where(OutboundEmail.id.in_(pick.scalar_subquery()), ready)
+        .values(
+            status=EmailStatus.SENDING,
+            lease_owner=run.owner,
+            lease_until=clock + run.lease,
+            claimed_at=clock,
+            attempts=OutboundEmail.attempts + 1,
+        )
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db_session.commit()
+    run.renewed = run.elapsed()
+    if not claimed:
+        return []
+    # Rows, not ORM objects: the run's many commits then have nothing to expire.
+    return db_session.execute(
+        sa.select(
+            OutboundEmail.id,
+            OutboundEmail.to_address,
+            OutboundEmail.subject,
+            OutboundEmail.body,
+            OutboundEmail.created_at,
+            OutboundEmail.attempts,
+        )
+        .where(OutboundEmail.id.in_(claimed))
+        .order_by(OutboundEmail.id)
+    ).all()
+
+
+def _send_batch(db_session, run: _Run, batch, connection, report: DeliveryReport) -> bool:
+    """Send a claimed batch; False when the run must stop (out of time, server unreachable).
+    Messages it did not try go back to the outbox as they were."""
+    held = {message.id for message in batch}
+    for index, message in enumerate(batch):
+        if run.out_of_time():
+            report.left += _release(db_session, run, batch[index:])
+            return False
+        if run.renewal_due():
+            held = _renew(db_session, run, batch[index:])
+        if message.id not in held:
+            continue  # our lease ran out and another run may have it: never send it twice
+        try:
+            connection.send(_email_of(message))
+        except Exception as error:  # log it, keep the message, go on with the rest
+            cause = error.__cause__ if isinstance(error, MailServerUnreachable) else error
+            _finish(db_session, run, message, error=cause)
+            report.failed += 1
+            if isinstance(error, MailServerUnreachable):
+                report.left += _release(db_session, run, batch[index + 1 :])
+                return False
+        else:
+            _finish(db_session, run, message)
+            report.sent += 1
+    return True
+
+
+def _mine(run: _Run, messages):
+    return sa.and_(
+        OutboundEmail.id.in_([m.id for m in messages]),
+        OutboundEmail.lease_owner == run.owner,
+        OutboundEmail.status == EmailStatus.SENDING,
+    )
+
+
+def _renew(db_session: Session, run: _Run, messages) -> set[int]:
+    """Extend the lease on `messages` while it still holds; the ids still ours."""
+    clock = run.clock()
+    kept = db_session.scalars(
+        sa.update(OutboundEmail)
+        .where(_mine(run, messages), OutboundEmail.lease_until > clock)
+        .values(lease_until=clock + run.lease)
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db_session.commit()
+    run.renewed = run.elapsed()
+    return set(kept)
+
+
+def _release(db_session: Session, run: _Run, messages) -> int:
+    """Give untried messages back as they were before the claim; how many."""
+    released = 0
+    if messages:
+        released = db_session.execute(
             sa.update(OutboundEmail)
-            .where(OutboundEmail.id == message_id, _claimable(now))
+            .where(_mine(run, messages))
             .values(
-                status=EmailStatus.SENDING,
-                claimed_at=now,
-                attempts=OutboundEmail.attempts + 1,
+                status=EmailStatus.PENDING,
+                lease_owner=None,
+                lease_until=None,
+                attempts=OutboundEmail.attempts - 1,
             )
             .execution_options(synchronize_session=False)
+        ).rowcount
+    db_session.commit()
+    return released
+
+
+def _finish(db_session: Session, run: _Run, message, *, error: BaseException | None = None):
+    values: dict = {"lease_owner": None, "lease_until": None}
+    if error is None:
+        values.update(status=EmailStatus.SENT, sent_at=run.clock())
+    else:
+        values.update(
+            status=EmailStatus.FAILED if message.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING,
+            last_error=f"{type(error).__name__}: {error}"[:500],
         )
-        db_session.commit()
-        if claimed.rowcount != 1:
-            continue  # another sender has it
-        message = db_session.get(OutboundEmail, message_id, populate_existing=True)
-        try:
-            send_message(message)
-        except Exception as error:  # any failure: log it, keep the message, go on with the rest
-            message.status = (
-                EmailStatus.FAILED if message.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING
-            )
-            message.last_error = f"{type(error).__name__}: {error}"[:500]
-            report.failed += 1
-            current_app.logger.warning(
-                "email not sent; will retry",
-                extra={"fields": {"email_id": message.id, "error": message.last_error}},
-            )
-        else:
-            message.status = EmailStatus.SENT
-            message.sent_at = now
-            report.sent += 1
-        db_session.commit()
-    return report
+        current_app.logger.warning(
+            "email not sent; will retry",
+            extra={"fields": {"email_id": message.id, "error": values["last_error"]}},
+        )
+    db_session.execute(
+        sa.update(OutboundEmail)
+        .where(_mine(run, [message]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db_session.commit()
 
 
 def _claimable(now: datetime):
     return sa.or_(
         OutboundEmail.status == EmailStatus.PENDING,
-        sa.and_(
-            OutboundEmail.status == EmailStatus.SENDING,
-            OutboundEmail.claimed_at < now - STALE_CLAIM,
-        ),
+        sa.and_(OutboundEmail.status == EmailStatus.SENDING, OutboundEmail.lease_until < now),
     )
 
 
-def send_message(message: OutboundEmail) -> None:
-    """Send one message over SMTP with the app's MAIL_* settings (or log it without them)."""
+def _email_of(message: sa.Row) -> EmailMessage:
     config = current_app.config
     email = EmailMessage()
     email["Subject"] = message.subject
@@ -314,31 +509,77 @@ def send_message(message: OutboundEmail) -> None:
     email["Message-ID"] = make_msgid(domain=config["MAIL_SENDER"].split("@")[-1])
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body)
-    if not config.get("MAIL_SERVER"):
-        current_app.logger.info(
-            "email (no MAIL_SERVER set, so not sent)",
-            extra={
-                "fields": {
-                    "to": message.to_address,
-                    "subject": message.subject,
-                    "body": message.body,
-                }
-            },
-        )
-        return
-    timeout = config["MAIL_TIMEOUT"]
-    if config["MAIL_USE_SSL"]:
-        smtp = smtplib.SMTP_SSL(
-            config["MAIL_SERVER"],
-            config["MAIL_PORT"],
-            timeout=timeout,
-            context=ssl.create_default_context(),
-        )
-    else:
-        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
-    with smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(email)
+    return email
+
+
+class _Connection:
+    """One SMTP connection with the app's MAIL_* settings, opened for the first message and
+    reused for the next; after an error it is dropped and the next message opens a new one.
+    With no MAIL_SERVER, messages are written to the log instead."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "_Connection":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.smtp.quit()
+            self._drop()
+
+    def send(self, email: EmailMessage) -> None:
+        if not self.config.get("MAIL_SERVER"):
+            current_app.logger.info(
+                "email (no MAIL_SERVER set, so not sent)",
+                extra={
+                    "fields": {
+                        "to": email["To"],
+                        "subject": email["Subject"],
+                        "body": email.get_content(),
+                    }
+                },
+            )
+            return
+        if self.smtp is None:
+            self.smtp = self._connect()
+        try:
+            self.smtp.send_message(email)
+        except smtplib.SMTPRecipientsRefused:
+            try:  # the connection is fine; only this address was refused
+                self.smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+            raise
+        except Exception:
+            self._drop()
+            raise
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        timeout = config["MAIL_TIMEOUT"]
+        try:
+            if config["MAIL_USE_SSL"]:
+                smtp = smtplib.SMTP_SSL(
+                    config["MAIL_SERVER"],
+                    config["MAIL_PORT"],
+                    timeout=timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        except (smtplib.SMTPException, OSError) as error:
+            raise MailServerUnreachable(str(error)) from error
+        return smtp
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+        self.smtp = None
