@@ -80,19 +80,46 @@ def format_date(value: datetime, tz: str) -> str:
     return babel_format_datetime(value, patterns["date"], tzinfo=ZoneInfo(tz), locale=locale)
 
 
-def format_time(value: datetime, tz: str) -> str:
+def format_time(value: datetime, tz: str, *, offset: bool = False) -> str:
+    """`9:00`; with the UTC offset, `1:30 (UTC−4)`, when asked or when the clock shows this
+    time twice (the hour that repeats when clocks go back): the offset says which pass."""
     locale, patterns = _patterns()
-    return babel_format_datetime(value, patterns["time"], tzinfo=ZoneInfo(tz), locale=locale)
+    zone = ZoneInfo(tz)
+    text = babel_format_datetime(value, patterns["time"], tzinfo=zone, locale=locale)
+    if offset or _shown_twice(value, zone):
+        return f"{text} ({utc_offset(value, zone)})"
+    return text
 
 
-def format_datetime(value: datetime, tz: str) -> str:
+def format_datetime(value: datetime, tz: str, *, offset: bool = False) -> str:
     _locale, patterns = _patterns()
-    return f"{format_date(value, tz)}{patterns['joiner']}{format_time(value, tz)}"
+    return f"{format_date(value, tz)}{patterns['joiner']}{format_time(value, tz, offset=offset)}"
 
 
 def format_time_range(start: datetime, end: datetime, tz: str) -> str:
-    """`9:00–12:00`, with the end's date when it falls on another day."""
+    """`9:00–12:00`, with the end's date when it falls on another day, and both ends' UTC
+    offsets when the clock changes in between or either end is in a repeated hour:
+    `1:30 (UTC−4)–1:15 (UTC−5)`, not `1:30–1:15`."""
     zone = ZoneInfo(tz)
-    if start.astimezone(zone).date() == end.astimezone(zone).date():
-        return f"{format_time(start, tz)}–{format_time(end, tz)}"
-    return f"{format_time(start, tz)}–{format_datetime(end, tz)}"
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    offset = (
+        local_start.utcoffset() != local_end.utcoffset()
+        or _shown_twice(start, zone)
+        or _shown_twice(end, zone)
+    )
+    first = format_time(start, tz, offset=offset)
+    if local_start.date() == local_end.date():
+        return f"{first}–{format_time(end, tz, offset=offset)}"
+    return f"{first}–{format_datetime(end, tz, offset=offset)}"
+
+
+def utc_offset(value: datetime, zone: ZoneInfo) -> str:
+    """`UTC+9`, `UTC−4`, `UTC+5:30` (a minus sign, as typeset)."""
+    minutes = round(value.astimezone(zone).utcoffset().total_seconds() / 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'−' if minutes < 0 else '+'}{hours}{f':{rest:02d}' if rest else ''}"
+
+
+def _shown_twice(value: datetime, zone: ZoneInfo) -> bool:
+    local = value.astimezone(zone)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()

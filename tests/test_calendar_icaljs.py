@@ -11,34 +11,46 @@ import shutil
 import subprocess
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session, create_session, to_utc, update_session
 from studygroup.signups.services import assign
-from tests.test_calendar import EN, JA, group_body, member_body, session_on, slots
+from tests.test_calendar import EN, JA, group_body, member_body, parse, session_on, slots
 
 HERE = Path(__file__).resolve().parent / "icaljs"
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture(scope="module")
-def icaljs():
+def _reader(package: str, script: str):
     node = shutil.which("node")
-    if node is None or not (HERE / "node_modules" / "ical.js").is_dir():
-        reason = "node or tests/icaljs/node_modules is missing (`make test` runs npm ci)"
+    if node is None or not (HERE / "node_modules" / package).is_dir():
+        reason = f"node or tests/icaljs/node_modules/{package} is missing (`make test` runs npm ci)"
         if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI is set, so the ical.js checks must run")
+            pytest.fail(f"{reason}; CI is set, so the JavaScript readers' checks must run")
         pytest.skip(reason)
 
     def read(body: bytes) -> dict:
         done = subprocess.run(
-            [node, str(HERE / "read.mjs")], input=body, capture_output=True, check=True
+            [node, str(HERE / script)], input=body, capture_output=True, check=True
         )
         return json.loads(done.stdout)
 
     return read
+
+
+@pytest.fixture(scope="module")
+def icaljs():
+    return _reader("ical.js", "read.mjs")
+
+
+@pytest.fixture(scope="module")
+def nodeical():
+    """node-ical, the other JavaScript reader: it too reads a TZID time in the repeated hour
+    as the second pass."""
+    return _reader("node-ical", "read-node-ical.mjs")
 
 
 def _utc(text: str) -> datetime:
@@ -125,3 +137,85 @@ def test_text_status_and_sequence_as_thunderbird_reads_them(make, icaljs):
     assert cancelled["status"] == "CANCELLED"
     assert cancelled["sequence"] == 2
     assert cancelled["summary"] == f"【中止】{title}"
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "repeated"),
+    [
+        ("America/New_York", date(2027, 11, 7), time(1, 30)),
+        ("Europe/Berlin", date(2027, 10, 31), time(2, 30)),
+    ],
+)
+def test_both_passes_of_the_repeated_hour_keep_their_moment(
+    make, icaljs, nodeical, zone, day, repeated
+):
+    """When clocks go back, the wall clock shows `repeated` twice: an hour apart. Windows
+    starting or ending at either pass must come out at their own instant in both readers."""
+    group = make.group(timezone=zone)
+    first = datetime.combine(day, repeated, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # fold=0
+    second = first + timedelta(hours=1)  # the same wall time, one hour later
+    assert second.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == datetime.combine(day, repeated)
+    windows = {
+        "first to second pass": (first, second - timedelta(minutes=15)),
+        "within the first pass": (first, first + timedelta(minutes=20)),
+        "within the second pass": (second, second + timedelta(minutes=20)),
+        "before into the first": (first - timedelta(hours=2), first),
+        "second pass to after": (second, second + timedelta(hours=2)),
+    }
+    sessions = {}
+    for label, (starts_at, ends_at) in windows.items():
+        sessions[label] = create_session(
+            db.session,
+            group=group,
+            title=label,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            venue="",
+            now=NOW,
+        )
+    db.session.commit()
+    body = group_body(group)
+    for read in (icaljs, nodeical):
+        by_title = {e["summary"]: e for e in read(body)["events"]}
+        for label, (starts_at, ends_at) in windows.items():
+            event = by_title[label]
+            assert (_utc(event["start"]), _utc(event["end"])) == (starts_at, ends_at), (
+                read,
+                label,
+                event,
+            )
+
+
+SUBSCRIPTION_ONLY = {"NAME", "X-WR-CALNAME", "REFRESH-INTERVAL", "X-PUBLISHED-TTL"}
+
+
+def test_downloads_are_events_to_import_not_calendars_to_subscribe(make, client, auth, icaljs):
+    """A single session or place file has no calendar name or refresh interval (some clients
+    then offer to subscribe instead of importing); the subscription feeds keep them."""
+    organizer = make.user()
+    group = make.group(organizer, name="Shibuya.py")
+    member = make.member(group, make.user(display_name="Aoi"))
+    session = make.session(group)
+    place = assign(
+        db.session, organizer=organizer, member=member, slot=slots(session)["setup"], now=NOW
+    ).place
+    db.session.commit()
+    auth.login_as(member)
+    downloads = {
+        "session": client.get(f"/g/{group.slug}/sessions/{session.id}/calendar.ics"),
+        "place": client.get(f"/schedule/places/{place.id}/calendar.ics"),
+    }
+    for what, response in downloads.items():
+        assert response.status_code == 200, what
+        assert response.headers["Content-Disposition"].startswith("attachment;"), what
+        calendar = parse(response.data)  # vobject
+        assert SUBSCRIPTION_ONLY.isdisjoint(k.upper() for k in calendar.contents), what
+        assert len(calendar.contents["vevent"]) == 1, what
+        read = icaljs(response.data)
+        assert SUBSCRIPTION_ONLY.isdisjoint(read["properties"]), (what, read["properties"])
+        assert {"VERSION", "PRODID"} <= set(read["properties"]), what
+        assert len(read["events"]) == 1, what
+
+    for feed in (group_body(group), member_body(member)):
+        assert {k.upper() for k in parse(feed).contents} >= SUBSCRIPTION_ONLY
+        assert set(icaljs(feed)["properties"]) >= SUBSCRIPTION_ONLY

@@ -40,7 +40,7 @@ from studygroup.urls import url_builder
 
 PRODID = "-//studygroup//Calendar feeds 1.0//EN"
 # Part of every cache key: raise it when the bytes a feed is built into change.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 # How long a cancelled session stays in feeds after its date, marked cancelled.
 CANCELLED_KEPT = timedelta(days=30)
 # What clients are asked to keep to (Google ignores it and refreshes every few hours).
@@ -194,7 +194,7 @@ def session_file(group: Group, session: StudySession, *, options: FeedOptions) -
     """One session as a file for "add to my calendar": the group feed's event, same UID, so
     importing it again updates it."""
     with force_locale(options.locale):
-        calendar = _calendar(name=group.name, description=None, timezone=group.timezone)
+        calendar = _calendar(name=None, description=None, timezone=group.timezone)
         event = _session_event(session, group, _Build(options))
         return _file(calendar, event, fallback_zone=group.timezone)
 
@@ -226,7 +226,7 @@ class Coworker:
     name: str | None  # None: "a member" (they chose not to appear by name)
     role_key: str | None
     role_name: str
-    changed: datetime  # their place's last change
+    changed: datetime  # the last change of their place, their name or choice, their role
 
 
 @dataclass
@@ -367,6 +367,8 @@ def _coworkers(db_session: Session, member_id: int, session_ids) -> dict[int, li
             RoleType.key,
             RoleType.name,
             Assignment.updated_at,
+            User.updated_at,
+            RoleType.updated_at,
         )
         .select_from(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
@@ -380,11 +382,11 @@ def _coworkers(db_session: Session, member_id: int, session_ids) -> dict[int, li
         .order_by(RoleSlot.session_id, RoleSlot.position, RoleSlot.id, Assignment.id)
     ).all()
     coworkers: dict[int, list[Coworker]] = defaultdict(list)
-    for session_id, name, by_name, role_key, role_name, changed in rows:
+    for session_id, name, by_name, role_key, role_name, *changes in rows:
         # A feed is a link that can be passed on: only people who chose to appear by name
         # are named in it, whoever the member is.
         coworkers[session_id].append(
-            Coworker(name if by_name else None, role_key, role_name, changed)
+            Coworker(name if by_name else None, role_key, role_name, max(changes))
         )
     return dict(coworkers)
 
@@ -418,7 +420,7 @@ def place_file(data: MemberFeedData, *, options: FeedOptions) -> Feed:
     """One place as a file; the member feed's event, same UID."""
     place = data.places[0]
     with force_locale(options.locale):
-        calendar = _calendar(name=place.group_name, description=None, timezone=place.timezone)
+        calendar = _calendar(name=None, description=None, timezone=place.timezone)
         event = _place_event(place, data.coworkers.get(place.session_id, []), _Build(options))
         return _file(calendar, event, fallback_zone=place.timezone)
 
@@ -493,20 +495,25 @@ class _Build:
         return title
 
 
-def _calendar(*, name: str, description: str | None, timezone: str) -> Calendar:
+def _calendar(*, name: str | None, description: str | None, timezone: str) -> Calendar:
+    """The VCALENDAR around the events. A subscription has a `name`; a download has none
+    and no refresh interval either: with those, some clients offer to subscribe to a file
+    that was meant to be imported."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     # vText: icalendar leaves these calendar-level names unescaped otherwise.
-    calendar.add("name", vText(name))
-    calendar.add("x-wr-calname", vText(name))  # Google reads only this one
+    if name is not None:
+        calendar.add("name", vText(name))
+        calendar.add("x-wr-calname", vText(name))  # Google reads only this one
     if description:
         calendar.add("description", vText(description))
         calendar.add("x-wr-caldesc", vText(description))
     calendar.add("x-wr-timezone", vText(timezone))
-    calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", vText("PT1H"))
+    if name is not None:
+        calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vText("PT1H"))
     return calendar
 
 
@@ -544,10 +551,14 @@ def _event(
 
 
 def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
-    """The group's wall-clock time with its TZID; but when clocks go back, a time in the
-    repeated hour's second pass would be read as the first (RFC 5545), so it goes in UTC."""
+    """The group's wall-clock time with its TZID; but a time the clock shows twice (the hour
+    that repeats when clocks go back) goes in UTC, whichever pass it is in. RFC 5545 says a
+    TZID time there is the first pass, but readers differ: ical.js (Thunderbird) and
+    node-ical take the second."""
     local = value.astimezone(tz)
-    return value.astimezone(UTC) if local.fold else local
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return value.astimezone(UTC)
+    return local
 
 
 def _file(calendar: Calendar, event: Event, *, fallback_zone: str) -> Feed:

@@ -27,6 +27,7 @@ const events = calendar.getAllSubcomponents("vevent").map((component) => {
   };
 });
 console.log(JSON.stringify({
+  properties: calendar.getAllProperties().map((p) => p.name.toUpperCase()),
   name: text("x-wr-calname"),
   version: text("version"),
   timezones: calendar.getAllSubcomponents("vtimezone").map((z) => z.getFirstPropertyValue("tzid")),
