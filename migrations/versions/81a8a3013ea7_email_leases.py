@@ -1,7 +1,7 @@
 """email leases: a sender run holds its batch until lease_until, renewing it while it sends
 
 Revision ID: 81a8a3013ea7
-Revises: ff6b9a633bba
+Revises: 959b6977827b
 Create Date: 2026-12-01 15:17:41.744159
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '81a8a3013ea7'
-down_revision = 'ff6b9a633bba'
+down_revision = '959b6977827b'
 branch_labels = None
 depends_on = None
 
