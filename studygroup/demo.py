@@ -1,10 +1,18 @@
-"""`flask --app wsgi demo`: a believable demo group on an empty database."""
+"""`flask --app wsgi demo`: a believable demo group on an empty database.
 
+A year in the life of 渋谷Python勉強会: thirty members, the monthly meeting on every third
+Saturday for the past twelve months (and the next six), a weekly online もくもく会 for the
+past two months (and the next two), attendance marked except at the latest meeting, a talk
+request waiting for the organizers and a waitlist at the next meeting.
+"""
+
+import random
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
-from dateutil.relativedelta import SA, relativedelta
+from dateutil.relativedelta import SA, WE, relativedelta
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import selectinload
@@ -20,13 +28,17 @@ from studygroup.groups.models import (
     MemberRole,
     Membership,
     MembershipStatus,
+    RoleType,
     Visibility,
 )
 from studygroup.groups.services import add_role_type, create_group
-from studygroup.sessions.services import create_series, monthly_rule, plan_series
+from studygroup.sessions.services import create_series, monthly_rule, plan_series, weekly_rule
 
 DEMO_SLUG = "shibuya-py"
 DEMO_PASSWORD = "studygroup-demo-2026"  # noqa: S105 (printed for the demo on purpose)
+MONTHS_OF_HISTORY = 12  # third Saturdays already held
+MONTHS_AHEAD = 6
+WEEKS_OF_MOKUMOKU = 8  # weekly evenings already held (and as many to come)
 
 # (email local part, display name, skills, locale)
 DEMO_PEOPLE = [
@@ -42,7 +54,51 @@ DEMO_PEOPLE = [
     ("kobayashi", "小林 陽菜", "テスト自動化, QA", "ja"),
     ("kato", "加藤 拓海", "モバイル, Kotlin", "ja"),
     ("priya", "Priya Nair", "Data engineering, Airflow", "en"),
+    ("yoshida", "吉田 直樹", "Rust, WebAssembly", "ja"),
+    ("yamada", "山田 結衣", "広報, イラスト", "ja"),
+    ("sasaki", "佐々木 蓮", "Django, PostgreSQL", "ja"),
+    ("yamaguchi", "山口 美月", "データ可視化, R", "ja"),
+    ("matsumoto", "松本 颯太", "CI/CD, GitHub Actions", "ja"),
+    ("inoue", "井上 芽依", "Python入門, 教育", "ja"),
+    ("kimura", "木村 大和", "IoT, Raspberry Pi", "ja"),
+    ("hayashi", "林 真央", "自然言語処理, 日本語", "ja"),
+    ("shimizu", "清水 悠真", "ゲーム開発, Pygame", "ja"),
+    ("teshigawara", "勅使河原 三郎太 (Saburota Teshigawara)", "数理最適化, OR", "ja"),
+    ("ikeda", "池田 莉子", "テスト, pytest", "ja"),
+    ("hashimoto", "橋本 陽翔", "スクレイピング, 自動化", "ja"),
+    ("abe", "阿部 葵", "統計, 因果推論", "ja"),
+    ("ishikawa", "石川 湊", "Web API, FastAPI", "ja"),
+    ("goto", "後藤 恵", "写真, 会場手配", "ja"),
+    ("maria", "Maria Garcia", "Data science, Spanish", "en"),
+    ("alexandra", "Alexandra Konstantinopoulou", "Accessibility, UX research", "en"),
+    ("chen", "Chen Wei", "Distributed systems, Go", "en"),
 ]
+
+# Who does what at the monthly meeting: the same three set up the room every month, a pool
+# takes turns at reception and cleanup, and the talks go round (a regular crew makes the
+# clusters the network picture shows).
+SETUP_CREW = ("takahashi", "suzuki", "tanaka")
+RECEPTION = ("watanabe", "kobayashi", "yamada", "inoue", "ikeda", "goto", "maria", "abe")
+CLEANUP = ("kimura", "matsumoto", "shimizu", "hashimoto", "chen")
+SPEAKERS = (
+    "yamamoto", "nakamura", "priya", "yoshida", "sasaki", "yamaguchi", "hayashi",
+    "teshigawara", "ishikawa", "kato", "alexandra", "coorganizer",
+)  # fmt: skip
+MOKUMOKU_HOSTS = ("nakamura", "sasaki", "hayashi", "ishikawa")
+TALKS = (
+    "pandasで始める家計簿分析",
+    "Flask 3 と型ヒント",
+    "Airflow in production: lessons learned",
+    "RustでPythonを速くする",
+    "Django ORM のクエリを減らす",
+    "Rで描くか、Pythonで描くか",
+    "日本語の形態素解析入門",
+    "数理最適化でシフトを組む",
+    "FastAPIでつくる社内API",
+    "Kotlin から見た Python",
+    "Accessible dashboards",
+    "Kubernetes for study groups",
+)
 
 
 def third_saturday(day: date) -> date:
@@ -95,9 +151,10 @@ def demo_command(force: bool) -> None:
         slug=DEMO_SLUG,
         description=(
             "毎月第3土曜日に渋谷で開く、Python とその周辺技術の勉強会です。"
-            "設営・受付・登壇、どなたでも歓迎します。\n\n"
-            "A monthly Python study group in Shibuya, every 3rd Saturday. "
-            "Volunteers for setup, reception and talks are always welcome."
+            "設営・受付・登壇、どなたでも歓迎します。毎週水曜の夜はオンラインでもくもく会。\n\n"
+            "A monthly Python study group in Shibuya, every 3rd Saturday, and an online "
+            "co-working evening every Wednesday. Volunteers for setup, reception and talks "
+            "are always welcome."
         ),
         timezone="Asia/Tokyo",
         default_venue="渋谷区民会館 第2会議室",
@@ -124,22 +181,37 @@ def demo_command(force: bool) -> None:
                 group_id=group.id,
                 role=MemberRole.ORGANIZER if i == 1 else MemberRole.MEMBER,
                 status=MembershipStatus.ACTIVE,
-                joined_at=now - timedelta(days=400 - i * 10),
+                # The first dozen have been there from the start; the rest joined over the year.
+                joined_at=now - timedelta(days=400 - max(0, i - 11) * 15),
             )
         )
-    # Exactly six past third Saturdays, then seven to come: "6 sessions together" on the pages.
-    today = now.date()
-    latest = (
-        today.replace(day=1)
-        if third_saturday(today) < today
-        else (today.replace(day=1) - relativedelta(months=1))
+    monthly = _monthly_meetings(group, organizer, now)
+    weekly = _mokumoku_evenings(group, organizer, now)
+    db.session.flush()
+    people = {u.email.split("@")[0]: u for u, _ in users}
+    _staff_monthly(monthly, people, organizer, now)
+    _staff_weekly(weekly, people, organizer, now)
+    db.session.commit()
+    click.echo(
+        f"Demo group '{group.name}' with {len(users)} members and "
+        f"{len(monthly) + len(weekly)} sessions."
     )
-    first = latest - relativedelta(months=5)
+    _print_logins()
+    _print_feeds()
+
+
+def _monthly_meetings(group, organizer, now):
+    """Every third Saturday: the last twelve held, the next six to come."""
+    today = now.astimezone(ZoneInfo(group.timezone)).date()
+    latest = third_saturday(today)
+    if latest >= today:
+        latest = third_saturday(today.replace(day=1) - relativedelta(months=1))
+    first = latest.replace(day=1) - relativedelta(months=MONTHS_OF_HISTORY - 1)
     rule = monthly_rule([3], "SA")
     planned = plan_series(
         rule=rule,
         first_day=first,
-        months=13,
+        months=MONTHS_OF_HISTORY + MONTHS_AHEAD,
         start_time=time(10, 0),
         end_time=time(12, 0),
         tz=group.timezone,
@@ -158,71 +230,113 @@ def demo_command(force: bool) -> None:
     )
     for number, session in enumerate(sessions, start=1):
         session.title = f"渋谷Python勉強会 第{number}回"
-    db.session.flush()
-    _staff_demo_sessions(sessions, [u for u, _ in users], organizer, now)
-    db.session.commit()
-    click.echo(f"Demo group '{group.name}' with {len(users)} members and {len(sessions)} sessions.")
-    _print_logins()
-    _print_feeds()
+    return sessions
 
 
-def _staff_demo_sessions(sessions, people, organizer, now) -> None:
-    """Past sessions worked (the same three set up the room every month), upcoming ones
-    partly staffed, so the staffing view shows gaps and the history reads true."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.sessions.models import RoleSlot, StudySession
-    from studygroup.signups.services import (
-        answer_request,
-        assign,
-        confirm_attendance,
-        sign_up,
+def _mokumoku_evenings(group, organizer, now):
+    """Every Wednesday evening online, with one host: the last eight weeks and the next eight."""
+    roles = db.session.scalars(sa.select(RoleType).where(RoleType.group_id == group.id)).all()
+    # Only a host (reception) is needed: no room to set up, no talk, nothing to tidy.
+    headcounts = {r.id: (1 if r.key == "reception" else 0) for r in roles}
+    first = now.date() - timedelta(weeks=WEEKS_OF_MOKUMOKU) + relativedelta(weekday=WE(+1))
+    rule = weekly_rule("WE")
+    planned = plan_series(
+        rule=rule,
+        first_day=first,
+        months=4,
+        start_time=time(19, 30),
+        end_time=time(21, 0),
+        tz=group.timezone,
+        limit=60,
+    )
+    planned = [p for p in planned if p.starts_at.date() < first + timedelta(weeks=16)]
+    return create_series(
+        db.session,
+        group=group,
+        creator=organizer,
+        title="もくもく会 (オンライン)",
+        rule=rule,
+        planned=planned,
+        venue="オンライン (Discord)",
+        description="各自の作業を進める会です。最初に一言ずつ、今日やることを話します。",
+        headcounts=headcounts,
+        now=now,
     )
 
-    by_local = {u.email.split("@")[0]: u for u in people}
-    setup_crew = [by_local[n] for n in ("takahashi", "suzuki", "tanaka")]
-    others = [u for u in people if u not in setup_crew and u is not organizer]
-    sessions = db.session.scalars(
+
+def _loaded(sessions):
+    """The sessions again with their slots and roles, oldest first."""
+    from studygroup.sessions.models import RoleSlot, StudySession
+
+    return db.session.scalars(
         sa.select(StudySession)
         .where(StudySession.id.in_([s.id for s in sessions]))
         .options(selectinload(StudySession.slots).joinedload(RoleSlot.role_type))
         .order_by(StudySession.starts_at)
         .execution_options(populate_existing=True)
     ).all()
+
+
+def _slots(session) -> dict:
+    return {slot.role_type.key or "cleanup": slot for slot in session.slots}
+
+
+def _staff_monthly(sessions, people, organizer, now) -> None:
+    """A year worked (attendance confirmed, a few no-shows, the latest still to confirm), the
+    next meeting nearly staffed with a waitlist at setup, and a talk request to answer."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.signups.models import Attendance
+    from studygroup.signups.services import (
+        answer_request,
+        assign,
+        confirm_attendance,
+        set_attendance,
+        sign_up,
+    )
+
+    rng = random.Random(2026)  # the same demo every time
+    sessions = _loaded(sessions)
     past = [s for s in sessions if s.starts_at < now]
     upcoming = [s for s in sessions if s.starts_at >= now]
     for i, session in enumerate(past):
-        slots = {slot.role_type.key or "cleanup": slot for slot in session.slots}
+        slots = _slots(session)
         crew = {
-            "setup": setup_crew,
-            "reception": [others[i % len(others)], others[(i + 3) % len(others)]],
-            "speaker": [others[(i + 5) % len(others)]],
-            "cleanup": [others[(i + 1) % len(others)], organizer],
+            "setup": [people[n] for n in SETUP_CREW],
+            "reception": [people[n] for n in rng.sample(RECEPTION, 2)],
+            "speaker": [people[SPEAKERS[i % len(SPEAKERS)]]],
+            "cleanup": [organizer, people[rng.choice(CLEANUP)]],
         }
         for key, members in crew.items():
-            slot = slots.get(key)
             for member in members:
-                if slot is not None:
-                    place = assign(
-                        db.session,
-                        organizer=organizer,
-                        member=member,
-                        slot=slot,
-                        now=session.starts_at - timedelta(days=7),
-                    ).place
-                    if key == "speaker":
-                        place.talk_title = f"{member.display_name.split(' (')[0]}のLT"
+                place = assign(
+                    db.session,
+                    organizer=organizer,
+                    member=member,
+                    slot=slots[key],
+                    now=session.starts_at - timedelta(days=7),
+                ).place
+                if key == "speaker":
+                    place.talk_title = TALKS[i % len(TALKS)]
+        if i in (3, 8):  # someone at reception did not come
+            set_attendance(
+                db.session,
+                organizer=organizer,
+                place=next(p for p in _places(slots["reception"])),
+                attendance=Attendance.NO_SHOW,
+                now=now,
+            )
         if i < len(past) - 1:  # the latest one still waits for the organizer's confirmation
             confirm_attendance(db.session, organizer=organizer, session=session, now=now)
     if upcoming:
-        # The next session: reception needs one more person, setup is nearly full.
-        nxt = upcoming[0]
-        slots = {slot.role_type.key or "cleanup": slot for slot in nxt.slots}
-        for member in setup_crew[:2]:
-            sign_up(db.session, member=member, slot=slots["setup"], now=now)
-        sign_up(db.session, member=others[0], slot=slots["reception"], now=now)
+        # The next meeting: setup is full with one on the waitlist, reception needs one more,
+        # the talk is approved.
+        slots = _slots(upcoming[0])
+        for name in (*SETUP_CREW, "kimura"):
+            sign_up(db.session, member=people[name], slot=slots["setup"], now=now)
+        sign_up(db.session, member=people["watanabe"], slot=slots["reception"], now=now)
         talk = sign_up(
             db.session,
-            member=others[1],
+            member=people["yamamoto"],
             slot=slots["speaker"],
             now=now,
             talk_title="型ヒントで変わるFlaskアプリ",
@@ -230,17 +344,42 @@ def _staff_demo_sessions(sessions, people, organizer, now) -> None:
         )
         answer_request(db.session, organizer=organizer, place=talk, approve=True, now=now)
     if len(upcoming) > 1:
-        later = upcoming[1]
-        speaker = next(s for s in later.slots if s.role_type.key == "speaker")
+        # A talk request the organizers have not answered yet.
         sign_up(
             db.session,
-            member=others[2],
-            slot=speaker,
+            member=people["inoue"],
+            slot=_slots(upcoming[1])["speaker"],
             now=now,
             talk_title="はじめてのOSSコントリビュート",
-            talk_abstract="",
+            talk_abstract="初めてプルリクエストを送るまでにつまずいたこと",
         )
     # Seeding is not news: nobody gets the emails these sign-ups would send.
+    db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
+
+
+def _places(slot):
+    from studygroup.signups.models import Assignment
+
+    return db.session.scalars(
+        sa.select(Assignment).where(Assignment.slot_id == slot.id).order_by(Assignment.id)
+    )
+
+
+def _staff_weekly(sessions, people, organizer, now) -> None:
+    """Each past evening had its host; the coming ones are partly taken."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.signups.services import assign, confirm_attendance, sign_up
+
+    sessions = _loaded(sessions)
+    for i, session in enumerate(s for s in sessions if s.starts_at < now):
+        host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
+        slot = _slots(session)["reception"]
+        assign(db.session, organizer=organizer, member=host, slot=slot, now=session.starts_at)
+        confirm_attendance(db.session, organizer=organizer, session=session, now=now)
+    for i, session in enumerate([s for s in sessions if s.starts_at >= now][:3]):
+        host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
+        sign_up(db.session, member=host, slot=_slots(session)["reception"], now=now)
     db.session.execute(sa.delete(OutboundEmail))
     db.session.info.pop("queued_emails", None)
 

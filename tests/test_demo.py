@@ -1,6 +1,7 @@
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
+from studygroup.demo import DEMO_PEOPLE
 from studygroup.extensions import db
 from studygroup.sessions.models import StudySession
 
@@ -10,12 +11,12 @@ def test_demo_fills_an_empty_database_once(runner, client):
     assert result.exit_code == 0, result.output
     assert "organizer@example.com" in result.output
     assert "studygroup-demo-2026" in result.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 12
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == len(DEMO_PEOPLE) == 30
     sessions = db.session.scalar(sa.select(sa.func.count()).select_from(StudySession))
     assert sessions >= 12
     again = runner.invoke(args=["demo"])
     assert "already has users" in again.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 12
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 30
     # The printed login works.
     response = client.post(
         "/login", data={"email": "organizer@example.com", "password": "studygroup-demo-2026"}
@@ -37,3 +38,67 @@ def test_demo_prints_calendar_urls_that_open(runner, client):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.data.count(b"BEGIN:VEVENT") >= 6
+
+
+def test_the_demo_holds_a_year_of_history(runner):
+    """Twelve third Saturdays held (the README's year), the next ones to come, a weekly series,
+    thirty members, attendance marked, a talk request to answer and a waitlist."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from studygroup.coworking.services import coworkers_of, group_network
+    from studygroup.demo import DEMO_SLUG, third_saturday
+    from studygroup.groups.models import Group
+    from studygroup.sessions.models import SessionSeries
+    from studygroup.signups.models import Assignment, AssignmentStatus
+    from studygroup.signups.services import member_records
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    now = datetime.now(UTC)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    group = db.session.scalar(sa.select(Group).where(Group.slug == DEMO_SLUG))
+    series = {
+        s.rrule: db.session.scalars(
+            sa.select(StudySession)
+            .where(StudySession.series_id == s.id)
+            .order_by(StudySession.starts_at)
+        ).all()
+        for s in db.session.scalars(sa.select(SessionSeries))
+    }
+    monthly = series["FREQ=MONTHLY;BYDAY=+3SA"]
+    held = [s for s in monthly if s.starts_at < now]
+    days = [s.starts_at.astimezone(tokyo).date() for s in held]
+    today = now.astimezone(tokyo).date()
+    # On a third Saturday itself, today's meeting is held once it has started.
+    expected = 13 if third_saturday(today) == today and held[-1].starts_at.date() == today else 12
+    assert len(held) == expected
+    assert all(day == third_saturday(day) for day in days)
+    assert (days[-1] - days[0]).days >= 330  # a year, not six months
+    assert len(monthly) - len(held) >= 5  # and the months to come
+    weekly = series["FREQ=WEEKLY;INTERVAL=1;BYDAY=WE"]
+    assert (
+        sum(s.starts_at < now for s in weekly) >= 7 and sum(s.starts_at >= now for s in weekly) >= 7
+    )
+
+    # Suzuki set up the room at every meeting of the year.
+    suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
+    records = {r.user.email: r for r in member_records(db.session, group, now=now)}
+    assert records["suzuki@example.com"].sessions_worked == len(held)
+    assert sum(r.no_shows for r in records.values()) >= 2
+    coworkers = coworkers_of(db.session, suzuki, viewer=suzuki, now=now)
+    assert len(coworkers) >= 20
+    assert min(c.first for c in coworkers).astimezone(tokyo).date() == days[0]
+    # Attendance confirmed for all but the latest meeting.
+    assert [s.attendance_confirmed_at is not None for s in held] == [True] * (len(held) - 1) + [
+        False
+    ]
+    statuses = dict(
+        db.session.execute(
+            sa.select(Assignment.status, sa.func.count()).group_by(Assignment.status)
+        ).all()
+    )
+    assert statuses[AssignmentStatus.REQUESTED] >= 1 and statuses[AssignmentStatus.WAITLISTED] >= 1
+    network = group_network(db.session, group, now=now)
+    assert len(network.members) == 30 and len(network.ties) >= 30
+    # Names of every length: a few long ones for the lists and pictures to cope with.
+    assert max(len(u.display_name) for u in network.members.values()) >= 25

@@ -208,11 +208,24 @@ def star(
     edges = []
     # Start a little off the top, so no line runs straight up through the centre's name.
     offset = math.pi / max(len(others), 1)
+    taken = [centre.label_box()]
     for i, (label, sessions) in enumerate(others):
         angle = 2 * math.pi * i / max(len(others), 1) - math.pi / 2 + offset
         x, y = round(radius * math.cos(angle), 1), round(radius * math.sin(angle), 1)
         node = Node(x, y, 8, fit(label, 7), label)
-        nodes.append(_outward(node, angle, 8 + LABEL_GAP_PX + 2))
+        # Crowded names (at the top and bottom, where they stand side by side) step outward
+        # until they clear the ones already placed.
+        best = None
+        for step in range(4):
+            _outward(node, angle, 8 + LABEL_GAP_PX + 2 + step * 0.9 * FONT_PX)
+            covered = sum(node.label_box().overlap(box) for box in taken)
+            if best is None or covered < best[0]:
+                best = (covered, step)
+            if not covered:
+                break
+        _outward(node, angle, 8 + LABEL_GAP_PX + 2 + best[1] * 0.9 * FONT_PX)
+        taken.append(node.label_box())
+        nodes.append(node)
         edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
     return Picture(nodes, edges, _frame(nodes))
 
