@@ -13,6 +13,7 @@ costs only its queries.
 
 import hashlib
 import math
+import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ AREA_PER_MEMBER = 800.0
 HUBS_PER_CLUSTER = 2  # px² each member needs at least on a phone
 
 _cache: OrderedDict[str, "GroupPicture"] = OrderedDict()
+_cache_lock = threading.Lock()  # threaded servers share the cache
 
 
 @dataclass
@@ -58,13 +60,15 @@ def group_picture(network: GroupNetwork) -> GroupPicture:
             )
         ).encode()
     ).hexdigest()
-    if key in _cache:
-        _cache.move_to_end(key)
-        return _cache[key]
-    result = _draw(network, ties)
-    _cache[key] = result
-    while len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    result = _draw(network, ties)  # outside the lock: two first views may both draw
+    with _cache_lock:
+        _cache[key] = result
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
     return result
 
 
