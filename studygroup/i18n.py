@@ -28,12 +28,20 @@ def select_locale() -> str:
     )
 
 
+def known_locale_of(user) -> str | None:
+    """The language a member reads, as far as we know it away from a page: their own setting,
+    else the page language of their last visit (members who follow their browser)."""
+    supported = current_app.config["LANGUAGES"]
+    for locale in (user.locale, user.last_locale):
+        if locale in supported:
+            return locale
+    return None
+
+
 def locale_of(user) -> str:
     """The language of what reaches a member outside a page (emails, their calendar feed):
-    their own, else `MAIL_DEFAULT_LOCALE` for members who follow their browser."""
-    if user.locale in current_app.config["LANGUAGES"]:
-        return user.locale
-    return current_app.config["MAIL_DEFAULT_LOCALE"]
+    `known_locale_of`, else `MAIL_DEFAULT_LOCALE`."""
+    return known_locale_of(user) or current_app.config["MAIL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

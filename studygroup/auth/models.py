@@ -37,6 +37,9 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(sa.String(80))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     locale: Mapped[str | None] = mapped_column(sa.String(10))
+    # The page language of the member's last visit (first: registration). Emails and feeds use
+    # it for members who set no language of their own and follow their browser.
+    last_locale: Mapped[str | None] = mapped_column(sa.String(10))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
     # Flask-Login's alternative token: rotating it ends every session and remember cookie.
     session_token: Mapped[str] = mapped_column(

@@ -18,10 +18,12 @@ from studygroup.auth.services import (
     parse_skills,
     record_failure,
     register_user,
+    remember_page_locale,
     set_skills,
 )
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
+from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.security import client_address, safe_next_url
 from studygroup.views import commit_unless_duplicate
@@ -52,6 +54,22 @@ def _after_login_url() -> str:
     return safe_next_url(request.args.get("next")) or url_for("main.home")
 
 
+# Requests that must not touch the database for a member's language.
+_NO_LANGUAGE_CHECK = {None, "static", "main.healthz", "main.readyz"}
+
+
+@bp.before_app_request
+def remember_language():
+    """Members who follow their browser: keep the language of this visit for their emails and
+    feeds. Costs a write only when it changed."""
+    if request.endpoint in _NO_LANGUAGE_CHECK or not current_user.is_authenticated:
+        return
+    if current_user.locale in current_app.config["LANGUAGES"]:
+        return  # their own choice decides; the page language does not matter
+    if remember_page_locale(db.session, current_user._get_current_object(), select_locale()):
+        db.session.commit()
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
@@ -64,6 +82,7 @@ def register():
             password=form.password.data,
             display_name=form.display_name.data,
             locale=form.locale.data or None,
+            page_locale=select_locale(),
             timezone=current_app.config["DEFAULT_TIMEZONE"],
             cost=HashCost.from_config(current_app.config),
         )

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from studygroup.auth.models import LoginFailure, Skill, User, new_session_token
 
@@ -80,19 +81,42 @@ def register_user(
     display_name: str,
     cost: HashCost,
     locale: str | None = None,
+    page_locale: str | None = None,
     timezone: str = "Asia/Tokyo",
 ) -> User:
-    """Create an account. The caller has checked that the email is free; the caller commits."""
+    """Create an account. The caller has checked that the email is free; the caller commits.
+
+    `page_locale` is the language of the page the member registered on: what they read, and
+    so what their emails speak while they choose no language of their own."""
     user = User(
         email=normalize_email(email),
         password_hash=hash_password(password, cost),
         display_name=display_name.strip(),
         locale=locale,
+        last_locale=page_locale,
         timezone=timezone,
     )
     db_session.add(user)
     db_session.flush()
     return user
+
+
+def remember_page_locale(db_session: Session, user: User, page_locale: str) -> bool:
+    """Keep the language of the member's latest visit; True when it changed (the caller commits).
+
+    Writes only on a change, so a visit costs no write. The row's `updated_at` and `revision`
+    stay: they tell calendar feeds that something shown in them changed, and a member's page
+    language is shown in no one else's feed (their own feed's cache key holds its language)."""
+    if user.last_locale == page_locale:
+        return False
+    db_session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(last_locale=page_locale, updated_at=User.updated_at, revision=User.revision)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(user, "last_locale", page_locale)  # no flush: the row has it already
+    return True
 
 
 def email_taken(db_session: Session, email: str, *, except_user: User | None = None) -> bool:

@@ -14,7 +14,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.i18n import select_locale
+from studygroup.i18n import known_locale_of, select_locale
 from studygroup.logging import security_event
 from studygroup.sessions.services import get_session
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -126,14 +126,15 @@ def member_feed(token: str):
         if member is None:
             return None
         version = feeds.member_feed_version(db.session, member, now=now)
-        return member.id, member.locale, version
+        return member.id, known_locale_of(member), version
 
     found = tokens.member_token_hash(token)
     resolved = found and _recent(("member", found), resolve)
     if not resolved:
         abort(404)
     member_id, own_locale, version = resolved
-    # The member's own language setting, else the one of the page they copied the link from.
+    # The member's language (their setting, else their last visit's), else the one of the page
+    # they copied the link from.
     options = _options(
         own_locale if own_locale in current_app.config["LANGUAGES"] else _feed_locale()
     )
