@@ -20,28 +20,28 @@ def select_locale() -> str:
     user = _known_user()
     if user is not None and user.locale in supported:
         return user.locale
+    return visitor_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def visitor_locale() -> str | None:
+    """The language this visit asks for, setting aside any account's: the one chosen on the
+    page, else the browser's (Accept-Language); None when the request says nothing we speak."""
+    supported = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in supported:
         return chosen
-    return (
-        request.accept_languages.best_match(supported) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return request.accept_languages.best_match(supported)
 
 
-def known_locale_of(user) -> str | None:
-    """The language a member reads, as far as we know it away from a page: their own setting,
-    else the page language of their last visit (members who follow their browser)."""
+def locale_of(user) -> str:
+    """The language of what reaches a member outside a page (emails): their own setting, else
+    the page language of their last visit (members who follow their browser), else
+    `MAIL_DEFAULT_LOCALE`."""
     supported = current_app.config["LANGUAGES"]
     for locale in (user.locale, user.last_locale):
         if locale in supported:
             return locale
-    return None
-
-
-def locale_of(user) -> str:
-    """The language of what reaches a member outside a page (emails, their calendar feed):
-    `known_locale_of`, else `MAIL_DEFAULT_LOCALE`."""
-    return known_locale_of(user) or current_app.config["MAIL_DEFAULT_LOCALE"]
+    return current_app.config["MAIL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

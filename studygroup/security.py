@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,6 +45,21 @@ def safe_next_url(target: str | None) -> str | None:
     if any(ord(c) < 32 for c in target):
         return None
     return target
+
+
+def return_path() -> str | None:
+    """Where "Log in" and "Create account" bring a visitor back to: on those two pages, the
+    `next` they carry on (query string, or the form's hidden field); elsewhere the page itself
+    (a GET page other than the start page)."""
+    if request.endpoint in ("auth.login", "auth.register"):
+        try:
+            posted = request.form.get("next")
+        except HTTPException:  # a body refused as too large: its error page lands here too
+            posted = None
+        return safe_next_url(posted or request.args.get("next"))
+    if request.method != "GET" or request.path == "/":
+        return None
+    return safe_next_url(request.full_path if request.query_string else request.path)
 
 
 def client_address() -> str:

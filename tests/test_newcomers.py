@@ -2,11 +2,12 @@
 
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.extensions import db
-
+from studygroup.groups.models import JoinPolicy, Membership, MembershipStatus
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment
 
@@ -114,3 +115,107 @@ def test_member_feed_speaks_the_last_visits_language(app, client, auth, make):
     member = db.session.get(User, member.id)
     feed = client.get(f"/calendar/member/{token_of(member)}.ics").get_data(as_text=True)
     assert "Setup" in feed and "設営" not in feed
+
+
+# --- from a shared link to a place (item 3) ------------------------------------------------
+
+
+def _links(page: str, text: str) -> list[str]:
+    """The hrefs of the links whose text is `text`."""
+    import re
+
+    return [
+        href.replace("&amp;", "&")
+        for href, label in re.findall(r'<a[^>]*href="([^"]*)"[^>]*>\s*([^<]*?)\s*</a>', page)
+        if label == text
+    ]
+
+
+def test_header_and_group_page_bring_a_visitor_back_after_registering(client, make):
+    group = make.group(slug="shibuya")
+    page = client.get("/g/shibuya", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    # The header and the group page both offer both ways in, each back to the group page.
+    # (The header has its links twice: in a row for wide screens, in the phones' menu.)
+    assert set(_links(page, "Create account")) == {"/register?next=/g/shibuya"}
+    assert set(_links(page, "Log in")) == {"/login?next=/g/shibuya"}
+    main = page[page.index("<main") :]
+    assert _links(main, "Create account") == ["/register?next=/g/shibuya"]
+    assert _links(main, "Log in") == ["/login?next=/g/shibuya"]
+    assert "Create an account or log in to join this group." in page
+
+    # The login page's link to registering, and the registration form, carry `next` on.
+    login = client.get("/login?next=/g/shibuya").get_data(as_text=True)
+    assert "/register?next=/g/shibuya" in _links(login, "Create account")
+    register = client.get("/register?next=/g/shibuya").get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/g/shibuya">' in register
+    assert "/login?next=/g/shibuya" in _links(register, "Log in")
+
+    response = _register(client, "new@example.com", lang_header="en", next_url="/g/shibuya")
+    assert response.status_code == 302 and response.location == "/g/shibuya"
+    page = client.get("/g/shibuya").get_data(as_text=True)
+    assert "Join this group" in page
+    assert group.name in page
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil", ""])
+def test_only_local_paths_are_followed(client, target):
+    response = _register(client, "x@example.com", lang_header="en", next_url=target)
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_a_session_page_offers_joining_and_comes_back_to_sign_up(client, auth, make):
+    group = make.group(slug="shibuya", name="Shibuya.py")
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    path = f"/g/shibuya/sessions/{session.id}"
+    en = {"Accept-Language": "en"}
+
+    page = client.get(path, headers=en).get_data(as_text=True)
+    assert f"/register?next={path}" in _links(page, "Create account")
+    assert f"/login?next={path}" in _links(page, "Log in")
+    assert "To sign up, create an account or log in, then join Shibuya.py." in page
+
+    response = _register(client, "new@example.com", lang_header="en", next_url=path)
+    assert response.location == path
+    page = client.get(path, headers=en).get_data(as_text=True)
+    assert '<form method="post" action="/g/shibuya/join"' in page
+    assert f'<input type="hidden" name="next" value="{path}">' in page
+    assert ">Sign up</button>" not in page
+
+    response = client.post("/g/shibuya/join", data={"next": path}, headers=en)
+    assert response.location == path
+    page = client.get(path, headers=en).get_data(as_text=True)
+    assert "You are now a member of Shibuya.py: you can sign up." in page
+    assert "/g/shibuya/join" not in page
+    assert page.count(">Sign up</button>") == 2  # setup and reception; speaker asks
+    # An outside `next` is never followed.
+    assert client.post("/g/shibuya/join", data={"next": "//evil.example"}).location == "/g/shibuya"
+
+
+def test_an_approval_group_asks_to_join_from_the_session(client, make):
+    group = make.group(slug="tokyo", name="Tokyo Go", join_policy=JoinPolicy.APPROVAL)
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    path = f"/g/tokyo/sessions/{session.id}"
+    en = {"Accept-Language": "en"}
+    assert "then ask to join Tokyo Go" in client.get(path, headers=en).get_data(as_text=True)
+    _register(client, "new@example.com", lang_header="en", next_url=path)
+    page = client.get(path, headers=en).get_data(as_text=True)
+    assert ">Ask to join</button>" in page
+    assert client.post("/g/tokyo/join", data={"next": path}).location == path
+    page = client.get(path, headers=en).get_data(as_text=True)
+    assert "Your request is sent. An organizer will answer it." in page
+    assert "Waiting for an organizer's approval" in page
+    membership = db.session.scalar(
+        sa.select(Membership).join(User).where(User.email == "new@example.com")
+    )
+    assert membership.group_id == group.id and membership.status == MembershipStatus.PENDING
+
+
+def test_an_invite_only_group_says_how_to_get_in(client, make):
+    group = make.group(slug="closed", join_policy=JoinPolicy.INVITE)
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    path = f"/g/closed/sessions/{session.id}"
+    _register(client, "new@example.com", lang_header="en", next_url=path)
+    page = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "joined through an invitation link from an organizer" in page
+    assert "Ask an organizer for the link." in page
+    assert "/g/closed/join" not in page

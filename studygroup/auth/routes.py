@@ -23,9 +23,9 @@ from studygroup.auth.services import (
 )
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
-from studygroup.i18n import select_locale
+from studygroup.i18n import select_locale, visitor_locale
 from studygroup.logging import security_event
-from studygroup.security import client_address, safe_next_url
+from studygroup.security import client_address, return_path
 from studygroup.views import commit_unless_duplicate
 
 EMAIL_CHOICES = (
@@ -51,7 +51,7 @@ def _email_hash(email: str) -> str:
 
 
 def _after_login_url() -> str:
-    return safe_next_url(request.args.get("next")) or url_for("main.home")
+    return return_path() or url_for("main.home")
 
 
 # Requests that must not touch the database for a member's language.
@@ -61,19 +61,21 @@ _NO_LANGUAGE_CHECK = {None, "static", "main.healthz", "main.readyz"}
 @bp.before_app_request
 def remember_language():
     """Members who follow their browser: keep the language of this visit for their emails and
-    feeds. Costs a write only when it changed."""
+    feeds. Costs a write only when it changed; a request that names no language we speak
+    (no Accept-Language, as from scripts) teaches nothing."""
     if request.endpoint in _NO_LANGUAGE_CHECK or not current_user.is_authenticated:
         return
     if current_user.locale in current_app.config["LANGUAGES"]:
         return  # their own choice decides; the page language does not matter
-    if remember_page_locale(db.session, current_user._get_current_object(), select_locale()):
+    visit = visitor_locale()
+    if visit and remember_page_locale(db.session, current_user._get_current_object(), visit):
         db.session.commit()
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("main.home"))
+        return redirect(_after_login_url())
     form = RegisterForm()
     if form.validate_on_submit():
         user = register_user(

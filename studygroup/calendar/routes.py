@@ -14,7 +14,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.i18n import known_locale_of, select_locale
+from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.sessions.services import get_session
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -41,12 +41,12 @@ def _public_host() -> str | None:
     return urlsplit(base).hostname if base else None
 
 
-def _feed_locale() -> str:
+def _feed_locale(known: str | None = None) -> str:
     """A calendar client sends no language: `?lang=en|ja` from the link the reader copied,
-    else the site's default language."""
-    wanted = request.args.get("lang", "")
-    if wanted in current_app.config["LANGUAGES"]:
-        return wanted
+    else the reader's language as far as we know it, else the site's default language."""
+    for wanted in (request.args.get("lang", ""), known):
+        if wanted in current_app.config["LANGUAGES"]:
+            return wanted
     return current_app.config["MAIL_DEFAULT_LOCALE"]
 
 
@@ -126,17 +126,17 @@ def member_feed(token: str):
         if member is None:
             return None
         version = feeds.member_feed_version(db.session, member, now=now)
-        return member.id, known_locale_of(member), version
+        return member.id, member.locale, member.last_locale, version
 
     found = tokens.member_token_hash(token)
     resolved = found and _recent(("member", found), resolve)
     if not resolved:
         abort(404)
-    member_id, own_locale, version = resolved
-    # The member's language (their setting, else their last visit's), else the one of the page
-    # they copied the link from.
+    member_id, own_locale, last_locale, version = resolved
+    # The member's own language setting, else the one of the page they copied the link from,
+    # else the one of their last visit (links copied before links carried a language).
     options = _options(
-        own_locale if own_locale in current_app.config["LANGUAGES"] else _feed_locale()
+        own_locale if own_locale in current_app.config["LANGUAGES"] else _feed_locale(last_locale)
     )
 
     def build() -> feeds.Feed:

@@ -48,6 +48,7 @@ from studygroup.groups.services import (
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.rules import RuleViolation
+from studygroup.security import safe_next_url
 from studygroup.sessions.services import past_sessions, upcoming_sessions
 from studygroup.signups.services import cancel_future_places, staffing_for
 from studygroup.views import (
@@ -178,20 +179,25 @@ def edit(group: Group, membership: Membership):
 @login_required
 @group_view()
 def join(group: Group, membership: Membership | None):
+    # From a session page, `next` brings the new member back there to sign up.
+    back = safe_next_url(request.form.get("next"))
+    then = redirect(back or url_for("groups.show", slug=group.slug))
     try:
         membership = join_group(db.session, user=current_user, group=group, now=utcnow())
     except RuleViolation as error:
         db.session.rollback()
         flash(str(error.message), "error")
-        return redirect(url_for("groups.show", slug=group.slug))
+        return then
     if not commit_unless_duplicate():  # the same request twice at once: the first one counts
-        return redirect(url_for("groups.show", slug=group.slug))
+        return then
     send_committed_emails()  # a request to join: the organizers hear of it
-    if membership.is_active:
+    if membership.is_active and back:
+        flash(_("You are now a member of %(group)s: you can sign up.", group=group.name), "success")
+    elif membership.is_active:
         flash(_("You are now a member of %(group)s.", group=group.name), "success")
     else:
         flash(_("Your request is sent. An organizer will answer it."), "info")
-    return redirect(url_for("groups.show", slug=group.slug))
+    return then
 
 
 @bp.route("/g/<slug>/invite/<token>", methods=["GET", "POST"])
