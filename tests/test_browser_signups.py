@@ -243,6 +243,7 @@ def test_last_place_waitlist_cancel_and_promotion_by_email(live, mailbox, new_co
     expect(card).to_contain_text("キャンセル待ち: 1人")
     _fits_the_phone(b, "the session page")
     screenshot(b, "signups-session-waitlisted-phone-ja")
+    b.locator("header.site").get_by_text("メニュー").click()  # a phone: the links are in the menu
     b.locator("header.site").get_by_role("link", name="自分の予定").click()
     expect(b).to_have_url(f"{base}/schedule")
     place = b.locator("ul.sessions li.session")
