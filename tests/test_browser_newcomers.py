@@ -101,20 +101,38 @@ def _group_with_a_session(app, policy: JoinPolicy) -> Shared:
     return shared_link
 
 
-def _open_the_link_and_register(page, base, link: Shared, words, email):
-    """Steps 1-2 (3 with the form): the link, "Create account", the form. Returns the path."""
+@dataclass
+class Newcomer:
+    page: object
+    problems: object
+    words: dict
+    link: Shared
+    path: str
+    email: str
+
+
+def _open_the_link_and_register(live, new_context, locale, device, policy) -> Newcomer:
+    """Steps 1-2 (and the form): the shared link, "Create account", the form; back on the
+    session page, logged in."""
     from playwright.sync_api import expect
 
+    words = WORDS[locale[:2]]
+    link = _group_with_a_session(live.app, policy)
+    context, problems = new_context(locale, PHONE_360 if device == "phone" else DESKTOP)
+    page = context.new_page()
+    email = f"hikari-{locale[:2]}@example.com"
     path = f"/g/{link.slug}/sessions/{link.session_id}"
-    page.goto(f"{base}{path}")  # the shared link
+    page.goto(f"{live.url}{path}")  # the shared link
     page.locator("main").get_by_role("link", name=words["create"]).click()  # click 1
-    expect(page).to_have_url(f"{base}/register?next={path}")
+    expect(page).to_have_url(f"{live.url}/register?next={path}")
     page.get_by_label(words["name"]).fill("長谷川 ひかり (Hikari Hasegawa)")
     page.get_by_label(words["email"]).fill(email)
     page.get_by_label(words["password"]).fill(PASSWORD)
     page.locator("main form").get_by_role("button", name=words["create"]).click()  # click 2
-    expect(page).to_have_url(f"{base}{path}")
-    return path
+    expect(page).to_have_url(f"{live.url}{path}")
+    # Logged in, back on the session: no sign-up button before joining.
+    expect(page.get_by_role("button", name=words["sign_up"], exact=True)).to_have_count(0)
+    return Newcomer(page, problems, words, link, path, email)
 
 
 def _sign_up_for_setup(page, words):
@@ -144,25 +162,17 @@ def test_newcomer_from_a_shared_session_link_to_a_place_in_an_open_group(
 ):
     from playwright.sync_api import expect
 
-    lang = locale[:2]
-    words = WORDS[lang]
-    link = _group_with_a_session(live.app, JoinPolicy.OPEN)
-    context, problems = new_context(locale, PHONE_360 if device == "phone" else DESKTOP)
-    page = context.new_page()
-    email = f"hikari-{lang}@example.com"
-
-    path = _open_the_link_and_register(page, live.url, link, words, email)
-    screenshot(page, f"newcomer-open-after-register-{device}-{lang}")
-    # Back on the session, logged in: the join button is right there, no sign-up yet.
-    expect(page.get_by_role("button", name=words["sign_up"], exact=True)).to_have_count(0)
+    new = _open_the_link_and_register(live, new_context, locale, device, JoinPolicy.OPEN)
+    page, words, shot = new.page, new.words, f"{device}-{locale[:2]}"
+    screenshot(page, f"newcomer-open-after-register-{shot}")
     page.get_by_role("button", name=words["join"]).click()  # click 3
-    expect(page).to_have_url(f"{live.url}{path}")
-    expect(page.locator(".flash")).to_have_text(words["joined"].format(group=link.group))
-    screenshot(page, f"newcomer-open-joined-{device}-{lang}")
+    expect(page).to_have_url(f"{live.url}{new.path}")
+    expect(page.locator(".flash")).to_have_text(words["joined"].format(group=new.link.group))
+    screenshot(page, f"newcomer-open-joined-{shot}")
     _sign_up_for_setup(page, words)  # click 4: a place
-    screenshot(page, f"newcomer-open-signed-up-{device}-{lang}")
-    assert _places_of(live.app, email) == ["confirmed"]
-    assert problems.found == []
+    screenshot(page, f"newcomer-open-signed-up-{shot}")
+    assert _places_of(live.app, new.email) == ["confirmed"]
+    assert new.problems.found == []
 
 
 @pytest.mark.parametrize(("locale", "device"), [("en-US", "phone"), ("ja-JP", "desktop")])
@@ -171,33 +181,29 @@ def test_newcomer_from_a_shared_session_link_to_a_place_in_an_approval_group(
 ):
     from playwright.sync_api import expect
 
-    lang = locale[:2]
-    words = WORDS[lang]
-    link = _group_with_a_session(live.app, JoinPolicy.APPROVAL)
-    context, problems = new_context(locale, PHONE_360 if device == "phone" else DESKTOP)
-    page = context.new_page()
-    email = f"hikari-{lang}@example.com"
-
-    path = _open_the_link_and_register(page, live.url, link, words, email)
+    new = _open_the_link_and_register(live, new_context, locale, device, JoinPolicy.APPROVAL)
+    page, words, shot = new.page, new.words, f"{device}-{locale[:2]}"
     page.get_by_role("button", name=words["ask"]).click()  # click 3
-    expect(page).to_have_url(f"{live.url}{path}")
+    expect(page).to_have_url(f"{live.url}{new.path}")
     expect(page.locator(".flash")).to_have_text(words["asked"])
     expect(page.locator("main .badge", has_text=words["waiting"])).to_be_visible()
     expect(page.get_by_role("button", name=words["sign_up"], exact=True)).to_have_count(0)
-    screenshot(page, f"newcomer-approval-asked-{device}-{lang}")
+    screenshot(page, f"newcomer-approval-asked-{shot}")
 
     # An organizer answers (their part is not the newcomer's steps).
     with live.app.app_context():
-        membership = db.session.scalar(sa.select(Membership).join(User).where(User.email == email))
+        membership = db.session.scalar(
+            sa.select(Membership).join(User).where(User.email == new.email)
+        )
         approve_member(membership, now=utcnow())
         db.session.commit()
         db.session.remove()
 
     page.reload()  # the newcomer comes back to the session
     _sign_up_for_setup(page, words)  # click 4: a place
-    screenshot(page, f"newcomer-approval-signed-up-{device}-{lang}")
-    assert _places_of(live.app, email) == ["confirmed"]
-    assert problems.found == []
+    screenshot(page, f"newcomer-approval-signed-up-{shot}")
+    assert _places_of(live.app, new.email) == ["confirmed"]
+    assert new.problems.found == []
 
 
 def test_header_links_and_the_login_page_keep_where_a_visitor_came_from(
@@ -421,13 +427,14 @@ def test_every_main_page_fits_a_360px_phone(live, new_context, screenshot, local
         assert response.status == 200, path
         too_wide.append(_fits(page, f"fit-{name}-360-{lang}", screenshot))
 
+    assert "\n".join(problem for problem in too_wide if problem) == ""
+
     # The header is one line with a menu button; the menu opens over the page.
     header = page.locator("header.site nav")
     assert header.bounding_box()["height"] < 60
     page.locator("header.site summary").click()
     expect(page.locator("header.site details.menu ul")).to_be_visible()
-    too_wide.append(_fits(page, f"fit-menu-open-360-{lang}", screenshot))
-    assert "\n".join(problem for problem in too_wide if problem) == ""
+    assert _fits(page, f"fit-menu-open-360-{lang}", screenshot) is None
     assert problems.found == []
 
 
@@ -442,7 +449,7 @@ def test_the_desktop_header_is_one_line(live, new_context, screenshot, locale):
     page.goto(f"{live.url}/g/{year.slug}")
     boxes = page.evaluate(
         """() => [...document.querySelectorAll(
-                 "header.site .brand, header.site ul.wide > li, header.site .lang button")]
+                 "header.site .brand, header.site nav > ul > li, header.site .lang button")]
              .map(e => { const r = e.getBoundingClientRect();
                          return {text: e.innerText, top: r.top, height: r.height}; })"""
     )
