@@ -1,7 +1,7 @@
 """member's last page language
 
 Revision ID: 7427805af875
-Revises: 959b6977827b
+Revises: 81a8a3013ea7
 Create Date: 2026-12-01 15:16:49.890081
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7427805af875'
-down_revision = '959b6977827b'
+down_revision = '81a8a3013ea7'
 branch_labels = None
 depends_on = None
 
