@@ -204,6 +204,7 @@ def test_an_approval_group_asks_to_join_from_the_session(client, make):
     page = client.get(path, headers=en).get_data(as_text=True)
     assert "Your request is sent. An organizer will answer it." in page
     assert "Waiting for an organizer's approval" in page
+    assert "Once an organizer accepts you, you can sign up here." in page
     membership = db.session.scalar(
         sa.select(Membership).join(User).where(User.email == "new@example.com")
     )
