@@ -24,9 +24,21 @@ def role_label_of(key: str | None, name: str) -> str:
     return str(BUILT_IN_ROLE_NAMES.get(key or "", key or "?"))
 
 
+SESSION_STATUS_NAMES = {
+    "scheduled": _l("Scheduled"),
+    "cancelled": _l("Cancelled"),
+    "not_held": _l("Not held"),
+}
+
+
+def session_status_label(session) -> str:
+    return str(SESSION_STATUS_NAMES[session.status.value])
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.globals.update(
+        session_status_label=session_status_label,
         format_datetime=i18n.format_datetime,
         format_date=i18n.format_date,
         format_time=i18n.format_time,

@@ -730,8 +730,8 @@ def test_version_query_counts_cancelled_sessions_leaving(make):
     for days in (1, 21):
         later = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=days))
         assert later.key == version.key
-    # A session cancelled 10 days ago leaves 20 days from now: a new version then.
-    cancel_session(kept, now=NOW)
+    # A session cancelled (beforehand) 10 days ago leaves 20 days from now: a new version then.
+    cancel_session(kept, now=kept.starts_at - timedelta(hours=1))
     db.session.commit()
     before = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=19))
     after = feeds.group_feed_version(db.session, group, now=NOW + timedelta(days=21))

@@ -67,7 +67,7 @@ def test_definitions_worked_no_show_waitlist_cancelled_and_side_by_side(crew, ma
     s3 = past(make, group, 5)
     put(organizer, p["Ai"], slots(s3)["setup"])
     put(organizer, p["Cy"], slots(s3)["setup"])
-    cancel_session(s3, now=NOW)
+    cancel_session(s3, now=s3.starts_at - timedelta(days=1))  # called off the day before
     # Session 4 is upcoming: Bo waitlisted next to Ai, which never counts either.
     s4 = make.session(group, day=date.today() + timedelta(days=10))
     r4 = slots(s4)

@@ -11,6 +11,7 @@ What every client needs (see shared/ICAL.md):
 - DTSTAMP and LAST-MODIFIED from the rows' own change times, so the same data gives the same
   bytes, and SEQUENCE from the rows' counters;
 - a cancelled session stays 30 days after its date as STATUS:CANCELLED with a marked title;
+  so does a session marked not held (it did not take place: to a calendar, cancelled);
 - no METHOD, ORGANIZER or ATTENDEE (Outlook would treat events as invitations, and attendees
   would publish members' emails).
 """
@@ -97,7 +98,8 @@ _KEPT_AFTER = sa.bindparam("kept_after", type_=UTCDateTime)
 
 
 def _in_feeds(kept_after):
-    """A session is in feeds while scheduled, and for 30 days after its date if cancelled."""
+    """A session is in feeds while scheduled, and for 30 days after its date if cancelled
+    or not held."""
     return sa.or_(
         StudySession.status == SessionStatus.SCHEDULED,
         StudySession.starts_at >= kept_after,
@@ -492,6 +494,8 @@ class _Build:
     def marked(self, title: str, status: SessionStatus) -> str:
         if status == SessionStatus.CANCELLED:
             return _("[Cancelled] %(title)s", title=title)
+        if status == SessionStatus.NOT_HELD:
+            return _("[Not held] %(title)s", title=title)
         return title
 
 
@@ -546,7 +550,7 @@ def _event(
     event.add("description", vText(description))
     event.add("url", vUri(url))
     event.add("sequence", sequence)
-    event.add("status", "CANCELLED" if status == SessionStatus.CANCELLED else "CONFIRMED")
+    event.add("status", "CONFIRMED" if status == SessionStatus.SCHEDULED else "CANCELLED")
     return event
 
 

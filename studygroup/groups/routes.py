@@ -169,9 +169,11 @@ def edit(group: Group, membership: Membership):
             no_show_limit=form.no_show_limit.data,
             reminder_lead_hours=form.reminder_lead_hours.data or "",
         )
-        db.session.commit()
-        flash(_("The group is saved."), "success")
-        return redirect(url_for("groups.show", slug=group.slug))
+        if commit_unless_duplicate():
+            flash(_("The group is saved."), "success")
+            return redirect(url_for("groups.show", slug=group.slug))
+        # Another group took the address between the form's check and the save.
+        form.slug.errors.append(_("This address is taken. Choose another."))
     return render_template("groups/form.html", form=form, group=group)
 
 

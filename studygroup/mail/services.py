@@ -49,6 +49,15 @@ MESSAGES = {
         _l("Someone cancelled and you were first on the waitlist: your place is confirmed."),
         "email_waitlist",
     ),
+    "waitlist_passed_over": (
+        _l("A place freed up, but it overlaps another of your roles: %(role)s, %(session)s"),
+        _l(
+            "A place freed up in this role, but its time overlaps your place as "
+            "%(other_role)s at the same session, so it went to the next person. You keep your "
+            "number on the waitlist: to take a place here, first give up %(other_role)s."
+        ),
+        "email_waitlist",
+    ),
     "request_received": (
         _l("Request sent: %(role)s, %(session)s"),
         _l("An organizer will confirm or decline your request."),
@@ -177,10 +186,13 @@ def compose_email(
     group=None,
     about: User | None = None,
     answer_at: Link | None = None,
+    other_place=None,
 ) -> OutboundEmail | None:
     """One message for `user` in their language, not yet in the outbox (None when the
     member turned this kind of email off). Messages to organizers name who asks (`about`)
-    and where to answer (`answer_at`); a join request has a `group` and no session."""
+    and where to answer (`answer_at`); a join request has a `group` and no session.
+    `other_place` is the member's place a message speaks of besides `place` (%(other_role)s).
+    """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
     from studygroup.templating import role_label
@@ -198,6 +210,8 @@ def compose_email(
             "group": group.name,
             "name": about.display_name if about is not None else "",
         }
+        if other_place is not None:
+            values["other_role"] = role_label(other_place.slot.role_type)
         # One line: a title with a line break must never break the mail header.
         subject = " ".join((str(subject_text) % values).split())
         body = render_template(

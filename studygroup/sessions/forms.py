@@ -1,6 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -53,6 +55,10 @@ class SessionForm(SessionTimesMixin, Form):
     end_time = TimeField(_l("Ends"), validators=[required()])
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
+
+
+class NewSessionForm(SessionForm):
+    post_anyway = BooleanField(_l("Post it anyway, as a second session at that time"))
 
 
 class SeriesForm(SessionTimesMixin, Form):
@@ -158,6 +164,8 @@ class SlotForm(Form):
     headcount = IntegerField(_l("People needed"), validators=[required(), number_range(0, 500)])
     start_time = TimeField(_l("From"), validators=[required()])
     end_time = TimeField(_l("To"), validators=[required()])
+    # The places the organizer saw listed as over a lower head-count, and confirmed ("12,15").
+    confirm_over = HiddenField(validators=[Length(max=2000)])
 
 
 class AddSlotForm(Form):

@@ -11,7 +11,10 @@ from studygroup.groups.models import Group, RoleType, _enum
 
 class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # called off beforehand
+    # Its time came but it did not take place (marked afterwards): like a cancelled session it
+    # counts for no one's record or co-working; unlike one, it was never called off in time.
+    NOT_HELD = "not_held"
 
 
 class SessionSeries(db.Model):
@@ -72,6 +75,15 @@ class StudySession(db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.status == SessionStatus.CANCELLED
+
+    @property
+    def is_not_held(self) -> bool:
+        return self.status == SessionStatus.NOT_HELD
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Neither cancelled nor marked not held: it takes (or took) place."""
+        return self.status == SessionStatus.SCHEDULED
 
 
 class RoleSlot(db.Model):

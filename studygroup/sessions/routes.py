@@ -1,7 +1,7 @@
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from studygroup.sessions import bp
 from studygroup.sessions.forms import (
     WEEKDAY_NAMES,
     AddSlotForm,
+    NewSessionForm,
     SeriesForm,
     SessionForm,
     SlotForm,
@@ -25,23 +26,26 @@ from studygroup.sessions.forms import (
 )
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import (
+    SameStart,
     add_slot,
     cancel_session,
     create_series,
     create_session,
     get_session,
+    mark_held,
+    mark_not_held,
     monthly_rule,
     plan_series,
     reinstate_session,
+    sessions_starting_at,
     to_utc,
     update_session,
-    update_slot,
     weekly_rule,
 )
 from studygroup.signups.forms import SignUpForm
 from studygroup.signups.services import (
-    fill_from_waitlist,
-    lock_slot,
+    blocking_place,
+    change_slot,
     notify_session_change,
     signup_window,
     staffing_for,
@@ -61,7 +65,8 @@ def _session_or_404(group: Group, session_id: int) -> StudySession:
 @group_view(organizer=True)
 def new(group: Group, membership: Membership):
     role_types = role_types_of(db.session, group)
-    form = headcount_form(role_types, base=SessionForm)(venue=group.default_venue)
+    form = headcount_form(role_types, base=NewSessionForm)(venue=group.default_venue)
+    same_start = None
     if form.validate_on_submit():
         try:
             session = create_session(
@@ -75,10 +80,13 @@ def new(group: Group, membership: Membership):
                 headcounts=headcounts_from(form),
                 role_types=role_types,
                 now=utcnow(),
+                allow_same_start=form.post_anyway.data,
             )
         except RuleViolation as error:
             db.session.rollback()
             show_violation(form, error)
+            if isinstance(error, SameStart):
+                same_start = error.session
         else:
             db.session.commit()
             flash(_("The session is posted."), "success")
@@ -88,6 +96,7 @@ def new(group: Group, membership: Membership):
         group=group,
         form=form,
         session=None,
+        same_start=same_start,
         headcount_fields=headcount_fields(form),
     )
 
@@ -106,6 +115,7 @@ def new_series(group: Group, membership: Membership):
     role_types = role_types_of(db.session, group)
     form = headcount_form(role_types, base=SeriesForm)(venue=group.default_venue)
     planned = None
+    taken = {}
     if form.validate_on_submit():
         rule = _series_rule(form)
         try:
@@ -118,6 +128,7 @@ def new_series(group: Group, membership: Membership):
                 tz=group.timezone,
                 limit=current_app.config["SERIES_MAX_SESSIONS"],
             )
+            taken = sessions_starting_at(db.session, group, [p.starts_at for p in planned])
             if not form.preview.data:
                 sessions = create_series(
                     db.session,
@@ -133,7 +144,8 @@ def new_series(group: Group, membership: Membership):
                 )
         except RuleViolation as error:
             db.session.rollback()
-            planned = None
+            if error.field != "first_day" or not taken:
+                planned = None  # a rule that fails shows no dates; all dates taken shows them
             # The monthly and weekly choices build the rule, so its errors belong to them.
             if error.field == "rule" and form.pattern.data != "custom":
                 error.field = "first_day"
@@ -141,16 +153,24 @@ def new_series(group: Group, membership: Membership):
         else:
             if not form.preview.data:
                 db.session.commit()
-                flash(
-                    _("%(n)d sessions are posted.", n=len(sessions)),
-                    "success",
-                )
+                skipped = len(planned) - len(sessions)
+                if skipped:
+                    message = _(
+                        "%(n)d sessions are posted; %(skipped)d dates skipped because they "
+                        "already have a session.",
+                        n=len(sessions),
+                        skipped=skipped,
+                    )
+                else:
+                    message = _("%(n)d sessions are posted.", n=len(sessions))
+                flash(message, "success")
                 return redirect(url_for("groups.show", slug=group.slug))
     return render_template(
         "sessions/series_form.html",
         group=group,
         form=form,
         planned=planned,
+        taken=taken,
         headcount_fields=headcount_fields(form),
         weekday_names=WEEKDAY_NAMES,
     )
@@ -159,10 +179,23 @@ def new_series(group: Group, membership: Membership):
 @bp.get("/g/<slug>/sessions/<int:session_id>")
 @group_view()
 def show(group: Group, membership: Membership | None, session_id: int):
-    session = _session_or_404(group, session_id)
+    return session_page(group, membership, _session_or_404(group, session_id))
+
+
+def session_page(
+    group: Group,
+    membership: Membership | None,
+    session: StudySession,
+    *,
+    signup_form: SignUpForm | None = None,
+    failed_slot_id: int | None = None,
+    status: int = 200,
+):
+    """The session page; after a refused request, again with the request form open at
+    `failed_slot_id`, what was typed in it and the errors next to their fields."""
     opens, closes = signup_window(group, session)
     staffing = staffing_for(db.session, [session])
-    return render_template(
+    page = render_template(
         "sessions/show.html",
         group=group,
         membership=membership,
@@ -175,8 +208,11 @@ def show(group: Group, membership: Membership | None, session_id: int):
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
-        signup_form=SignUpForm(),
+        signup_form=signup_form,
+        blank_signup_form=SignUpForm(formdata=None),
+        failed_slot_id=failed_slot_id,
     )
+    return page, status
 
 
 def _visible_names(staffing, session) -> dict[int, str | None]:
@@ -190,7 +226,7 @@ def _visible_names(staffing, session) -> dict[int, str | None]:
 
 def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
     """For a past session: each role with the people whose places count as worked."""
-    if session.starts_at > utcnow() or session.is_cancelled:
+    if session.starts_at > utcnow() or not session.is_scheduled:
         return []
     from studygroup.coworking.services import visible_names
     from studygroup.signups.models import Attendance
@@ -219,31 +255,25 @@ def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
 
 
 def _clashes(staffing, session, user) -> dict[int, str]:
-    """Slots the user cannot take because a place of theirs overlaps: slot id -> that role."""
+    """Slot id -> the role of the user's place that blocks it, by the one overlap rule
+    (`blocking_place`: confirmed and requested places block, waitlist places never)."""
     if not user.is_authenticated:
         return {}
-    mine = [slot for slot in session.slots if staffing[slot.id].place_of(user.id)]
-    return {
-        slot.id: role_label(other.role_type)
-        for slot in session.slots
-        for other in mine
-        if other.id != slot.id and other.starts_at < slot.ends_at and other.ends_at > slot.starts_at
-    }
+    mine = [place for slot in session.slots if (place := staffing[slot.id].place_of(user.id))]
+    result = {}
+    for slot in session.slots:
+        blocking = blocking_place(mine, slot)
+        if blocking is not None:
+            result[slot.id] = role_label(blocking.slot.role_type)
+    return result
 
 
 @bp.route("/g/<slug>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @group_view(organizer=True)
 def edit(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
-    zone = ZoneInfo(group.timezone)
-    local_start = session.starts_at.astimezone(zone)
-    form = SessionForm(
-        title=session.title,
-        day=local_start.date(),
-        start_time=local_start.time(),
-        end_time=session.ends_at.astimezone(zone).time(),
-        venue=session.venue,
-        description=session.description,
+    form = _session_form(
+        group, session, formdata=request.form if request.method == "POST" else None
     )
     if form.validate_on_submit():
         try:
@@ -270,31 +300,77 @@ def edit(group: Group, membership: Membership, session_id: int):
             if told:
                 flash(_("%(n)d people on its roles are told by email.", n=told), "info")
             return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
+    status = 422 if form.errors else 200
+    return _edit_page(group, session, form=form, status=status)
+
+
+def _session_form(group: Group, session: StudySession, *, formdata=None) -> SessionForm:
+    zone = ZoneInfo(group.timezone)
+    local_start = session.starts_at.astimezone(zone)
+    return SessionForm(
+        formdata=formdata,
+        title=session.title,
+        day=local_start.date(),
+        start_time=local_start.time(),
+        end_time=session.ends_at.astimezone(zone).time(),
+        venue=session.venue,
+        description=session.description,
+    )
+
+
+def _slot_form(group: Group, slot, *, formdata=None) -> SlotForm:
+    zone = ZoneInfo(group.timezone)
+    return SlotForm(
+        formdata=formdata,
+        prefix=f"slot{slot.id}",
+        headcount=slot.headcount,
+        start_time=slot.starts_at.astimezone(zone).time(),
+        end_time=slot.ends_at.astimezone(zone).time(),
+    )
+
+
+def _add_form(group: Group, session: StudySession, *, formdata=None) -> AddSlotForm:
     used = {slot.role_type_id for slot in session.slots}
-    add_form = AddSlotForm()
+    add_form = AddSlotForm(formdata=formdata)
     add_form.role_type_id.choices = options(
         (rt.id, role_label(rt)) for rt in role_types_of(db.session, group) if rt.id not in used
     )
+    return add_form
+
+
+def _edit_page(
+    group: Group,
+    session: StudySession,
+    *,
+    form: SessionForm | None = None,
+    posted_slot: tuple[int, SlotForm] | None = None,
+    over: list | None = None,
+    add_form: AddSlotForm | None = None,
+    status: int = 200,
+):
+    """The edit page. A form that was posted and refused comes back as it was typed, with its
+    errors next to its fields (`posted_slot`: one role's form; `over`: the people a lower
+    head-count would leave over it, to confirm); every other form shows what is saved."""
     slot_forms = [
         (
             slot,
-            SlotForm(
-                prefix=f"slot{slot.id}",
-                headcount=slot.headcount,
-                start_time=slot.starts_at.astimezone(zone).time(),
-                end_time=slot.ends_at.astimezone(zone).time(),
-            ),
+            posted_slot[1]
+            if posted_slot is not None and posted_slot[0] == slot.id
+            else _slot_form(group, slot),
         )
         for slot in session.slots
     ]
-    return render_template(
+    page = render_template(
         "sessions/edit.html",
         group=group,
-        form=form,
+        form=form or _session_form(group, session),
         session=session,
         slot_forms=slot_forms,
-        add_form=add_form,
+        over_slot_id=posted_slot[0] if posted_slot is not None and over else None,
+        over=over or [],
+        add_form=add_form or _add_form(group, session),
     )
+    return page, status
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/slots/<int:slot_id>")
@@ -305,65 +381,75 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
     if slot is None:
         abort(404)
     form = SlotForm(prefix=f"slot{slot.id}")
-    back = url_for("sessions.edit", slug=group.slug, session_id=session.id)
     if not form.validate_on_submit():
-        for field in form:
-            for error in field.errors:
-                flash(f"{field.label.text}: {error}", "error")
-        return redirect(back)
+        return _edit_page(group, session, posted_slot=(slot.id, form), status=422)
     day = slot.starts_at.astimezone(ZoneInfo(group.timezone)).date()
     # A window that ends at or before its start time runs past midnight (cleanup at 00:15).
     end_day = day + timedelta(days=1) if form.end_time.data <= form.start_time.data else day
     try:
-        update_slot(
+        edited = change_slot(
             db.session,
-            slot,
+            organizer=current_user,
+            slot=slot,
             headcount=form.headcount.data,
             starts_at=to_utc(day, form.start_time.data, group.timezone),
             ends_at=to_utc(end_day, form.end_time.data, group.timezone, field="end_time"),
             now=utcnow(),
+            confirmed_over=_ids(form.confirm_over.data),
         )
     except RuleViolation as error:
         db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(back)
-    # More places needed now: the waitlist moves up at once.
-    promoted = fill_from_waitlist(
-        db.session, lock_slot(db.session, slot.id), now=utcnow(), actor=current_user
-    )
+        show_violation(form, error)
+        return _edit_page(group, session, posted_slot=(slot.id, form), status=422)
+    if not edited.saved:
+        # Lower than the people confirmed: say who would be over it, and ask.
+        db.session.rollback()
+        form.confirm_over.data = ",".join(str(p.id) for p in edited.over)
+        return _edit_page(group, session, posted_slot=(slot.id, form), over=edited.over)
+    promoted = [p.user.display_name for p in edited.promoted]
+    over = [p.user.display_name for p in edited.over]
     commit_and_send()
     flash(_("The role is saved."), "success")
-    if promoted:
+    if over:
         flash(
             _(
-                "From the waitlist: %(names)s.",
-                names=", ".join(p.user.display_name for p in promoted),
+                "Over the head-count, keeping their places: %(names)s.",
+                names=", ".join(over),
             ),
-            "info",
+            "warning",
         )
-    return redirect(back)
+    if promoted:
+        flash(_("From the waitlist: %(names)s.", names=", ".join(promoted)), "info")
+    return redirect(url_for("sessions.edit", slug=group.slug, session_id=session.id))
+
+
+def _ids(text: str | None) -> list[int] | None:
+    """The place ids an organizer confirmed ("12,15"), or None when nothing was confirmed."""
+    if not text:
+        return None
+    parts = text.split(",")
+    if not all(part.isascii() and part.isdigit() and len(part) < 10 for part in parts):
+        return []
+    return [int(part) for part in parts]
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/slots")
 @group_view(organizer=True)
 def add_role(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
-    form = AddSlotForm()
-    form.role_type_id.choices = options((rt.id, rt.id) for rt in role_types_of(db.session, group))
-    back = url_for("sessions.edit", slug=group.slug, session_id=session.id)
+    form = _add_form(group, session, formdata=request.form)
     if not form.validate_on_submit():
-        flash(_("Choose a role."), "error")
-        return redirect(back)
+        return _edit_page(group, session, add_form=form, status=422)
     role_type = db.session.get(RoleType, form.role_type_id.data)
     try:
         add_slot(db.session, session, role_type, now=utcnow())
     except RuleViolation as error:
         db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(back)
+        form.role_type_id.errors = [error.message]
+        return _edit_page(group, session, add_form=form, status=422)
     db.session.commit()
     flash(_("The role is added to this session."), "success")
-    return redirect(back)
+    return redirect(url_for("sessions.edit", slug=group.slug, session_id=session.id))
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/cancel")
@@ -380,6 +466,23 @@ def reinstate(group: Group, membership: Membership, session_id: int):
     return _set_status(
         group, session_id, reinstate_session, _("The session is back on."), notify=True
     )
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/not-held")
+@group_view(organizer=True)
+def not_held(group: Group, membership: Membership, session_id: int):
+    return _set_status(
+        group,
+        session_id,
+        mark_not_held,
+        _("The session is marked as not held: it no longer counts in co-working or records."),
+    )
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/held")
+@group_view(organizer=True)
+def held(group: Group, membership: Membership, session_id: int):
+    return _set_status(group, session_id, mark_held, _("The session counts as held again."))
 
 
 def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):

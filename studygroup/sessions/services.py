@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from studygroup.auth.models import User
+from studygroup.db import lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
@@ -72,6 +73,41 @@ def _active_role_types(db_session: Session, group: Group) -> list[RoleType]:
     )
 
 
+class SameStart(RuleViolation):
+    """The group already has a session starting at that moment (`session`)."""
+
+    def __init__(self, session: StudySession):
+        super().__init__(
+            _l(
+                "Another session of this group starts at this time: %(title)s.",
+                title=session.title,
+            ),
+            "start_time",
+        )
+        self.session = session
+
+
+def sessions_starting_at(
+    db_session: Session, group: Group, starts: Iterable[datetime]
+) -> dict[datetime, StudySession]:
+    """The group's sessions that start at these moments, by start, in one query.
+
+    Whatever their status: a cancelled or not-held date is a decision about that date, so a
+    series posted again leaves it as it is (it can be held after all from its own page).
+    """
+    starts = list(starts)
+    if not starts:
+        return {}
+    found: dict[datetime, StudySession] = {}
+    for session in db_session.scalars(
+        sa.select(StudySession)
+        .where(StudySession.group_id == group.id, StudySession.starts_at.in_(starts))
+        .order_by(StudySession.id)
+    ):
+        found.setdefault(session.starts_at, session)
+    return found
+
+
 def create_session(
     db_session: Session,
     *,
@@ -85,13 +121,21 @@ def create_session(
     headcounts: dict[int, int] | None = None,
     series: SessionSeries | None = None,
     role_types: list[RoleType] | None = None,
+    allow_same_start: bool = True,
 ) -> StudySession:
     """Create one session with a slot for each active role type.
 
     `headcounts` maps role type id to head-count; missing ones take the role's default and a
-    head-count of 0 leaves that role out of this session.
+    head-count of 0 leaves that role out of this session. With `allow_same_start=False` it
+    refuses (SameStart) when the group has a session starting at the same moment; the
+    group's row is locked first, so two requests cannot both find the moment free.
     """
     _check_times(starts_at, ends_at)
+    if not allow_same_start:
+        lock_row(db_session, Group, group.id)
+        existing = sessions_starting_at(db_session, group, [starts_at]).get(starts_at)
+        if existing is not None:
+            raise SameStart(existing)
     session = StudySession(
         group_id=group.id,
         series=series,
@@ -193,22 +237,63 @@ def _slots(db_session: Session, session: StudySession) -> list[RoleSlot]:
 
 
 def cancel_session(session: StudySession, *, now: datetime) -> None:
-    """Cancel, keeping the session, its slots and everyone's places for the history."""
+    """Cancel, keeping the session, its slots and everyone's places for the history.
+
+    Only before it starts: a session whose time has come is marked not held instead
+    (`mark_not_held`), which says what happened rather than what was decided beforehand.
+    """
     if session.is_cancelled:
         raise RuleViolation(_l("This session is already cancelled."))
-    session.status = SessionStatus.CANCELLED
+    if session.is_not_held:
+        raise RuleViolation(_l("This session is already marked as not held."))
+    if session.starts_at <= now:
+        raise RuleViolation(
+            _l(
+                "A session that has started cannot be cancelled. If it did not take place, "
+                "mark it as not held."
+            )
+        )
+    _set_status(session, SessionStatus.CANCELLED, now)
     session.cancelled_at = now
-    session.sequence += 1
-    session.updated_at = now
 
 
 def reinstate_session(session: StudySession, *, now: datetime) -> None:
     if not session.is_cancelled:
         raise RuleViolation(_l("This session is not cancelled."))
-    session.status = SessionStatus.SCHEDULED
+    _set_status(session, SessionStatus.SCHEDULED, now)
     session.cancelled_at = None
+
+
+def _set_status(session: StudySession, status: SessionStatus, now: datetime) -> None:
+    """Calendars re-read an event whose status changes: its SEQUENCE moves, and its time."""
+    session.status = status
     session.sequence += 1
     session.updated_at = now
+
+
+def mark_not_held(session: StudySession, *, now: datetime) -> None:
+    """Record that a session whose time has come did not take place.
+
+    It then counts for no one: records, co-working and "has done this role" read scheduled
+    sessions only, and calendars show it as cancelled. Places and attendance marks are kept,
+    so `mark_held` ("it was held after all") brings everything back as it was.
+    """
+    if session.is_not_held:
+        raise RuleViolation(_l("This session is already marked as not held."))
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is cancelled."))
+    if session.starts_at > now:
+        raise RuleViolation(
+            _l("A session can be marked as not held once it has started. Cancel it instead.")
+        )
+    _set_status(session, SessionStatus.NOT_HELD, now)
+
+
+def mark_held(session: StudySession, *, now: datetime) -> None:
+    """Undo `mark_not_held`: the session took place after all."""
+    if not session.is_not_held:
+        raise RuleViolation(_l("This session is not marked as not held."))
+    _set_status(session, SessionStatus.SCHEDULED, now)
 
 
 def update_slot(
@@ -405,7 +490,21 @@ def create_series(
     description: str = "",
     headcounts: dict[int, int] | None = None,
 ) -> list[StudySession]:
-    """Create the series row and one concrete, independently editable session per date."""
+    """Create the series row and one concrete, independently editable session per date.
+
+    Dates on which the group already has a session (`sessions_starting_at`) are skipped, so
+    posting a series twice makes no duplicates; the caller tells how many were skipped
+    (`len(planned)` minus the sessions returned). Refuses when every date has one. The
+    group's row is locked first, so two requests cannot post the same date twice.
+    """
+    lock_row(db_session, Group, group.id)
+    taken = sessions_starting_at(db_session, group, [p.starts_at for p in planned])
+    planned = [p for p in planned if p.starts_at not in taken]
+    if not planned:
+        raise RuleViolation(
+            _l("Every one of these dates already has a session: nothing is posted."),
+            "first_day",
+        )
     series = SessionSeries(
         group_id=group.id,
         title=title.strip(),

@@ -20,6 +20,7 @@ from studygroup.i18n import format_time, select_locale
 from studygroup.mail.services import wants_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session, upcoming_sessions
 from studygroup.signups import bp
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
@@ -77,22 +78,44 @@ def _back_to_session(group: Group, session_id: int):
 def sign_up_for(group: Group, membership: Membership, slot_id: int):
     slot = _slot_in_group(group, slot_id)
     form = SignUpForm()
-    if not form.validate_on_submit():
+    # A request carries what the member typed (a talk's title and abstract): when it is
+    # refused, the page comes back with the form open, the text kept, the error beside it.
+    typed = slot.role_type.requires_approval
+    if form.validate_on_submit():
+        try:
+            place = sign_up(
+                db.session,
+                member=current_user,
+                slot=slot,
+                now=utcnow(),
+                talk_title=form.talk_title.data or "",
+                talk_abstract=form.talk_abstract.data or "",
+            )
+        except RuleViolation as refused:
+            db.session.rollback()
+            if not typed:
+                flash(str(refused.message), "error")
+                return _back_to_session(group, slot.session_id)
+            field = getattr(form, refused.field or "", None)
+            (field.errors if field is not None else form.form_errors).append(refused.message)
+        else:
+            return _signed_up(group, slot, place)
+    elif not typed:
         flash(_("Please check what you entered."), "error")
         return _back_to_session(group, slot.session_id)
-    try:
-        place = sign_up(
-            db.session,
-            member=current_user,
-            slot=slot,
-            now=utcnow(),
-            talk_title=form.talk_title.data or "",
-            talk_abstract=form.talk_abstract.data or "",
-        )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back_to_session(group, slot.session_id)
+    if "csrf_token" in form.errors:
+        form.form_errors.append(_("This form has expired. Please send it again."))
+    return session_page(
+        group,
+        membership,
+        get_session(db.session, group, slot.session_id),
+        signup_form=form,
+        failed_slot_id=slot.id,
+        status=422,
+    )
+
+
+def _signed_up(group: Group, slot: RoleSlot, place: Assignment):
     status = place.status
     commit_and_send()
     messages = {
@@ -198,38 +221,50 @@ def _active_members(group: Group) -> list[User]:
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing")
 @group_view(organizer=True)
 def session_staffing(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    return _staffing_page(group, _session_or_404(group, session_id))
+
+
+def _assign_form(session: StudySession, members: list[User], *, formdata=None) -> AssignForm:
+    form = AssignForm(formdata=formdata)
+    form.slot_id.choices = options((s.id, role_label(s.role_type)) for s in session.slots)
+    form.user_id.choices = options((m.id, m.display_name) for m in members)
+    return form
+
+
+def _staffing_page(
+    group: Group,
+    session: StudySession,
+    *,
+    members: list[User] | None = None,
+    assign_form: AssignForm | None = None,
+    status: int = 200,
+):
+    """The staffing page; after a refused assignment, with the choices made and the error."""
     now = utcnow()
-    members = _active_members(group)
-    done_before = has_done_role(db.session, group, now=now)
-    assign_form = AssignForm()
-    assign_form.slot_id.choices = options((s.id, role_label(s.role_type)) for s in session.slots)
-    assign_form.user_id.choices = options((m.id, m.display_name) for m in members)
-    return render_template(
+    members = members if members is not None else _active_members(group)
+    page = render_template(
         "signups/staffing.html",
         group=group,
         session=session,
         staffing=staffing_for(db.session, [session]),
         history=staffing_history(db.session, session),
         members=members,
-        done_before=done_before,
-        assign_form=assign_form,
+        done_before=has_done_role(db.session, group, now=now),
+        assign_form=assign_form or _assign_form(session, members),
         started=session.starts_at <= now,
         zone=ZoneInfo(group.timezone),
     )
+    return page, status
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/staffing/assign")
 @group_view(organizer=True)
 def assign_member(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
-    form = AssignForm()
-    form.slot_id.choices = options((s.id, s.id) for s in session.slots)
-    form.user_id.choices = options((m.id, m.id) for m in _active_members(group))
-    back = redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+    members = _active_members(group)
+    form = _assign_form(session, members, formdata=request.form)
     if not form.validate_on_submit():
-        flash(_("Choose a role and a member of the group."), "error")
-        return back
+        return _staffing_page(group, session, members=members, assign_form=form, status=422)
     slot = _slot_in_group(group, form.slot_id.data)
     member = db.session.get(User, form.user_id.data)
     now = utcnow()
@@ -240,8 +275,8 @@ def assign_member(group: Group, membership: Membership, session_id: int):
         )
     except RuleViolation as refused:
         db.session.rollback()
-        flash(str(refused.message), "error")
-        return back
+        form.form_errors.append(refused.message)
+        return _staffing_page(group, session, members=members, assign_form=form, status=422)
     warnings = [str(w) for w in outcome.warnings]
     commit_and_send()
     flash(
@@ -250,7 +285,7 @@ def assign_member(group: Group, membership: Membership, session_id: int):
     )
     for warning in warnings:
         flash(warning, "warning")
-    return back
+    return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
 
 
 @bp.post("/g/<slug>/places/<int:place_id>")

@@ -23,7 +23,8 @@ from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.groups.services import tell_organizers
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.sessions.services import update_slot
 from studygroup.signups.models import (
     LIVE_STATUSES,
     Assignment,
@@ -159,6 +160,7 @@ def no_show_count(db_session: Session, user: User, group: Group) -> int:
         .where(
             Assignment.user_id == user.id,
             StudySession.group_id == group.id,
+            StudySession.status == SessionStatus.SCHEDULED,
             Assignment.attendance == Attendance.NO_SHOW,
         )
     )
@@ -177,26 +179,52 @@ def _log(db_session, session_id, action, *, actor=None, assignment=None, detail=
     )
 
 
+# A place holds its member's time when it is confirmed, or requested: a request is the
+# member's offer to be there then, and the organizer answers it counting on that. A waitlist
+# place is not a place yet (it may never come), so it never stops the member taking another
+# role; when it comes up and would overlap, the promotion passes the member by instead.
+BLOCKING_STATUSES = (AssignmentStatus.CONFIRMED, AssignmentStatus.REQUESTED)
+
+
+def windows_overlap(slot: RoleSlot, other: RoleSlot) -> bool:
+    """Two roles of one session collide when their windows overlap (touching is fine)."""
+    return (
+        slot.id != other.id
+        and slot.session_id == other.session_id
+        and slot.starts_at < other.ends_at
+        and other.starts_at < slot.ends_at
+    )
+
+
+def blocking_place(places, slot: RoleSlot) -> Assignment | None:
+    """The one overlap rule: which of a member's `places` stops them taking `slot` (a
+    confirmed or requested place in another role of the session whose window overlaps), or
+    None. The places' slots must be loaded."""
+    for place in places:
+        if place.status in BLOCKING_STATUSES and windows_overlap(slot, place.slot):
+            return place
+    return None
+
+
 def _overlapping_place(
     db_session: Session, user: User, slot: RoleSlot, *, ignore: Assignment | None = None
 ) -> Assignment | None:
-    """The member's live place in another role of the same session whose window overlaps."""
+    """The member's place that blocks `slot` (see `blocking_place`), read from the database.
+    Call with the session locked (`lock_slot`), so the answer holds until the commit."""
     query = (
         sa.select(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .where(
             Assignment.user_id == user.id,
-            Assignment.status.in_(LIVE_STATUSES),
+            Assignment.status.in_(BLOCKING_STATUSES),
             RoleSlot.session_id == slot.session_id,
-            RoleSlot.id != slot.id,
-            RoleSlot.starts_at < slot.ends_at,
-            RoleSlot.ends_at > slot.starts_at,
         )
         .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
+        .order_by(Assignment.id)
     )
     if ignore is not None:
         query = query.where(Assignment.id != ignore.id)
-    return db_session.scalars(query).first()
+    return blocking_place(db_session.scalars(query), slot)
 
 
 def _next_position(db_session: Session, slot_id: int) -> int:
@@ -219,6 +247,13 @@ def signup_window(group: Group, session: StudySession) -> tuple[datetime, dateti
 
 def self_cancel_deadline(group: Group, session: StudySession) -> datetime:
     return session.starts_at - timedelta(hours=group.self_cancel_hours_before)
+
+
+def _check_takes_place(session: StudySession) -> None:
+    if session.is_cancelled:
+        raise RuleViolation(_l("This session is cancelled."))
+    if session.is_not_held:
+        raise RuleViolation(_l("This session is marked as not held."))
 
 
 def _check_open_for_places(slot: RoleSlot, now: datetime) -> None:
@@ -389,19 +424,69 @@ def fill_from_waitlist(
 ) -> list[Assignment]:
     """Promote waitlisted members, first in line first, while the slot has room.
 
-    Call with the slot locked. Sessions that are cancelled or over promote nobody.
+    A member whose confirmed or requested place in another role of the session overlaps this
+    one (see `blocking_place`) is passed by: they keep their number on the waitlist, are told
+    by email why (once per place that blocks them), and the next in line gets the place.
+    Call with the slot locked (`lock_slot`: the session's row, then the slot's), so nobody's
+    places in the session change meanwhile. Sessions that are cancelled, not held or over
+    promote nobody.
     """
-    if slot.session.is_cancelled or slot.session.starts_at <= now:
+    if not slot.session.is_scheduled or slot.session.starts_at <= now:
         return []
     room = slot.headcount - _confirmed_count(db_session, slot.id)
-    promoted = []
-    for place in _places(db_session, slot.id, AssignmentStatus.WAITLISTED)[: max(room, 0)]:
+    promoted: list[Assignment] = []
+    if room <= 0:
+        return promoted
+    for place in _places(db_session, slot.id, AssignmentStatus.WAITLISTED):
+        if len(promoted) >= room:
+            break
+        clash = _overlapping_place(db_session, place.user, slot, ignore=place)
+        if clash is not None:
+            _pass_by(db_session, place, clash, actor=actor, now=now)
+            continue
         _confirm(place, now)
         _log(db_session, slot.session_id, "promoted", actor=actor, assignment=place, now=now)
         queue_email(db_session, user=place.user, kind="waitlist_promoted", place=place, now=now)
         promoted.append(place)
     db_session.flush()
     return promoted
+
+
+def _pass_by(
+    db_session: Session, place: Assignment, clash: Assignment, *, actor: User | None, now
+) -> None:
+    """Leave a waitlisted member where they are because `clash` overlaps; log and tell them."""
+    _log(
+        db_session,
+        place.slot.session_id,
+        "passed_over",
+        actor=actor,
+        assignment=place,
+        detail=_role_name(clash.slot),
+        now=now,
+    )
+    from studygroup.mail.models import OutboundEmail
+
+    key = f"passed-over:{place.id}:{clash.id}"
+    told = db_session.scalar(sa.select(OutboundEmail.id).where(OutboundEmail.dedupe_key == key))
+    if told is None:
+        queue_email(
+            db_session,
+            user=place.user,
+            kind="waitlist_passed_over",
+            place=place,
+            other_place=clash,
+            dedupe_key=key,
+            now=now,
+        )
+
+
+def _overlap_warning(member: User, clash: Assignment):
+    return _l(
+        "%(name)s also holds %(role)s at an overlapping time.",
+        name=member.display_name,
+        role=_role_name(clash.slot),
+    )
 
 
 def _lock_place(db_session: Session, place: Assignment, *statuses: AssignmentStatus):
@@ -446,8 +531,7 @@ def assign(
     session = slot.session
     if _active_membership(db_session, member, session.group) is None:
         raise RuleViolation(_l("Only members of the group can be assigned."))
-    if session.is_cancelled:
-        raise RuleViolation(_l("This session is cancelled."))
+    _check_takes_place(session)
     slot = lock_slot(db_session, slot.id)
     warnings = []
     existing = db_session.scalar(
@@ -463,13 +547,7 @@ def assign(
         warnings.append(_l("The role was already full: it now has more people than needed."))
     clash = _overlapping_place(db_session, member, slot, ignore=existing)
     if clash is not None:
-        warnings.append(
-            _l(
-                "%(name)s also holds %(role)s at an overlapping time.",
-                name=member.display_name,
-                role=_role_name(clash.slot),
-            )
-        )
+        warnings.append(_overlap_warning(member, clash))
     if existing is not None:
         place = existing
         _confirm(place, now)
@@ -533,11 +611,72 @@ def promote_by_hand(
     warnings = []
     if _confirmed_count(db_session, slot.id) >= slot.headcount:
         warnings.append(_l("The role was already full: it now has more people than needed."))
+    # Organizers may overrule the overlap rule (as when they assign), but never silently.
+    clash = _overlapping_place(db_session, place.user, slot, ignore=place)
+    if clash is not None:
+        warnings.append(_overlap_warning(place.user, clash))
     _confirm(place, now)
     _log(db_session, slot.session_id, "promoted", actor=organizer, assignment=place, now=now)
     queue_email(db_session, user=place.user, kind="waitlist_promoted", place=place, now=now)
     db_session.flush()
     return Outcome(place, warnings)
+
+
+@dataclass
+class SlotEdit:
+    """What `change_slot` did. Not `saved`: the new head-count is below the people confirmed
+    and the organizer has not confirmed that yet; `over` says who would be over it."""
+
+    saved: bool
+    over: list[Assignment] = field(default_factory=list)
+    promoted: list[Assignment] = field(default_factory=list)
+
+
+def change_slot(
+    db_session: Session,
+    *,
+    organizer: User,
+    slot: RoleSlot,
+    headcount: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+    confirmed_over: list[int] | None = None,
+) -> SlotEdit:
+    """Change a role's head-count and window in one step: lock (the session's row, then the
+    slot's), change, then promote from the waitlist if there is more room.
+
+    Lowering the head-count below the confirmed places changes nothing until the organizer
+    has seen who would be over it: `over` lists them, the last to get a place first, and
+    the call must be repeated with `confirmed_over` naming exactly those places (if they
+    changed meanwhile, it asks again). Nobody is removed: over the head-count they keep
+    their places, and the page shows them as such.
+    """
+    slot = lock_slot(db_session, slot.id)
+    confirmed = sorted(
+        _places(db_session, slot.id, AssignmentStatus.CONFIRMED),
+        key=lambda p: (p.confirmed_at or p.created_at, p.id),
+    )
+    over = list(reversed(confirmed[max(headcount, 0) :]))
+    lowered_below = bool(over) and headcount < slot.headcount
+    if lowered_below and sorted(confirmed_over or []) != sorted(p.id for p in over):
+        return SlotEdit(saved=False, over=over)
+    before = slot.headcount
+    update_slot(
+        db_session, slot, headcount=headcount, starts_at=starts_at, ends_at=ends_at, now=now
+    )
+    if lowered_below:
+        names = ", ".join(p.user.display_name for p in over)
+        _log(
+            db_session,
+            slot.session_id,
+            "headcount_lowered",
+            actor=organizer,
+            detail=f"{_role_name(slot)} {before} → {headcount}: {names}",
+            now=now,
+        )
+    promoted = fill_from_waitlist(db_session, slot, now=now, actor=organizer)
+    return SlotEdit(saved=True, over=over if lowered_below else [], promoted=promoted)
 
 
 def move_in_waitlist(
@@ -582,6 +721,9 @@ def answer_request(
     if approve:
         if _confirmed_count(db_session, slot.id) >= slot.headcount:
             warnings.append(_l("The role was already full: it now has more people than needed."))
+        clash = _overlapping_place(db_session, place.user, slot, ignore=place)
+        if clash is not None:
+            warnings.append(_overlap_warning(place.user, clash))
         _confirm(place, now)
         kind, action = "request_approved", "approved"
     else:
@@ -608,6 +750,7 @@ def set_attendance(
     _lock_place(db_session, place, AssignmentStatus.CONFIRMED)
     if place.slot.session.starts_at > now:
         raise RuleViolation(_l("Attendance is recorded once the session has started."))
+    _check_takes_place(place.slot.session)
     place.attendance = attendance
     place.attendance_marked_at = now
     place.updated_at = now
@@ -631,8 +774,7 @@ def confirm_attendance(
     """
     if session.starts_at > now:
         raise RuleViolation(_l("Attendance is recorded once the session has started."))
-    if session.is_cancelled:
-        raise RuleViolation(_l("This session is cancelled."))
+    _check_takes_place(session)
     result = db_session.execute(
         sa.update(Assignment)
         .where(
@@ -741,7 +883,7 @@ def counts_as_worked(place=Assignment, session=StudySession):
 
     A confirmed place marked worked by an organizer, or, for a session whose attendance is not
     confirmed yet, one not marked no-show. Callers also require the session to have started
-    and not be cancelled.
+    and to be scheduled (a cancelled or not-held session counts for no one).
     """
     return sa.and_(
         place.status == AssignmentStatus.CONFIRMED,
@@ -814,6 +956,7 @@ def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tu
         .join(StudySession, StudySession.id == RoleSlot.session_id)
         .where(
             StudySession.group_id == group.id,
+            StudySession.status == SessionStatus.SCHEDULED,
             Assignment.status == AssignmentStatus.CONFIRMED,
             StudySession.starts_at <= now,
             counts_as_worked(),
