@@ -197,8 +197,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
+    from studygroup.input import register_input_guards
     from studygroup.security import register_security_headers
 
+    register_input_guards(app)
     register_security_headers(app)
 
 

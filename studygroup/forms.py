@@ -5,10 +5,20 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectFieldBase,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from studygroup.i18n import is_timezone, timezone_names
+from studygroup.input import DATABASE_INT_MAX, DATABASE_INT_MIN, database_int
 
 # Control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of
 # them belongs in a name, a title or a description.
@@ -26,11 +36,53 @@ def _one_line(value):
     return " ".join(_without_control_characters(value).splitlines())
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,100}")
+
+
+class WholeNumberField(IntegerField):
+    """A whole number in ASCII digits that the database can store. WTForms' IntegerField takes
+    whatever `int()` takes ("１２", "١٢", "1_0", " 5") and any size."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        if _WHOLE_NUMBER.fullmatch(valuelist[0]) is None:
+            self.data = None
+            raise ValueError(_l("Enter a whole number in digits 0-9."))
+        # A huge number is kept for the field's own range check to name the range.
+        self.data = int(valuelist[0])
+
+    def post_validate(self, form, validation_stopped):
+        in_range = self.data is None or DATABASE_INT_MIN <= self.data <= DATABASE_INT_MAX
+        if not in_range and not self.errors:
+            raise ValidationError(_l("This number is too large."))
+
+
 class Form(FlaskForm):
-    """The base of every form: CSRF (Flask-WTF) and text cleaned of control characters."""
+    """The base of every form: CSRF (Flask-WTF), text cleaned of control characters, and
+    numbers in ASCII digits within the database's integer, whichever field a form uses."""
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
+            if unbound_field.field_class is IntegerField:
+                unbound_field = UnboundField(
+                    WholeNumberField,
+                    *unbound_field.args,
+                    name=unbound_field.name,
+                    **unbound_field.kwargs,
+                )
+            if (
+                issubclass(unbound_field.field_class, SelectFieldBase)
+                and unbound_field.kwargs.get("coerce") is int
+            ):
+                # Choices by id: "２" or 2**31 is no choice, not a database error.
+                kwargs = {**unbound_field.kwargs, "coerce": database_int}
+                return UnboundField(
+                    unbound_field.field_class,
+                    *unbound_field.args,
+                    name=unbound_field.name,
+                    **kwargs,
+                ).bind(form=form, **options)
             if issubclass(unbound_field.field_class, StringField):
                 clean = (
                     _without_control_characters

@@ -120,15 +120,22 @@ class IsolatedClient(FlaskClient):
         return response
 
 
-@pytest.fixture
-def app(migrated_database):
-    app = make_test_app(migrated_database)
+@contextmanager
+def isolated_app(database_url: str):
+    """An app with its context pushed; every table is emptied afterwards."""
+    app = make_test_app(database_url)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_database):
+    with isolated_app(migrated_database) as app:
+        yield app
 
 
 @pytest.fixture
@@ -183,6 +190,15 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def organizer_and_group(client, auth, make):
+    """A group whose organizer is logged in on `client`."""
+    organizer = make.user()
+    group = make.group(organizer)
+    auth.login_as(organizer)
+    return organizer, group
 
 
 class QueryCounter:

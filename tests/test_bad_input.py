@@ -8,14 +8,6 @@ from studygroup.groups.services import role_types_of
 from studygroup.sessions.models import StudySession
 
 
-@pytest.fixture
-def organizer_and_group(client, auth, make):
-    organizer = make.user()
-    group = make.group(organizer)
-    auth.login_as(organizer)
-    return organizer, group
-
-
 def test_control_characters_are_removed_from_text(client, organizer_and_group):
     _organizer, group = organizer_and_group
     response = client.post(

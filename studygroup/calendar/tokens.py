@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
 from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.input import DATABASE_INT_MAX
 
 # Exactly what feed_token() makes: 32 bytes in unpadded base64url.
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -104,6 +105,8 @@ def group_by_link_token(db_session: Session, token: str) -> Group | None:
     if found is None:
         return None
     membership_id, mac = int(found[1]), found[2]
+    if membership_id > DATABASE_INT_MAX:
+        return None
     row = db_session.execute(
         sa.select(Membership.status, Group, User.calendar_token_salt)
         .join(Group, Group.id == Membership.group_id)

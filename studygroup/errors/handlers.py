@@ -45,6 +45,14 @@ def csrf_error(error):
     )
 
 
+def _default_description(error: HTTPException) -> str | None:
+    """Werkzeug's English text for this kind of error (some subclasses make it a property)."""
+    for cls in type(error).__mro__:
+        if isinstance(cls.__dict__.get("description"), str):
+            return cls.__dict__["description"]
+    return None
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     if error.code == 403:
@@ -53,12 +61,16 @@ def http_error(error: HTTPException):
         403: (_("Not allowed"), _("You do not have access to this page.")),
         404: (_("Page not found"), _("There is no page at this address.")),
         405: (_("Not allowed"), _("This address does not accept that request.")),
+        400: (_("Not understood"), _("The request could not be handled.")),
         413: (_("Too large"), _("What you sent is too large.")),
         429: (_("Too many requests"), _("Please wait a moment and try again.")),
     }
     title, message = messages.get(
         error.code or 500, (error.name, _("The request could not be handled."))
     )
+    if error.description != _default_description(error):
+        # Our own `abort(400, _("..."))` says why, in the reader's language.
+        message = error.description
     return _render(error.code or 500, title, message)
 
 

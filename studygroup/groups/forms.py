@@ -14,6 +14,7 @@ from studygroup.extensions import db
 from studygroup.forms import Form, TimezoneField, number_range, options, required
 from studygroup.groups.models import Anchor, JoinPolicy, Visibility
 from studygroup.groups.services import SLUG_RE, slug_taken
+from studygroup.input import is_ascii_number
 
 
 class GroupForm(Form):
@@ -78,7 +79,7 @@ class GroupForm(Form):
 
     def validate_reminder_lead_hours(self, field):
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
-        if not all(p.isdigit() and 1 <= int(p) <= 720 for p in parts) or len(parts) > 5:
+        if not all(is_ascii_number(p) and 1 <= int(p) <= 720 for p in parts) or len(parts) > 5:
             raise ValidationError(_l("Give up to 5 whole hours from 1 to 720, e.g. 144,24."))
         field.data = ",".join(str(h) for h in sorted({int(p) for p in parts}, reverse=True))
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from studygroup.db import UTCDateTime, utcnow
 from studygroup.extensions import db
+from studygroup.input import is_ascii_number
 
 
 class JoinPolicy(enum.StrEnum):
@@ -96,7 +97,7 @@ class Group(db.Model):
     @property
     def reminder_leads(self) -> list[int]:
         """Reminder lead times in hours, e.g. [144, 24]."""
-        return [int(h) for h in self.reminder_lead_hours.split(",") if h.strip().isdigit()]
+        return [int(h) for h in self.reminder_lead_hours.split(",") if is_ascii_number(h.strip())]
 
     def __repr__(self) -> str:
         return f"<Group {self.slug}>"

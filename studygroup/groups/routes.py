@@ -260,7 +260,7 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         abort(404)
     form = MemberActionForm()
     if not form.validate_on_submit():
-        abort(400)
+        abort(400, _("Choose one of the actions the members page offers."))
     now = utcnow()
     actions = {
         "approve": lambda: approve_member(target, now=now),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
+from studygroup.input import is_ascii_number
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 
@@ -427,9 +428,15 @@ def _checked_rule(rule: str) -> str:
             "rule",
         )
     if "INTERVAL" in parts and not (
-        parts["INTERVAL"].isdigit() and 1 <= int(parts["INTERVAL"]) <= 12
+        is_ascii_number(parts["INTERVAL"]) and 1 <= int(parts["INTERVAL"]) <= 12
     ):
         raise RuleViolation(_l("INTERVAL must be a number from 1 to 12."), "rule")
+    if not cleaned.isascii():
+        # RFC 5545 rules are ASCII; dateutil would read "１" or "٣" as a number.
+        raise RuleViolation(
+            _l("Write the rule in ASCII letters and digits, e.g. FREQ=MONTHLY;BYDAY=+3SA."),
+            "rule",
+        )
     return ";".join(f"{k}={v}" for k, v in parts.items())
 
 

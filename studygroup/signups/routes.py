@@ -304,7 +304,7 @@ def place_action(group: Group, membership: Membership, place_id: int):
     )
     moving = request.form.get("action") == "move"
     if not form.validate_on_submit() and not (moving and form.errors.keys() == {"to_slot_id"}):
-        abort(400)
+        abort(400, _("Choose one of the actions and roles the staffing page offers."))
     if moving and not form.to_slot_id.data:
         flash(_("Choose the role to move %(name)s to.", name=place.user.display_name), "error")
         return back
