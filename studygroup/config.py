@@ -31,10 +31,21 @@ class DefaultConfig:
     PASSWORD_HASH_MEMORY_COST = 64 * 1024  # KiB
     PASSWORD_HASH_PARALLELISM = 1
 
-    # Login throttling, counted in the database so it holds across processes.
+    # Login throttling, counted in the database so it holds across processes (OWASP's "slow
+    # down online guessing with device cookies"; studygroup.auth.services.begin_attempt).
     LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
-    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    # Browsers without a device cookie for the account: an address that failed this often in
+    # the window waits until it has not...
     LOGIN_MAX_FAILURES_PER_ADDRESS = 50
+    # ...and after this many attempts at one account, each next one waits twice as long as
+    # the one before, from the first wait up to the longest (a slow-down, never a lock).
+    LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
+    LOGIN_SLOWDOWN_FIRST_SECONDS = 15
+    LOGIN_SLOWDOWN_MAX_SECONDS = 300
+    # A browser that logged in to an account gets a signed device cookie for it, valid this
+    # long; its logins to that account skip the limits above until it fails this often.
+    LOGIN_DEVICE_COOKIE_DAYS = 365
+    LOGIN_MAX_FAILURES_PER_DEVICE = 10
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = none trusted).
     PROXY_FIX_X_FOR = 0

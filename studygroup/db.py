@@ -62,6 +62,16 @@ def lock_row(db_session, model, row_id: int):
     return db_session.scalar(query.execution_options(populate_existing=True))
 
 
+def insert_if_absent(db_session, model, **values) -> None:
+    """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING), so that two
+    processes can both make sure a row exists without either failing."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = db_session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db_session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 _listening = False
 
 

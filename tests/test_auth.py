@@ -3,15 +3,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from studygroup.auth.models import LoginFailure, User
+from studygroup.auth.models import LoginFailure, LoginThrottle, User
 from studygroup.auth.services import (
     HashCost,
-    LoginThrottled,
     authenticate,
     hash_password,
     parse_skills,
     password_problem,
 )
+from studygroup.auth.throttle import LoginThrottled
 from studygroup.extensions import db
 from tests.factories import PASSWORD
 
@@ -152,7 +152,7 @@ def test_login_rehashes_a_weaker_hash(app, make):
         now=datetime.now(UTC),
         config=app.config,
     )
-    assert found == user
+    assert found.user == user
     assert "m=16,t=2" in user.password_hash
 
 
@@ -167,8 +167,10 @@ def test_login_is_throttled_per_account_in_the_database(app, client, make):
     assert response.status_code == 429
     assert "Too many failed attempts" in response.get_data(as_text=True)
     # Once the window has passed, the right password works again.
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    db.session.execute(sa.update(LoginFailure).values(created_at=an_hour_ago))
     db.session.execute(
-        sa.update(LoginFailure).values(created_at=datetime.now(UTC) - timedelta(hours=1))
+        sa.update(LoginThrottle).values(last_attempt_at=an_hour_ago, wait_until=an_hour_ago)
     )
     db.session.commit()
     assert (
@@ -190,7 +192,7 @@ def test_login_is_throttled_per_address(app, make):
                 address="203.0.113.9",
                 now=now,
                 config=app.config,
-            )
+            ).user
             is None
         )
     with pytest.raises(LoginThrottled):

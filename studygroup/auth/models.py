@@ -105,9 +105,22 @@ class Skill(db.Model):
 
 
 class LoginFailure(db.Model):
-    """One failed login. Counted per account and per address over a window."""
+    """One failed login from a browser without a device cookie for the account. Counted per
+    address over a window."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LoginThrottle(db.Model):
+    """Attempts at one account's password from untrusted browsers ("account:<email>"), or with
+    one device cookie ("device:<nonce>"), so every process sees them. See
+    studygroup.auth.services.begin_attempt."""
+
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Untrusted attempts at the account wait until then (the slow-down).
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

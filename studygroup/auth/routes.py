@@ -1,26 +1,27 @@
 import hashlib
+import math
+from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from studygroup.auth import bp
+from studygroup.auth import bp, devices
 from studygroup.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
 from studygroup.auth.models import User
 from studygroup.auth.services import (
     HashCost,
-    LoginThrottled,
     authenticate,
     change_password,
     end_all_sessions,
-    is_throttled,
     normalize_email,
     parse_skills,
-    record_failure,
     register_user,
     remember_page_locale,
     set_skills,
 )
+from studygroup.auth.throttle import LoginThrottled, begin_attempt, end_attempt
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
 from studygroup.i18n import select_locale, visitor_locale
@@ -72,6 +73,58 @@ def remember_language():
         db.session.commit()
 
 
+def _device_lifetime() -> timedelta:
+    return timedelta(days=current_app.config["LOGIN_DEVICE_COOKIE_DAYS"])
+
+
+def _devices() -> list[devices.Device]:
+    """The accounts this browser's device cookie vouches for (none if it is forged)."""
+    found = devices.read_cookie(
+        request.cookies.get(devices.COOKIE_NAME),
+        key=current_app.config["SECRET_KEY"],
+        now=utcnow(),
+        lifetime=_device_lifetime(),
+    )
+    if found is None:
+        security_event("device_cookie_rejected")
+        return []
+    return found
+
+
+def _remember_device(response, user: User, known: list[devices.Device]):
+    """After a login: this browser's device cookie vouches for the account from now on."""
+    value = devices.cookie_with(known, user.id, key=current_app.config["SECRET_KEY"], now=utcnow())
+    response.set_cookie(
+        devices.COOKIE_NAME,
+        value,
+        max_age=_device_lifetime(),
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Strict",
+    )
+    return response
+
+
+def _throttled(template: str, form, field, throttled: LoginThrottled):
+    """The form again with why and for how long (429, Retry-After)."""
+    if throttled.reason == "address":
+        message = _(
+            "Too many failed logins from this network. Try again in %(n)d minutes, or use a "
+            "browser you have logged in with before.",
+            n=math.ceil(throttled.retry_after / 60),
+        )
+    else:
+        message = ngettext(
+            "Too many failed attempts for this account. Try again in %(num)d second.",
+            "Too many failed attempts for this account. Try again in %(num)d seconds.",
+            throttled.retry_after,
+        )
+    field.errors = [*field.errors, message]
+    response = make_response(render_template(template, form=form), 429)
+    response.headers["Retry-After"] = str(throttled.retry_after)
+    return response
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
@@ -95,7 +148,7 @@ def register():
             return render_template("auth/register.html", form=form)
         login_user(user)
         flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
-        return redirect(_after_login_url())
+        return _remember_device(redirect(_after_login_url()), user, _devices())
     return render_template("auth/register.html", form=form)
 
 
@@ -105,28 +158,33 @@ def login():
         return redirect(_after_login_url())
     form = LoginForm()
     if form.validate_on_submit():
+        email_hash, known = _email_hash(form.email.data), _devices()
         try:
-            user = authenticate(
+            result = authenticate(
                 db.session,
                 email=form.email.data,
                 password=form.password.data,
                 address=client_address(),
+                devices=known,
                 now=utcnow(),
                 config=current_app.config,
             )
-        except LoginThrottled:
-            security_event("login_throttled", email_hash=_email_hash(form.email.data))
-            minutes = int(current_app.config["LOGIN_THROTTLE_WINDOW"].total_seconds() // 60)
-            form.email.errors.append(
-                _("Too many failed attempts. Try again in %(n)d minutes.", n=minutes)
+        except LoginThrottled as throttled:
+            security_event(
+                "login_throttled",
+                email_hash=email_hash,
+                reason=throttled.reason,
+                retry_after=throttled.retry_after,
             )
-            return render_template("auth/login.html", form=form), 429
+            return _throttled("auth/login.html", form, form.email, throttled)
         db.session.commit()
-        if user is not None:
-            login_user(user, remember=form.remember.data)
-            security_event("login", user_id=user.id)
-            return redirect(_after_login_url())
-        security_event("login_failed", email_hash=_email_hash(form.email.data))
+        if result.user is not None:
+            login_user(result.user, remember=form.remember.data)
+            security_event("login", user_id=result.user.id, trusted_device=result.trusted)
+            return _remember_device(redirect(_after_login_url()), result.user, known)
+        security_event("login_failed", email_hash=email_hash, trusted_device=result.trusted)
+        if result.device_locked:
+            security_event("device_cookie_locked", email_hash=email_hash)
         form.password.errors.append(_("The email or the password is not right."))
     return render_template("auth/login.html", form=form)
 
@@ -174,17 +232,28 @@ def profile():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def password():
-    form = PasswordChangeForm(current_user)
+    user = current_user._get_current_object()
+    form = PasswordChangeForm(user)
+    if request.method != "POST":
+        return render_template("auth/password.html", form=form)
     # Guessing the current password from a stolen session is throttled like logging in.
-    address, now = client_address(), utcnow()
-    if request.method == "POST" and is_throttled(
-        db.session, email=current_user.email, address=address, now=now, config=current_app.config
-    ):
-        form.current_password.errors = [_("Too many failed attempts. Try again later.")]
-        return render_template("auth/password.html", form=form), 429
+    now = utcnow()
+    try:
+        attempt = begin_attempt(
+            db.session,
+            email=user.email,
+            user_id=user.id,
+            address=client_address(),
+            devices=_devices(),
+            now=now,
+            config=current_app.config,
+        )
+    except LoginThrottled as throttled:
+        security_event("password_check_throttled", user_id=user.id, reason=throttled.reason)
+        return _throttled("auth/password.html", form, form.current_password, throttled)
     if form.validate_on_submit():
-        user = current_user._get_current_object()
         change_password(user, form.new_password.data, HashCost.from_config(current_app.config))
+        end_attempt(db.session, attempt, succeeded=True, now=now, config=current_app.config)
         db.session.commit()
         # Other devices are logged out; this one carries on with the new token.
         had_remember = (
@@ -194,8 +263,9 @@ def password():
         security_event("password_changed", user_id=user.id)
         flash(_("Your password is changed. Other devices are logged out."), "success")
         return redirect(url_for("auth.profile"))
-    if form.current_password.errors:
-        record_failure(db.session, email=current_user.email, address=address, now=now)
-        db.session.commit()
-        security_event("password_check_failed", user_id=current_user.id)
+    wrong = bool(form.current_password.errors)
+    end_attempt(db.session, attempt, succeeded=not wrong, now=now, config=current_app.config)
+    db.session.commit()
+    if wrong:
+        security_event("password_check_failed", user_id=user.id)
     return render_template("auth/password.html", form=form)

@@ -10,7 +10,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from studygroup.auth.models import LoginFailure, Skill, User, new_session_token
+from studygroup.auth.devices import Device
+from studygroup.auth.models import Skill, User, new_session_token
+from studygroup.auth.throttle import LoginResult, begin_attempt, end_attempt
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 64
@@ -126,18 +128,6 @@ def email_taken(db_session: Session, email: str, *, except_user: User | None = N
     return db_session.scalar(query) is not None
 
 
-class LoginThrottled(Exception):
-    """Too many recent failures for this account or address."""
-
-
-def _recent_failures(db_session: Session, column, value: str, since: datetime) -> int:
-    return db_session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LoginFailure)
-        .where(column == value, LoginFailure.created_at > since)
-    )
-
-
 def authenticate(
     db_session: Session,
     *,
@@ -146,20 +136,24 @@ def authenticate(
     address: str,
     now: datetime,
     config,
-) -> User | None:
-    """Return the user for a right email and password, or None.
-
-    Raises LoginThrottled before checking the password when the account or the address has
-    too many recent failures; failures are rows in the database, so every process counts them.
-    Rehashes the password when the stored hash is weaker than the configured cost.
-    The caller commits (failures must be committed too).
-    """
+    devices: list[Device] | None = None,
+) -> LoginResult:
+    """Check an email and password, throttled as `begin_attempt` says (LoginThrottled before
+    the password is checked). Rehashes the password when the stored hash is weaker than the
+    configured cost. The caller commits (failures must be committed too)."""
     email = normalize_email(email)
-    if is_throttled(db_session, email=email, address=address, now=now, config=config):
-        raise LoginThrottled
+    user = db_session.scalar(sa.select(User).where(User.email == email))
+    attempt = begin_attempt(
+        db_session,
+        email=email,
+        user_id=user.id if user else None,
+        address=address,
+        devices=devices,
+        now=now,
+        config=config,
+    )
     cost = HashCost.from_config(config)
     hasher = _hasher(cost)
-    user = db_session.scalar(sa.select(User).where(User.email == email))
     try:
         if user is None:
             # Spend the same time as a real check, so timing does not reveal accounts.
@@ -167,34 +161,20 @@ def authenticate(
         else:
             hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        record_failure(db_session, email=email, address=address, now=now)
+        locked = end_attempt(db_session, attempt, succeeded=False, now=now, config=config)
         db_session.flush()
-        return None
+        return LoginResult(None, attempt.trusted, locked)
     if user is None:  # pragma: no cover - the dummy hash never matches
-        return None
+        return LoginResult(None, attempt.trusted)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    db_session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
-    return user
+    end_attempt(db_session, attempt, succeeded=True, now=now, config=config)
+    return LoginResult(user, attempt.trusted)
 
 
 @cache
 def _dummy_hash(cost: HashCost) -> str:
     return _hasher(cost).hash("dummy password for timing")
-
-
-def is_throttled(db_session: Session, *, email: str, address: str, now: datetime, config) -> bool:
-    since = now - config["LOGIN_THROTTLE_WINDOW"]
-    return (
-        _recent_failures(db_session, LoginFailure.email, normalize_email(email), since)
-        >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(db_session, LoginFailure.address, address, since)
-        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    )
-
-
-def record_failure(db_session: Session, *, email: str, address: str, now: datetime) -> None:
-    db_session.add(LoginFailure(email=normalize_email(email), address=address[:64], created_at=now))
 
 
 def check_password(user: User, password: str, cost: HashCost) -> bool:
