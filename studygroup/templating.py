@@ -4,6 +4,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from studygroup import i18n
+from studygroup.paging import url_here
 from studygroup.security import return_path
 
 BUILT_IN_ROLE_NAMES = {
@@ -44,6 +45,7 @@ def register(app: Flask) -> None:
         format_time=i18n.format_time,
         format_time_range=i18n.format_time_range,
         return_path=return_path,
+        url_here=url_here,
     )
 
     @app.context_processor

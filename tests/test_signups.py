@@ -8,13 +8,13 @@ from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
+from studygroup.signups.lists import member_records
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 from studygroup.signups.services import (
     answer_request,
     assign,
     cancel_place,
     confirm_attendance,
-    member_records,
     move_in_waitlist,
     move_place,
     set_attendance,

@@ -72,6 +72,12 @@ class LoginForm(Form):
 
 class ProfileForm(Form):
     display_name = StringField(_l("Display name"), validators=[required(), Length(max=80)])
+    reading = StringField(
+        _l("Reading of your name (optional)"),
+        filters=[strip],
+        validators=[Length(max=80)],
+        description=_l("In kana, e.g. はせがわ ひかり. Lists of members are sorted by it."),
+    )
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
     skills = StringField(
         _l("Skills and interests"),

@@ -4,10 +4,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from studygroup.db import UTCDateTime, utcnow
 from studygroup.extensions import db
+from studygroup.names import name_search_key, name_sort_key
 
 user_skill = sa.Table(
     "user_skill",
@@ -35,6 +36,11 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(80))
+    # How the name is read (ふりがな), optional; lists sort by it (studygroup.names).
+    reading: Mapped[str | None] = mapped_column(sa.String(80))
+    # Kept by the model from the two above: what lists sort by and what a search looks in.
+    name_sort_key: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    name_search_key: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     # The page language of the member's last visit (first: registration). Emails and feeds use
@@ -87,6 +93,14 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
         back_populates="user", lazy="raise_on_sql"
     )
+
+    @validates("display_name", "reading")
+    def _keep_name_keys(self, key: str, value: str | None) -> str | None:
+        display_name = value if key == "display_name" else self.display_name
+        reading = value if key == "reading" else self.reading
+        self.name_sort_key = name_sort_key(display_name or "", reading)
+        self.name_search_key = name_search_key(display_name or "", reading)
+        return value
 
     def get_id(self) -> str:
         return self.session_token

@@ -208,6 +208,7 @@ def profile():
     form = ProfileForm(
         data={
             "display_name": user.display_name,
+            "reading": user.reading or "",
             "bio": user.bio,
             "skills": ", ".join(s.name for s in user.skills),
             "locale": user.locale or "",
@@ -217,6 +218,7 @@ def profile():
     )
     if form.validate_on_submit():
         user.display_name = form.display_name.data.strip()
+        user.reading = form.reading.data or None
         user.bio = form.bio.data or ""
         user.locale = form.locale.data or None
         user.timezone = form.timezone.data

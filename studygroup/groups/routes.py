@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from studygroup.calendar.links import group_subscription
+from studygroup.coworking.services import may_view_coworkers
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups import bp
@@ -21,6 +22,7 @@ from studygroup.groups.models import (
     JoinPolicy,
     MemberRole,
     Membership,
+    MembershipStatus,
     RoleType,
     Visibility,
 )
@@ -30,11 +32,12 @@ from studygroup.groups.services import (
     approve_member,
     create_group,
     decline_member,
-    group_members,
     join_group,
     leave_group,
+    member_counts,
+    members_page,
     organizers_of,
-    public_groups,
+    public_groups_page,
     remove_member,
     restore_role_type,
     retire_role_type,
@@ -47,10 +50,18 @@ from studygroup.groups.services import (
 )
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
+from studygroup.paging import (
+    ARCHIVE_PER_PAGE,
+    PEOPLE_PER_PAGE,
+    SESSIONS_PER_PAGE,
+    page_number,
+    search_text,
+)
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import past_sessions, upcoming_sessions
-from studygroup.signups.services import cancel_future_places, staffing_for
+from studygroup.sessions.services import past_page, past_sessions, past_years, upcoming_page
+from studygroup.signups.lists import past_places_page, records_of, upcoming_places
+from studygroup.signups.services import cancel_future_places, staffing_for, waitlist_numbers
 from studygroup.views import (
     commit_and_send,
     commit_unless_duplicate,
@@ -61,7 +72,10 @@ from studygroup.views import (
 
 @bp.get("/groups")
 def index():
-    return render_template("groups/index.html", groups=public_groups(db.session, limit=200))
+    groups = public_groups_page(
+        db.session, page=page_number(request.args.get("page")), size=PEOPLE_PER_PAGE
+    )
+    return render_template("groups/index.html", groups=groups)
 
 
 @bp.route("/groups/new", methods=["GET", "POST"])
@@ -126,7 +140,13 @@ def address_suggestion():
 @group_view()
 def show(group: Group, membership: Membership | None):
     now = utcnow()
-    upcoming = upcoming_sessions(db.session, group_ids=[group.id], now=now, limit=12)
+    upcoming = upcoming_page(
+        db.session,
+        group_ids=[group.id],
+        now=now,
+        page=page_number(request.args.get("page")),
+        size=SESSIONS_PER_PAGE,
+    )
     past = past_sessions(db.session, group=group, now=now, limit=6)
     return render_template(
         "groups/show.html",
@@ -134,7 +154,8 @@ def show(group: Group, membership: Membership | None):
         membership=membership,
         upcoming=upcoming,
         past=past,
-        staffing=staffing_for(db.session, upcoming),
+        past_years=past_years(db.session, group=group, now=now),
+        staffing=staffing_for(db.session, upcoming.items),
         organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
         subscription=group_subscription(
@@ -143,6 +164,39 @@ def show(group: Group, membership: Membership | None):
             current_user if current_user.is_authenticated else None,
             lang=select_locale(),
         ),
+    )
+
+
+@bp.get("/g/<slug>/past")
+@group_view()
+def past(group: Group, membership: Membership | None):
+    """The archive: the group's past sessions of one year (the latest by default)."""
+    now = utcnow()
+    years = past_years(db.session, group=group, now=now)
+    asked = request.args.get("year")
+    offered = {str(year): year for year, _count in years}
+    if asked is not None and asked not in offered:
+        abort(404)
+    year = offered[asked] if asked is not None else (years[0][0] if years else None)
+    sessions = (
+        past_page(
+            db.session,
+            group=group,
+            now=now,
+            year=year,
+            page=page_number(request.args.get("page")),
+            size=ARCHIVE_PER_PAGE,
+        )
+        if year is not None
+        else None
+    )
+    return render_template(
+        "groups/past.html",
+        group=group,
+        membership=membership,
+        years=years,
+        year=year,
+        sessions=sessions,
     )
 
 
@@ -243,21 +297,69 @@ def leave(group: Group, membership: Membership):
 @bp.get("/g/<slug>/members")
 @group_view(organizer=True)
 def members(group: Group, membership: Membership):
+    search = search_text(request.args.get("q"))
+    try:
+        status = MembershipStatus(request.args["status"]) if request.args.get("status") else None
+    except ValueError:
+        status = None
     return render_template(
         "groups/members.html",
         group=group,
         membership=membership,
-        members=group_members(db.session, group),
+        members=members_page(
+            db.session,
+            group,
+            search=search,
+            status=status,
+            page=page_number(request.args.get("page")),
+            size=PEOPLE_PER_PAGE,
+        ),
+        counts=member_counts(db.session, group),
+        search=search,
+        status=status,
         action_form=MemberActionForm(),
+    )
+
+
+def _membership_or_404(group: Group, membership_id: int) -> Membership:
+    """A membership row of this group (another group's is not found)."""
+    found = db.session.get(Membership, membership_id)
+    if found is None or found.group_id != group.id:
+        abort(404)
+    return found
+
+
+@bp.get("/g/<slug>/members/<int:membership_id>")
+@group_view(organizer=True)
+def member_page(group: Group, membership: Membership, membership_id: int):
+    """An organizer's page about one member of their group (present or past)."""
+    member = _membership_or_404(group, membership_id)
+    now = utcnow()
+    upcoming = upcoming_places(db.session, group, member.user, now=now)
+    return render_template(
+        "groups/member.html",
+        group=group,
+        member=member,
+        user=member.user,
+        record=records_of(db.session, group, [member], now=now)[0],
+        upcoming=upcoming,
+        numbers=waitlist_numbers(db.session, upcoming),
+        past=past_places_page(
+            db.session,
+            group,
+            member.user,
+            now=now,
+            page=page_number(request.args.get("page")),
+            size=ARCHIVE_PER_PAGE,
+        ),
+        coworkers_visible=may_view_coworkers(db.session, current_user, member.user),
     )
 
 
 @bp.post("/g/<slug>/members/<int:membership_id>")
 @group_view(organizer=True)
 def member_action(group: Group, membership: Membership, membership_id: int):
-    target = db.session.get(Membership, membership_id)
-    if target is None or target.group_id != group.id:
-        abort(404)
+    target = _membership_or_404(group, membership_id)
     form = MemberActionForm()
     if not form.validate_on_submit():
         abort(400, _("Choose one of the actions the members page offers."))
@@ -294,7 +396,12 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         flash(answered.get(form.action.data, _("Saved.")), "success")
     if request.form.get("back") == "organize":
         return redirect(url_for("main.organize", _anchor="needs"))
-    return redirect(url_for("groups.members", slug=group.slug))
+    # Back to the list (its page, search and filter) or the member page the action came from.
+    back = safe_next_url(request.form.get("back"))
+    members_url = url_for("groups.members", slug=group.slug)
+    if back is None or not back.startswith(members_url):
+        back = members_url
+    return redirect(back)
 
 
 @bp.post("/g/<slug>/invite/rotate")

@@ -12,7 +12,7 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from studygroup.auth.models import User
 from studygroup.db import lock_row
@@ -28,6 +28,8 @@ from studygroup.groups.models import (
     new_invite_token,
 )
 from studygroup.mail.services import Link, queue_email
+from studygroup.names import by_name, name_matches
+from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -358,20 +360,59 @@ def rotate_invite_token(group: Group) -> str:
     return group.invite_token
 
 
-def group_members(db_session: Session, group: Group) -> list[Membership]:
-    """Every membership row of the group with its user, organizers first, then by name."""
-    return list(
-        db_session.scalars(
-            sa.select(Membership)
-            .join(Membership.user)
-            .where(Membership.group_id == group.id)
-            .options(joinedload(Membership.user))
-            .order_by(
-                sa.case((Membership.role == MemberRole.ORGANIZER, 0), else_=1),
-                User.display_name,
-            )
+# The members page lists those waiting for an answer first, then the group as it is, then
+# those who are no longer in it.
+STATUS_ORDER = (
+    MembershipStatus.PENDING,
+    MembershipStatus.ACTIVE,
+    MembershipStatus.LEFT,
+    MembershipStatus.REMOVED,
+    MembershipStatus.DECLINED,
+)
+
+
+def members_page(
+    db_session: Session,
+    group: Group,
+    *,
+    page: int,
+    size: int,
+    search: str = "",
+    status: MembershipStatus | None = None,
+) -> Page[Membership]:
+    """One page of the group's membership rows with their users: requests to answer first,
+    then active members (organizers first), then former ones; by reading or name within
+    each. `search` finds names and readings; `status` keeps one status. Two queries."""
+    query = (
+        sa.select(Membership)
+        .join(Membership.user)
+        .where(Membership.group_id == group.id)
+        .options(contains_eager(Membership.user))
+        .order_by(
+            sa.case({s: n for n, s in enumerate(STATUS_ORDER)}, value=Membership.status),
+            sa.case((Membership.role == MemberRole.ORGANIZER, 0), else_=1),
+            *by_name(),
         )
     )
+    if status is not None:
+        query = query.where(Membership.status == status)
+    if search.strip():
+        query = query.where(name_matches(search))
+    return paginate(db_session, query, page=page, size=size)
+
+
+def member_counts(db_session: Session, group: Group) -> dict[MembershipStatus, int]:
+    """How many membership rows of each status the group has (all statuses, in the members
+    page's order), in one query."""
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    counts.update(
+        db_session.execute(
+            sa.select(Membership.status, sa.func.count())
+            .where(Membership.group_id == group.id)
+            .group_by(Membership.status)
+        ).all()
+    )
+    return counts
 
 
 def organizers_of(db_session: Session, group: Group) -> list[User]:
@@ -384,7 +425,7 @@ def organizers_of(db_session: Session, group: Group) -> list[User]:
                 Membership.role == MemberRole.ORGANIZER,
                 Membership.status == MembershipStatus.ACTIVE,
             )
-            .order_by(User.display_name)
+            .order_by(*by_name())
         )
     )
 
@@ -413,15 +454,19 @@ def groups_of(db_session: Session, user: User) -> list[Membership]:
     )
 
 
-def public_groups(db_session: Session, limit: int = 50) -> list[Group]:
-    return list(
-        db_session.scalars(
-            sa.select(Group)
-            .where(Group.visibility == Visibility.PUBLIC)
-            .order_by(Group.name)
-            .limit(limit)
-        )
+def _public_groups() -> sa.Select:
+    return (
+        sa.select(Group).where(Group.visibility == Visibility.PUBLIC).order_by(Group.name, Group.id)
     )
+
+
+def public_groups(db_session: Session, limit: int = 50) -> list[Group]:
+    return list(db_session.scalars(_public_groups().limit(limit)))
+
+
+def public_groups_page(db_session: Session, *, page: int, size: int) -> Page[Group]:
+    """One page of the public groups, by name (two queries)."""
+    return paginate(db_session, _public_groups(), page=page, size=size)
 
 
 def role_types_of(

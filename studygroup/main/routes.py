@@ -7,8 +7,13 @@ from studygroup.extensions import db
 from studygroup.groups.services import groups_of, public_groups
 from studygroup.main import bp
 from studygroup.main.attention import GAPS_AHEAD, needs_attention
+from studygroup.paging import SESSIONS_PER_PAGE, page_number
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import upcoming_sessions, upcoming_sessions_by_group
+from studygroup.sessions.services import (
+    upcoming_counts,
+    upcoming_page,
+    upcoming_sessions_by_group,
+)
 from studygroup.signups.services import staffing_for
 
 
@@ -18,12 +23,18 @@ def home():
         return render_template("main/landing.html", groups=public_groups(db.session))
     memberships = groups_of(db.session, current_user)
     active_ids = [m.group_id for m in memberships if m.is_active]
-    sessions = upcoming_sessions(db.session, group_ids=active_ids, now=utcnow(), limit=12)
+    sessions = upcoming_page(
+        db.session,
+        group_ids=active_ids,
+        now=utcnow(),
+        page=page_number(request.args.get("page")),
+        size=SESSIONS_PER_PAGE,
+    )
     return render_template(
         "main/home.html",
         memberships=memberships,
         sessions=sessions,
-        staffing=staffing_for(db.session, sessions),
+        staffing=staffing_for(db.session, sessions.items),
     )
 
 
@@ -44,6 +55,7 @@ def organize():
         gaps_days=GAPS_AHEAD.days,
         memberships=memberships,
         by_group=by_group,
+        upcoming_counts=upcoming_counts(db.session, group_ids=by_group, now=now),
         staffing=staffing_for(db.session, sessions),
     )
 

@@ -19,6 +19,7 @@ from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
 from studygroup.input import is_ascii_number
+from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 
@@ -563,14 +564,52 @@ def upcoming_sessions(
     group_ids = list(group_ids)
     if not group_ids:
         return []
-    query = sa.select(StudySession).where(
-        StudySession.group_id.in_(group_ids), StudySession.ends_at >= now
-    )
+    query = _upcoming(group_ids, now)
     if not include_cancelled:
         query = query.where(StudySession.status == SessionStatus.SCHEDULED)
-    return list(
-        db_session.scalars(_with_slots(query.order_by(StudySession.starts_at).limit(limit)))
+    return list(db_session.scalars(_with_slots(query.limit(limit))))
+
+
+def _upcoming(group_ids: list[int], now: datetime) -> sa.Select:
+    return (
+        sa.select(StudySession)
+        .where(StudySession.group_id.in_(group_ids), StudySession.ends_at >= now)
+        .order_by(StudySession.starts_at, StudySession.id)
     )
+
+
+def upcoming_page(
+    db_session: Session,
+    *,
+    group_ids: Iterable[int],
+    now: datetime,
+    page: int,
+    size: int,
+    where: sa.ColumnElement[bool] | None = None,
+) -> Page[StudySession]:
+    """One page of the sessions not yet over in these groups (cancelled ones too, marked;
+    only those `where` holds for, if given), soonest first, with slots and role types
+    loaded: four queries for any page."""
+    query = _upcoming(list(group_ids), now)
+    if where is not None:
+        query = query.where(where)
+    return paginate(db_session, _with_slots(query), page=page, size=size)
+
+
+def upcoming_counts(
+    db_session: Session, *, group_ids: Iterable[int], now: datetime
+) -> dict[int, int]:
+    """How many sessions not yet over each group has, in one query."""
+    counts = {gid: 0 for gid in group_ids}
+    if counts:
+        counts.update(
+            db_session.execute(
+                sa.select(StudySession.group_id, sa.func.count())
+                .where(StudySession.group_id.in_(counts), StudySession.ends_at >= now)
+                .group_by(StudySession.group_id)
+            ).all()
+        )
+    return counts
 
 
 def upcoming_sessions_by_group(
@@ -606,13 +645,48 @@ def upcoming_sessions_by_group(
 def past_sessions(
     db_session: Session, *, group: Group, now: datetime, limit: int = 12
 ) -> list[StudySession]:
+    """The group's latest past sessions, without their slots (one query)."""
     query = (
         sa.select(StudySession)
         .where(StudySession.group_id == group.id, StudySession.ends_at < now)
-        .order_by(StudySession.starts_at.desc())
+        .order_by(StudySession.starts_at.desc(), StudySession.id.desc())
         .limit(limit)
     )
-    return list(db_session.scalars(_with_slots(query)))
+    return list(db_session.scalars(query))
+
+
+def past_years(db_session: Session, *, group: Group, now: datetime) -> list[tuple[int, int]]:
+    """(year, number of sessions) for each year of the group's past, newest first; years
+    are the group's local ones. One query (of start times only)."""
+    zone = ZoneInfo(group.timezone)
+    counts: dict[int, int] = {}
+    for starts_at in db_session.scalars(
+        sa.select(StudySession.starts_at).where(
+            StudySession.group_id == group.id, StudySession.ends_at < now
+        )
+    ):
+        year = starts_at.astimezone(zone).year
+        counts[year] = counts.get(year, 0) + 1
+    return sorted(counts.items(), reverse=True)
+
+
+def past_page(
+    db_session: Session, *, group: Group, now: datetime, year: int, page: int, size: int
+) -> Page[StudySession]:
+    """One page of the group's past sessions in one of its local years, latest first, with
+    slots loaded (four queries for any page)."""
+    zone = ZoneInfo(group.timezone)
+    query = (
+        sa.select(StudySession)
+        .where(
+            StudySession.group_id == group.id,
+            StudySession.ends_at < now,
+            StudySession.starts_at >= datetime(year, 1, 1, tzinfo=zone).astimezone(UTC),
+            StudySession.starts_at < datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC),
+        )
+        .order_by(StudySession.starts_at.desc(), StudySession.id.desc())
+    )
+    return paginate(db_session, _with_slots(query), page=page, size=size)
 
 
 def get_session(db_session: Session, group: Group, session_id: int) -> StudySession | None:

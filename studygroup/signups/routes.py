@@ -18,12 +18,16 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import format_time, select_locale
 from studygroup.mail.services import wants_email
+from studygroup.names import by_name
+from studygroup.paging import PEOPLE_PER_PAGE, SESSIONS_PER_PAGE, page_number, search_text
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
-from studygroup.sessions.services import get_session, upcoming_sessions
+from studygroup.sessions.services import get_session
 from studygroup.signups import bp
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
+from studygroup.signups.lists import member_records, records_page
+from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import (
     add_helper,
@@ -32,7 +36,6 @@ from studygroup.signups.services import (
     cancel_place,
     confirm_attendance,
     has_done_role,
-    member_records,
     move_in_waitlist,
     move_place,
     promote_by_hand,
@@ -191,12 +194,22 @@ def schedule():
 @bp.get("/g/<slug>/staffing")
 @group_view(organizer=True)
 def staffing_overview(group: Group, membership: Membership):
-    sessions = upcoming_sessions(db.session, group_ids=[group.id], now=utcnow(), limit=12)
+    gaps_only = request.args.get("show") == "gaps"
+    overview = staffing_overview_of(
+        db.session,
+        group,
+        now=utcnow(),
+        gaps_only=gaps_only,
+        page=page_number(request.args.get("page")),
+        size=SESSIONS_PER_PAGE,
+    )
     return render_template(
         "signups/overview.html",
         group=group,
-        sessions=sessions,
-        staffing=staffing_for(db.session, sessions),
+        overview=overview,
+        sessions=overview.sessions,
+        gaps_only=gaps_only,
+        staffing=staffing_for(db.session, overview.sessions.items),
     )
 
 
@@ -213,7 +226,7 @@ def _active_members(group: Group) -> list[User]:
             sa.select(User)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
-            .order_by(User.display_name)
+            .order_by(*by_name())
         )
     )
 
@@ -480,10 +493,20 @@ def staffing_csv(group: Group, membership: Membership, session_id: int):
 @bp.get("/g/<slug>/records")
 @group_view(organizer=True)
 def records(group: Group, membership: Membership):
+    search = search_text(request.args.get("q"))
+    page = records_page(
+        db.session,
+        group,
+        now=utcnow(),
+        search=search,
+        page=page_number(request.args.get("page")),
+        size=PEOPLE_PER_PAGE,
+    )
     return render_template(
         "signups/records.html",
         group=group,
-        records=member_records(db.session, group, now=utcnow()),
+        records=page,
+        search=search,
         zone=ZoneInfo(group.timezone),
     )
 

@@ -869,15 +869,6 @@ def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int,
     return {p.id: numbers[p.id] for p in waiting}
 
 
-@dataclass
-class MemberRecord:
-    user: User
-    sessions_worked: int = 0
-    no_shows: int = 0
-    last_worked: datetime | None = None
-    roles: dict[str, int] = field(default_factory=dict)  # role name -> times worked
-
-
 def counts_as_worked(place=Assignment, session=StudySession):
     """SQL: this place counts as worked (the one definition, used by records and co-working).
 
@@ -895,57 +886,6 @@ def counts_as_worked(place=Assignment, session=StudySession):
             ),
         ),
     )
-
-
-def member_records(db_session: Session, group: Group, *, now: datetime) -> list[MemberRecord]:
-    """Each active member's record in the group, in two queries whatever its size."""
-    from studygroup.groups.models import RoleType
-    from studygroup.sessions.models import SessionStatus
-    from studygroup.templating import role_label
-
-    members = list(
-        db_session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
-            .order_by(User.display_name)
-        )
-    )
-    records = {u.id: MemberRecord(u) for u in members}
-    base = (
-        sa.select(
-            Assignment.user_id,
-            RoleType,
-            Assignment.attendance,
-            StudySession.id,
-            StudySession.starts_at,
-        )
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            StudySession.group_id == group.id,
-            StudySession.status == SessionStatus.SCHEDULED,
-            StudySession.starts_at <= now,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-            Assignment.user_id.in_(records.keys()),
-        )
-        .add_columns(counts_as_worked().label("worked"))
-    )
-    sessions_worked: dict[int, set[int]] = defaultdict(set)
-    for user_id, role_type, attendance, session_id, starts_at, worked in db_session.execute(base):
-        record = records[user_id]
-        if attendance == Attendance.NO_SHOW:
-            record.no_shows += 1
-        elif worked:
-            sessions_worked[user_id].add(session_id)
-            name = role_label(role_type)
-            record.roles[name] = record.roles.get(name, 0) + 1
-            if record.last_worked is None or starts_at > record.last_worked:
-                record.last_worked = starts_at
-    for user_id, ids in sessions_worked.items():
-        records[user_id].sessions_worked = len(ids)
-    return list(records.values())
 
 
 def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tuple[int, int]]:
