@@ -50,8 +50,8 @@ def test_the_demo_holds_a_year_of_history(runner):
     from studygroup.demo import DEMO_SLUG, third_saturday
     from studygroup.groups.models import Group
     from studygroup.sessions.models import SessionSeries
+    from studygroup.signups.lists import member_records
     from studygroup.signups.models import Assignment, AssignmentStatus
-    from studygroup.signups.services import member_records
 
     assert runner.invoke(args=["demo"]).exit_code == 0
     now = datetime.now(UTC)

@@ -13,11 +13,11 @@ from studygroup.extensions import db
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import cancel_session, mark_held, mark_not_held
+from studygroup.signups.lists import member_records
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import (
     assign,
     has_done_role,
-    member_records,
     no_show_count,
     set_attendance,
 )
