@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from studygroup import i18n
 from studygroup.paging import url_here
 from studygroup.security import return_path
+from studygroup.urls import page_url
 
 BUILT_IN_ROLE_NAMES = {
     "setup": _l("Setup"),
@@ -44,6 +45,7 @@ def register(app: Flask) -> None:
         format_date=i18n.format_date,
         format_time=i18n.format_time,
         format_time_range=i18n.format_time_range,
+        page_url=page_url,
         return_path=return_path,
         url_here=url_here,
     )

@@ -35,6 +35,11 @@ def page_base_url() -> str:
     return request.url_root.rstrip("/")
 
 
+def page_url(endpoint: str, **values) -> str:
+    """An absolute link shown on a page (links to copy: invitations, shared pages, feeds)."""
+    return external_url(endpoint, base_url=page_base_url(), **values)
+
+
 def external_url(endpoint: str, *, base_url: str | None = None, **values) -> str:
     """An absolute link for an email (`public_base_url`) unless `base_url` says otherwise."""
     return url_builder(base_url or public_base_url())(endpoint, **values)

@@ -103,3 +103,23 @@ def test_pages_link_feeds_to_the_trusted_host_they_were_asked_on(app_factory, ma
     app = app_factory(TRUSTED_HOSTS=["sg.example"])
     page = app.test_client().get("/g/open", headers={"Host": "sg.example"})
     assert "webcal://sg.example/g/open/calendar.ics" in page.get_data(as_text=True)
+
+
+def test_links_to_copy_on_pages_use_the_public_base_url(app, client, auth, make):
+    """An invitation or a shared co-workers link is copied and sent on: it names the site's
+    public address, not the host this page happened to be asked on."""
+    app.config["PUBLIC_BASE_URL"] = "https://study.example"
+    organizer = make.user()
+    group = make.group(organizer, slug="copyme")
+    organizer.coworkers_visibility = "link"
+    db.session.commit()
+    auth.login_as(organizer)
+    internal = {"Host": "10.0.0.5:8000"}
+    with client.session_transaction(headers=internal) as cookie:
+        cookie["_user_id"] = organizer.get_id()
+    members = client.get("/g/copyme/members", headers=internal).get_data(as_text=True)
+    assert f"https://study.example/g/copyme/invite/{group.invite_token}" in members
+    assert "10.0.0.5" not in members
+    page = client.get(f"/people/{organizer.id}/coworkers", headers=internal).get_data(as_text=True)
+    assert f"https://study.example/coworkers/link/{organizer.coworkers_link_token}" in page
+    assert "10.0.0.5" not in page

@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from studygroup.auth.models import User
 from studygroup.calendar import tokens
 from studygroup.groups.models import Group, Membership, Visibility
-from studygroup.urls import external_url, page_base_url
+from studygroup.urls import page_url
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Subscription:
 def member_subscription(member: User, *, lang: str) -> Subscription:
     """`lang`: the page's language, for members whose profile follows their browser (a
     calendar client sends none); a member's own language setting wins over it."""
-    url = _page_url("calendar.member_feed", token=tokens.token_of(member), lang=lang)
+    url = page_url("calendar.member_feed", token=tokens.token_of(member), lang=lang)
     return Subscription(url, stale=not tokens.token_is_current(member))
 
 
@@ -38,13 +38,8 @@ def group_subscription(
     """Public groups: the public URL, for anyone. Members-only groups: the member's own
     secret link, for active members only."""
     if group.visibility == Visibility.PUBLIC:
-        return Subscription(_page_url("calendar.public_group_feed", slug=group.slug, lang=lang))
+        return Subscription(page_url("calendar.public_group_feed", slug=group.slug, lang=lang))
     if membership is not None and membership.is_active and member is not None:
         token = tokens.group_link_token(membership, group, member)
-        return Subscription(_page_url("calendar.group_feed", token=token, lang=lang))
+        return Subscription(page_url("calendar.group_feed", token=token, lang=lang))
     return None
-
-
-def _page_url(endpoint: str, **values) -> str:
-    # Shown on the page this request asked for: its host is trusted (see studygroup.urls).
-    return external_url(endpoint, base_url=page_base_url(), **values)
