@@ -53,12 +53,22 @@ def test_posting_the_same_series_twice_skips_the_dates_that_have_a_session(clien
     saved = client.post(
         f"/g/{group.slug}/series/new", data=_series(first_day), follow_redirects=True
     ).get_data(as_text=True)
-    assert "2 sessions are posted; 2 dates skipped because they already have a session." in saved
+    assert "2 sessions are posted." in saved
+    assert "2 dates are skipped because they already have a session." in saved
     assert _count(group) == 4
+
     starts = db.session.scalars(
         sa.select(StudySession.starts_at).where(StudySession.group_id == group.id)
     ).all()
     assert len(set(starts)) == 4  # no two sessions at one start
+
+    # Five months: one more date, one more session, in the singular.
+    saved = client.post(
+        f"/g/{group.slug}/series/new", data=_series(first_day, months=5), follow_redirects=True
+    ).get_data(as_text=True)
+    assert "1 session is posted." in saved
+    assert "4 dates are skipped because they already have a session." in saved
+    assert _count(group) == 5
 
 
 def test_a_cancelled_date_stays_cancelled_when_the_series_is_posted_again(client, auth, make):

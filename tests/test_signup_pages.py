@@ -123,7 +123,7 @@ def test_attendance_in_one_click_and_records_with_csv(client, auth, make):
     db.session.commit()
     auth.login_as(organizer)
     response = client.post(f"/g/{group.slug}/sessions/{past.id}/attendance", follow_redirects=True)
-    assert "1 places marked as worked" in response.get_data(as_text=True)
+    assert "1 place marked as worked" in response.get_data(as_text=True)
 
     export = client.get(f"/g/{group.slug}/records.csv")
     assert export.mimetype == "text/csv"

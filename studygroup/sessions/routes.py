@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from studygroup.db import utcnow
@@ -154,16 +155,21 @@ def new_series(group: Group, membership: Membership):
             if not form.preview.data:
                 db.session.commit()
                 skipped = len(planned) - len(sessions)
+                flash(
+                    ngettext(
+                        "%(num)d session is posted.", "%(num)d sessions are posted.", len(sessions)
+                    ),
+                    "success",
+                )
                 if skipped:
-                    message = _(
-                        "%(n)d sessions are posted; %(skipped)d dates skipped because they "
-                        "already have a session.",
-                        n=len(sessions),
-                        skipped=skipped,
+                    flash(
+                        ngettext(
+                            "%(num)d date is skipped because it already has a session.",
+                            "%(num)d dates are skipped because they already have a session.",
+                            skipped,
+                        ),
+                        "info",
                     )
-                else:
-                    message = _("%(n)d sessions are posted.", n=len(sessions))
-                flash(message, "success")
                 return redirect(url_for("groups.show", slug=group.slug))
     return render_template(
         "sessions/series_form.html",
@@ -298,7 +304,14 @@ def edit(group: Group, membership: Membership, session_id: int):
             commit_and_send()
             flash(_("The session is saved.") if change.any else _("Nothing changed."), "success")
             if told:
-                flash(_("%(n)d people on its roles are told by email.", n=told), "info")
+                flash(
+                    ngettext(
+                        "%(num)d person on its roles is told by email.",
+                        "%(num)d people on its roles are told by email.",
+                        told,
+                    ),
+                    "info",
+                )
             return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
     status = 422 if form.errors else 200
     return _edit_page(group, session, form=form, status=status)

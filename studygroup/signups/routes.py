@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import User
@@ -438,7 +439,14 @@ def confirm_session_attendance(group: Group, membership: Membership, session_id:
         flash(str(refused.message), "error")
     else:
         commit_and_send()
-        flash(_("Attendance confirmed: %(n)d places marked as worked.", n=marked), "success")
+        flash(
+            ngettext(
+                "Attendance confirmed: %(num)d place marked as worked.",
+                "Attendance confirmed: %(num)d places marked as worked.",
+                marked,
+            ),
+            "success",
+        )
     return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
 
 
