@@ -195,7 +195,7 @@ def test_newcomer_from_a_shared_session_link_to_a_place_in_an_approval_group(
         membership = db.session.scalar(
             sa.select(Membership).join(User).where(User.email == new.email)
         )
-        approve_member(membership, now=utcnow())
+        approve_member(db.session, membership, now=utcnow())
         db.session.commit()
         db.session.remove()
 

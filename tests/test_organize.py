@@ -162,7 +162,7 @@ def test_answered_and_confirmed_things_leave_the_list(world, make):
     from studygroup.signups.services import answer_request
 
     answer_request(db.session, organizer=organizer, place=world["talk"], approve=True, now=now())
-    approve_member(world["asking"], now=now())
+    approve_member(db.session, world["asking"], now=now())
     confirm_attendance(db.session, organizer=organizer, session=world["ended"], now=now())
     db.session.commit()
     a, b = needs_attention(db.session, organizer, now())
@@ -559,3 +559,22 @@ def test_organizers_turn_request_emails_off_on_their_profile(client, auth, make,
     auth.login_as(make.user())
     client.post(f"/g/{group.slug}/join")
     assert smtp_server.to("lead@example.com") == []
+
+
+def test_an_accepted_newcomer_is_told_where_to_sign_up(client, auth, make, smtp_server):
+    lead = make.user("lead@example.com", locale="en")
+    group = make.group(lead, name="Rust 読書会", join_policy=JoinPolicy.APPROVAL)
+    newcomer = make.user("new@example.com", display_name="Newcomer", locale="ja")
+    auth.login_as(newcomer)
+    client.post(f"/g/{group.slug}/join")
+    from studygroup.groups.services import membership_of
+
+    membership = membership_of(db.session, newcomer, group)
+    assert smtp_server.to("new@example.com") == []
+    auth.login_as(lead)
+    client.post(f"/g/{group.slug}/members/{membership.id}", data={"action": "approve"})
+    [welcome] = smtp_server.to("new@example.com")
+    assert welcome["Subject"] == "Rust 読書会へようこそ"
+    body = welcome.get_content()
+    assert "参加申請が承認されました" in body
+    assert f"{DEVELOPMENT_BASE_URL}/g/{group.slug}" in body

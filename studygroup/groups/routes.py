@@ -365,7 +365,7 @@ def member_action(group: Group, membership: Membership, membership_id: int):
         abort(400, _("Choose one of the actions the members page offers."))
     now = utcnow()
     actions = {
-        "approve": lambda: approve_member(target, now=now),
+        "approve": lambda: approve_member(db.session, target, now=now),
         "decline": lambda: decline_member(target, now=now),
         "promote": lambda: set_member_role(db.session, target, MemberRole.ORGANIZER),
         "demote": lambda: set_member_role(db.session, target, MemberRole.MEMBER),

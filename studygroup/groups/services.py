@@ -331,11 +331,22 @@ def remove_member(db_session: Session, membership: Membership, *, now: datetime)
     db_session.flush()
 
 
-def approve_member(membership: Membership, *, now: datetime) -> None:
+def approve_member(db_session: Session, membership: Membership, *, now: datetime) -> None:
+    """Accept a request to join; the newcomer is told by email, with the group's page, where
+    they can sign up now."""
     if membership.status != MembershipStatus.PENDING:
         raise RuleViolation(_l("This request was already answered."))
     membership.status = MembershipStatus.ACTIVE
     membership.joined_at = now
+    group = membership.group
+    queue_email(
+        db_session,
+        user=membership.user,
+        kind="join_approved",
+        group=group,
+        link=Link("groups.show", {"slug": group.slug}),
+        now=now,
+    )
 
 
 def decline_member(membership: Membership, *, now: datetime) -> None:

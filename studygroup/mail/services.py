@@ -122,6 +122,14 @@ MESSAGES = {
         _l("%(name)s asks to join the group. It waits for an organizer's answer."),
         "email_organizer_requests",
     ),
+    "join_approved": (
+        _l("Welcome to %(group)s"),
+        _l(
+            "An organizer accepted your request to join %(group)s: you can sign up for its "
+            "sessions now."
+        ),
+        "email_signups",
+    ),
 }
 
 # The kinds that go to organizers, about someone else's request.
@@ -187,11 +195,13 @@ def compose_email(
     about: User | None = None,
     answer_at: Link | None = None,
     other_place=None,
+    link: Link | None = None,
 ) -> OutboundEmail | None:
     """One message for `user` in their language, not yet in the outbox (None when the
     member turned this kind of email off). Messages to organizers name who asks (`about`)
     and where to answer (`answer_at`); a join request has a `group` and no session.
     `other_place` is the member's place a message speaks of besides `place` (%(other_role)s).
+    `link` is the page the message points to when it is not the session's.
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
@@ -228,7 +238,7 @@ def compose_email(
                 format_time_range(slot.starts_at, slot.ends_at, group.timezone) if slot else ""
             ),
             changes=_list_in_language([str(CHANGE_NAMES[c]) for c in changes]),
-            session_url=_session_url(group, session) if session else "",
+            page_url=(_link_url(link) if link else _session_url(group, session) if session else ""),
             answer_url=_link_url(answer_at) if answer_at else "",
             to_organizer=kind in TO_ORGANIZERS,
             settings_url=_url("auth.profile"),
