@@ -690,3 +690,30 @@ def test_each_list_page_takes_a_fixed_number_of_queries(client, auth, make, coun
             assign(db.session, organizer=organizer, member=members[n], slot=slot, now=now())
     db.session.commit()
     assert measure() == few
+
+
+def test_my_schedule_pages_my_past_places_to_the_first(client, auth, make, count_queries):
+    organizer = make.user()
+    group = make.group(organizer)
+    member = make.member(group)
+
+    def work(days_ago, title):
+        slot = _slots(make.session(group, day=date.today() - timedelta(days=days_ago), title=title))
+        assign(db.session, organizer=organizer, member=member, slot=slot[0], now=now())
+        db.session.commit()
+
+    for n in range(5):
+        work(7 * (n + 1), f"Week {n + 1:02d}")
+    auth.login_as(member)
+    with count_queries() as few:
+        page = _text(client.get("/schedule"))
+    assert "Week 05" in page and 'rel="next"' not in page
+    for n in range(5, 25):
+        work(7 * (n + 1), f"Week {n + 1:02d}")
+    with count_queries() as many:
+        first = _text(client.get("/schedule"))
+    assert many.count == few.count
+    assert "Week 01" in first and "Week 20" in first and "Week 21" not in first
+    assert "1–20 of 25" in first
+    last = _text(client.get("/schedule?page=2"))
+    assert "Week 21" in last and "Week 25" in last and "Week 01" not in last

@@ -335,7 +335,7 @@ def member_page(group: Group, membership: Membership, membership_id: int):
     """An organizer's page about one member of their group (present or past)."""
     member = _membership_or_404(group, membership_id)
     now = utcnow()
-    upcoming = upcoming_places(db.session, group, member.user, now=now)
+    upcoming = upcoming_places(db.session, member.user, now=now, group=group)
     return render_template(
         "groups/member.html",
         group=group,

@@ -160,30 +160,53 @@ def records_page(
 # --- one member's places in a group -------------------------------------------------------
 
 
-def _places_in(group: Group, user: User) -> sa.Select:
-    return (
+def _places_of(user: User, group: Group | None = None) -> sa.Select:
+    """A member's places with their role and session (and the session's group when the
+    places may be in any of the member's groups)."""
+    session = joinedload(Assignment.slot).joinedload(RoleSlot.session)
+    query = (
         sa.select(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(Assignment.user_id == user.id, StudySession.group_id == group.id)
+        .where(Assignment.user_id == user.id)
         .options(
             joinedload(Assignment.slot).joinedload(RoleSlot.role_type),
-            joinedload(Assignment.slot).joinedload(RoleSlot.session),
+            session if group is not None else session.joinedload(StudySession.group),
+        )
+    )
+    if group is not None:
+        query = query.where(StudySession.group_id == group.id)
+    return query
+
+
+def upcoming_places(
+    db_session: Session, user: User, *, now: datetime, group: Group | None = None
+) -> list[Assignment]:
+    """The member's live places (confirmed, waitlisted, requested) in sessions not yet over
+    (in `group`, or in any group), soonest first, in one query."""
+    return list(
+        db_session.scalars(
+            _places_of(user, group)
+            .where(StudySession.ends_at >= now, Assignment.status.in_(LIVE_STATUSES))
+            .order_by(StudySession.starts_at, Assignment.id)
         )
     )
 
 
-def upcoming_places(
-    db_session: Session, group: Group, user: User, *, now: datetime
-) -> list[Assignment]:
-    """The member's live places (confirmed, waitlisted, requested) in the group's sessions
-    not yet over, soonest first, in one query."""
-    return list(
-        db_session.scalars(
-            _places_in(group, user)
-            .where(StudySession.ends_at >= now, Assignment.status.in_(LIVE_STATUSES))
-            .order_by(StudySession.starts_at, Assignment.id)
-        )
+def my_past_places_page(
+    db_session: Session, user: User, *, now: datetime, page: int, size: int
+) -> Page[Assignment]:
+    """My schedule's record: the member's confirmed places in sessions that are over, in
+    every group, latest first (cancelled and not held sessions too, marked so on the page);
+    two queries for any page."""
+    query = _places_of(user).where(
+        StudySession.ends_at < now, Assignment.status == AssignmentStatus.CONFIRMED
+    )
+    return paginate(
+        db_session,
+        query.order_by(StudySession.starts_at.desc(), Assignment.id.desc()),
+        page=page,
+        size=size,
     )
 
 
@@ -192,7 +215,7 @@ def past_places_page(
 ) -> Page[Assignment]:
     """The member's confirmed places in the group's past sessions that were held, latest
     first, with attendance: two queries for any page."""
-    query = _places_in(group, user).where(
+    query = _places_of(user, group).where(
         StudySession.ends_at < now,
         StudySession.status == SessionStatus.SCHEDULED,
         Assignment.status == AssignmentStatus.CONFIRMED,

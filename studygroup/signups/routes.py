@@ -20,14 +20,25 @@ from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import format_time, select_locale
 from studygroup.mail.services import wants_email
 from studygroup.names import by_name
-from studygroup.paging import PEOPLE_PER_PAGE, SESSIONS_PER_PAGE, page_number, search_text
+from studygroup.paging import (
+    ARCHIVE_PER_PAGE,
+    PEOPLE_PER_PAGE,
+    SESSIONS_PER_PAGE,
+    page_number,
+    search_text,
+)
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session
 from studygroup.signups import bp
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
-from studygroup.signups.lists import member_records, records_page
+from studygroup.signups.lists import (
+    member_records,
+    my_past_places_page,
+    records_page,
+    upcoming_places,
+)
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import (
@@ -40,7 +51,6 @@ from studygroup.signups.services import (
     move_in_waitlist,
     move_place,
     promote_by_hand,
-    schedule_of,
     set_attendance,
     sign_up,
     staffing_for,
@@ -165,14 +175,15 @@ def cancel(group: Group, membership: Membership, place_id: int):
 @bp.get("/schedule")
 @login_required
 def schedule():
-    places = schedule_of(db.session, current_user)
     now = utcnow()
-    upcoming = [p for p in places if p.slot.session.ends_at >= now]
-    past = [
-        p
-        for p in reversed(places)
-        if p.slot.session.ends_at < now and p.status == AssignmentStatus.CONFIRMED
-    ]
+    upcoming = upcoming_places(db.session, current_user, now=now)
+    past = my_past_places_page(
+        db.session,
+        current_user,
+        now=now,
+        page=page_number(request.args.get("page")),
+        size=ARCHIVE_PER_PAGE,
+    )
     return render_template(
         "signups/schedule.html",
         subscription=member_subscription(current_user, lang=select_locale()),

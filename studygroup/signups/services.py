@@ -831,25 +831,6 @@ def staffing_history(db_session: Session, session: StudySession) -> list[Staffin
     )
 
 
-def schedule_of(db_session: Session, member: User) -> list[Assignment]:
-    """A member's places (live ones, and past confirmed ones), soonest session last."""
-    return list(
-        db_session.scalars(
-            sa.select(Assignment)
-            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-            .join(StudySession, StudySession.id == RoleSlot.session_id)
-            .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
-            .options(
-                joinedload(Assignment.slot).joinedload(RoleSlot.role_type),
-                joinedload(Assignment.slot)
-                .joinedload(RoleSlot.session)
-                .joinedload(StudySession.group),
-            )
-            .order_by(StudySession.starts_at, Assignment.id)
-        )
-    )
-
-
 def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int, int]:
     """For waitlisted places: their number in line (1 = next), in one query."""
     waiting = [p for p in places if p.status == AssignmentStatus.WAITLISTED]
