@@ -74,6 +74,33 @@ DEMO_PEOPLE = [
     ("chen", "Chen Wei", "Distributed systems, Go", "en"),
 ]
 
+# Readings (ふりがな) that most Japanese members gave on their profile, so lists sort in
+# 50-音 order; a few left it empty, as real members do.
+DEMO_READINGS = {
+    "organizer": "さとう みさき",
+    "takahashi": "たかはし けんた",
+    "suzuki": "すずき はなこ",
+    "tanaka": "たなか しょう",
+    "watanabe": "わたなべ あい",
+    "ito": "いとう だいすけ",
+    "yamamoto": "やまもと さくら",
+    "nakamura": "なかむら ゆう",
+    "kobayashi": "こばやし ひな",
+    "kato": "かとう たくみ",
+    "yoshida": "よしだ なおき",
+    "yamada": "やまだ ゆい",
+    "sasaki": "ささき れん",
+    "yamaguchi": "やまぐち みづき",
+    "matsumoto": "まつもと そうた",
+    "inoue": "いのうえ めい",
+    "kimura": "きむら やまと",
+    "hayashi": "はやし まお",
+    "teshigawara": "てしがわら さぶろうた",
+    "ikeda": "いけだ りこ",
+    "abe": "あべ あおい",
+    "ishikawa": "いしかわ みなと",
+}
+
 # Who does what at the monthly meeting: the same three set up the room every month, a pool
 # takes turns at reception and cleanup, and the talks go round (a regular crew makes the
 # clusters the network picture shows).
@@ -129,6 +156,7 @@ def demo_command(force: bool) -> None:
             email=f"{local}@example.com",
             password_hash=password_hash,
             display_name=name,
+            reading=DEMO_READINGS.get(local),
             locale=locale,
             timezone="Asia/Tokyo",
             bio="",

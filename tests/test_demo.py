@@ -102,3 +102,18 @@ def test_the_demo_holds_a_year_of_history(runner):
     assert len(network.members) == 30 and len(network.ties) >= 30
     # Names of every length: a few long ones for the lists and pictures to cope with.
     assert max(len(u.display_name) for u in network.members.values()) >= 25
+
+
+def test_demo_members_list_in_50_on_order_by_their_readings(runner):
+    """Most demo members gave a reading, so the members list runs あ, い, か... (阿部 before
+    伊藤 before 加藤), the order a Japanese reader expects, not the order of the characters."""
+    from studygroup.db import utcnow
+    from studygroup.demo import DEMO_SLUG
+    from studygroup.groups.models import Group
+    from studygroup.signups.lists import member_records
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    group = db.session.scalar(sa.select(Group).where(Group.slug == DEMO_SLUG))
+    names = [r.user.display_name for r in member_records(db.session, group, now=utcnow())]
+    japanese = [n for n in names if n[0] in "阿伊加"]
+    assert japanese[:3] == ["阿部 葵", "伊藤 大輔", "加藤 拓海"], names
