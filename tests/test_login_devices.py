@@ -275,3 +275,28 @@ def test_security_events_say_what_happened_without_secrets(app, owner_browser):
     log = stream.getvalue()
     for secret in (OWNER, "guess 0", "owner typo", cookie, cookie.split(".")[0]):
         assert secret not in log
+
+
+def test_the_cron_job_forgets_attempts_no_rule_reads_any_more(app, make, runner):
+    """Guessed emails and addresses leave rows; `send-reminders` (cron) deletes those quiet for
+    a whole window, and keeps what still slows someone down."""
+    make.user(OWNER)
+    browser = app.test_client()
+    for n in range(3):
+        log_in(browser, f"nobody{n}@example.com", "guess")
+    for n in range(5):
+        log_in(browser, OWNER, f"guess {n}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 8
+    kept = runner.invoke(args=["send-reminders"])
+    assert "old login records deleted: 0" in kept.output
+    window = app.config["LOGIN_THROTTLE_WINDOW"]
+    time_passes(seconds=int(window.total_seconds()) + 1)
+    # A wait still running keeps its counter (the slow-down must hold), whatever its age.
+    owner = db.session.get(LoginThrottle, f"account:{OWNER}")
+    assert owner is not None
+    owner.wait_until = datetime.now(UTC) + timedelta(minutes=1)
+    db.session.commit()
+    result = runner.invoke(args=["send-reminders"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
+    assert [row.key for row in db.session.scalars(sa.select(LoginThrottle))] == [f"account:{OWNER}"]

@@ -122,7 +122,7 @@ def test_one_run_sends_a_thousand_due_reminders(app, make, smtp_server):
     result = app.test_cli_runner().invoke(args=["send-reminders"])
     took = time.monotonic() - started
     assert result.exit_code == 0, result.output
-    assert "reminders queued: 1000; sent 1000, left 0, failed 0" in result.output
+    assert "reminders queued: 1000; sent 1000, left 0, failed 0;" in result.output
     received = Counter(m.envelope_to[0] for m in smtp_server.messages)
     assert len(smtp_server.messages) == 1000
     assert set(received) == {u.email for u in users}  # each member once

@@ -184,3 +184,18 @@ def _address_wait(db_session: Session, address: str, *, now: datetime, config) -
     if oldest_counted is None:
         return 0
     return math.ceil((oldest_counted + window - now).total_seconds())
+
+
+def forget_old_attempts(db_session: Session, *, now: datetime, config) -> int:
+    """Delete failures and counters no rule reads any more (quiet for a whole window, no
+    wait pending), so guessed addresses and emails do not pile up. Returns how many rows
+    went; the caller commits."""
+    since = now - config["LOGIN_THROTTLE_WINDOW"]
+    failures = db_session.execute(sa.delete(LoginFailure).where(LoginFailure.created_at <= since))
+    counters = db_session.execute(
+        sa.delete(LoginThrottle).where(
+            sa.or_(LoginThrottle.last_attempt_at.is_(None), LoginThrottle.last_attempt_at <= since),
+            sa.or_(LoginThrottle.wait_until.is_(None), LoginThrottle.wait_until <= now),
+        )
+    )
+    return failures.rowcount + counters.rowcount

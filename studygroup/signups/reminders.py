@@ -1,4 +1,5 @@
-"""`flask send-reminders`: run by cron (e.g. every 15 minutes)."""
+"""`flask send-reminders`: run by cron (e.g. every 15 minutes). It also forgets login
+attempts that no throttling rule reads any more."""
 
 import time
 
@@ -6,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from studygroup.auth.throttle import forget_old_attempts
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.mail.services import compose_email, deliver, queue_new_emails
@@ -48,7 +50,10 @@ def send_reminders_command() -> None:
     claimed = claim_reminders(db.session, now=now)
     budget = current_app.config["MAIL_RUN_BUDGET_SECONDS"] - (time.monotonic() - started)
     report = deliver(db.session, now=utcnow(), budget=max(budget, 0))
+    forgotten = forget_old_attempts(db.session, now=utcnow(), config=current_app.config)
+    db.session.commit()
     click.echo(
         f"reminders queued: {claimed}; "
-        f"sent {report.sent}, left {report.left}, failed {report.failed}"
+        f"sent {report.sent}, left {report.left}, failed {report.failed}; "
+        f"old login records deleted: {forgotten}"
     )
