@@ -1,6 +1,8 @@
 """Jinja filters and globals: dates in the group's zone, role names in the reader's language."""
 
 from flask import Flask
+from flask.json.tag import JSONTag, TaggedJSONSerializer
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from studygroup import i18n
@@ -37,7 +39,35 @@ def session_status_label(session) -> str:
     return str(SESSION_STATUS_NAMES[session.status.value])
 
 
+def as_text(value):
+    """A lazy translation as the text it is. Flask-Babel's LazyString has `__html__`, so
+    Jinja and Flask would trust it as markup, with the member names, titles and role names
+    interpolated into it; as a `str` it is escaped like any other text."""
+    return str(value) if isinstance(value, LazyString) else value
+
+
+class _TagLazyText(JSONTag):
+    """A lazy message flashed (or stored) in the session goes there as plain text: Flask's
+    own tag for anything with `__html__` would bring it back as Markup on the next page."""
+
+    __slots__ = ()
+
+    def check(self, value) -> bool:
+        return isinstance(value, LazyString)
+
+    def tag(self, value):
+        return str(value)
+
+
+class _SessionSerializer(TaggedJSONSerializer):
+    default_tags = [_TagLazyText, *TaggedJSONSerializer.default_tags]
+
+
 def register(app: Flask) -> None:
+    # Before any template compiles: Jinja builds the finalize call into each template, so
+    # every `{{ ... }}` of every template turns lazy strings into text before escaping.
+    app.jinja_env.finalize = as_text
+    app.session_interface.serializer = _SessionSerializer()  # type: ignore[attr-defined]
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.globals.update(
         session_status_label=session_status_label,
