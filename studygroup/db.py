@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -62,14 +63,20 @@ def lock_row(db_session, model, row_id: int):
     return db_session.scalar(query.execution_options(populate_existing=True))
 
 
-def insert_if_absent(db_session, model, **values) -> None:
-    """INSERT the row unless one with its key exists (ON CONFLICT DO NOTHING), so that two
-    processes can both make sure a row exists without either failing."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
+def insert_ignoring(
+    db_session, model, rows: dict | list[dict], *, index_elements=None, returning=None
+):
+    """INSERT `rows`, leaving out each one whose unique key is taken already (ON CONFLICT DO
+    NOTHING on `index_elements`, else on any unique key), so that two processes can both
+    write the same row without either failing or writing it twice. With `returning` (a
+    column), its values for the rows written; without, None."""
     dialect = db_session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db_session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    statement = insert(model).on_conflict_do_nothing(index_elements=index_elements)
+    if returning is None:
+        db_session.execute(statement, rows)
+        return None
+    return list(db_session.scalars(statement.returning(returning), rows))
 
 
 _listening = False

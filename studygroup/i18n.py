@@ -94,7 +94,7 @@ def format_time(value: datetime, tz: str, *, offset: bool = False) -> str:
     locale, patterns = _patterns()
     zone = ZoneInfo(tz)
     text = babel_format_datetime(value, patterns["time"], tzinfo=zone, locale=locale)
-    if offset or _shown_twice(value, zone):
+    if offset or shows_twice(value, zone):
         return f"{text} ({utc_offset(value, zone)})"
     return text
 
@@ -112,8 +112,8 @@ def format_time_range(start: datetime, end: datetime, tz: str) -> str:
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     offset = (
         local_start.utcoffset() != local_end.utcoffset()
-        or _shown_twice(start, zone)
-        or _shown_twice(end, zone)
+        or shows_twice(start, zone)
+        or shows_twice(end, zone)
     )
     first = format_time(start, tz, offset=offset)
     if local_start.date() == local_end.date():
@@ -128,6 +128,8 @@ def utc_offset(value: datetime, zone: ZoneInfo) -> str:
     return f"UTC{'−' if minutes < 0 else '+'}{hours}{f':{rest:02d}' if rest else ''}"
 
 
-def _shown_twice(value: datetime, zone: ZoneInfo) -> bool:
+def shows_twice(value: datetime, zone: ZoneInfo) -> bool:
+    """Whether the zone's clock shows this moment's local time twice: it falls in the hour
+    that repeats when clocks go back (either pass), so the local time alone is ambiguous."""
     local = value.astimezone(zone)
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()

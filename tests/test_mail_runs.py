@@ -217,6 +217,53 @@ def test_overlapping_slow_runs_never_send_a_message_twice(app, app_factory, slow
     assert statuses() == {EmailStatus.SENT: 45}
 
 
+class Thief(SlowMail):
+    """While the first message of a run is on its way, another run takes the rest of that
+    batch (as it may once the first run's lease has run out)."""
+
+    def __init__(self, engine, delay: float) -> None:
+        super().__init__(delay)
+        self.engine = engine
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if not self.messages:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.update(OutboundEmail)
+                    .where(OutboundEmail.status == EmailStatus.SENDING)
+                    .where(OutboundEmail.to_address != envelope.rcpt_tos[0])
+                    .values(
+                        lease_owner="another-run",
+                        lease_until=datetime.now(UTC) + timedelta(minutes=5),
+                    )
+                )
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_messages_whose_lease_was_lost_count_as_left(app):
+    received = Thief(db.engine, delay=0.3)
+    received.port = _free_port()
+    controller = Controller(received, hostname="127.0.0.1", port=received.port)
+    controller.start()
+    # The lease is renewed before each message after the first: the renewal finds it lost.
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=received.port,
+        MAIL_USE_TLS=False,
+        MAIL_BATCH_SIZE=5,
+        MAIL_LEASE_SECONDS=0.6,
+    )
+    pending(5)
+    try:
+        report = deliver(db.session, now=datetime.now(UTC))
+    finally:
+        controller.stop()
+    assert len(received.messages) == 1  # none of the taken messages went out twice
+    assert (report.sent, report.left, report.failed) == (1, 4, 0)
+    db.session.expire_all()
+    assert statuses() == {EmailStatus.SENT: 1, EmailStatus.SENDING: 4}
+
+
 def test_a_dead_runs_claims_are_sent_when_its_lease_ends(app, smtp_server):
     now = datetime.now(UTC)
     live, dead = pending(2)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from studygroup.auth.devices import Device, nonce_for
 from studygroup.auth.models import LoginFailure, LoginThrottle, User
-from studygroup.db import insert_if_absent
+from studygroup.db import insert_ignoring
 
 
 class LoginThrottled(Exception):
@@ -135,7 +135,7 @@ def _locked_counter(db_session: Session, key: str, *, now: datetime, window: tim
     PostgreSQL: SELECT ... FOR UPDATE, so concurrent attempts at one account queue here and
     each sees the count the one before it committed. SQLite: the INSERT has already taken
     the database's write lock, with the same effect."""
-    insert_if_absent(db_session, LoginThrottle, key=key, attempts=0)
+    insert_ignoring(db_session, LoginThrottle, {"key": key, "attempts": 0})
     row = db_session.scalar(
         sa.select(LoginThrottle)
         .where(LoginThrottle.key == key)

@@ -559,10 +559,9 @@ def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
     that repeats when clocks go back) goes in UTC, whichever pass it is in. RFC 5545 says a
     TZID time there is the first pass, but readers differ: ical.js (Thunderbird) and
     node-ical take the second."""
-    local = value.astimezone(tz)
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+    if i18n.shows_twice(value, tz):
         return value.astimezone(UTC)
-    return local
+    return value.astimezone(tz)
 
 
 def _file(calendar: Calendar, event: Event, *, fallback_zone: str) -> Feed:

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
+from studygroup.db import insert_ignoring
 from studygroup.i18n import locale_of
 from studygroup.mail.models import EmailStatus, OutboundEmail
 
@@ -156,14 +156,20 @@ CHANGE_NAMES = {
 def queue_email(db_session: Session, **what) -> OutboundEmail | None:
     """Write one message into the outbox: `compose_email(**what)`, in the member's language.
 
-    Returns None when the member turned this kind of email off. With `dedupe_key` the row is
-    unique: inserting it is how a reminder is claimed (IntegrityError: someone else did).
+    Returns None when the member turned this kind of email off. With `dedupe_key` the
+    message is written once: None too when a message with that key is in the outbox already.
     """
     message = compose_email(**what)
     if message is None:
         return None
-    db_session.add(message)
-    db_session.flush()
+    if message.dedupe_key is None:
+        db_session.add(message)
+        db_session.flush()
+    else:
+        written = queue_new_emails(db_session, [message])
+        if not written:
+            return None
+        message.id = written[0]
     db_session.info.setdefault("queued_emails", []).append(message.id)
     return message
 
@@ -176,10 +182,13 @@ def queue_new_emails(db_session: Session, messages: list[OutboundEmail]) -> list
         return []
     columns = ("user_id", "to_address", "subject", "body", "kind", "dedupe_key", "status")
     rows = [{c: getattr(m, c) for c in columns} | {"created_at": m.created_at} for m in messages]
-    dialect = db_session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboundEmail).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return list(db_session.scalars(statement.returning(OutboundEmail.id), rows))
+    return insert_ignoring(
+        db_session,
+        OutboundEmail,
+        rows,
+        index_elements=[OutboundEmail.dedupe_key],
+        returning=OutboundEmail.id,
+    )
 
 
 def compose_email(
@@ -427,15 +436,19 @@ def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.R
 
 def _send_batch(db_session, run: _Run, batch, connection, report: DeliveryReport) -> bool:
     """Send a claimed batch; False when the run must stop (out of time, server unreachable).
-    Messages it did not try go back to the outbox as they were."""
+    Messages it did not try go back to the outbox as they were (those still ours). Every
+    message of the batch counts once in the report: sent, failed or left (untried,
+    or its lease lost: another run may have it, or it waits for the next run)."""
     held = {message.id for message in batch}
     for index, message in enumerate(batch):
         if run.out_of_time():
-            report.left += _release(db_session, run, batch[index:])
+            _release(db_session, run, batch[index:])
+            report.left += len(batch) - index
             return False
         if run.renewal_due():
             held = _renew(db_session, run, batch[index:])
         if message.id not in held:
+            report.left += 1
             continue  # our lease ran out and another run may have it: never send it twice
         try:
             connection.send(_email_of(message))
@@ -444,7 +457,8 @@ def _send_batch(db_session, run: _Run, batch, connection, report: DeliveryReport
             _finish(db_session, run, message, error=cause)
             report.failed += 1
             if isinstance(error, MailServerUnreachable):
-                report.left += _release(db_session, run, batch[index + 1 :])
+                _release(db_session, run, batch[index + 1 :])
+                report.left += len(batch) - index - 1
                 return False
         else:
             _finish(db_session, run, message)
@@ -475,11 +489,10 @@ def _renew(db_session: Session, run: _Run, messages) -> set[int]:
     return set(kept)
 
 
-def _release(db_session: Session, run: _Run, messages) -> int:
-    """Give untried messages back as they were before the claim; how many."""
-    released = 0
+def _release(db_session: Session, run: _Run, messages) -> None:
+    """Give untried messages back as they were before the claim (those still ours)."""
     if messages:
-        released = db_session.execute(
+        db_session.execute(
             sa.update(OutboundEmail)
             .where(_mine(run, messages))
             .values(
@@ -489,9 +502,8 @@ def _release(db_session: Session, run: _Run, messages) -> int:
                 attempts=OutboundEmail.attempts - 1,
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     db_session.commit()
-    return released
 
 
 def _finish(db_session: Session, run: _Run, message, *, error: BaseException | None = None):

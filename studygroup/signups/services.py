@@ -465,20 +465,15 @@ def _pass_by(
         detail=_role_name(clash.slot),
         now=now,
     )
-    from studygroup.mail.models import OutboundEmail
-
-    key = f"passed-over:{place.id}:{clash.id}"
-    told = db_session.scalar(sa.select(OutboundEmail.id).where(OutboundEmail.dedupe_key == key))
-    if told is None:
-        queue_email(
-            db_session,
-            user=place.user,
-            kind="waitlist_passed_over",
-            place=place,
-            other_place=clash,
-            dedupe_key=key,
-            now=now,
-        )
+    queue_email(  # once per place that blocks them: the outbox keeps the key unique
+        db_session,
+        user=place.user,
+        kind="waitlist_passed_over",
+        place=place,
+        other_place=clash,
+        dedupe_key=f"passed-over:{place.id}:{clash.id}",
+        now=now,
+    )
 
 
 def _overlap_warning(member: User, clash: Assignment):
