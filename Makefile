@@ -26,7 +26,7 @@ translations: $(VENV)/.installed-app
 # After changing user-visible strings: refresh the template and the catalogs, then translate
 # the new entries in studygroup/translations/ja/LC_MESSAGES/messages.po.
 messages: $(VENV)/.installed-app
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output \
 		--omit-header --width 100 -o studygroup/translations/messages.pot .
 	$(BIN)/pybabel update -i studygroup/translations/messages.pot -d studygroup/translations \
 		--no-fuzzy-matching --ignore-obsolete --width 100

@@ -146,7 +146,7 @@ def test_needs_you_leads_to_each_thing_waiting(live, mailbox, new_context, scree
 
     staffing = f"{base}/g/{seeded.slug}/sessions"
     # The request: straight to it on the session's staffing page.
-    needs.get_by_role("link", name="Ken Ito asks to speak: 「型ヒント入門」").click()
+    needs.get_by_role("link", name="Ken Ito asks to speak: “型ヒント入門”").click()
     expect(page).to_have_url(f"{staffing}/{seeded.soon_id}/staffing#place-{seeded.talk_id}")
     request = page.locator(f"#place-{seeded.talk_id}")
     expect(request).to_contain_text("型ヒント入門")
@@ -185,7 +185,7 @@ def test_needs_you_leads_to_each_thing_waiting(live, mailbox, new_context, scree
     needs.locator("li.need.request").get_by_role("button", name="Approve").click()
     expect(page).to_have_url(f"{base}/organize#needs")
     expect(page.locator(".flash")).to_have_text(
-        "Ken Ito's talk 「型ヒント入門」 is approved. Ken Ito is told by email."
+        "Ken Ito's talk “型ヒント入門” is approved. Ken Ito is told by email."
     )
     expect(needs.locator("li.need .badge.kind")).to_have_text(["Join request", "Waitlist", "Gaps"])
     expect(needs.locator("li.need.gaps")).not_to_contain_text("Speaker")  # Ken speaks now

@@ -216,7 +216,7 @@ def test_organize_opens_with_what_needs_me_each_one_click_away(client, auth, wor
     needs = page[page.index('id="needs"') : page.index("</section>")]
     assert "Needs you" in needs
     assert needs.index("A Python") < needs.index("B Rust")
-    assert "Ken asks to speak: 「Typing」" in needs
+    assert "Ken asks to speak: “Typing”" in needs
     assert "Newcomer asks to join the group" in needs
     assert "Confirm who worked: Ended" in needs and "1 place not marked yet" in needs
     assert "Reception: 1 waiting" in needs and "the role is full" in needs
@@ -271,7 +271,7 @@ def test_a_request_and_a_join_request_are_answered_right_on_organize(client, aut
     assert response.status_code == 302 and response.location.endswith("/organize#needs")
     assert db.session.get(Assignment, talk.id).status == AssignmentStatus.CONFIRMED
     page = client.get("/organize").get_data(as_text=True)
-    assert "Ken&#39;s talk 「Typing」 is approved. Ken is told by email." in page
+    assert "Ken&#39;s talk “Typing” is approved. Ken is told by email." in page
     assert "Ken asks to speak" not in page
 
     response = client.post(
@@ -350,7 +350,7 @@ def test_each_staffing_action_says_what_happened_with_name_and_role(client, staf
     assert (second.status, third.status) == ("waitlisted", "waitlisted")
 
     assert post_action(client, group, talk, action="approve") == [
-        "Ito&#39;s talk 「型ヒント入門」 is approved. Ito is told by email."
+        "Ito&#39;s talk “型ヒント入門” is approved. Ito is told by email."
     ]
     assert post_action(client, group, third, action="up") == [
         "Kato is number 1 on the waitlist for Reception now."
@@ -377,7 +377,7 @@ def test_the_message_says_no_email_went_when_the_member_turned_it_off(client, st
     talk = sign_up(db.session, member=ito, slot=s["speaker"], now=now(), talk_title="Typing")
     db.session.commit()
     assert post_action(client, group, talk, action="decline") == [
-        "Ito&#39;s talk 「Typing」 is declined."
+        "Ito&#39;s talk “Typing” is declined."
     ]
 
 

@@ -180,7 +180,7 @@ def test_a_confirmed_talk_shows_on_the_session_page_for_everyone(client, auth, m
     auth.login_as(organizer)
     client.post(f"/g/{group.slug}/places/{place.id}", data={"action": "approve"})
     client.post("/logout")
-    assert "「型ヒントとFlask」" in client.get(path).get_data(as_text=True)
+    assert "“型ヒントとFlask”" in client.get(path).get_data(as_text=True)
 
 
 def test_sign_up_window_is_explained_and_enforced(client, auth, make):

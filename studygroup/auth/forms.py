@@ -81,7 +81,7 @@ class ProfileForm(Form):
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
     skills = StringField(
         _l("Skills and interests"),
-        description=_l("Separate with commas, e.g. Python, インフラ, 写真."),
+        description=_l("Separate with commas, e.g. Python, infrastructure, photography."),
         validators=[Length(max=1000)],
     )
     locale = SelectField(_l("Language"), choices=language_choices)

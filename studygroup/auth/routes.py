@@ -108,10 +108,12 @@ def _remember_device(response, user: User, known: list[devices.Device]):
 def _throttled(template: str, form, field, throttled: LoginThrottled):
     """The form again with why and for how long (429, Retry-After)."""
     if throttled.reason == "address":
-        message = _(
-            "Too many failed logins from this network. Try again in %(n)d minutes, or use a "
+        message = ngettext(
+            "Too many failed logins from this network. Try again in %(num)d minute, or use a "
             "browser you have logged in with before.",
-            n=math.ceil(throttled.retry_after / 60),
+            "Too many failed logins from this network. Try again in %(num)d minutes, or use a "
+            "browser you have logged in with before.",
+            math.ceil(throttled.retry_after / 60),
         )
     else:
         message = ngettext(

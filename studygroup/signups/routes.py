@@ -401,13 +401,13 @@ def _what_happened(
     talk = place.talk_title
     if action == "approve":
         done = (
-            _("%(name)s's talk 「%(title)s」 is approved.", name=name, title=talk)
+            _("%(name)s's talk “%(title)s” is approved.", name=name, title=talk)
             if talk
             else _("%(name)s's request for %(role)s is approved.", name=name, role=role)
         )
     elif action == "decline":
         done = (
-            _("%(name)s's talk 「%(title)s」 is declined.", name=name, title=talk)
+            _("%(name)s's talk “%(title)s” is declined.", name=name, title=talk)
             if talk
             else _("%(name)s's request for %(role)s is declined.", name=name, role=role)
         )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
@@ -399,10 +400,12 @@ def cancel_place(
         and now > self_cancel_deadline(session.group, session)
     ):
         raise RuleViolation(
-            _l(
-                "Cancelling yourself is possible until %(hours)d hours before the start. "
+            lazy_ngettext(
+                "Cancelling yourself is possible until %(num)d hour before the start. "
                 "Please tell an organizer.",
-                hours=session.group.self_cancel_hours_before,
+                "Cancelling yourself is possible until %(num)d hours before the start. "
+                "Please tell an organizer.",
+                session.group.self_cancel_hours_before,
             )
         )
     was_confirmed = place.status == AssignmentStatus.CONFIRMED
