@@ -39,6 +39,41 @@ def session_status_label(session) -> str:
     return str(SESSION_STATUS_NAMES[session.status.value])
 
 
+# One name per status, for pages and CSVs alike (keys are the enums' values).
+PLACE_STATUS_NAMES = {
+    "confirmed": _l("Confirmed"),
+    "waitlisted": _l("Waitlist"),
+    "requested": _l("Waiting for approval"),
+}
+
+ATTENDANCE_NAMES = {
+    "worked": _l("Worked"),
+    "no_show": _l("No-show"),
+    "unknown": _l("Not recorded"),
+}
+
+MEMBERSHIP_STATUS_NAMES = {
+    "active": _l("Active"),
+    "pending": _l("Asked to join"),
+    "left": _l("Left"),
+    "removed": _l("Removed"),
+    "declined": _l("Declined"),
+}
+
+
+def place_status_label(status) -> str:
+    """A live place's status (`AssignmentStatus`): confirmed, waitlist or request."""
+    return str(PLACE_STATUS_NAMES[status])
+
+
+def attendance_label(attendance) -> str:
+    return str(ATTENDANCE_NAMES[attendance])
+
+
+def membership_status_label(status) -> str:
+    return str(MEMBERSHIP_STATUS_NAMES[status])
+
+
 def as_text(value):
     """A lazy translation as the text it is. Flask-Babel's LazyString has `__html__`, so
     Jinja and Flask would trust it as markup, with the member names, titles and role names
@@ -71,6 +106,9 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.globals.update(
         session_status_label=session_status_label,
+        place_status_label=place_status_label,
+        attendance_label=attendance_label,
+        membership_status_label=membership_status_label,
         format_datetime=i18n.format_datetime,
         format_date=i18n.format_date,
         format_time=i18n.format_time,

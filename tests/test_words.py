@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
 from studygroup.extensions import db
+from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot
-from studygroup.signups.models import Assignment
+from studygroup.signups.models import LIVE_STATUSES, Assignment, Attendance
 from studygroup.signups.services import assign, cancel_place, sign_up
 from tests.test_login_devices import log_in, time_passes
 
@@ -161,3 +162,50 @@ def test_a_picture_with_one_coworker_says_person(client, auth, make):
     auth.login_as(ann)
     page = client.get("/coworkers", follow_redirects=True).get_data(as_text=True)
     assert "Ann in the middle, 1 person around" in page
+
+
+# --- one name per status, on every page and in CSVs (R16) ---------------------------------
+
+
+def _attendance_cell(text: str) -> list[str]:
+    return re.findall(r"Not recorded[^<,\r\n]*", text)
+
+
+def test_an_unrecorded_place_has_one_name_on_every_page_and_in_the_csv(client, auth, make):
+    organizer = make.user(display_name="Org")
+    group = make.group(organizer)
+    member = make.member(group, make.user(display_name="Kana"))
+    session = make.session(group, day=date.today() - timedelta(days=3))
+    assign(db.session, organizer=organizer, member=member, slot=_slots(session)["setup"], now=NOW)
+    db.session.commit()
+    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == member.id))
+    auth.login_as(member)
+    seen = {"schedule": _attendance_cell(client.get("/schedule").get_data(as_text=True))}
+    auth.login_as(organizer)
+    for name, path in [
+        ("member page", f"/g/{group.slug}/members/{membership.id}"),
+        ("staffing", f"/g/{group.slug}/sessions/{session.id}/staffing"),
+        ("staffing CSV", f"/g/{group.slug}/sessions/{session.id}/staffing.csv"),
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        seen[name] = _attendance_cell(response.get_data(as_text=True))
+    assert seen == {name: ["Not recorded"] for name in seen}
+
+
+def test_every_status_has_a_name_in_both_languages(app):
+    from studygroup.templating import (
+        ATTENDANCE_NAMES,
+        MEMBERSHIP_STATUS_NAMES,
+        PLACE_STATUS_NAMES,
+    )
+
+    tables = [
+        (PLACE_STATUS_NAMES, LIVE_STATUSES),
+        (ATTENDANCE_NAMES, list(Attendance)),
+        (MEMBERSHIP_STATUS_NAMES, list(MembershipStatus)),
+    ]
+    for table, statuses in tables:
+        assert set(table) == {s.value for s in statuses}
+        with app.test_request_context(headers={"Accept-Language": "ja"}):
+            assert all(JAPANESE.search(str(name)) for name in table.values()), table

@@ -57,7 +57,7 @@ from studygroup.signups.services import (
     staffing_history,
     waitlist_numbers,
 )
-from studygroup.templating import role_label
+from studygroup.templating import attendance_label, place_status_label, role_label
 from studygroup.views import commit_and_send
 
 
@@ -467,18 +467,9 @@ def staffing_csv(group: Group, membership: Membership, session_id: int):
     session = _session_or_404(group, session_id)
     staffing = staffing_for(db.session, [session])
     rows = []
-    attendance = {
-        "worked": _("Worked"),
-        "no_show": _("No-show"),
-        "unknown": _("Not recorded"),
-    }
     for slot in session.slots:
         s = staffing[slot.id]
-        for status, places in (
-            (_("Confirmed"), s.confirmed),
-            (_("Waitlist"), s.waitlist),
-            (_("Waiting for approval"), s.requested),
-        ):
+        for places in (s.confirmed, s.waitlist, s.requested):
             for place in places:
                 rows.append(
                     [
@@ -488,9 +479,9 @@ def staffing_csv(group: Group, membership: Membership, session_id: int):
                         format_time(slot.starts_at, group.timezone),
                         format_time(slot.ends_at, group.timezone),
                         place.user.display_name,
-                        status,
+                        place_status_label(place.status),
                         s.waitlist_number(place) or "",
-                        attendance[place.attendance.value],
+                        attendance_label(place.attendance),
                         place.talk_title,
                     ]
                 )
