@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 from flask import current_app, flash
+from flask_babel import gettext as _
 
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
@@ -46,3 +47,23 @@ def show_violation(form, error: RuleViolation) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(str(error.message), "error")
+
+
+def told_by_email(done: str, member, kind: str | None) -> str:
+    """`done`, and that the member is told by email when this kind of email reaches them
+    (their profile's choices), so every staffing message says it the same way."""
+    from studygroup.mail.services import wants_email
+
+    if kind and wants_email(member, kind):
+        return _("%(done)s %(name)s is told by email.", done=done, name=member.display_name)
+    return done
+
+
+def moved_up_message(place) -> str:
+    """A member promoted from the waitlist by someone else's change (cancel, removal, a
+    larger head-count)."""
+    return told_by_email(
+        _("%(name)s moved up from the waitlist.", name=place.user.display_name),
+        place.user,
+        "waitlist_promoted",
+    )

@@ -177,7 +177,9 @@ def test_needs_you_leads_to_each_thing_waiting(live, mailbox, new_context, scree
     # The session that just ended: one click to confirm who worked.
     needs.get_by_role("link", name="Confirm who worked: Pythonもくもく会 第11回").click()
     expect(page).to_have_url(f"{staffing}/{seeded.ended_id}/staffing#attendance")
-    page.get_by_role("button", name="Confirm attendance: everyone not marked worked").click()
+    page.get_by_role(
+        "button", name="Confirm attendance: 2 unrecorded places count as worked"
+    ).click()
     expect(page.locator(".flash")).to_have_text("Attendance confirmed: 2 places marked as worked.")
 
     # Answered right on /organize: the talk is approved, and the list is shorter.
@@ -230,7 +232,7 @@ def test_needs_you_and_move_to_on_a_360_px_phone_in_japanese(live, new_context, 
     )
     # Her reception place went to the first on the waitlist.
     expect(page.locator(".flash").nth(1)).to_have_text(
-        "キャンセル待ちから繰り上がりました: Yui Ueda"
+        "Yui Uedaさんがキャンセル待ちから繰り上がりました。Yui Uedaさんにメールでお知らせしました。"
     )
     screenshot(page, "staffing-moved-phone-360-ja")
     assert problems.found == []

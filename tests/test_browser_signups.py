@@ -239,7 +239,7 @@ def test_last_place_waitlist_cancel_and_promotion_by_email(live, mailbox, new_co
     )
     card = b.locator("li.role-card", has=b.locator("h3", has_text="受付"))
     expect(card.locator(".mine .badge")).to_have_text("キャンセル待ち 1番目")
-    expect(card.get_by_role("button", name="取り下げる")).to_be_visible()
+    expect(card.get_by_role("button", name="キャンセル待ちを取り下げる")).to_be_visible()
     expect(card).to_contain_text("キャンセル待ち: 1人")
     _fits_the_phone(b, "the session page")
     screenshot(b, "signups-session-waitlisted-phone-ja")
@@ -270,9 +270,9 @@ def test_last_place_waitlist_cancel_and_promotion_by_email(live, mailbox, new_co
     expect(place.locator("strong")).to_have_text(TITLE)
     expect(place.locator(".badge")).to_have_text("Confirmed")
     screenshot(a, "signups-schedule-confirmed-desktop-en")
-    place.get_by_role("button", name="Cancel my place").click()
+    place.get_by_role("button", name="Give up this role").click()
     expect(a).to_have_url(f"{base}/schedule")
-    expect(a.locator(".flash")).to_have_text("The place is cancelled.")
+    expect(a.locator(".flash")).to_have_text("You gave up your place as Reception.")
     expect(a.locator("ul.sessions li.session")).to_have_count(0)
     expect(a.locator("main")).to_contain_text("You have no places coming up.")
     screenshot(a, "signups-schedule-after-cancel-desktop-en")
@@ -384,7 +384,9 @@ def test_organizer_confirms_attendance_after_the_session_in_one_click(
     expect(confirmed).to_have_count(0)
     screenshot(page, "signups-attendance-before-desktop-en")
 
-    page.get_by_role("button", name="Confirm attendance: everyone not marked worked").click()
+    page.get_by_role(
+        "button", name="Confirm attendance: 2 unrecorded places count as worked"
+    ).click()
     expect(page.locator(".flash")).to_have_text("Attendance confirmed: 2 places marked as worked.")
     slot = page.locator("section.slot", has=page.locator("h2", has_text="Reception"))
     people = slot.locator("ul.people li")

@@ -144,5 +144,6 @@ def test_raising_the_head_count_moves_the_waitlist_up_in_the_same_step(client, a
         data=_form(setup, 4),
         follow_redirects=True,
     )
-    assert "From the waitlist: Dai." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Dai moved up from the waitlist. Dai is told by email." in page
     assert db.session.get(Assignment, waiting.id).status == AssignmentStatus.CONFIRMED

@@ -367,7 +367,7 @@ def test_each_staffing_action_says_what_happened_with_name_and_role(client, staf
     ]
     assert post_action(client, group, second, action="remove") == [
         "Mori is removed from Reception. Mori is told by email.",
-        "From the waitlist: Kato.",
+        "Kato moved up from the waitlist. Kato is told by email.",
     ]
 
 

@@ -1,6 +1,7 @@
 """Posting a series (or one session) where the group already has sessions makes no duplicates:
 the preview marks those dates and saving skips them, saying how many (issue 9, #6)."""
 
+import re
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
@@ -83,7 +84,7 @@ def test_a_cancelled_date_stays_cancelled_when_the_series_is_posted_again(client
     again = client.post(f"/g/{group.slug}/series/new", data=_series(first_day, months=1))
     assert again.status_code == 200
     page = again.get_data(as_text=True)
-    assert "Every one of these dates already has a session" in page
+    assert "every one of these dates already has a session" in page
     assert "already has a session" in page and "Cancelled" in page
     assert _count(group) == 1
 
@@ -186,3 +187,30 @@ def test_two_organizers_posting_the_same_series_at_once_make_each_date_once(app_
         t.join(timeout=60)
     assert sorted(made) == [0, 3]
     assert _count(group) == 3
+
+
+def test_a_series_whose_every_date_has_a_session_is_news_not_an_error(client, auth, make):
+    """Trial of issue 9, T17: nothing in the form is wrong, so no field is marked."""
+    organizer = make.user()
+    group = make.group(organizer)
+    auth.login_as(organizer)
+    first_day = date.today().replace(day=1) + timedelta(days=40)
+    client.post(f"/g/{group.slug}/series/new", data=_series(first_day, months=2))
+    preview = client.post(
+        f"/g/{group.slug}/series/new", data=_series(first_day, months=2, preview="1")
+    ).get_data(as_text=True)
+    assert "Every one of these dates already has a session: there is nothing new to post." in (
+        preview
+    )
+    again = client.post(f"/g/{group.slug}/series/new", data=_series(first_day, months=2))
+    assert again.status_code == 200
+    page = again.get_data(as_text=True)
+    assert re.search(
+        r'<p class="flash info" role="status">No new session is posted: every one of these '
+        r"dates already has a session.</p>",
+        page,
+    )
+    assert "Please check the fields marked below" not in page
+    assert 'aria-invalid="true"' not in page and "field invalid" not in page
+    assert page.count("already has a session</span>") == 2  # the dates, each marked
+    assert _count(group) == 2

@@ -78,6 +78,16 @@ MESSAGES = {
         _l("Your place is cancelled. Thank you for letting us know in time."),
         "email_signups",
     ),
+    "waitlist_withdrawn": (
+        _l("Off the waitlist: %(role)s, %(session)s"),
+        _l("You left the waitlist for this role. Thank you for letting us know."),
+        "email_waitlist",
+    ),
+    "request_withdrawn": (
+        _l("Request withdrawn: %(role)s, %(session)s"),
+        _l("You withdrew your request for this role. Thank you for letting us know."),
+        "email_signups",
+    ),
     "place_removed": (
         _l("Your place was removed: %(role)s, %(session)s"),
         _l("An organizer removed your place in this role."),

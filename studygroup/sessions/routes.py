@@ -27,6 +27,7 @@ from studygroup.sessions.forms import (
 )
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import (
+    NothingToPost,
     SameStart,
     add_slot,
     cancel_session,
@@ -52,7 +53,7 @@ from studygroup.signups.services import (
     staffing_for,
 )
 from studygroup.templating import role_label
-from studygroup.views import commit_and_send, show_violation
+from studygroup.views import commit_and_send, moved_up_message, show_violation
 
 
 def _session_or_404(group: Group, session_id: int) -> StudySession:
@@ -117,6 +118,7 @@ def new_series(group: Group, membership: Membership):
     form = headcount_form(role_types, base=SeriesForm)(venue=group.default_venue)
     planned = None
     taken = {}
+    posted_nothing = False
     if form.validate_on_submit():
         rule = _series_rule(form)
         try:
@@ -143,10 +145,13 @@ def new_series(group: Group, membership: Membership):
                     headcounts=headcounts_from(form),
                     now=utcnow(),
                 )
+        except NothingToPost as nothing:
+            db.session.rollback()  # the dates stay on the page, each marked as taken
+            posted_nothing = True
+            flash(str(nothing.message), "info")
         except RuleViolation as error:
             db.session.rollback()
-            if error.field != "first_day" or not taken:
-                planned = None  # a rule that fails shows no dates; all dates taken shows them
+            planned = None  # a rule that fails shows no dates
             # The monthly and weekly choices build the rule, so its errors belong to them.
             if error.field == "rule" and form.pattern.data != "custom":
                 error.field = "first_day"
@@ -177,6 +182,7 @@ def new_series(group: Group, membership: Membership):
         form=form,
         planned=planned,
         taken=taken,
+        posted_nothing=posted_nothing,
         headcount_fields=headcount_fields(form),
         weekday_names=WEEKDAY_NAMES,
     )
@@ -382,6 +388,7 @@ def _edit_page(
         over_slot_id=posted_slot[0] if posted_slot is not None and over else None,
         over=over or [],
         add_form=add_form or _add_form(group, session),
+        now=utcnow(),
     )
     return page, status
 
@@ -419,7 +426,7 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
         db.session.rollback()
         form.confirm_over.data = ",".join(str(p.id) for p in edited.over)
         return _edit_page(group, session, posted_slot=(slot.id, form), over=edited.over)
-    promoted = [p.user.display_name for p in edited.promoted]
+    promoted = [moved_up_message(p) for p in edited.promoted]
     over = [p.user.display_name for p in edited.over]
     commit_and_send()
     flash(_("The role is saved."), "success")
@@ -431,8 +438,8 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
             ),
             "warning",
         )
-    if promoted:
-        flash(_("From the waitlist: %(names)s.", names=", ".join(promoted)), "info")
+    for message in promoted:
+        flash(message, "info")
     return redirect(url_for("sessions.edit", slug=group.slug, session_id=session.id))
 
 

@@ -89,6 +89,16 @@ class SameStart(RuleViolation):
         self.session = session
 
 
+class NothingToPost(RuleViolation):
+    """Every date of a series already has a session: nothing is wrong with the form, there
+    is just nothing new to post."""
+
+    def __init__(self):
+        super().__init__(
+            _l("No new session is posted: every one of these dates already has a session.")
+        )
+
+
 def sessions_starting_at(
     db_session: Session, group: Group, starts: Iterable[datetime]
 ) -> dict[datetime, StudySession]:
@@ -509,10 +519,7 @@ def create_series(
     taken = sessions_starting_at(db_session, group, [p.starts_at for p in planned])
     planned = [p for p in planned if p.starts_at not in taken]
     if not planned:
-        raise RuleViolation(
-            _l("Every one of these dates already has a session: nothing is posted."),
-            "first_day",
-        )
+        raise NothingToPost()
     series = SessionSeries(
         group_id=group.id,
         title=title.strip(),

@@ -18,7 +18,6 @@ from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import format_time, select_locale
-from studygroup.mail.services import wants_email
 from studygroup.names import by_name
 from studygroup.paging import (
     ARCHIVE_PER_PAGE,
@@ -58,7 +57,7 @@ from studygroup.signups.services import (
     waitlist_numbers,
 )
 from studygroup.templating import attendance_label, place_status_label, role_label
-from studygroup.views import commit_and_send
+from studygroup.views import commit_and_send, moved_up_message, told_by_email
 
 
 def _slot_in_group(group: Group, slot_id: int) -> RoleSlot:
@@ -152,6 +151,7 @@ def cancel(group: Group, membership: Membership, place_id: int):
     if place.user_id != current_user.id and not membership.is_organizer:
         abort(403)
     session_id = place.slot.session_id
+    was, role = place.status, role_label(place.slot.role_type)
     try:
         promoted = cancel_place(
             db.session,
@@ -164,11 +164,19 @@ def cancel(group: Group, membership: Membership, place_id: int):
         db.session.rollback()
         flash(str(refused.message), "error")
         return _back_to_session(group, session_id)
-    names = [p.user.display_name for p in promoted]
+    moved_up = [moved_up_message(p) for p in promoted]
     commit_and_send()
-    flash(_("The place is cancelled."), "success")
-    if names and membership.is_organizer:
-        flash(_("From the waitlist: %(names)s.", names=", ".join(names)), "info")
+    if place.user_id != current_user.id:
+        flash(_("The place is cancelled."), "success")
+    elif was == AssignmentStatus.WAITLISTED:
+        flash(_("You left the waitlist for %(role)s.", role=role), "success")
+    elif was == AssignmentStatus.REQUESTED:
+        flash(_("Your request for %(role)s is withdrawn.", role=role), "success")
+    else:
+        flash(_("You gave up your place as %(role)s.", role=role), "success")
+    if membership.is_organizer:
+        for message in moved_up:
+            flash(message, "info")
     return _back_to_session(group, session_id)
 
 
@@ -267,11 +275,15 @@ def _staffing_page(
     """The staffing page; after a refused assignment, with the choices made and the error."""
     now = utcnow()
     members = members if members is not None else _active_members(group)
+    staffing = staffing_for(db.session, [session])
     page = render_template(
         "signups/staffing.html",
         group=group,
         session=session,
-        staffing=staffing_for(db.session, [session]),
+        staffing=staffing,
+        unrecorded=sum(
+            p.attendance == Attendance.UNKNOWN for s in staffing.values() for p in s.confirmed
+        ),
         history=staffing_history(db.session, session),
         members=members,
         done_before=has_done_role(db.session, group, now=now),
@@ -303,11 +315,16 @@ def assign_member(group: Group, membership: Membership, session_id: int):
         form.form_errors.append(refused.message)
         return _staffing_page(group, session, members=members, assign_form=form, status=422)
     warnings = [str(w) for w in outcome.warnings]
-    commit_and_send()
-    flash(
-        _("%(name)s is in: %(role)s.", name=member.display_name, role=role_label(slot.role_type)),
-        "success",
+    done = _what_happened(
+        "add_helper" if helper else "assign",
+        outcome.place,
+        name=member.display_name,
+        role=role_label(slot.role_type),
+        actor=current_user,
+        new_role="",
     )
+    commit_and_send()
+    flash(done, "success")
     for warning in warnings:
         flash(warning, "warning")
     return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
@@ -373,11 +390,11 @@ def place_action(group: Group, membership: Membership, place_id: int):
         actor=me,
         new_role=role_label(to_slot.role_type) if action == "move" else "",
     )
-    moved_up = [p.user.display_name for p in promoted]
+    moved_up = [moved_up_message(p) for p in promoted]
     commit_and_send()
     flash(done, "success")
-    if moved_up:
-        flash(_("From the waitlist: %(names)s.", names=", ".join(moved_up)), "info")
+    for message in moved_up:
+        flash(message, "info")
     for warning in warnings:
         flash(warning, "warning")
     return back
@@ -385,6 +402,7 @@ def place_action(group: Group, membership: Membership, place_id: int):
 
 # The email each staffing action sends the member (see signups.services), if any.
 _EMAIL_OF_ACTION = {
+    "assign": "assigned",
     "approve": "request_approved",
     "decline": "request_declined",
     "promote": "waitlist_promoted",
@@ -411,6 +429,10 @@ def _what_happened(
             if talk
             else _("%(name)s's request for %(role)s is declined.", name=name, role=role)
         )
+    elif action == "assign":
+        done = _("%(name)s is assigned to %(role)s.", name=name, role=role)
+    elif action == "add_helper":
+        done = _("%(name)s is added to %(role)s as having worked.", name=name, role=role)
     elif action == "promote":
         done = _("%(name)s has the place as %(role)s now.", name=name, role=role)
     elif action == "remove":
@@ -432,9 +454,7 @@ def _what_happened(
     kind = _EMAIL_OF_ACTION.get(action)
     if action == "remove" and place.user_id == actor.id:
         kind = "place_cancelled"
-    if kind and wants_email(place.user, kind):
-        done = _("%(done)s %(name)s is told by email.", done=done, name=name)
-    return done
+    return told_by_email(done, place.user, kind)
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/attendance")
@@ -455,7 +475,9 @@ def confirm_session_attendance(group: Group, membership: Membership, session_id:
                 "Attendance confirmed: %(num)d place marked as worked.",
                 "Attendance confirmed: %(num)d places marked as worked.",
                 marked,
-            ),
+            )
+            if marked
+            else _("Attendance confirmed."),
             "success",
         )
     return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))

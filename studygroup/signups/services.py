@@ -381,6 +381,14 @@ def _role_name(slot: RoleSlot) -> str:
     return role_label(slot.role_type)
 
 
+# What a member hears after giving up their own place, by what the place was.
+_GIVEN_UP_EMAIL = {
+    AssignmentStatus.CONFIRMED: "place_cancelled",
+    AssignmentStatus.WAITLISTED: "waitlist_withdrawn",
+    AssignmentStatus.REQUESTED: "request_withdrawn",
+}
+
+
 def cancel_place(
     db_session: Session, *, place: Assignment, actor: User, now: datetime, by_organizer: bool
 ) -> list[Assignment]:
@@ -408,14 +416,16 @@ def cancel_place(
                 session.group.self_cancel_hours_before,
             )
         )
-    was_confirmed = place.status == AssignmentStatus.CONFIRMED
+    was = place.status
+    was_confirmed = was == AssignmentStatus.CONFIRMED
     place.status = AssignmentStatus.CANCELLED
     place.cancelled_at = now
     place.updated_at = now
     action = "removed" if by_organizer and actor.id != place.user_id else "cancelled"
     _log(db_session, session.id, action, actor=actor, assignment=place, now=now)
     if place.user_id == actor.id:
-        queue_email(db_session, user=place.user, kind="place_cancelled", place=place, now=now)
+        kind = _GIVEN_UP_EMAIL[was]
+        queue_email(db_session, user=place.user, kind=kind, place=place, now=now)
     else:
         queue_email(db_session, user=place.user, kind="place_removed", place=place, now=now)
     db_session.flush()
