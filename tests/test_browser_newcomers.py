@@ -252,6 +252,7 @@ class Year:
     next_id: int
     past_id: int
     organizer_email: str
+    confirmed_id: int  # a past session whose attendance is confirmed
 
 
 def _seed_a_year(app) -> Year:
@@ -359,7 +360,7 @@ def _seed_a_year(app) -> Year:
             talk_abstract="小さな修正から始めて、レビューの受け方、Issueの書き方まで。",
         )
         db.session.commit()
-        year = Year(group.slug, nxt.id, past[-1].id, organizer.email)
+        year = Year(group.slug, nxt.id, past[-1].id, organizer.email, past[-2].id)
         db.session.remove()
     return year
 
@@ -417,6 +418,7 @@ def test_every_main_page_fits_a_360px_phone(live, new_context, screenshot, local
         ("staffing-overview", f"{g}/staffing"),
         ("session-staffing", f"{g}/sessions/{year.next_id}/staffing"),
         ("past-session-staffing", f"{g}/sessions/{year.past_id}/staffing"),
+        ("confirmed-session-staffing", f"{g}/sessions/{year.confirmed_id}/staffing"),
         ("records", f"{g}/records"),
         ("members", f"{g}/members"),
         ("network", f"{g}/network"),
