@@ -13,14 +13,40 @@ from studygroup.db import unreachable_in_this_request
 
 
 def select_locale() -> str:
-    """The user's setting, then the language chosen on the page, then Accept-Language."""
+    """The user's setting (while the database is unreachable: the copy in the session
+    cookie), then the language chosen on the page, then Accept-Language."""
     supported = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if unreachable_in_this_request():
+        own = session.get(MEMBER_LOCALE_KEY)  # the member cannot be loaded: the cookie's copy
+        if own in supported:
+            return own
     user = _known_user()
     if user is not None and user.locale in supported:
         return user.locale
     return visitor_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# The member's own language setting, kept in the signed session cookie too: the page for an
+# unreachable database cannot load the member, yet must speak their language.
+MEMBER_LOCALE_KEY = "member_lang"
+
+
+def keep_member_locale(user) -> None:
+    """Keep (or drop) the member's own language setting in the session cookie. Writes the
+    cookie only when it changed."""
+    own = user.locale if user.locale in current_app.config["LANGUAGES"] else None
+    if own is None:
+        forget_member_locale()
+    elif session.get(MEMBER_LOCALE_KEY) != own:
+        session[MEMBER_LOCALE_KEY] = own
+
+
+def forget_member_locale() -> None:
+    """At logout: the browser's own language applies again."""
+    if MEMBER_LOCALE_KEY in session:  # a pop alone would send the cookie again
+        session.pop(MEMBER_LOCALE_KEY)
 
 
 def visitor_locale() -> str | None:
@@ -53,7 +79,7 @@ def select_timezone() -> str:
 
 def _known_user():
     """The logged-in member, or None. None too while the database is unreachable: the error
-    page then speaks the language of the session or the browser and never loads the user."""
+    page then never loads the user (`select_locale` reads the session cookie instead)."""
     if unreachable_in_this_request():
         return None
     if current_user and current_user.is_authenticated:

@@ -8,7 +8,9 @@ import pytest
 import sqlalchemy as sa
 from flask_login.utils import encode_cookie
 
+from studygroup.auth.models import User
 from studygroup.extensions import db
+from tests.factories import PASSWORD
 
 
 def _closed_port() -> int:
@@ -127,7 +129,81 @@ def test_the_database_failing_after_the_member_was_loaded(app_factory, make, cap
         session["_user_id"] = member.get_id()
     response = client.get("/fails-midway", headers={"Accept-Language": "ja"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
-    assert "一時的に利用できません" in response.get_data(as_text=True)
+    # In the member's own language, as loaded before the failure (kept in the cookie).
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
     line = _only_log_line(caplog)
     assert line.fields["error"] == "ConnectionError: server closed the connection unexpectedly"
     assert "user_id" not in line.fields
+
+
+def _database_goes_away(app) -> list:
+    """Append to the returned list and every statement from then on fails as if the server
+    had gone away."""
+    gone: list = []
+
+    def refuse(*args):
+        if gone:
+            reason = ConnectionError("server closed the connection unexpectedly")
+            raise sa.exc.OperationalError("SELECT 1", {}, reason)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", refuse)
+    return gone
+
+
+def _unavailable_in(client, browser: str) -> str:
+    response = client.get("/", headers={"Accept-Language": browser})
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    return "en" if "Temporarily unavailable" in page else "ja" if "一時的に" in page else "?"
+
+
+def test_the_page_speaks_the_members_own_language_setting_not_the_browsers(
+    app_factory, make, caplog
+):
+    """The member cannot be loaded, but their setting travels in the signed session cookie:
+    set at login, on the profile, by the language switch; gone at logout."""
+    make.user("en@example.com", locale="en")
+    app = app_factory(PROPAGATE_EXCEPTIONS=False, LOG_LEVEL="INFO")
+    gone = _database_goes_away(app)
+    client = app.test_client()
+    ja, en = {"Accept-Language": "ja"}, {"Accept-Language": "en"}
+
+    def while_down(browser: str) -> str:
+        gone.append(True)
+        try:
+            return _unavailable_in(client, browser)
+        finally:
+            gone.clear()
+
+    login = {"email": "en@example.com", "password": PASSWORD}
+    assert client.post("/login", data=login, headers=ja).status_code == 302
+    assert while_down("ja") == "en"  # profile English, browser Japanese
+
+    profile = client.get("/profile", headers=en).get_data(as_text=True)
+    form = {
+        "display_name": "Member",
+        "timezone": "Asia/Tokyo",
+        "locale": "ja",
+        "csrf_token": "",
+    }
+    assert client.post("/profile", data=form, headers=en).status_code == 302, profile
+    assert while_down("en") == "ja"
+    form["locale"] = ""  # "as my browser says"
+    assert client.post("/profile", data=form, headers=en).status_code == 302
+    assert while_down("en") == "en" and while_down("ja") == "ja"
+
+    assert client.post("/language", data={"lang": "en"}, headers=ja).status_code == 302
+    assert while_down("ja") == "en"
+
+    # Set on another device: the next page seen here takes it over.
+    with app.app_context():
+        db.session.execute(sa.update(User).values(locale="ja"))
+        db.session.commit()
+    assert client.get("/", headers=en).status_code == 200
+    with client.session_transaction() as session:
+        session.pop("lang")  # (the switch above also chose the page language)
+    assert while_down("en") == "ja"
+
+    assert client.post("/logout", headers=en).status_code == 302
+    assert while_down("en") == "en"

@@ -24,7 +24,12 @@ from studygroup.auth.services import (
 from studygroup.auth.throttle import LoginThrottled, begin_attempt, end_attempt
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
-from studygroup.i18n import select_locale, visitor_locale
+from studygroup.i18n import (
+    forget_member_locale,
+    keep_member_locale,
+    select_locale,
+    visitor_locale,
+)
 from studygroup.logging import security_event
 from studygroup.security import client_address, return_path
 from studygroup.views import commit_unless_duplicate
@@ -63,9 +68,14 @@ _NO_LANGUAGE_CHECK = {None, "static", "main.healthz", "main.readyz"}
 def remember_language():
     """Members who follow their browser: keep the language of this visit for their emails and
     feeds. Costs a write only when it changed; a request that names no language we speak
-    (no Accept-Language, as from scripts) teaches nothing."""
-    if request.endpoint in _NO_LANGUAGE_CHECK or not current_user.is_authenticated:
+    (no Accept-Language, as from scripts) teaches nothing. Also keeps the session cookie's
+    copy of a member's own setting current (set on another device, say)."""
+    if request.endpoint in _NO_LANGUAGE_CHECK:
         return
+    if not current_user.is_authenticated:
+        forget_member_locale()  # logged out elsewhere: no member's setting applies here
+        return
+    keep_member_locale(current_user)
     if current_user.locale in current_app.config["LANGUAGES"]:
         return  # their own choice decides; the page language does not matter
     visit = visitor_locale()
@@ -149,6 +159,7 @@ def register():
             )
             return render_template("auth/register.html", form=form)
         login_user(user)
+        keep_member_locale(user)
         flash(_("Welcome, %(name)s! Your account is ready.", name=user.display_name), "success")
         return _remember_device(redirect(_after_login_url()), user, _devices())
     return render_template("auth/register.html", form=form)
@@ -182,6 +193,7 @@ def login():
         db.session.commit()
         if result.user is not None:
             login_user(result.user, remember=form.remember.data)
+            keep_member_locale(result.user)
             security_event("login", user_id=result.user.id, trusted_device=result.trusted)
             return _remember_device(redirect(_after_login_url()), result.user, known)
         security_event("login_failed", email_hash=email_hash, trusted_device=result.trusted)
@@ -199,6 +211,7 @@ def logout():
     db.session.commit()
     security_event("logout", user_id=current_user.id)
     logout_user()
+    forget_member_locale()
     flash(_("You are logged out, on all your devices."), "info")
     return redirect(url_for("main.home"))
 
@@ -227,6 +240,7 @@ def profile():
         for name in EMAIL_CHOICES:
             setattr(user, name, getattr(form, name).data)
         set_skills(db.session, user, parse_skills(form.skills.data or ""))
+        keep_member_locale(user)
         db.session.commit()
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))

@@ -50,6 +50,13 @@ def _feed_locale(known: str | None = None) -> str:
     return current_app.config["MAIL_DEFAULT_LOCALE"]
 
 
+def _member_locale(own: str | None, last: str | None) -> str:
+    """For a member's own link: their language setting, else the language of the page
+    they copied the link from (`?lang`), else the one of their last visit (links copied
+    before links carried a language)."""
+    return own if own in current_app.config["LANGUAGES"] else _feed_locale(last)
+
+
 def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
     response = current_app.response_class(feed.body, content_type="text/calendar; charset=utf-8")
     response.set_etag(feed.etag)  # strong: the same bytes, byte for byte
@@ -74,9 +81,9 @@ def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
     return response.make_conditional(request)
 
 
-def _group_feed(head: feeds.GroupFeedHead, *, now, private: bool):
+def _group_feed(head: feeds.GroupFeedHead, *, now, private: bool, locale: str):
     """Polls cost one aggregate query; the group and its sessions load only to build."""
-    options = _options(_feed_locale())
+    options = _options(locale)
 
     def build() -> feeds.Feed:
         group = db.session.get(Group, head.group_id)
@@ -97,24 +104,28 @@ def public_group_feed(slug: str):
     )
     if head is None or not head.public:
         abort(404)
-    return _group_feed(head, now=now, private=False)
+    return _group_feed(head, now=now, private=False, locale=_feed_locale())
 
 
 @bp.get("/calendar/group/<token>.ics")
 def group_feed(token: str):
     """A members-only group's sessions, by one member's own link (open while they are an
-    active member)."""
+    active member), in that member's language."""
     now = utcnow()
 
     def resolve():
-        group = tokens.group_by_link_token(db.session, token)
-        return group and feeds.group_feed_head(db.session, now=now, by="id", value=group.id)
+        link = tokens.group_by_link_token(db.session, token)
+        if link is None:
+            return None
+        head = feeds.group_feed_head(db.session, now=now, by="id", value=link.group.id)
+        return head and (head, link.locale, link.last_locale)
 
     well_formed = tokens.GROUP_LINK_RE.fullmatch(token)
-    head = well_formed and _recent(("group", tokens.token_hash(token)), resolve)
-    if not head:
+    resolved = well_formed and _recent(("group", tokens.token_hash(token)), resolve)
+    if not resolved:
         abort(404)
-    return _group_feed(head, now=now, private=True)
+    head, own_locale, last_locale = resolved
+    return _group_feed(head, now=now, private=True, locale=_member_locale(own_locale, last_locale))
 
 
 @bp.get("/calendar/member/<token>.ics")
@@ -133,11 +144,7 @@ def member_feed(token: str):
     if not resolved:
         abort(404)
     member_id, own_locale, last_locale, version = resolved
-    # The member's own language setting, else the one of the page they copied the link from,
-    # else the one of their last visit (links copied before links carried a language).
-    options = _options(
-        own_locale if own_locale in current_app.config["LANGUAGES"] else _feed_locale(last_locale)
-    )
+    options = _options(_member_locale(own_locale, last_locale))
 
     def build() -> feeds.Feed:
         member = db.session.get(User, member_id)

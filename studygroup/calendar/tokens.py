@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -100,7 +101,17 @@ def _group_link_mac(membership_id: int, group: Group, member_salt: User | str | 
     return _mac(f"group:{group.calendar_token_salt}:{salt}:{membership_id}")
 
 
-def group_by_link_token(db_session: Session, token: str) -> Group | None:
+class GroupLink(NamedTuple):
+    """What a member's link to a group feed opens: the group, and the member's language
+    setting and last page language (a calendar client sends no language)."""
+
+    group: Group
+    locale: str | None
+    last_locale: str | None
+
+
+def group_by_link_token(db_session: Session, token: str) -> GroupLink | None:
+    """One query: the membership, its group and its member."""
     found = GROUP_LINK_RE.fullmatch(token)
     if found is None:
         return None
@@ -108,17 +119,19 @@ def group_by_link_token(db_session: Session, token: str) -> Group | None:
     if membership_id > DATABASE_INT_MAX:
         return None
     row = db_session.execute(
-        sa.select(Membership.status, Group, User.calendar_token_salt)
+        sa.select(Membership.status, Group, User.calendar_token_salt, User.locale, User.last_locale)
         .join(Group, Group.id == Membership.group_id)
         .join(User, User.id == Membership.user_id)
         .where(Membership.id == membership_id)
     ).first()
     if row is None:
         return None
-    status, group, member_salt = row
+    status, group, member_salt, locale, last_locale = row
     if not hmac.compare_digest(mac, _group_link_mac(membership_id, group, member_salt)):
         return None
-    return group if status == MembershipStatus.ACTIVE else None
+    if status != MembershipStatus.ACTIVE:
+        return None
+    return GroupLink(group, locale, last_locale)
 
 
 @event.listens_for(User, "before_insert")

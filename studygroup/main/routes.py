@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.services import groups_of, public_groups
+from studygroup.i18n import keep_member_locale
 from studygroup.main import bp
 from studygroup.main.attention import GAPS_AHEAD, needs_attention
 from studygroup.paging import SESSIONS_PER_PAGE, page_number
@@ -67,6 +68,7 @@ def set_language():
         session["lang"] = lang
         if current_user.is_authenticated:
             current_user.locale = lang
+            keep_member_locale(current_user)
             db.session.commit()
     return redirect(safe_next_url(request.form.get("next")) or url_for("main.home"))
 
