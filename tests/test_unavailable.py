@@ -104,7 +104,7 @@ def test_the_database_failing_after_the_member_was_loaded(app_factory, make, cap
     page must not read them again (that would ask the database, inside the error handler)."""
     member = make.user(locale="en")
     app = app_factory(PROPAGATE_EXCEPTIONS=False, LOG_LEVEL="INFO")
-    gone = []
+    gone = _database_goes_away(app)
 
     @app.get("/fails-midway")
     def fails_midway():
@@ -115,13 +115,6 @@ def test_the_database_failing_after_the_member_was_loaded(app_factory, make, cap
         gone.append(True)
         db.session.execute(sa.text("SELECT 1"))
 
-    def refuse(*args):
-        if gone:
-            reason = ConnectionError("server closed the connection unexpectedly")
-            raise sa.exc.OperationalError("SELECT 1", {}, reason)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", refuse)
     caplog.set_level(logging.WARNING)
     app.logger.addHandler(caplog.handler)
     client = app.test_client()
