@@ -59,7 +59,19 @@ def test_check_constraints_hold_in_the_database(app, make):
     db.session.rollback()
 
 
-def test_the_latest_migration_goes_down_and_up_with_data(empty_database, app_factory):
+def _sessions(conn) -> dict:
+    query = sa.text("SELECT id, status, cancelled_at, updated_at FROM study_session")
+    return {row.id: row for row in conn.execute(query)}
+
+
+# Before "sessions can be marked not held": everything after it goes down and up with data.
+BEFORE_NOT_HELD = "7427805af875"
+
+
+def test_the_migrations_go_down_and_up_with_data(empty_database, app_factory):
+    """The demo's year of data down past the last migrations and up again, checking their
+    data steps: a session marked not held becomes cancelled (the old schema's nearest
+    status), the name keys are made again from the names, tokens and change times are kept."""
     from studygroup.auth.models import User
     from studygroup.demo import DEMO_PEOPLE
 
@@ -67,13 +79,57 @@ def test_the_latest_migration_goes_down_and_up_with_data(empty_database, app_fac
     with app.app_context():
         upgrade()
         assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+        names = {"wide@example.com": "Ｓａｔｏ　 Misaki", "kana@example.com": " スズキ  ﾊﾅｺ "}
+        db.session.add_all(
+            User(email=email, password_hash="x", display_name=name, reading="ちがう")
+            for email, name in names.items()
+        )
+        db.session.commit()
+        with db.engine.begin() as conn:
+            held, not_held = (
+                conn.execute(
+                    sa.text("SELECT id FROM study_session WHERE status = 'scheduled' ORDER BY id")
+                )
+                .scalars()
+                .all()[:2]
+            )
+            conn.execute(
+                sa.text("UPDATE study_session SET status = 'not_held' WHERE id = :id"),
+                {"id": not_held},
+            )
+            before = _sessions(conn)
+        changed_at = dict(db.session.execute(sa.select(User.id, User.updated_at)).all())
         db.session.remove()
-        downgrade(revision="-1")
+
+        downgrade(revision=BEFORE_NOT_HELD)
+        with db.engine.connect() as conn:
+            after = _sessions(conn)
+        assert after[not_held].status == "cancelled"
+        assert after[not_held].cancelled_at == before[not_held].updated_at
+        assert {k: v for k, v in after.items() if k != not_held} == {
+            k: v for k, v in before.items() if k != not_held
+        }
+        assert after[held].status == "scheduled" and after[held].cancelled_at is None
+
         upgrade()
+        people = len(DEMO_PEOPLE) + len(names)
         tokens = db.session.scalars(sa.select(User.coworkers_link_token)).all()
-        people = len(DEMO_PEOPLE)
         assert len(tokens) == people and len(set(tokens)) == people
         assert all(len(t) > 30 for t in tokens)
+        # Readings are gone with the downgrade: both keys come from the display name again,
+        # normalised (full-width letters and spaces, katakana as hiragana, spaces folded).
+        keys = {
+            row.email: (row.reading, row.name_sort_key, row.name_search_key)
+            for row in db.session.execute(
+                sa.select(User.email, User.reading, User.name_sort_key, User.name_search_key)
+            )
+        }
+        assert keys["wide@example.com"] == (None, "sato misaki", "satomisaki")
+        assert keys["kana@example.com"] == (None, "すずき はなこ", "すずきはなこ")
+        assert all(sort and search for _reading, sort, search in keys.values())
+        # What feeds show of each member last changed when the row did.
+        shown = dict(db.session.execute(sa.select(User.id, User.shown_changed_at)).all())
+        assert shown == changed_at
         db.session.remove()
 
 

@@ -79,6 +79,12 @@ class User(UserMixin, db.Model):
     # The private calendar feed: only a hash of its token is stored (studygroup.calendar.tokens).
     calendar_token_salt: Mapped[str | None] = mapped_column(sa.String(64))
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # When what feeds show of the member last changed (their name, or whether they appear by
+    # name): the change time of co-workers' events. Kept by the model; other edits (logging
+    # out, a password, the bio...) leave it alone, so those events keep their stamps.
+    shown_changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=sa.func.current_timestamp()
+    )
     # Any change to the row, such as a new name: calendar feeds that show it are rebuilt.
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=sa.func.current_timestamp()
@@ -94,8 +100,12 @@ class User(UserMixin, db.Model):
         back_populates="user", lazy="raise_on_sql"
     )
 
-    @validates("display_name", "reading")
-    def _keep_name_keys(self, key: str, value: str | None) -> str | None:
+    @validates("display_name", "reading", "appear_by_name")
+    def _keep_derived_columns(self, key: str, value):
+        if key in ("display_name", "appear_by_name") and value != getattr(self, key):
+            self.shown_changed_at = utcnow()
+        if key == "appear_by_name":
+            return value
         display_name = value if key == "display_name" else self.display_name
         reading = value if key == "reading" else self.reading
         self.name_sort_key = name_sort_key(display_name or "", reading)

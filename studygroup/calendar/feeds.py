@@ -369,7 +369,7 @@ def _coworkers(db_session: Session, member_id: int, session_ids) -> dict[int, li
             RoleType.key,
             RoleType.name,
             Assignment.updated_at,
-            User.updated_at,
+            User.shown_changed_at,  # their name as shown: not every edit of their account
             RoleType.updated_at,
         )
         .select_from(Assignment)
