@@ -1,10 +1,13 @@
 """Database helpers shared by every feature."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -79,6 +82,38 @@ def insert_ignoring(
     return list(db_session.scalars(statement.returning(returning), rows))
 
 
+class local_year(FunctionElement):  # noqa: N801 (reads as a SQL function)
+    """`local_year(column, zone)`: the year of a UTC column's moments on the clock of an IANA
+    time zone (a session on 1 January 00:30 in Tokyo is in the new year there, though still
+    in the old one in UTC), so that a query can count per local year.
+
+    PostgreSQL converts with its own zone data (AT TIME ZONE); SQLite, which knows no zones,
+    calls the Python function each connection is given (`enable_sqlite_foreign_keys`).
+    """
+
+    inherit_cache = True
+    type = sa.Integer()
+    name = "local_year"
+
+
+@compiles(local_year)
+def _local_year_function(element, compiler, **kw):
+    return f"local_year({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(local_year, "postgresql")
+def _local_year_postgresql(element, compiler, **kw):
+    column, zone = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(EXTRACT(YEAR FROM {column} AT TIME ZONE {zone}) AS INTEGER)"
+
+
+def _sqlite_local_year(stored: str | None, zone: str) -> int | None:
+    # UTCDateTime stores naive UTC text on SQLite ("2026-12-31 15:30:00.000000").
+    if stored is None:
+        return None
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).year
+
+
 _listening = False
 
 
@@ -96,6 +131,9 @@ def enable_sqlite_foreign_keys() -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
+            dbapi_connection.create_function(
+                "local_year", 2, _sqlite_local_year, deterministic=True
+            )
 
 
 def render_migration_item(type_, obj, autogen_context):

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from studygroup.auth.models import User
-from studygroup.db import lock_row
+from studygroup.db import local_year, lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
 from studygroup.input import is_ascii_number
 from studygroup.paging import Page, paginate
@@ -664,17 +664,14 @@ def past_sessions(
 
 def past_years(db_session: Session, *, group: Group, now: datetime) -> list[tuple[int, int]]:
     """(year, number of sessions) for each year of the group's past, newest first; years
-    are the group's local ones. One query (of start times only)."""
-    zone = ZoneInfo(group.timezone)
-    counts: dict[int, int] = {}
-    for starts_at in db_session.scalars(
-        sa.select(StudySession.starts_at).where(
-            StudySession.group_id == group.id, StudySession.ends_at < now
-        )
-    ):
-        year = starts_at.astimezone(zone).year
-        counts[year] = counts.get(year, 0) + 1
-    return sorted(counts.items(), reverse=True)
+    are the group's local ones. One aggregate query: a row per year, however long the past."""
+    past = (
+        sa.select(local_year(StudySession.starts_at, group.timezone).label("year"))
+        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
+        .subquery()
+    )
+    counts = sa.select(past.c.year, sa.func.count()).group_by(past.c.year)
+    return [tuple(row) for row in db_session.execute(counts.order_by(past.c.year.desc()))]
 
 
 def past_page(
