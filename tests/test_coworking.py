@@ -275,6 +275,7 @@ def test_a_long_history_lists_the_first_hundred(client, auth, crew, make, monkey
     organizer, group, p = crew
     monkeypatch.setattr(routes, "LIST_LENGTH", 2)
     s = past(make, group, 3)
+    slots(s)["setup"].headcount = 4
     for name in ("Ai", "Bo", "Cy", "Di"):
         put(organizer, p[name], slots(s)["setup"])
     db.session.commit()

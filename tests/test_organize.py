@@ -358,9 +358,13 @@ def test_each_staffing_action_says_what_happened_with_name_and_role(client, staf
     assert post_action(client, group, third, action="down") == [
         "Kato is number 2 on the waitlist for Reception now."
     ]
-    assert post_action(client, group, second, action="promote") == [
+    # Reception is full: promoting asks first, and saves nothing until confirmed.
+    asked = client.post(f"/g/{group.slug}/places/{second.id}", data={"action": "promote"})
+    page = asked.get_data(as_text=True)
+    assert "Promote Mori from the waitlist to Reception?" in page
+    key = re.search(r'name="confirmed" value="([^"]*)"', page).group(1)
+    assert post_action(client, group, second, action="promote", confirmed=key) == [
         "Mori has the place as Reception now. Mori is told by email.",
-        "The role was already full: it now has more people than needed.",
     ]
     assert post_action(client, group, first, action="move", to_slot_id=s["setup"].id) == [
         "Ueda is moved from Reception to Setup. Ueda is told by email.",

@@ -1,5 +1,5 @@
-"""The one overlap rule: confirmed and requested places block an overlapping role; a waitlist
-place never does, and a promotion passes by a member whose place would overlap (issue 9, #5)."""
+"""The one overlap rule: confirmed places block an overlapping role; a waitlist place or a request
+never does, and a promotion passes by a member whose place would overlap (issue 9, #5)."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,6 +12,7 @@ from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
 from studygroup.signups.services import (
+    AskFirst,
     assign,
     promote_by_hand,
     sign_up,
@@ -55,17 +56,17 @@ def test_a_waitlist_place_does_not_block_another_role(crowd):
     assert place.status == AssignmentStatus.CONFIRMED
 
 
-def test_confirmed_and_requested_places_still_block(crowd, make):
+def test_confirmed_places_block_and_requests_do_not(crowd, make):
     _organizer, group, _session, slots, (aki, ben, _cho) = crowd
     with pytest.raises(RuleViolation, match="overlaps with your place as Setup"):
         sign_up(db.session, member=aki, slot=slots["reception"], now=now())
-    # A request (here: a member over the no-show limit) holds the member's time too.
+    # A request (here: a member over the no-show limit) holds no time: it may be declined.
     group.no_show_limit = 0
     db.session.commit()
     request = sign_up(db.session, member=ben, slot=slots["reception"], now=now())
     assert request.status == AssignmentStatus.REQUESTED
-    with pytest.raises(RuleViolation, match="overlaps"):
-        sign_up(db.session, member=ben, slot=slots["setup"], now=now())
+    other = sign_up(db.session, member=ben, slot=slots["setup"], now=now())
+    assert other.status == AssignmentStatus.REQUESTED
 
 
 def test_the_session_page_offers_the_open_role_to_a_member_on_a_waitlist(crowd, client, auth):
@@ -121,19 +122,23 @@ def test_promotion_passes_by_a_member_whose_place_overlaps_and_tells_them(
     assert passed == 1
 
 
-def test_a_hand_promotion_or_approval_warns_about_an_overlap(crowd):
+def test_a_hand_promotion_into_an_overlap_asks_first(crowd):
     organizer, _group, _session, slots, (_aki, ben, _cho) = crowd
     waiting = sign_up(db.session, member=ben, slot=slots["setup"], now=now())
-    sign_up(db.session, member=ben, slot=slots["reception"], now=now())
-    outcome = promote_by_hand(db.session, organizer=organizer, place=waiting, now=now())
+    reception = sign_up(db.session, member=ben, slot=slots["reception"], now=now())
+    with pytest.raises(AskFirst) as asked:
+        promote_by_hand(db.session, organizer=organizer, place=waiting, now=now())
+    assert asked.value.concerns.overlap.id == reception.id
+    assert waiting.status == AssignmentStatus.WAITLISTED
+    key = asked.value.concerns.key
+    promote_by_hand(db.session, organizer=organizer, place=waiting, now=now(), confirmed=key)
     assert waiting.status == AssignmentStatus.CONFIRMED
-    assert any("also holds Reception" in str(w) for w in outcome.warnings)
 
 
-def test_assigning_over_a_waitlist_place_gives_no_overlap_warning(crowd):
+def test_assigning_over_a_waitlist_place_asks_nothing(crowd):
     organizer, _group, _session, slots, (_aki, ben, _cho) = crowd
     sign_up(db.session, member=ben, slot=slots["setup"], now=now())
     outcome = assign(
         db.session, organizer=organizer, member=ben, slot=slots["reception"], now=now()
     )
-    assert not any("overlapping" in str(w) for w in outcome.warnings)
+    assert outcome.place.status == AssignmentStatus.CONFIRMED

@@ -11,6 +11,7 @@ from studygroup.sessions.services import cancel_session
 from studygroup.signups.lists import member_records
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 from studygroup.signups.services import (
+    AskFirst,
     answer_request,
     assign,
     cancel_place,
@@ -171,10 +172,19 @@ def test_organizer_assign_move_and_reorder(team):
     for m in (a, b):
         sign_up(db.session, member=m, slot=slots["reception"], now=now())
     waiting = [sign_up(db.session, member=m, slot=slots["reception"], now=now()) for m in (c, d)]
-    # Assigning over capacity works, with a warning.
-    outcome = assign(db.session, organizer=organizer, member=c, slot=slots["reception"], now=now())
+    # Assigning over capacity asks first (the role is full), then works.
+    with pytest.raises(AskFirst) as asked:
+        assign(db.session, organizer=organizer, member=c, slot=slots["reception"], now=now())
+    assert asked.value.concerns.full and asked.value.concerns.waiting == []
+    outcome = assign(
+        db.session,
+        organizer=organizer,
+        member=c,
+        slot=slots["reception"],
+        now=now(),
+        confirmed=asked.value.concerns.key,
+    )
     assert outcome.place.id == waiting[0].id and outcome.place.status == "confirmed"
-    assert any("full" in str(w) for w in outcome.warnings)
     # Reorder: nobody else waits now but d; moving d up is a no-op.
     move_in_waitlist(db.session, organizer=organizer, place=waiting[1], up=True, now=now())
     # Move a to cleanup-free speaker role: a leaves reception, d is promoted there?

@@ -74,6 +74,8 @@ class GroupNeeds:
     gaps: list[SessionGaps] = field(default_factory=list)
     attendance: list[AttendanceDue] = field(default_factory=list)
     join_requests: list[Membership] = field(default_factory=list)
+    # Confirmed places per slot of the requests: a request into a full role says so.
+    filled: dict[int, int] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -171,6 +173,7 @@ def needs_attention(db_session: Session, organizer: User, now: datetime) -> list
         group_needs = needs[place.slot.session.group_id]
         if place.status == AssignmentStatus.REQUESTED:
             group_needs.requests.append(place)
+            group_needs.filled[place.slot_id] = count
             continue
         line = lines.get(place.slot_id)
         if line is None:

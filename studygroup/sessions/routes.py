@@ -12,6 +12,7 @@ from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, RoleType
 from studygroup.groups.services import role_types_of
+from studygroup.input import database_int
 from studygroup.rules import RuleViolation
 from studygroup.sessions import bp
 from studygroup.sessions.forms import (
@@ -268,7 +269,7 @@ def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
 
 def _clashes(staffing, session, user) -> dict[int, str]:
     """Slot id -> the role of the user's place that blocks it, by the one overlap rule
-    (`blocking_place`: confirmed and requested places block, waitlist places never)."""
+    (`blocking_place`: confirmed places block; waitlist places and requests never)."""
     if not user.is_authenticated:
         return {}
     mine = [place for slot in session.slots if (place := staffing[slot.id].place_of(user.id))]
@@ -444,13 +445,14 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
 
 
 def _ids(text: str | None) -> list[int] | None:
-    """The place ids an organizer confirmed ("12,15"), or None when nothing was confirmed."""
+    """The place ids an organizer confirmed ("12,15"), or None when nothing was confirmed.
+    Anything else confirms nothing (`[]`): the page asks again."""
     if not text:
         return None
-    parts = text.split(",")
-    if not all(part.isascii() and part.isdigit() and len(part) < 10 for part in parts):
+    try:
+        return [database_int(part) for part in text.split(",")]
+    except ValueError:
         return []
-    return [int(part) for part in parts]
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/slots")

@@ -270,8 +270,18 @@ def cancel_session(session: StudySession, *, now: datetime) -> None:
 
 
 def reinstate_session(session: StudySession, *, now: datetime) -> None:
+    """Hold a cancelled session after all (everyone on its roles is told). Only before it
+    starts: a cancelled session whose time has passed and that took place after all is
+    marked held (`mark_held`), which tells nobody about a session that is over."""
     if not session.is_cancelled:
         raise RuleViolation(_l("This session is not cancelled."))
+    if session.starts_at <= now:
+        raise RuleViolation(
+            _l(
+                "This session's time has passed, so it cannot be put back on. If it took "
+                "place after all, mark it as held."
+            )
+        )
     _set_status(session, SessionStatus.SCHEDULED, now)
     session.cancelled_at = None
 
@@ -302,8 +312,12 @@ def mark_not_held(session: StudySession, *, now: datetime) -> None:
 
 
 def mark_held(session: StudySession, *, now: datetime) -> None:
-    """Undo `mark_not_held`: the session took place after all."""
-    if not session.is_not_held:
+    """The session took place after all: undo `mark_not_held`, or a cancellation once the
+    session's time has come (before then, `reinstate_session` puts it back on). It counts
+    again in records and co-working; nobody is emailed about a session that is over."""
+    if session.is_cancelled and session.starts_at <= now:
+        session.cancelled_at = None
+    elif not session.is_not_held:
         raise RuleViolation(_l("This session is not marked as not held."))
     _set_status(session, SessionStatus.SCHEDULED, now)
 

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField, ValidationError
 from wtforms.validators import Length
 
 from studygroup.forms import Form, options, required
@@ -29,8 +29,23 @@ class SignUpForm(Form):
 class PlaceActionForm(Form):
     action = SelectField(choices=options((a, a) for a in PLACE_ACTIONS))
     to_slot_id = SelectField(_l("Move to"), coerce=int, validate_choice=False, default=0)
+    # What the organizer saw and confirmed (`signups.services.Concerns.key`), if asked.
+    confirmed = HiddenField(validators=[Length(max=500)])
+
+    def __init__(self, *args, member_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member_name = member_name  # whose place it is, for the messages
+
+    def validate_to_slot_id(self, field):
+        """Only a move needs the role to move to; any other action ignores the field."""
+        if self.action.data != "move":
+            field.errors[:] = []
+        elif not field.data or field.errors:
+            field.errors[:] = []
+            raise ValidationError(_l("Choose the role to move %(name)s to.", name=self.member_name))
 
 
 class AssignForm(Form):
     slot_id = SelectField(_l("Role"), coerce=int, validators=[required()])
     user_id = SelectField(_l("Member"), coerce=int, validators=[required()])
+    confirmed = HiddenField(validators=[Length(max=500)])

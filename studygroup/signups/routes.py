@@ -1,5 +1,6 @@
 """Member sign-up pages and the organizer's staffing view. Thin: forms, services, commit."""
 
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -41,12 +42,15 @@ from studygroup.signups.lists import (
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import (
+    AskFirst,
+    Concerns,
     add_helper,
     answer_request,
     assign,
     cancel_place,
     confirm_attendance,
     has_done_role,
+    history_details,
     move_in_waitlist,
     move_place,
     promote_by_hand,
@@ -264,18 +268,34 @@ def _assign_form(session: StudySession, members: list[User], *, formdata=None) -
     return form
 
 
+@dataclass
+class Asking:
+    """A staffing action held back until the organizer confirms it (`AskFirst`): the question,
+    what they should know (`concerns`), and the form that repeats the action confirmed."""
+
+    question: str
+    confirm: str
+    concerns: Concerns
+    post_to: str
+    fields: dict[str, str | int]
+    cancel_url: str
+
+
 def _staffing_page(
     group: Group,
     session: StudySession,
     *,
     members: list[User] | None = None,
     assign_form: AssignForm | None = None,
+    asking: Asking | None = None,
     status: int = 200,
 ):
-    """The staffing page; after a refused assignment, with the choices made and the error."""
+    """The staffing page; after a refused assignment, with the choices made and the error;
+    when an action needs confirming first, with the question on top."""
     now = utcnow()
     members = members if members is not None else _active_members(group)
     staffing = staffing_for(db.session, [session])
+    history = staffing_history(db.session, session)
     page = render_template(
         "signups/staffing.html",
         group=group,
@@ -284,7 +304,9 @@ def _staffing_page(
         unrecorded=sum(
             p.attendance == Attendance.UNKNOWN for s in staffing.values() for p in s.confirmed
         ),
-        history=staffing_history(db.session, session),
+        history=history,
+        details=history_details(db.session, session, history),
+        asking=asking,
         members=members,
         done_before=has_done_role(db.session, group, now=now),
         assign_form=assign_form or _assign_form(session, members),
@@ -307,9 +329,34 @@ def assign_member(group: Group, membership: Membership, session_id: int):
     now = utcnow()
     helper = session.starts_at <= now  # after the start: someone who helped without signing up
     try:
-        outcome = (add_helper if helper else assign)(
-            db.session, organizer=current_user, member=member, slot=slot, now=now
+        if helper:
+            outcome = add_helper(
+                db.session, organizer=current_user, member=member, slot=slot, now=now
+            )
+        else:
+            outcome = assign(
+                db.session,
+                organizer=current_user,
+                member=member,
+                slot=slot,
+                now=now,
+                confirmed=form.confirmed.data or None,
+            )
+    except AskFirst as asked:
+        db.session.rollback()
+        asking = Asking(
+            question=_(
+                "Assign %(name)s to %(role)s?",
+                name=member.display_name,
+                role=role_label(slot.role_type),
+            ),
+            confirm=_("Assign anyway"),
+            concerns=asked.concerns,
+            post_to=url_for("signups.assign_member", slug=group.slug, session_id=session.id),
+            fields={"slot_id": slot.id, "user_id": member.id},
+            cancel_url=url_for("signups.session_staffing", slug=group.slug, session_id=session.id),
         )
+        return _staffing_page(group, session, members=members, assign_form=form, asking=asking)
     except RuleViolation as refused:
         db.session.rollback()
         form.form_errors.append(refused.message)
@@ -335,38 +382,48 @@ def assign_member(group: Group, membership: Membership, session_id: int):
 def place_action(group: Group, membership: Membership, place_id: int):
     place = _place_in_group(group, place_id)
     session = place.slot.session
-    form = PlaceActionForm()
+    form = PlaceActionForm(member_name=place.user.display_name)
     form.to_slot_id.choices = options(
         (s.id, s.id) for s in _session_or_404(group, session.id).slots
     )
-    back = redirect(
+    from_organize = request.form.get("back") == "organize"
+    back_url = (
         url_for("main.organize", _anchor="needs")
-        if request.form.get("back") == "organize"
+        if from_organize
         else url_for("signups.session_staffing", slug=group.slug, session_id=session.id)
     )
-    moving = request.form.get("action") == "move"
-    if not form.validate_on_submit() and not (moving and form.errors.keys() == {"to_slot_id"}):
-        abort(400, _("Choose one of the actions and roles the staffing page offers."))
-    if moving and not form.to_slot_id.data:
-        flash(_("Choose the role to move %(name)s to.", name=place.user.display_name), "error")
+    back = redirect(back_url)
+    if not form.validate_on_submit():
+        if form.errors.keys() != {"to_slot_id"}:
+            abort(400, _("Choose one of the actions and roles the staffing page offers."))
+        flash(str(form.to_slot_id.errors[0]), "error")
         return back
     now = utcnow()
     action = form.action.data
+    confirmed = form.confirmed.data or None
     me = current_user
     name, role = place.user.display_name, role_label(place.slot.role_type)
+    to_slot = _slot_in_group(group, form.to_slot_id.data) if action == "move" else None
     promoted: list[Assignment] = []
     try:
         if action == "remove":
             promoted = cancel_place(db.session, place=place, actor=me, now=now, by_organizer=True)
             outcome = None
         elif action == "promote":
-            outcome = promote_by_hand(db.session, organizer=me, place=place, now=now)
+            outcome = promote_by_hand(
+                db.session, organizer=me, place=place, now=now, confirmed=confirmed
+            )
         elif action in ("up", "down"):
             move_in_waitlist(db.session, organizer=me, place=place, up=action == "up", now=now)
             outcome = None
         elif action in ("approve", "decline"):
             outcome = answer_request(
-                db.session, organizer=me, place=place, approve=action == "approve", now=now
+                db.session,
+                organizer=me,
+                place=place,
+                approve=action == "approve",
+                now=now,
+                confirmed=confirmed,
             )
         elif action in ("worked", "no_show"):
             set_attendance(
@@ -374,9 +431,28 @@ def place_action(group: Group, membership: Membership, place_id: int):
             )
             outcome = None
         else:  # move
-            to_slot = _slot_in_group(group, form.to_slot_id.data)
-            outcome = move_place(db.session, organizer=me, place=place, to_slot=to_slot, now=now)
+            outcome = move_place(
+                db.session, organizer=me, place=place, to_slot=to_slot, now=now, confirmed=confirmed
+            )
             promoted = outcome.promoted
+    except AskFirst as asked:
+        db.session.rollback()
+        fields = {"action": action, "back": "organize" if from_organize else "staffing"}
+        if to_slot is not None:
+            fields["to_slot_id"] = to_slot.id
+        asking = Asking(
+            question=_asked(action, name=name, role=role, to_slot=to_slot),
+            confirm={
+                "approve": _("Approve anyway"),
+                "promote": _("Promote anyway"),
+                "move": _("Move anyway"),
+            }[action],
+            concerns=asked.concerns,
+            post_to=url_for("signups.place_action", slug=group.slug, place_id=place.id),
+            fields=fields,
+            cancel_url=back_url,
+        )
+        return _staffing_page(group, _session_or_404(group, session.id), asking=asking)
     except RuleViolation as refused:
         db.session.rollback()
         flash(str(refused.message), "error")
@@ -398,6 +474,20 @@ def place_action(group: Group, membership: Membership, place_id: int):
     for warning in warnings:
         flash(warning, "warning")
     return back
+
+
+def _asked(action: str, *, name: str, role: str, to_slot: RoleSlot | None) -> str:
+    """The question an organizer is asked before an action that `AskFirst` held back."""
+    if action == "approve":
+        return _("Approve %(name)s's request for %(role)s?", name=name, role=role)
+    if action == "promote":
+        return _("Promote %(name)s from the waitlist to %(role)s?", name=name, role=role)
+    return _(
+        "Move %(name)s from %(old)s to %(new)s?",
+        name=name,
+        old=role,
+        new=role_label(to_slot.role_type),
+    )
 
 
 # The email each staffing action sends the member (see signups.services), if any.
@@ -504,7 +594,7 @@ def staffing_csv(group: Group, membership: Membership, session_id: int):
                         place_status_label(place.status),
                         s.waitlist_number(place) or "",
                         attendance_label(place.attendance),
-                        place.talk_title,
+                        place.talk_title if slot.role_type.requires_approval else "",
                     ]
                 )
     header = [

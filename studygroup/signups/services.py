@@ -9,6 +9,7 @@ Functions flush; the caller commits, then sends the queued emails (studygroup.ma
 Nothing is deleted: places are cancelled, declined or marked.
 """
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.groups.services import tell_organizers
+from studygroup.mail.models import OutboundEmail
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -62,6 +64,7 @@ def _places(db_session: Session, slot_id: int, status: AssignmentStatus) -> list
         db_session.scalars(
             sa.select(Assignment)
             .where(Assignment.slot_id == slot_id, Assignment.status == status)
+            .options(joinedload(Assignment.user))
             .order_by(*order)
         )
     )
@@ -167,6 +170,26 @@ def no_show_count(db_session: Session, user: User, group: Group) -> int:
     )
 
 
+def _detail(**data) -> str:
+    """A staffing change's detail as data (ids and numbers, JSON), never as text in the
+    language of whoever acted: pages name the roles in their reader's language."""
+    return json.dumps(data, separators=(",", ":"))
+
+
+# The people a detail names at most (the column holds 500 characters).
+HISTORY_PEOPLE = 30
+
+
+def _parse_detail(text: str):
+    """The data `_detail` wrote, or None for a plain text (older rows, "up", a count)."""
+    if not text.startswith("{"):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _log(db_session, session_id, action, *, actor=None, assignment=None, detail="", now):
     db_session.add(
         StaffingChange(
@@ -180,11 +203,12 @@ def _log(db_session, session_id, action, *, actor=None, assignment=None, detail=
     )
 
 
-# A place holds its member's time when it is confirmed, or requested: a request is the
-# member's offer to be there then, and the organizer answers it counting on that. A waitlist
-# place is not a place yet (it may never come), so it never stops the member taking another
-# role; when it comes up and would overlap, the promotion passes the member by instead.
-BLOCKING_STATUSES = (AssignmentStatus.CONFIRMED, AssignmentStatus.REQUESTED)
+# A place holds its member's time only when it is confirmed. A waitlist place is not a place
+# yet (it may never come), nor is a request (it may be declined): neither stops the member
+# taking another role, and neither can be made for a time the member already holds. When one
+# would become a place that overlaps, the waitlist promotion passes the member by, and an
+# organizer who approves or promotes it is asked first (`Concerns`).
+BLOCKING_STATUSES = (AssignmentStatus.CONFIRMED,)
 
 
 def windows_overlap(slot: RoleSlot, other: RoleSlot) -> bool:
@@ -199,33 +223,46 @@ def windows_overlap(slot: RoleSlot, other: RoleSlot) -> bool:
 
 def blocking_place(places, slot: RoleSlot) -> Assignment | None:
     """The one overlap rule: which of a member's `places` stops them taking `slot` (a
-    confirmed or requested place in another role of the session whose window overlaps), or
-    None. The places' slots must be loaded."""
+    confirmed place in another role of the session whose window overlaps), or None. The
+    places' slots must be loaded."""
     for place in places:
         if place.status in BLOCKING_STATUSES and windows_overlap(slot, place.slot):
             return place
     return None
 
 
-def _overlapping_place(
-    db_session: Session, user: User, slot: RoleSlot, *, ignore: Assignment | None = None
-) -> Assignment | None:
-    """The member's place that blocks `slot` (see `blocking_place`), read from the database.
-    Call with the session locked (`lock_slot`), so the answer holds until the commit."""
-    query = (
+def _blocking_candidates(
+    db_session: Session, user_ids, session_id: int
+) -> dict[int, list[Assignment]]:
+    """The places that may block these members in this session (see `blocking_place`), by
+    member, in one query. Call with the session locked (`lock_slot`), so the answer holds
+    until the commit."""
+    by_user: dict[int, list[Assignment]] = defaultdict(list)
+    user_ids = list(set(user_ids))
+    if not user_ids:
+        return by_user
+    places = db_session.scalars(
         sa.select(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .where(
-            Assignment.user_id == user.id,
+            Assignment.user_id.in_(user_ids),
             Assignment.status.in_(BLOCKING_STATUSES),
-            RoleSlot.session_id == slot.session_id,
+            RoleSlot.session_id == session_id,
         )
         .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
         .order_by(Assignment.id)
     )
-    if ignore is not None:
-        query = query.where(Assignment.id != ignore.id)
-    return blocking_place(db_session.scalars(query), slot)
+    for place in places:
+        by_user[place.user_id].append(place)
+    return by_user
+
+
+def _overlapping_place(
+    db_session: Session, user: User, slot: RoleSlot, *, ignore: Assignment | None = None
+) -> Assignment | None:
+    """The member's place that blocks `slot` (see `blocking_place`), read from the database."""
+    places = _blocking_candidates(db_session, [user.id], slot.session_id)[user.id]
+    return blocking_place([p for p in places if ignore is None or p.id != ignore.id], slot)
 
 
 def _next_position(db_session: Session, slot_id: int) -> int:
@@ -437,12 +474,13 @@ def fill_from_waitlist(
 ) -> list[Assignment]:
     """Promote waitlisted members, first in line first, while the slot has room.
 
-    A member whose confirmed or requested place in another role of the session overlaps this
-    one (see `blocking_place`) is passed by: they keep their number on the waitlist, are told
-    by email why (once per place that blocks them), and the next in line gets the place.
-    Call with the slot locked (`lock_slot`: the session's row, then the slot's), so nobody's
-    places in the session change meanwhile. Sessions that are cancelled, not held or over
-    promote nobody.
+    A member whose confirmed place in another role of the session overlaps this one (see
+    `blocking_place`) is passed by: they keep their number on the waitlist, and the next in
+    line gets the place. That is logged and they are told by email once per place that blocks
+    them, however often the waitlist moves meanwhile. Call with the slot locked (`lock_slot`:
+    the session's row, then the slot's), so nobody's places in the session change meanwhile.
+    Sessions that are cancelled, not held or over promote nobody. Reads in a fixed number of
+    queries however long the waitlist.
     """
     if not slot.session.is_scheduled or slot.session.starts_at <= now:
         return []
@@ -450,12 +488,19 @@ def fill_from_waitlist(
     promoted: list[Assignment] = []
     if room <= 0:
         return promoted
-    for place in _places(db_session, slot.id, AssignmentStatus.WAITLISTED):
+    waiting = _places(db_session, slot.id, AssignmentStatus.WAITLISTED)
+    blocking = _blocking_candidates(db_session, (p.user_id for p in waiting), slot.session_id)
+    clashes = {p.id: blocking_place(blocking[p.user_id], slot) for p in waiting}
+    told = _passed_over_before(
+        db_session, [(p.id, clash.id) for p in waiting if (clash := clashes[p.id])]
+    )
+    for place in waiting:
         if len(promoted) >= room:
             break
-        clash = _overlapping_place(db_session, place.user, slot, ignore=place)
+        clash = clashes[place.id]
         if clash is not None:
-            _pass_by(db_session, place, clash, actor=actor, now=now)
+            if (place.id, clash.id) not in told:
+                _pass_by(db_session, place, clash, actor=actor, now=now)
             continue
         _confirm(place, now)
         _log(db_session, slot.session_id, "promoted", actor=actor, assignment=place, now=now)
@@ -463,6 +508,34 @@ def fill_from_waitlist(
         promoted.append(place)
     db_session.flush()
     return promoted
+
+
+def _passed_over_key(place_id: int, clash_id: int) -> str:
+    return f"passed-over:{place_id}:{clash_id}"
+
+
+def _passed_over_before(db_session: Session, pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (waitlisted place, blocking place) pairs were passed over before: logged, or
+    told by email (logs written before details were data name no place). Two queries, or
+    none when nobody is blocked."""
+    if not pairs:
+        return set()
+    logged = db_session.execute(
+        sa.select(StaffingChange.assignment_id, StaffingChange.detail).where(
+            StaffingChange.action == "passed_over",
+            StaffingChange.assignment_id.in_({place_id for place_id, _ in pairs}),
+        )
+    )
+    done = {
+        (place_id, detail["place"])
+        for place_id, text in logged
+        if isinstance(detail := _parse_detail(text), dict) and "place" in detail
+    }
+    keys = {_passed_over_key(*pair): pair for pair in pairs}
+    emailed = db_session.scalars(
+        sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
+    )
+    return done | {keys[key] for key in emailed}
 
 
 def _pass_by(
@@ -475,7 +548,7 @@ def _pass_by(
         "passed_over",
         actor=actor,
         assignment=place,
-        detail=_role_name(clash.slot),
+        detail=_detail(slot=clash.slot_id, place=clash.id),
         now=now,
     )
     queue_email(  # once per place that blocks them: the outbox keeps the key unique
@@ -484,7 +557,7 @@ def _pass_by(
         kind="waitlist_passed_over",
         place=place,
         other_place=clash,
-        dedupe_key=f"passed-over:{place.id}:{clash.id}",
+        dedupe_key=_passed_over_key(place.id, clash.id),
         now=now,
     )
 
@@ -523,6 +596,115 @@ class Outcome:
     promoted: list[Assignment] = field(default_factory=list)
 
 
+@dataclass
+class Concerns:
+    """What an organizer sees before putting `member` in `slot` against the usual order: the
+    role is full (`filled` of its head-count), people wait on its waitlist (ahead of the
+    member, when the member waits too), or the member holds a role whose time overlaps.
+    `key` names this situation: a confirmation given for it does not cover another."""
+
+    member: User
+    slot: RoleSlot
+    filled: int
+    waiting: list[Assignment] = field(default_factory=list)
+    overlap: Assignment | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.filled >= self.slot.headcount
+
+    @property
+    def any(self) -> bool:
+        return self.full or bool(self.waiting) or self.overlap is not None
+
+    @property
+    def key(self) -> str:
+        parts = []
+        if self.full:
+            parts.append(f"full:{self.filled}/{self.slot.headcount}")
+        if self.waiting:
+            parts.append("waiting:" + ".".join(str(p.id) for p in self.waiting))
+        if self.overlap is not None:
+            parts.append(f"overlap:{self.overlap.id}")
+        return " ".join(parts)
+
+
+class AskFirst(RuleViolation):
+    """Nothing was done: the organizer has to see `concerns` first, then repeat the action
+    with `confirmed=concerns.key`."""
+
+    def __init__(self, concerns: Concerns):
+        super().__init__(_l("Please look at this first and confirm."))
+        self.concerns = concerns
+
+
+def _ask_first(
+    db_session: Session,
+    *,
+    member: User,
+    slot: RoleSlot,
+    confirmed: str | None,
+    place: Assignment | None = None,
+    moving: Assignment | None = None,
+) -> None:
+    """Raise `AskFirst` unless putting `member` in `slot` concerns nobody, or the organizer
+    confirmed exactly this situation. `place` is the member's live place in `slot` (a request
+    or a waitlist place), `moving` the place a move takes them from. Call with the slot
+    locked and before changing anything, so that nothing is saved until it is confirmed."""
+    waitlist = _places(db_session, slot.id, AssignmentStatus.WAITLISTED)
+    ahead = next(
+        (i for i, p in enumerate(waitlist) if place is not None and p.id == place.id), None
+    )
+    concerns = Concerns(
+        member=member,
+        slot=slot,
+        filled=_confirmed_count(db_session, slot.id),
+        waiting=[p for p in waitlist[:ahead] if p.user_id != member.id],
+        overlap=_overlapping_place(db_session, member, slot, ignore=moving),
+    )
+    if concerns.any and confirmed != concerns.key:
+        raise AskFirst(concerns)
+
+
+def _live_place(db_session: Session, slot: RoleSlot, member: User) -> Assignment | None:
+    return db_session.scalar(
+        sa.select(Assignment).where(
+            Assignment.slot_id == slot.id,
+            Assignment.user_id == member.id,
+            Assignment.status.in_(LIVE_STATUSES),
+        )
+    )
+
+
+def _place_member(
+    db_session: Session,
+    *,
+    organizer: User,
+    member: User,
+    slot: RoleSlot,
+    existing: Assignment | None,
+    now: datetime,
+) -> Assignment:
+    """Confirm `existing` (the member waiting or asking in `slot`), else a new place."""
+    if existing is not None:
+        _confirm(existing, now)
+        existing.added_by_id = organizer.id
+        db_session.flush()
+        return existing
+    place = Assignment(
+        slot_id=slot.id,
+        user_id=member.id,
+        status=AssignmentStatus.CONFIRMED,
+        added_by_id=organizer.id,
+        created_at=now,
+        updated_at=now,
+        confirmed_at=now,
+    )
+    db_session.add(place)
+    db_session.flush()
+    return place
+
+
 def assign(
     db_session: Session,
     *,
@@ -531,47 +713,35 @@ def assign(
     slot: RoleSlot,
     now: datetime,
     helper: bool = False,
+    confirmed: str | None = None,
 ) -> Outcome:
-    """Put a member in a slot as confirmed, overriding capacity and windows, with warnings.
+    """Put a member in a slot as confirmed, overriding capacity, the waitlist and windows.
 
-    A member already waiting or requesting in this slot is confirmed in place.
+    Asks first: when the role is full, people wait on its waitlist or the member holds an
+    overlapping role, nothing changes and `AskFirst` says what the organizer should know;
+    repeating with `confirmed=` its key does it (unless the situation changed meanwhile:
+    then it asks again). A member already waiting or requesting in this slot is confirmed in
+    place. A `helper` (someone who helped a session that has started) is recorded without
+    asking; an overlap only warns.
     """
     session = slot.session
     if _active_membership(db_session, member, session.group) is None:
         raise RuleViolation(_l("Only members of the group can be assigned."))
     _check_takes_place(session)
     slot = lock_slot(db_session, slot.id)
-    warnings = []
-    existing = db_session.scalar(
-        sa.select(Assignment).where(
-            Assignment.slot_id == slot.id,
-            Assignment.user_id == member.id,
-            Assignment.status.in_(LIVE_STATUSES),
-        )
-    )
+    existing = _live_place(db_session, slot, member)
     if existing is not None and existing.status == AssignmentStatus.CONFIRMED:
         raise RuleViolation(_l("%(name)s already has this place.", name=member.display_name))
-    if not helper and _confirmed_count(db_session, slot.id) >= slot.headcount:
-        warnings.append(_l("The role was already full: it now has more people than needed."))
-    clash = _overlapping_place(db_session, member, slot, ignore=existing)
-    if clash is not None:
-        warnings.append(_overlap_warning(member, clash))
-    if existing is not None:
-        place = existing
-        _confirm(place, now)
-        place.added_by_id = organizer.id
+    warnings = []
+    if helper:
+        clash = _overlapping_place(db_session, member, slot)
+        if clash is not None:
+            warnings.append(_overlap_warning(member, clash))
     else:
-        place = Assignment(
-            slot_id=slot.id,
-            user_id=member.id,
-            status=AssignmentStatus.CONFIRMED,
-            added_by_id=organizer.id,
-            created_at=now,
-            updated_at=now,
-            confirmed_at=now,
-        )
-        db_session.add(place)
-    db_session.flush()
+        _ask_first(db_session, member=member, slot=slot, place=existing, confirmed=confirmed)
+    place = _place_member(
+        db_session, organizer=organizer, member=member, slot=slot, existing=existing, now=now
+    )
     _log(db_session, session.id, "assigned", actor=organizer, assignment=place, now=now)
     if not helper:  # a helper recorded afterwards needs no "you were assigned" email
         queue_email(db_session, user=member, kind="assigned", place=place, now=now)
@@ -579,9 +749,20 @@ def assign(
 
 
 def move_place(
-    db_session: Session, *, organizer: User, place: Assignment, to_slot: RoleSlot, now: datetime
+    db_session: Session,
+    *,
+    organizer: User,
+    place: Assignment,
+    to_slot: RoleSlot,
+    now: datetime,
+    confirmed: str | None = None,
 ) -> Outcome:
-    """Move a member's place to another role of the same session (confirmed there)."""
+    """Move a member's place to another role of the same session (confirmed there).
+
+    What the member gave for the place moves with them: a talk's title and abstract stay on
+    their place (shown only in roles that take a talk), so moving a speaker to another role
+    and back gives the talk back. Asks first as `assign` does, before anything changes.
+    """
     if to_slot.session_id != place.slot.session_id:
         raise RuleViolation(_l("A place can only move within its session."))
     if to_slot.id == place.slot_id:
@@ -589,45 +770,65 @@ def move_place(
     if not place.is_live:
         raise RuleViolation(_l("This place is already cancelled."))
     old_slot = _lock_place(db_session, place, *LIVE_STATUSES)
+    _check_takes_place(old_slot.session)
+    member = place.user
+    to_slot = lock_slot(db_session, to_slot.id)
+    existing = _live_place(db_session, to_slot, member)
+    if existing is not None and existing.status == AssignmentStatus.CONFIRMED:
+        raise RuleViolation(_l("%(name)s already has this place.", name=member.display_name))
+    _ask_first(
+        db_session,
+        member=member,
+        slot=to_slot,
+        place=existing,
+        moving=place,
+        confirmed=confirmed,
+    )
     was_confirmed = place.status == AssignmentStatus.CONFIRMED
     place.status = AssignmentStatus.CANCELLED
     place.cancelled_at = now
     place.updated_at = now
     db_session.flush()
-    outcome = assign(db_session, organizer=organizer, member=place.user, slot=to_slot, now=now)
+    moved = _place_member(
+        db_session, organizer=organizer, member=member, slot=to_slot, existing=existing, now=now
+    )
+    if not (moved.talk_title or moved.talk_abstract):
+        moved.talk_title, moved.talk_abstract = place.talk_title, place.talk_abstract
     _log(
         db_session,
-        place.slot.session_id,
+        old_slot.session_id,
         "moved",
         actor=organizer,
-        assignment=outcome.place,
-        detail=f"{_role_name(old_slot)} → {_role_name(to_slot)}",
+        assignment=moved,
+        detail=_detail(**{"from": old_slot.id, "to": to_slot.id}),
         now=now,
     )
+    queue_email(db_session, user=member, kind="assigned", place=moved, now=now)
+    outcome = Outcome(moved)
     if was_confirmed:
         outcome.promoted = fill_from_waitlist(db_session, old_slot, now=now, actor=organizer)
     return outcome
 
 
 def promote_by_hand(
-    db_session: Session, *, organizer: User, place: Assignment, now: datetime
+    db_session: Session,
+    *,
+    organizer: User,
+    place: Assignment,
+    now: datetime,
+    confirmed: str | None = None,
 ) -> Outcome:
-    """Confirm a waitlisted place now, even when the role is full (with a warning)."""
+    """Confirm a waitlisted place now. Asks first (`AskFirst`, as `assign`) when the role is
+    full, others wait ahead, or the member holds an overlapping role."""
     if place.status != AssignmentStatus.WAITLISTED:
         raise RuleViolation(_l("Only a place on the waitlist can be promoted."))
     slot = _lock_place(db_session, place, AssignmentStatus.WAITLISTED)
-    warnings = []
-    if _confirmed_count(db_session, slot.id) >= slot.headcount:
-        warnings.append(_l("The role was already full: it now has more people than needed."))
-    # Organizers may overrule the overlap rule (as when they assign), but never silently.
-    clash = _overlapping_place(db_session, place.user, slot, ignore=place)
-    if clash is not None:
-        warnings.append(_overlap_warning(place.user, clash))
+    _ask_first(db_session, member=place.user, slot=slot, place=place, confirmed=confirmed)
     _confirm(place, now)
     _log(db_session, slot.session_id, "promoted", actor=organizer, assignment=place, now=now)
     queue_email(db_session, user=place.user, kind="waitlist_promoted", place=place, now=now)
     db_session.flush()
-    return Outcome(place, warnings)
+    return Outcome(place)
 
 
 @dataclass
@@ -674,13 +875,17 @@ def change_slot(
         db_session, slot, headcount=headcount, starts_at=starts_at, ends_at=ends_at, now=now
     )
     if lowered_below:
-        names = ", ".join(p.user.display_name for p in over)
         _log(
             db_session,
             slot.session_id,
             "headcount_lowered",
             actor=organizer,
-            detail=f"{_role_name(slot)} {before} → {headcount}: {names}",
+            detail=_detail(
+                slot=slot.id,
+                before=before,
+                after=headcount,
+                over=[p.user_id for p in over[:HISTORY_PEOPLE]],
+            ),
             now=now,
         )
     promoted = fill_from_waitlist(db_session, slot, now=now, actor=organizer)
@@ -719,19 +924,25 @@ def move_in_waitlist(
 
 
 def answer_request(
-    db_session: Session, *, organizer: User, place: Assignment, approve: bool, now: datetime
+    db_session: Session,
+    *,
+    organizer: User,
+    place: Assignment,
+    approve: bool,
+    now: datetime,
+    confirmed: str | None = None,
 ) -> Outcome:
-    """Confirm or decline a request (a talk, or a member over the no-show limit)."""
+    """Confirm or decline a request (a talk, or a member over the no-show limit).
+
+    Approving asks first (`AskFirst`, as `assign`) when the role is already full, people
+    wait on its waitlist, or the member holds a role whose time overlaps (a request holds no
+    time, so they may have taken one meanwhile). Declining never asks.
+    """
     if place.status != AssignmentStatus.REQUESTED:
         raise RuleViolation(_l("This request was already answered."))
     slot = _lock_place(db_session, place, AssignmentStatus.REQUESTED)
-    warnings = []
     if approve:
-        if _confirmed_count(db_session, slot.id) >= slot.headcount:
-            warnings.append(_l("The role was already full: it now has more people than needed."))
-        clash = _overlapping_place(db_session, place.user, slot, ignore=place)
-        if clash is not None:
-            warnings.append(_overlap_warning(place.user, clash))
+        _ask_first(db_session, member=place.user, slot=slot, place=place, confirmed=confirmed)
         _confirm(place, now)
         kind, action = "request_approved", "approved"
     else:
@@ -741,7 +952,7 @@ def answer_request(
     _log(db_session, slot.session_id, action, actor=organizer, assignment=place, now=now)
     queue_email(db_session, user=place.user, kind=kind, place=place, now=now)
     db_session.flush()
-    return Outcome(place, warnings)
+    return Outcome(place)
 
 
 def set_attendance(
@@ -837,6 +1048,60 @@ def staffing_history(db_session: Session, session: StudySession) -> list[Staffin
             .order_by(StaffingChange.created_at.desc(), StaffingChange.id.desc())
         )
     )
+
+
+@dataclass
+class ChangeDetail:
+    """A history line's detail, ready to show in the reader's language: the roles it names
+    (moved: from, to; passed over: the role that holds the member; head-count lowered: the
+    role), its numbers (head-count: before, after) and the people (over the head-count)."""
+
+    slots: list[RoleSlot] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    people: list[User] = field(default_factory=list)
+    text: str = ""  # written as text before details were data: shown as it is
+
+
+_DETAILED = ("moved", "passed_over", "headcount_lowered")
+
+
+def history_details(
+    db_session: Session, session: StudySession, history: list[StaffingChange]
+) -> dict[int, ChangeDetail]:
+    """The details of `history` (see `staffing_history`) by change id. The session's slots
+    must be loaded; one query for the people named, none when nobody is."""
+    slots = {slot.id: slot for slot in session.slots}
+    data = {}
+    for change in history:
+        if change.action in _DETAILED and change.detail:
+            data[change.id] = _parse_detail(change.detail)
+    people_ids = {
+        user_id
+        for d in data.values()
+        if isinstance(d, dict)
+        for user_id in d.get("over", [])
+        if isinstance(user_id, int)
+    }
+    people = (
+        {u.id: u for u in db_session.scalars(sa.select(User).where(User.id.in_(people_ids)))}
+        if people_ids
+        else {}
+    )
+    details = {}
+    for change in history:
+        if change.id not in data:
+            continue
+        d = data[change.id]
+        if not isinstance(d, dict):
+            details[change.id] = ChangeDetail(text=change.detail)
+            continue
+        names = ("from", "to") if change.action == "moved" else ("slot",)
+        details[change.id] = ChangeDetail(
+            slots=[slots[d[n]] for n in names if isinstance(d.get(n), int) and d[n] in slots],
+            numbers=[d[n] for n in ("before", "after") if isinstance(d.get(n), int)],
+            people=[people[u] for u in d.get("over", []) if isinstance(u, int) and u in people],
+        )
+    return details
 
 
 def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int, int]:
