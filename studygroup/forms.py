@@ -15,10 +15,12 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.core import UnboundField
+from wtforms.utils import unset_value
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
-from studygroup.i18n import is_timezone, timezone_names
+from studygroup.db import utcnow
 from studygroup.input import DATABASE_INT_MAX, DATABASE_INT_MIN, database_int
+from studygroup.zones import is_timezone, timezone_choices
 
 # Control characters other than tab and newlines: PostgreSQL refuses NUL in text, and none of
 # them belongs in a name, a title or a description.
@@ -105,10 +107,16 @@ def plausible_date(form, field):
 
 
 class TimezoneField(SelectField):
+    """An IANA zone, offered by its name in the reader's language (studygroup.zones)."""
+
     def __init__(self, label=None, **kwargs):
         super().__init__(label or _l("Time zone"), **kwargs)
-        self.choices = [SelectChoice(name) for name in timezone_names()]
         self.validate_choice = False
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # Made once the value is known: a stored zone missing from the list is kept in it.
+        self.choices = timezone_choices(utcnow(), current=self.data)
 
     def pre_validate(self, form):
         if not self.data or not is_timezone(self.data):

@@ -1,8 +1,7 @@
 """Language and time formatting. Dates always go through Babel, in the group's zone."""
 
 from datetime import datetime
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, has_request_context, request, session
@@ -85,15 +84,6 @@ def _known_user():
     if current_user and current_user.is_authenticated:
         return current_user
     return None
-
-
-@cache
-def timezone_names() -> tuple[str, ...]:
-    return tuple(sorted(n for n in available_timezones() if "/" in n and not n.startswith("Etc/")))
-
-
-def is_timezone(name: str) -> bool:
-    return name in timezone_names() or name == "UTC"
 
 
 # The glossary's forms: `2026年12月19日(土) 9:00` and `Sat 19 Dec 2026, 09:00`. Babel formats

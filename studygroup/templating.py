@@ -9,6 +9,7 @@ from studygroup import i18n
 from studygroup.paging import url_here
 from studygroup.security import return_path
 from studygroup.urls import page_url
+from studygroup.zones import zone_name
 
 BUILT_IN_ROLE_NAMES = {
     "setup": _l("Setup"),
@@ -116,6 +117,7 @@ def register(app: Flask) -> None:
         page_url=page_url,
         return_path=return_path,
         url_here=url_here,
+        zone_name=zone_name,
     )
 
     @app.context_processor

@@ -22,6 +22,7 @@ from studygroup.input import is_ascii_number
 from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+from studygroup.zones import zone_name
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -38,7 +39,10 @@ def to_utc(day: date, at: time, tz: str, *, field: str = "start_time") -> dateti
     utc = local.astimezone(UTC)
     if utc.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise RuleViolation(
-            _l("This time does not exist on that day in %(tz)s: the clocks change.", tz=tz),
+            _l(
+                "This time does not exist on that day in %(tz)s: the clocks change.",
+                tz=zone_name(tz),
+            ),
             field,
         )
     return utc
