@@ -129,6 +129,49 @@ def test_one_session_at_a_taken_start_asks_first(client, auth, make):
     assert _count(group) == 3
 
 
+def test_moving_a_session_onto_another_start_asks_first(client, auth, make):
+    """Editing a session to start when another of the group's sessions starts is the same
+    duplicate as posting one there: the page names the other session and keeps what was
+    typed; ticking "save it anyway" saves. Other edits of a session are not asked about."""
+    organizer = make.user()
+    group = make.group(organizer)
+    day = date.today() + timedelta(days=30)
+    existing = make.session(group, day=day, title="第7回")
+    moving = make.session(group, day=day + timedelta(days=7), title="第8回")
+    auth.login_as(organizer)
+    data = {
+        "title": "第8回（前倒し）",
+        "day": day.isoformat(),
+        "start_time": "10:00",
+        "end_time": "12:00",
+        "venue": "",
+        "description": "",
+    }
+    url = f"/g/{group.slug}/sessions/{moving.id}/edit"
+    asked = client.post(url, data=data)
+    assert asked.status_code == 422
+    page = asked.get_data(as_text=True)
+    assert "Another session of this group starts at this time: 第7回." in page
+    assert f"/g/{group.slug}/sessions/{existing.id}" in page
+    assert 'name="save_anyway"' in page
+    assert 'value="第8回（前倒し）"' in page
+    db.session.expire_all()
+    assert moving.starts_at == to_utc(day + timedelta(days=7), time(10), group.timezone)
+    assert moving.title == "第8回"  # nothing of the refused edit is saved
+
+    # The session's own start is no duplicate: a new title alone saves at once.
+    same_day = client.post(
+        url,
+        data={**data, "day": (day + timedelta(days=7)).isoformat(), "title": "第8回 LT"},
+    )
+    assert same_day.status_code == 302
+
+    assert client.post(url, data={**data, "save_anyway": "y"}).status_code == 302
+    db.session.expire_all()
+    assert moving.starts_at == existing.starts_at
+    assert moving.title == "第8回（前倒し）"
+
+
 def test_two_organizers_posting_the_same_series_at_once_make_each_date_once(app_factory, make):
     """The group's row is locked before the dates are checked: the second post waits for the
     first and then skips every date it made."""

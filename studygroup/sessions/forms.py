@@ -61,6 +61,10 @@ class NewSessionForm(SessionForm):
     post_anyway = BooleanField(_l("Post it anyway, as a second session at that time"))
 
 
+class EditSessionForm(SessionForm):
+    save_anyway = BooleanField(_l("Save it anyway, as a second session at that time"))
+
+
 class SeriesForm(SessionTimesMixin, Form):
     title = StringField(_l("Title"), validators=[required(), Length(max=200)])
     first_day = DateField(

@@ -18,9 +18,9 @@ from studygroup.sessions import bp
 from studygroup.sessions.forms import (
     WEEKDAY_NAMES,
     AddSlotForm,
+    EditSessionForm,
     NewSessionForm,
     SeriesForm,
-    SessionForm,
     SlotForm,
     headcount_fields,
     headcount_form,
@@ -288,6 +288,7 @@ def edit(group: Group, membership: Membership, session_id: int):
     form = _session_form(
         group, session, formdata=request.form if request.method == "POST" else None
     )
+    same_start = None
     if form.validate_on_submit():
         try:
             change = update_session(
@@ -299,10 +300,13 @@ def edit(group: Group, membership: Membership, session_id: int):
                 venue=form.venue.data or "",
                 description=form.description.data or "",
                 now=utcnow(),
+                allow_same_start=form.save_anyway.data,
             )
         except RuleViolation as error:
             db.session.rollback()
             show_violation(form, error)
+            if isinstance(error, SameStart):
+                same_start = error.session
         else:
             told = 0
             if change.time or change.venue:
@@ -321,13 +325,13 @@ def edit(group: Group, membership: Membership, session_id: int):
                 )
             return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
     status = 422 if form.errors else 200
-    return _edit_page(group, session, form=form, status=status)
+    return _edit_page(group, session, form=form, same_start=same_start, status=status)
 
 
-def _session_form(group: Group, session: StudySession, *, formdata=None) -> SessionForm:
+def _session_form(group: Group, session: StudySession, *, formdata=None) -> EditSessionForm:
     zone = ZoneInfo(group.timezone)
     local_start = session.starts_at.astimezone(zone)
-    return SessionForm(
+    return EditSessionForm(
         formdata=formdata,
         title=session.title,
         day=local_start.date(),
@@ -362,7 +366,8 @@ def _edit_page(
     group: Group,
     session: StudySession,
     *,
-    form: SessionForm | None = None,
+    form: EditSessionForm | None = None,
+    same_start: StudySession | None = None,
     posted_slot: tuple[int, SlotForm] | None = None,
     over: list | None = None,
     add_form: AddSlotForm | None = None,
@@ -384,6 +389,7 @@ def _edit_page(
         "sessions/edit.html",
         group=group,
         form=form or _session_form(group, session),
+        same_start=same_start,
         session=session,
         slot_forms=slot_forms,
         over_slot_id=posted_slot[0] if posted_slot is not None and over else None,

@@ -212,11 +212,14 @@ def update_session(
     venue: str,
     description: str,
     now: datetime,
+    allow_same_start: bool = True,
 ) -> SessionChange:
     """Edit one session only (the rest of its series stays as it is).
 
     Moving the session moves its role windows by the same amount. Raises `sequence` when the
-    time or place changes, and `updated_at` on any change.
+    time or place changes, and `updated_at` on any change. With `allow_same_start=False`, a
+    move onto the start of another of the group's sessions is refused (SameStart), as when
+    posting one.
     """
     _check_times(starts_at, ends_at)
     change = SessionChange(
@@ -226,6 +229,11 @@ def update_session(
     )
     if not change.any:
         return change
+    if starts_at != session.starts_at and not allow_same_start:
+        lock_row(db_session, Group, session.group_id)
+        existing = sessions_starting_at(db_session, session.group, [starts_at]).get(starts_at)
+        if existing is not None:
+            raise SameStart(existing)
     if change.time:
         shift = starts_at - session.starts_at
         for slot in _slots(db_session, session):
