@@ -1,13 +1,17 @@
 """Sorting and finding members by name, the same on SQLite and PostgreSQL.
 
 A member may give the reading of their name (ふりがな). Lists sort by the reading when there is
-one, else by the display name, so Japanese names come in 50-音 order once readings are given.
-Both keys are stored on the user (kept up to date by the model) and normalised here: NFKC
-(full-width Latin and half-width katakana become ordinary letters and kana), case-folded, and
-katakana written as hiragana, so ハセガワ, はせがわ and ﾊｾｶﾞﾜ are one reading.
+one, else by a reading of the display name that pykakasi guesses (長谷川 -> はせがわ), so
+Japanese names come in 50-音 order though most members never type a reading; names without
+kanji (kana, Latin letters) sort as they are. A search looks in the name and in the given or
+guessed reading, so はせがわ finds 長谷川 either way. Both keys are stored on the user (kept up
+to date by the model) and normalised here: NFKC (full-width Latin and half-width katakana
+become ordinary letters and kana), case-folded, and katakana written as hiragana, so ハセガワ,
+はせがわ and ﾊｾｶﾞﾜ are one reading.
 """
 
 import unicodedata
+from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -22,15 +26,62 @@ def _fold(text: str) -> str:
     return folded.translate(_KATAKANA_TO_HIRAGANA)
 
 
+# Variant kanji of family names that pykakasi's dictionary lacks, as their common forms.
+_VARIANTS = str.maketrans(
+    {"髙": "高", "﨑": "崎", "𠮷": "吉", "德": "徳", "濵": "濱", "栁": "柳", "槗": "橋", "𣘺": "橋"}
+)
+
+
+@cache
+def kakasi():
+    """pykakasi's converter: its dictionaries take about a second to load, once per process."""
+    import pykakasi
+
+    return pykakasi.kakasi()
+
+
+def _has_kanji(text: str) -> bool:
+    return any(unicodedata.name(c, "").startswith("CJK ") or c == "々" for c in text)
+
+
+@lru_cache(maxsize=4096)
+def generated_reading(display_name: str) -> str | None:
+    """The name in hiragana as pykakasi reads it (長谷川 ひかり -> はせがわ ひかり), or None
+    when there is no kanji to read (the name sorts as it is, and pykakasi is not loaded).
+
+    A kanji pykakasi does not know (it would drop the rest of the name) stays as it is and
+    the reading goes on after it."""
+    text = unicodedata.normalize("NFKC", display_name).translate(_VARIANTS)
+    if not _has_kanji(text):
+        return None
+    reading = []
+    while text:
+        done = 0
+        for part in kakasi().convert(text):
+            if not part["hira"] or not text.startswith(part["orig"], done):
+                break
+            reading.append(part["hira"])
+            done += len(part["orig"])
+        if done < len(text):
+            reading.append(text[done])  # unknown to pykakasi: kept, and the rest read again
+            done += 1
+        text = text[done:]
+    return "".join(reading)
+
+
 def name_sort_key(display_name: str, reading: str | None) -> str:
-    """What a member is sorted by: their reading if they gave one, else their name."""
-    return " ".join(_fold(reading or display_name).split())
+    """What a member is sorted by: their reading if they gave one, else the reading of their
+    name that pykakasi guesses, else (no kanji) their name."""
+    key = reading or generated_reading(display_name) or display_name
+    return " ".join(_fold(key).split())
 
 
 def name_search_key(display_name: str, reading: str | None) -> str:
-    """What a search by name looks in: name and reading, without spaces ("hikari hasegawa"
-    and "はせがわひかり" both find 長谷川 ひかり (Hikari Hasegawa), reading はせがわ ひかり)."""
-    return "\n".join(search_term(part) for part in (display_name, reading or "") if part)
+    """What a search by name looks in: name and reading (given, else guessed), without spaces
+    ("hikari hasegawa" and "はせがわひかり" both find 長谷川 ひかり (Hikari Hasegawa), reading
+    はせがわ ひかり)."""
+    reading = reading or generated_reading(display_name) or ""
+    return "\n".join(search_term(part) for part in (display_name, reading) if part)
 
 
 def search_term(text: str) -> str:

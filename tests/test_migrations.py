@@ -171,3 +171,48 @@ def test_upgrading_gives_existing_members_and_groups_working_feed_tokens(
         assert group.calendar_token_salt  # the part of every member's link to the group feed
         db.session.remove()
         downgrade(revision="base")
+
+
+def test_name_keys_are_made_again_from_generated_readings(empty_database, app_factory):
+    """Members without a reading get keys from the reading pykakasi guesses on the way up
+    (and lose them on the way down); a given reading and Latin names keep theirs; no change
+    time or feed version moves."""
+    from studygroup.auth.models import User
+
+    app = app_factory(empty_database)
+    with app.app_context():
+        upgrade()
+        people = {
+            "kanji@example.com": ("長谷川 ひかり", None),
+            "read@example.com": ("逢坂 あおい", "アイサカ アオイ"),
+            "latin@example.com": ("Sato Misaki", None),
+        }
+        db.session.add_all(
+            User(email=email, password_hash="x", display_name=name, reading=reading)
+            for email, (name, reading) in people.items()
+        )
+        db.session.commit()
+        columns = (User.email, User.name_sort_key, User.name_search_key)
+        stamps = (User.id, User.updated_at, User.revision, User.shown_changed_at)
+        before = db.session.execute(sa.select(*stamps)).all()
+        db.session.remove()
+
+        def keys():
+            found = {row.email: tuple(row[1:]) for row in db.session.execute(sa.select(*columns))}
+            db.session.remove()
+            return found
+
+        downgrade(revision="cbd5917f5e1a")
+        assert keys() == {
+            "kanji@example.com": ("長谷川 ひかり", "長谷川ひかり"),
+            "read@example.com": ("あいさか あおい", "逢坂あおい\nあいさかあおい"),
+            "latin@example.com": ("sato misaki", "satomisaki"),
+        }
+        upgrade()
+        assert keys() == {
+            "kanji@example.com": ("はせがわ ひかり", "長谷川ひかり\nはせがわひかり"),
+            "read@example.com": ("あいさか あおい", "逢坂あおい\nあいさかあおい"),
+            "latin@example.com": ("sato misaki", "satomisaki"),
+        }
+        assert db.session.execute(sa.select(*stamps)).all() == before
+        db.session.remove()

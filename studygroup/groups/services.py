@@ -8,7 +8,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -28,7 +27,7 @@ from studygroup.groups.models import (
     new_invite_token,
 )
 from studygroup.mail.services import Link, queue_email
-from studygroup.names import by_name, name_matches
+from studygroup.names import by_name, kakasi, name_matches
 from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 
@@ -64,14 +63,6 @@ def slug_taken(db_session: Session, slug: str, *, except_group: Group | None = N
 SLUG_LENGTH = 40  # a suggested address stays short enough to read out and type
 
 
-@cache
-def _kakasi():
-    """pykakasi's converter: its dictionaries take about a second to load, once per process."""
-    import pykakasi
-
-    return pykakasi.kakasi()
-
-
 def romanised_slug(name: str) -> str:
     """`name` as an address: Japanese in Hepburn romaji (渋谷Python勉強会 -> shibuya-python-
     benkyoukai), words joined by hyphens, cut at a word. "" when nothing usable is left."""
@@ -82,7 +73,7 @@ def romanised_slug(name: str) -> str:
         unicodedata.normalize("NFKD", c)[0] if unicodedata.name(c, "").startswith("LATIN") else c
         for c in unicodedata.normalize("NFKC", name)
     )
-    words = " ".join(part["hepburn"] for part in _kakasi().convert(text))
+    words = " ".join(part["hepburn"] for part in kakasi().convert(text))
     slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
     while len(slug) > SLUG_LENGTH and "-" in slug:
         slug = slug.rsplit("-", 1)[0]
