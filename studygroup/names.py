@@ -69,6 +69,24 @@ def generated_reading(display_name: str) -> str | None:
     return "".join(reading)
 
 
+READING_LENGTH = 80  # user.reading's column
+
+
+def is_reading(text: str) -> bool:
+    """Whether `text` can be the reading of a name: hiragana, katakana (full or half width,
+    with ー and ・), spaces (full-width too), or Latin letters for a Latin name (with the
+    hyphens, apostrophes and dots such names have). Kanji, digits and symbols cannot."""
+    return all(_reading_character(c) for c in text)
+
+
+def _reading_character(char: str) -> bool:
+    if "\u3041" <= char <= "\u30ff" or "\uff66" <= char <= "\uff9f":  # kana, ー, ・, ゛
+        return True
+    if char in " \u3000-'’.":
+        return True
+    return char.isalpha() and unicodedata.name(char, "").startswith(("LATIN ", "FULLWIDTH LATIN "))
+
+
 def name_sort_key(display_name: str, reading: str | None) -> str:
     """What a member is sorted by: their reading if they gave one, else the reading of their
     name that pykakasi guesses, else (no kanji) their name."""

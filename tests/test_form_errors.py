@@ -5,6 +5,7 @@ import re
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from markupsafe import escape
 
 from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot
@@ -139,3 +140,35 @@ def test_a_refused_assignment_keeps_the_choices_and_shows_why(client, auth, make
 def test_fields_point_only_at_help_that_exists(client):
     page = client.get("/login").get_data(as_text=True)
     assert 'aria-describedby="None"' not in page
+
+
+def test_the_profile_takes_a_reading_only_in_kana_or_latin_letters(client, auth, make):
+    from studygroup.auth.models import User
+
+    member = make.user(display_name="長谷川 ひかり")
+    auth.login_as(member)
+
+    def save(reading, language="en"):
+        data = {"display_name": "長谷川 ひかり", "reading": reading, "timezone": "Asia/Tokyo"}
+        return client.post("/profile", data=data, headers={"Accept-Language": language})
+
+    for reading in (
+        "はせがわ ひかり",
+        "ハセガワ　ヒカリ",
+        "ﾊｾｶﾞﾜ ﾋｶﾘ",
+        "らーめん・たろう",
+        "Hikari O'Hasegawa-Smith",
+    ):
+        assert save(reading).status_code == 302, reading
+        assert db.session.get(User, member.id).reading == reading
+    for reading, language, message in (
+        ("長谷川", "en", "Write the reading in hiragana or katakana"),
+        ("はせがわ1", "ja", "ふりがなは、ひらがな・カタカナで入力してください"),
+        ("<b>ひかり</b>", "en", "Write the reading in hiragana or katakana"),
+        ("は" * 81, "ja", "80文字以内"),
+    ):
+        page = save(reading, language).get_data(as_text=True)
+        shown = _field(page, "reading")
+        assert message in shown and 'aria-invalid="true"' in shown, reading
+        assert f'value="{escape(reading)}"' in shown  # what was typed stays
+        assert db.session.get(User, member.id).reading == "Hikari O'Hasegawa-Smith"

@@ -21,6 +21,7 @@ from studygroup.auth.services import (
 )
 from studygroup.extensions import db
 from studygroup.forms import Form, TimezoneField, language_choices, required, strip
+from studygroup.names import READING_LENGTH, is_reading
 
 PASSWORD_MESSAGES = {
     "too_short": _l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
@@ -75,7 +76,11 @@ class ProfileForm(Form):
     reading = StringField(
         _l("Reading of your name (optional)"),
         filters=[strip],
-        validators=[Length(max=80)],
+        validators=[
+            Length(
+                max=READING_LENGTH, message=_l("Use at most %(n)d characters.", n=READING_LENGTH)
+            )
+        ],
         description=_l("In kana, e.g. はせがわ ひかり. Lists of members are sorted by it."),
     )
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
@@ -91,6 +96,15 @@ class ProfileForm(Form):
     email_session_changes = BooleanField(_l("Changes to sessions I help at"))
     email_reminders = BooleanField(_l("Reminders before sessions I help at"))
     email_organizer_requests = BooleanField(_l("Requests to answer in groups I organize"))
+
+    def validate_reading(self, field):
+        if not is_reading(field.data or ""):
+            raise ValidationError(
+                _l(
+                    "Write the reading in hiragana or katakana (Latin letters for a name in "
+                    "Latin letters)."
+                )
+            )
 
     def validate_skills(self, field):
         if len(parse_skills(field.data or "")) > MAX_SKILLS:
