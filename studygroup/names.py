@@ -135,6 +135,11 @@ def by_name() -> list:
     return [by_code_point(User.name_sort_key), by_code_point(User.display_name), User.id]
 
 
+def name_order(user) -> tuple:
+    """by_name()'s order in Python, for users already loaded: sort(key=name_order)."""
+    return (user.name_sort_key, user.display_name, user.id)
+
+
 def name_matches(search: str):
     """WHERE clause: the user's name or reading contains `search` (case, width and kana
     type aside). `%` and `_` in the search are plain characters."""

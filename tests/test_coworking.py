@@ -330,3 +330,39 @@ def test_other_pages_hide_private_group_names_and_hidden_coworkers(client, auth,
     # Nor by name on the session page.
     session_page = client.get(f"/g/{group.slug}/sessions/{s.id}").get_data(as_text=True)
     assert ">Bo<" not in session_page and "Bo," not in session_page
+
+
+def test_names_sort_by_reading_as_in_the_member_lists(client, auth, make):
+    """By the name keys (reading given or guessed, else the name), "a member" last: the
+    co-workers page ordered by name, the names by a session, and the network page's list."""
+    from studygroup.coworking.services import Order, worked_with_by_session
+
+    organizer = make.user(display_name="Org")
+    group = make.group(organizer)
+    me = make.member(group, make.user(display_name="Me"))
+    people = {}
+    for name, reading in (
+        ("渡辺", None),  # わたなべ
+        ("青木", None),  # あおき
+        ("逢坂", "あいさか"),  # pykakasi would say ほうさか
+        ("zed", None),
+        ("Hidden", None),
+    ):
+        people[name] = make.member(group, make.user(display_name=name))
+        people[name].reading = reading
+    people["Hidden"].appear_by_name = False
+    s = past(make, group, 3)
+    setup = slots(s)["setup"]
+    setup.headcount = 6
+    for person in (me, *people.values()):
+        put(organizer, person, setup)
+    db.session.commit()
+    expected = ["zed", "逢坂", "青木", "渡辺", None]  # by code point 渡 < 逢 < 青
+    found = coworkers_of(db.session, me, viewer=me, now=NOW, order=Order.NAME)
+    assert [c.name for c in found] == expected
+    assert worked_with_by_session(db.session, me, [s.id], viewer=me, now=NOW) == {s.id: expected}
+    auth.login_as(organizer)
+    page = client.get(f"/g/{group.slug}/network").get_data(as_text=True)
+    few = page.split("Worked with few others")[1].split("Pairs who")[0]
+    shown = ["Hidden", "Me", "zed", "逢坂", "青木", "渡辺"]  # the organizer sees every name
+    assert sorted(shown, key=few.index) == shown

@@ -28,6 +28,7 @@ from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import groups_of
+from studygroup.names import name_order
 
 LIST_LENGTH = 100
 
@@ -214,7 +215,7 @@ def reset_link():
 @group_view(organizer=True)
 def network(group: Group, membership: Membership):
     picture = group_network(db.session, group, now=utcnow())
-    members = sorted(picture.members.values(), key=lambda u: u.display_name.casefold())
+    members = sorted(picture.members.values(), key=name_order)
     few = sorted(
         (
             u
@@ -223,7 +224,7 @@ def network(group: Group, membership: Membership):
             if picture.sessions_worked.get(u.id, 0) >= 1
             and (picture.partners.get(u.id, 0) <= 2 or picture.sessions_worked.get(u.id, 0) <= 1)
         ),
-        key=lambda u: (picture.partners.get(u.id, 0), u.display_name.casefold()),
+        key=lambda u: (picture.partners.get(u.id, 0), *name_order(u)),
     )
     return render_template(
         "coworking/network.html",

@@ -40,6 +40,7 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
+from studygroup.names import name_order
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import counts_as_worked
@@ -55,6 +56,7 @@ class Order(StrEnum):
 class Coworker:
     user_id: int
     name: str | None  # None: they chose not to appear by name ("a member")
+    sort_key: str  # what a list by name sorts on (User.name_sort_key): "" when name is None
     sessions: int
     side_by_side: int
     first: datetime
@@ -180,6 +182,7 @@ def coworkers_of(
         select_from(
             they.user_id,
             User.display_name,
+            User.name_sort_key,
             User.appear_by_name,
             sa.func.count(sa.distinct(StudySession.id)),
             sa.func.count(sa.distinct(sa.case((side_by_side, StudySession.id)))),
@@ -188,7 +191,7 @@ def coworkers_of(
             outside_organized,
         )
         .join(User, User.id == they.user_id)
-        .group_by(they.user_id, User.display_name, User.appear_by_name)
+        .group_by(they.user_id, User.display_name, User.name_sort_key, User.appear_by_name)
     ).all()
     if not totals:
         return []
@@ -203,7 +206,7 @@ def coworkers_of(
     ).all()
     named = {
         user_id
-        for user_id, _name, by_name, *_counts, outside in totals
+        for user_id, _name, _key, by_name, *_counts, outside in totals
         if _named(user_id, by_name, viewer) or not outside
     }
 
@@ -220,18 +223,22 @@ def coworkers_of(
         Coworker(
             user_id=user_id,
             name=display_name if user_id in named else None,
+            sort_key=sort_key if user_id in named else "",
             sessions=sessions,
             side_by_side=side,
             first=_utc(first),
             last=_utc(last),
             roles=dict(sorted(roles[user_id].items(), key=lambda kv: (-kv[1], kv[0]))),
         )
-        for user_id, display_name, _by_name, sessions, side, first, last, _outside in totals
+        for user_id, display_name, sort_key, _by, sessions, side, first, last, _out in totals
     ]
     if order == Order.RECENT:
         result.sort(key=lambda c: (c.last, c.sessions), reverse=True)
     elif order == Order.NAME:
-        result.sort(key=lambda c: (c.name is None, (c.name or "").casefold()))
+        # As the member lists (studygroup.names.by_name): by reading, then name; "a member"
+        # last, in the order of most sessions (their reading is not the viewer's to know).
+        result.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp()))
+        result.sort(key=lambda c: (c.name is None, c.sort_key, c.name or ""))
     else:
         result.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp()))
     return result
@@ -291,14 +298,20 @@ def worked_with_by_session(
         if not _named(user_id, people[user_id].appear_by_name, viewer)
     }
     organized = _organized_among(db_session, viewer, hidden_in)
-    result: dict[int, list[str | None]] = defaultdict(list)
+    shown: dict[int, list[User | None]] = defaultdict(list)
     for session_id, group_id, user_id in rows:
         person = people[user_id]
-        shown = group_id in organized or _named(user_id, person.appear_by_name, viewer)
-        result[session_id].append(person.display_name if shown else None)
-    for session_id in result:
-        result[session_id].sort(key=lambda n: (n is None, n or ""))
-    return dict(result)
+        named = group_id in organized or _named(user_id, person.appear_by_name, viewer)
+        shown[session_id].append(person if named else None)
+    return {
+        # By reading, then name, as the member lists; "a member" last.
+        session_id: [p.display_name if p else None for p in sorted(persons, key=_by_name)]
+        for session_id, persons in shown.items()
+    }
+
+
+def _by_name(person: User | None) -> tuple:
+    return (True,) if person is None else (False, *name_order(person))
 
 
 def _named(user_id: int, appear_by_name: bool, viewer: User | None) -> bool:
