@@ -172,3 +172,38 @@ def test_a_co_organizer_is_an_organizer_too(client, auth, world, make):
     page = client.get(f"/people/{people['Mai'].id}/coworkers").get_data(as_text=True)
     assert "Ben" in page
     _shows_nothing_of_alpha(page)
+
+
+def test_the_years_filter_starts_with_the_history_the_viewer_may_see(client, auth, make):
+    """Kei worked in the members-only group A from 2024 and in B from 2026: Yui, only in B,
+    sees years from 2026 (nothing tells her when Kei's history in A began); Kei sees 2024."""
+    from studygroup.coworking.services import history_years
+    from studygroup.groups.models import Visibility
+
+    kei, ken, yui = (make.user(display_name=n) for n in ("Kei", "Ken", "Yui"))
+    a = make.group(name="Group A", slug="group-a", visibility=Visibility.MEMBERS)
+    b = make.group(name="Group B", slug="group-b", visibility=Visibility.MEMBERS)
+    for group, people, day in ((a, (kei, ken), date(2024, 5, 11)), (b, (kei, yui), None)):
+        organizer = make.member(group, role=MemberRole.ORGANIZER)
+        for person in people:
+            make.member(group, person)
+        session = make.session(group, day=day or date.today() - timedelta(days=3))
+        for person in people:
+            assign(
+                db.session,
+                organizer=organizer,
+                member=person,
+                slot=_slots(session)["setup"],
+                now=NOW,
+            )
+    db.session.commit()
+    this_year = NOW.year  # (Asia/Tokyo: a test on New Year's Eve UTC is a year ahead there)
+    years = history_years(db.session, kei, viewer=kei, now=NOW)
+    assert years[-1] == 2024 and years[0] >= this_year
+    assert history_years(db.session, kei, viewer=yui, now=NOW)[-1] >= 2026
+    auth.login_as(yui)
+    page = client.get(f"/people/{kei.id}/coworkers").get_data(as_text=True)
+    assert '<option value="2024"' not in page and "2025" not in page
+    auth.login_as(kei)
+    page = client.get(f"/people/{kei.id}/coworkers").get_data(as_text=True)
+    assert '<option value="2024"' in page

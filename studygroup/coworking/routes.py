@@ -138,7 +138,12 @@ def _render_page(member: User, token: str | None = None):
         year=year,
         order=order.value,
         token=token,
-        years=history_years(db.session, member, now=utcnow()),
+        years=history_years(
+            db.session,
+            member,
+            viewer=current_user if current_user.is_authenticated else None,
+            now=utcnow(),
+        ),
     )
 
 

@@ -361,11 +361,20 @@ def may_view_coworkers(
     return any(m.group_id in organizer_of for m in shared)
 
 
-def history_years(db_session: Session, member: User, *, now: datetime) -> range:
+def history_years(
+    db_session: Session, member: User, *, viewer: User | None, now: datetime
+) -> range:
     """The years the member's co-working page can filter by, latest first: from the year of
     their first worked session or first membership, whichever is earlier, to this year (in
-    their time zone). One query."""
+    their time zone). Only the groups whose history `viewer` may see count
+    (`history_groups`, as for the page's rows): the filter tells no one when the member's
+    history elsewhere began. One query."""
     from zoneinfo import ZoneInfo
+
+    groups = history_groups(member, viewer)
+
+    def seen(group_id) -> list:
+        return [] if groups is None else [group_id.in_(groups)]
 
     first_worked = (
         sa.select(sa.func.min(StudySession.starts_at))
@@ -377,12 +386,16 @@ def history_years(db_session: Session, member: User, *, now: datetime) -> range:
             counts_as_worked(Assignment, StudySession),
             StudySession.status == SessionStatus.SCHEDULED,
             StudySession.starts_at <= now,
+            *seen(StudySession.group_id),
         )
         .scalar_subquery()
     )
     first_joined = (
         sa.select(sa.func.min(Membership.joined_at))
-        .where(Membership.user_id == member.id)
+        .where(
+            Membership.user_id == member.id,
+            *seen(Membership.group_id),
+        )
         .scalar_subquery()
     )
     worked, joined = db_session.execute(sa.select(first_worked, first_joined)).one()
