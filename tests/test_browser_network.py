@@ -1,6 +1,7 @@
 """The network pictures in a real browser (Debian's Chromium through Playwright): every label
-inside its picture by the browser's own measure (getBBox) on a desktop and a 360px phone, for
-groups of 12, 60 and 300 members and for a member's page full of long names.
+inside its picture and clear of other labels and of other members' circles, by the browser's
+own measure (getBBox) on a desktop and a 360px phone, for groups of 12, 60 and 300 members
+and for a member's page full of long names.
 
 Screenshots go to test-artifacts/screenshots/network-<size>-<desktop|phone>.png and
 network-member-<desktop|phone>.png for a person to look at.
@@ -46,6 +47,27 @@ figure => [...figure.querySelectorAll("svg")]
       return [t.textContent, b.x, b.y, b.width, b.height];
     }),
   }))
+"""
+
+
+# For each visible picture: the labels that cover another member's circle (each label's
+# group has the member's full name as its title, as the circle has).
+COVERING = """
+figure => [...figure.querySelectorAll("svg")]
+  .filter(svg => svg.getBoundingClientRect().width > 0)
+  .flatMap(svg => {
+    const circles = [...svg.querySelectorAll("circle")]
+      .map(c => [c.querySelector("title").textContent, c.getBBox()]);
+    return [...svg.querySelectorAll("g > text")].flatMap(t => {
+      const own = t.parentNode.querySelector("title").textContent;
+      const b = t.getBBox();
+      return circles
+        .filter(([name, c]) => name !== own
+          && Math.min(b.x + b.width, c.x + c.width) - Math.max(b.x, c.x) > 0.5
+          && Math.min(b.y + b.height, c.y + c.height) - Math.max(b.y, c.y) > 0.5)
+        .map(([name]) => [t.textContent, name]);
+    });
+  })
 """
 
 
@@ -104,6 +126,7 @@ def test_group_pictures_keep_every_name_inside(live, new_context, screenshot, si
         assert svg["labels"], "names are written"
         assert _labels_outside(measured) == [], name
         assert _overlapping(svg["labels"]) == [], name
+        assert figure.evaluate(COVERING) == [], name
         # Shown at its drawn size or close to it: names stay readable.
         assert min(svg["fontPx"]) >= 9.5, (name, min(svg["fontPx"]))
         if size == 12:

@@ -102,6 +102,30 @@ def test_long_names_stay_inside_the_members_picture(client, auth, crew, make):
     assert _texts_outside(svg, 17) == []
 
 
+def test_labels_follow_the_readers_view_of_names_and_cut_long_ones_with_a_tooltip(
+    client, auth, crew, make
+):
+    organizer, group = crew
+    me = make.member(group, make.user(display_name="Me"))
+    long = make.member(group, make.user(display_name="長谷川 ひかりさくら子"))
+    hidden = make.member(group, make.user(display_name="Hidden Hana"))
+    hidden.appear_by_name = False
+    for n, person in enumerate((long, hidden)):
+        session = _past(make, group, 10 + n)
+        _put(organizer, me, _slots(session)["setup"])
+        _put(organizer, person, _slots(session)["setup"])
+    db.session.commit()
+    auth.login_as(me)
+    page = client.get(f"/people/{me.id}/coworkers", headers={"Accept-Language": "ja"})
+    (svg,) = _svgs(page.get_data(as_text=True))
+    assert "Hidden" not in svg
+    labels = re.findall(r"<g><title>([^<]*)</title><text [^>]*>([^<]*)</text></g>", svg)
+    # Cut at a word (not "長谷川 ひか…"), the whole name as the label's tooltip and the circle's.
+    assert ("長谷川 ひかりさくら子", "長谷川…") in labels
+    assert ("あるメンバー", "あるメンバー") in labels
+    assert "<title>長谷川 ひかりさくら子</title></circle>" in svg
+
+
 def test_side_by_side_weighs_the_group_picture(client, auth, crew, make):
     """Sharing a session is not a tie: only side by side (same role or overlapping times)."""
     from studygroup.coworking import network as network_module
@@ -175,10 +199,13 @@ def test_a_group_picture_is_framed_clustered_and_the_same_every_time(crew, size)
         for node in picture.nodes:
             assert node.circle_box().inside(frame)
             assert node.label_box() is None or node.label_box().inside(frame), node.label
-        # Names never cover each other.
+        # Names never cover each other, nor another member's circle.
         boxes = [n.label_box() for n in labelled]
         for i, box in enumerate(boxes):
             assert all(box.overlap(other) == 0 for other in boxes[i + 1 :]), labelled[i].label
+        for node in labelled:
+            others = (n.circle_box() for n in picture.nodes if n is not node)
+            assert all(node.label_box().overlap(c) == 0 for c in others), node.label
     assert first.labelled >= min(size, 40)
     # Clusters: at least two, and each member in exactly one.
     clusters = first.picture.clusters

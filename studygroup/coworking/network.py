@@ -26,8 +26,10 @@ PHONE_WIDTH = 200.0  # circles' span across a phone; names reach out beyond it
 PHONE_FRAME = 300.0  # the widest a phone's picture may be (a 360px screen shows ~310px)
 WIDE_MIN, WIDE_MAX = 480.0, 780.0  # the same on a desktop
 WIDE_FRAME = 900.0  # (the page shows ~910px)
-AREA_PER_MEMBER = 800.0
-HUBS_PER_CLUSTER = 2  # px² each member needs at least on a phone
+# px² each member needs at least on a phone: more in a group of up to 120, where names are
+# written in the picture, so that they have room beside the circles rather than over them.
+AREA_PER_MEMBER = {True: 1400.0, False: 800.0}
+HUBS_PER_CLUSTER = 2
 
 _cache: OrderedDict[str, "GroupPicture"] = OrderedDict()
 _cache_lock = threading.Lock()  # threaded servers share the cache
@@ -118,9 +120,8 @@ def _draw(network: GroupNetwork, ties: list[tuple[int, int, int]]) -> GroupPictu
     top = max(strength.values())
     size = {i: math.sqrt(strength[i] / top) for i in ids}
     # Names are written in this order while there is room: each cluster's two busiest
-    # members first (they may cover a little of a circle), then everyone by how busy.
+    # members first, then everyone by how busy.
     rank = {i: n for c in clusters for n, i in enumerate(c)}
-    hubs = {i for i in ids if rank[i] < HUBS_PER_CLUSTER}
     people = [
         (i, members[i].display_name, size[i])
         for i in sorted(ids, key=lambda i: (min(rank[i], HUBS_PER_CLUSTER), -size[i], i))
@@ -137,7 +138,7 @@ def _draw(network: GroupNetwork, ties: list[tuple[int, int, int]]) -> GroupPictu
     ):
         # Names may reach out past the circles, as far as the screen the picture is for
         # allows: it is shown at its drawn size, names at 12px.
-        long = max(1.0, len(ids) * AREA_PER_MEMBER / across**2)
+        long = max(1.0, len(ids) * AREA_PER_MEMBER[small] / across**2)
         centres = _spread(
             _scaled(unit, across, upright=upright, long=long),
             radii,
@@ -151,7 +152,6 @@ def _draw(network: GroupNetwork, ties: list[tuple[int, int, int]]) -> GroupPictu
             sorted(drawn),
             clusters,
             label_all=label_all,
-            hubs=hubs,
             reach=(-spare, _span(centres, radii) + spare),
         )
         pictures.append(picture)

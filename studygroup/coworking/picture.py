@@ -55,7 +55,9 @@ def text_width(text: str, font_px: float) -> float:
 
 
 def fit(text: str, max_em: float) -> str:
-    """`text`, cut with "…" where it would grow wider than `max_em`."""
+    """`text`, cut with "…" where it would grow wider than `max_em`. A word that would keep
+    only a character or two goes whole ("長谷川…", not "長谷川 ひか…"; "山田 花子…", not
+    "山田 花子 (…"): a stub reads as noise, and the full name is the label's tooltip."""
     if sum(_em(c) for c in text) <= max_em:
         return text
     kept, width = [], 1.0  # the ellipsis
@@ -64,7 +66,11 @@ def fit(text: str, max_em: float) -> str:
         if width > max_em:
             break
         kept.append(char)
-    return "".join(kept).rstrip() + "…"
+    shown = "".join(kept).rstrip()
+    words, _space, stub = shown.rpartition(" ")
+    if words.strip() and len(stub) <= 2 and not text[len(kept)].isspace():
+        shown = words.rstrip()
+    return shown + "…"
 
 
 @dataclass(frozen=True)
@@ -234,16 +240,18 @@ def star(
 
 
 def _candidates(node: Node, font_px: float):
-    """Places for a node's label, best first: right, left, above, below, then the corners."""
-    gap = node.r + LABEL_GAP_PX
-    up = node.r + 0.65 * font_px + 2
-    yield node.x + gap, node.y, "start"
-    yield node.x - gap, node.y, "end"
-    yield node.x, node.y - up, "middle"
-    yield node.x, node.y + up, "middle"
-    for dx, anchor in ((gap * 0.7, "start"), (-gap * 0.7, "end")):
-        for dy in (-up * 0.8, up * 0.8):
-            yield node.x + dx, node.y + dy, anchor
+    """Places for a node's label, best first: right, left, above, below, then the corners;
+    then the same a little further out (still near enough to read as the circle's name)."""
+    for further in (0.0, 0.5 * font_px):
+        gap = node.r + LABEL_GAP_PX + further
+        up = node.r + 0.65 * font_px + 2 + further
+        yield node.x + gap, node.y, "start"
+        yield node.x - gap, node.y, "end"
+        yield node.x, node.y - up, "middle"
+        yield node.x, node.y + up, "middle"
+        for dx, anchor in ((gap * 0.7, "start"), (-gap * 0.7, "end")):
+            for dy in (-up * 0.8, up * 0.8):
+                yield node.x + dx, node.y + dy, anchor
 
 
 def node_radius(size: float, *, small: bool = True) -> float:
@@ -256,16 +264,14 @@ def place_labels(
     nodes: list[Node],
     *,
     label_all: bool,
-    hubs=(),
     reach: tuple[float, float] | None = None,
     font_px: float = GRAPH_FONT_PX,
 ) -> None:
-    """Put each label where it covers no other label, and as little of other circles as can
-    be, in the nodes' order (most important first). A label with no free place goes where it
-    covers least when `label_all`, and is left out otherwise (the node keeps its name as a
-    tooltip, and everyone is in the lists beside the picture); `hubs` (indexes) may cover a
-    little of other circles rather than go without a name. With `reach` (left, right), a
-    name goes only where it stays between the two, if it can."""
+    """Put each label where it covers no other label and no other member's circle, in the
+    nodes' order (most important first). A label with no free place goes where it covers
+    least when `label_all`, and is left out otherwise (the node keeps its name as a tooltip,
+    and everyone is in the lists beside the picture). With `reach` (left, right), a name goes
+    only where it stays between the two, if it can."""
     import numpy as np
 
     circles = np.array([astuple(n.circle_box()) for n in nodes], dtype=float).reshape(-1, 4)
@@ -289,9 +295,7 @@ def place_labels(
             if score == (False, 0.0, 0.0):
                 break
         (beyond, on_labels, on_circles), x, y, anchor, box = best
-        area = (box.right - box.left) * (box.bottom - box.top)
-        crowded = on_circles > 0.1 * area and i not in hubs
-        if (beyond or on_labels or crowded) and not label_all:
+        if (beyond or on_labels or on_circles) and not label_all:
             node.label = ""
             continue
         node.label_x, node.label_y, node.anchor = round(x, 1), round(y, 1), anchor
@@ -306,13 +310,12 @@ def graph(
     clusters: list[list[int]],
     *,
     label_all: bool,
-    hubs: set[int] = frozenset(),
     reach: tuple[float, float] | None = None,
 ) -> Picture:
     """The group's picture from a layout: `people` are (id, name, size 0..1) in the order
     their names are written, `positions` their centres, `ties` (a, b, weight) the lines to
-    draw, `clusters` lists of ids, largest first (the first few get a colour each); the names
-    of `hubs` may cover a little of other circles; names stay within x in `reach`."""
+    draw, `clusters` lists of ids, largest first (the first few get a colour each); names stay
+    within x in `reach`."""
     colour = {}
     for number, ids in enumerate(clusters):
         for member_id in ids:
@@ -334,12 +337,7 @@ def graph(
         )
         nodes.append(node)
         where[member_id] = node
-    place_labels(
-        nodes,
-        label_all=label_all,
-        reach=reach,
-        hubs={k for k, (member_id, _name, _size) in enumerate(people) if member_id in hubs},
-    )
+    place_labels(nodes, label_all=label_all, reach=reach)
     top = max((w for _, _, w in ties), default=1)
     edges = []
     for a, b, weight in sorted(ties, key=lambda t: t[2]):  # the strongest drawn last, on top
