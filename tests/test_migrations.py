@@ -194,7 +194,7 @@ def test_name_keys_are_made_again_from_generated_readings(empty_database, app_fa
         db.session.commit()
         columns = (User.email, User.name_sort_key, User.name_search_key)
         stamps = (User.id, User.updated_at, User.revision, User.shown_changed_at)
-        before = db.session.execute(sa.select(*stamps)).all()
+        before = db.session.execute(sa.select(*stamps).order_by(User.id)).all()
         db.session.remove()
 
         def keys():
@@ -214,5 +214,5 @@ def test_name_keys_are_made_again_from_generated_readings(empty_database, app_fa
             "read@example.com": ("あいさか あおい", "逢坂あおい\nあいさかあおい"),
             "latin@example.com": ("sato misaki", "satomisaki"),
         }
-        assert db.session.execute(sa.select(*stamps)).all() == before
+        assert db.session.execute(sa.select(*stamps).order_by(User.id)).all() == before
         db.session.remove()
