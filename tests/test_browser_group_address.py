@@ -35,7 +35,7 @@ def test_the_address_is_suggested_from_a_japanese_name(live, new_context, screen
     )
 
     page.locator("input[name=name]").press_sequentially("渋谷Python勉強会", delay=20)
-    expect(address).to_have_value("shibuya-python-benkyoukai", timeout=10000)
+    expect(address).to_have_value("shibuya-python-benkyokai", timeout=10000)
     width, inner = _no_horizontal_scroll(page)
     assert width <= inner
     screenshot(page, "group-address-phone-ja")

@@ -63,9 +63,17 @@ def slug_taken(db_session: Session, slug: str, *, except_group: Group | None = N
 SLUG_LENGTH = 40  # a suggested address stays short enough to read out and type
 
 
+# Kana and kanji: the parts of a name that are romanised.
+JAPANESE_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+# Long vowels as passports and station signs write them: 東京 tokyo, 大阪 osaka.
+LONG_VOWEL = re.compile(r"o[ou]|uu")
+
+
 def romanised_slug(name: str) -> str:
-    """`name` as an address: Japanese in Hepburn romaji (渋谷Python勉強会 -> shibuya-python-
-    benkyoukai), words joined by hyphens, cut at a word. "" when nothing usable is left."""
+    """`name` as an address: Japanese in Hepburn romaji as passports and signs write it, long
+    vowels folded (渋谷Python勉強会 -> shibuya-python-benkyokai, 東京 tokyo, コーヒー kohi), words
+    joined by hyphens, cut at a word. Latin words pass unchanged (Google stays google). "" when
+    nothing usable is left."""
     import unicodedata
 
     text = "".join(
@@ -73,12 +81,23 @@ def romanised_slug(name: str) -> str:
         unicodedata.normalize("NFKD", c)[0] if unicodedata.name(c, "").startswith("LATIN") else c
         for c in unicodedata.normalize("NFKC", name)
     )
-    words = " ".join(part["hepburn"] for part in kakasi().convert(text))
+    words = " ".join(_romaji(part) for part in kakasi().convert(text))
     slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
     while len(slug) > SLUG_LENGTH and "-" in slug:
         slug = slug.rsplit("-", 1)[0]
     slug = slug[:SLUG_LENGTH].strip("-")
     return slug if SLUG_RE.match(slug) else ""
+
+
+def _romaji(part: dict) -> str:
+    """One part of pykakasi's reading: romaji without long vowels; other text as it is."""
+    if not JAPANESE_WORD.search(part["orig"]):
+        return part["hepburn"]
+    romaji = part["hepburn"]
+    if "ー" in part["hira"]:
+        # The katakana long mark doubles any vowel (コーヒー koohii): read the word without it.
+        romaji = "".join(p["hepburn"] for p in kakasi().convert(part["hira"].replace("ー", "")))
+    return LONG_VOWEL.sub(lambda long: long[0][0], romaji)
 
 
 def suggest_slug(db_session: Session, name: str, *, except_group: Group | None = None) -> str:

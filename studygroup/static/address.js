@@ -1,5 +1,5 @@
 // The new-group form: while the organizer types the group's name, suggest its address
-// (romanised on the server: 渋谷Python勉強会 -> shibuya-python-benkyoukai). An address the
+// (romanised on the server: 渋谷Python勉強会 -> shibuya-python-benkyokai). An address the
 // organizer typed is never replaced. Without JavaScript, an empty address is made on saving.
 for (const form of document.querySelectorAll("form[data-address-from]")) {
   const name = form.querySelector("input[name=name]");
