@@ -1,5 +1,6 @@
 """Language and time formatting. Dates always go through Babel, in the group's zone."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -149,3 +150,15 @@ def shows_twice(value: datetime, zone: ZoneInfo) -> bool:
     that repeats when clocks go back (either pass), so the local time alone is ambiguous."""
     local = value.astimezone(zone)
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+# Kana, kanji and the full-width forms: text a Japanese reader takes for Japanese.
+JAPANESE_TEXT = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+def parentheses(text: str) -> tuple[str, str]:
+    """The parentheses to put around `text`: on a Japanese page `（）` around Japanese text,
+    as Japanese writes it; Latin and digits keep `()` in every language: `(UTC−4)`."""
+    if str(get_locale()) == "ja" and JAPANESE_TEXT.search(text):
+        return "（", "）"
+    return "(", ")"

@@ -4,6 +4,8 @@ from flask import Flask
 from flask.json.tag import JSONTag, TaggedJSONSerializer
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from studygroup import i18n
 from studygroup.paging import url_here
@@ -99,12 +101,27 @@ class _SessionSerializer(TaggedJSONSerializer):
     default_tags = [_TagLazyText, *TaggedJSONSerializer.default_tags]
 
 
+@pass_eval_context
+def _parens(eval_ctx, text, after_text: bool = False) -> str:
+    """`{{ x|parens }}`: x in the parentheses of the page's language (i18n.parentheses).
+    `after_text`: half-width ones are set off from the text before by a space, full-width
+    ones carry their own space."""
+    text = as_text(text)
+    opening, closing = i18n.parentheses(str(text))
+    if after_text and opening == "(":
+        opening = " ("
+    if eval_ctx.autoescape:
+        return Markup("%s%s%s") % (opening, text, closing)
+    return f"{opening}{text}{closing}"
+
+
 def register(app: Flask) -> None:
     # Before any template compiles: Jinja builds the finalize call into each template, so
     # every `{{ ... }}` of every template turns lazy strings into text before escaping.
     app.jinja_env.finalize = as_text
     app.session_interface.serializer = _SessionSerializer()  # type: ignore[attr-defined]
     app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["parens"] = _parens
     app.jinja_env.globals.update(
         session_status_label=session_status_label,
         place_status_label=place_status_label,

@@ -88,7 +88,7 @@ def test_member_subscribes_and_the_feed_follows_edits(live, new_context, screens
     _log_in(page, base, seeded.member)
     page.goto(f"{base}/schedule")
     box = page.locator("section#calendar")
-    expect(box.locator("h2")).to_have_text("自分の担当をカレンダーに")
+    expect(box.locator("h2")).to_have_text("自分の担当のカレンダー配信")
     subscribe = box.get_by_role("link", name="購読する")
     webcal = subscribe.get_attribute("href")
     assert webcal.startswith("webcal://127.0.0.1:") and "/calendar/member/" in webcal
@@ -111,7 +111,7 @@ def test_member_subscribes_and_the_feed_follows_edits(live, new_context, screens
     assert event.summary.value == f"受付: {TITLE}"
     assert event.dtstart.value.strftime("%H:%M") == "09:30"
     assert event.sequence.value == "0"
-    assert "Ken Ito (設営)" in event.description.value
+    assert "Ken Itoさん（設営）" in event.description.value
     etag = first.headers["etag"]
     assert page.request.get(url, headers={"If-None-Match": etag}).status == 304
 

@@ -31,7 +31,7 @@ def test_the_address_is_suggested_from_a_japanese_name(live, new_context, screen
     page.goto(f"{live.url}/groups/new")
     address = page.locator("input[name=slug]")
     expect(page.locator("#slug-help .help")).to_contain_text(
-        "ページのアドレスは /g/<address> になります"
+        "ページのアドレスは /g/<アドレス> になります"
     )
 
     page.locator("input[name=name]").press_sequentially("渋谷Python勉強会", delay=20)

@@ -319,7 +319,7 @@ def test_a_member_feed_lists_places_at_their_role_times_with_coworkers(crew, mak
 
     ja = parse(member_body(aoi, options=JA)).contents["vevent"][0]
     assert ja.summary.value == "受付: Monthly meetup"
-    assert "一緒に活動する人: Ben (設営)" in ja.description.value
+    assert "一緒に活動する人: Benさん（設営）、あるメンバー（登壇者）" in ja.description.value
 
 
 def test_feeds_change_whenever_what_they_show_changes(crew, make):

@@ -25,7 +25,7 @@ FORM = {
     ("locale", "text"),
     [
         ("en", "the page will be /g/&lt;address&gt;."),
-        ("ja", "ページのアドレスは /g/&lt;address&gt; になります"),
+        ("ja", "ページのアドレスは /g/&lt;アドレス&gt; になります"),
     ],
 )
 def test_the_help_text_shows_the_address_placeholder(client, auth, make, locale, text):
@@ -35,7 +35,9 @@ def test_the_help_text_shows_the_address_placeholder(client, auth, make, locale,
     for url in ("/groups/new", f"/g/{group.slug}/edit"):
         page = client.get(url).get_data(as_text=True)
         assert text in page, url
-        assert "<address>" not in page  # a tag the browser would swallow
+        assert "<address>" not in page and "<アドレス>" not in page  # tags to swallow
+        if locale == "ja":
+            assert "&lt;address&gt;" not in page  # the placeholder is in Japanese too
 
 
 def test_a_japanese_name_is_romanised():

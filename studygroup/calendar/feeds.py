@@ -441,9 +441,7 @@ def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> E
         _("Session: %(title)s, %(when)s", title=place.title, when=session_when),
     ]
     if coworkers:
-        people = ", ".join(
-            f"{c.name or build.a_member} ({build.role(c.role_key, c.role_name)})" for c in coworkers
-        )
+        people = _(", ").join(build.coworker(c) for c in coworkers)
         lines.append(_("Also working: %(people)s", people=people))
     lines += [place.group_name, url]
     return _event(
@@ -480,7 +478,6 @@ class _Build:
         self.options = options
         self._links = url_builder(options.base_url)
         self._roles: dict[tuple[str | None, str], str] = {}
-        self.a_member = _("a member")
 
     def session_url(self, slug: str, session_id: int) -> str:
         return self._links("sessions.show", slug=slug, session_id=session_id)
@@ -490,6 +487,13 @@ class _Build:
         if label is None:
             label = self._roles[key, name] = role_label_of(key, name)
         return label
+
+    def coworker(self, person: Coworker) -> str:
+        """`Aoi (Setup)`; in Japanese `Aoiさん（設営）`: another person's name takes さん."""
+        role = self.role(person.role_key, person.role_name)
+        if person.name is None:
+            return _("a member (%(role)s)", role=role)
+        return _("%(name)s (%(role)s)", name=person.name, role=role)
 
     def marked(self, title: str, status: SessionStatus) -> str:
         if status == SessionStatus.CANCELLED:

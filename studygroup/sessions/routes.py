@@ -441,7 +441,7 @@ def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: in
         flash(
             _(
                 "Over the head-count, keeping their places: %(names)s.",
-                names=", ".join(over),
+                names=_(", ").join(over),
             ),
             "warning",
         )
