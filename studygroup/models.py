@@ -1,6 +1,7 @@
 """Every model, imported in one place so mappers and Alembic see the whole schema."""
 
 from studygroup.auth.models import LoginFailure, Skill, User, user_skill
+from studygroup.coworking.models import Tie, TieRole, TieWatermark
 from studygroup.groups.models import (
     Anchor,
     Group,
@@ -35,6 +36,9 @@ __all__ = [
     "SessionStatus",
     "Skill",
     "StudySession",
+    "Tie",
+    "TieRole",
+    "TieWatermark",
     "User",
     "user_skill",
     "Visibility",
@@ -42,3 +46,6 @@ __all__ = [
 
 # Gives every new member and group its calendar feed token (a mapper event).
 from studygroup.calendar import tokens as _calendar_tokens  # noqa: E402,F401
+
+# Recounts the co-working ties of the sessions a transaction changed, at its commit.
+from studygroup.coworking import ties as _ties  # noqa: E402,F401

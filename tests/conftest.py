@@ -270,3 +270,18 @@ def smtp_server(app):
         yield received
     finally:
         controller.stop()
+
+
+@pytest.fixture(params=["live", "ties"])
+def ties_or_live(request, app):
+    """Runs a co-working test twice: with no tie watermark (everything counted live from the
+    places), and with the tie tables holding the sessions started more than a day ago (kept
+    by the recount at each commit) and the rest counted live."""
+    if request.param == "ties":
+        from datetime import UTC, datetime, timedelta
+
+        from studygroup.coworking.models import TieWatermark
+
+        db.session.add(TieWatermark(id=1, upto=datetime.now(UTC) - timedelta(days=1)))
+        db.session.commit()
+    return request.param

@@ -216,3 +216,33 @@ def test_name_keys_are_made_again_from_generated_readings(empty_database, app_fa
         }
         assert db.session.execute(sa.select(*stamps).order_by(User.id)).all() == before
         db.session.remove()
+
+
+def test_the_ties_migration_fills_the_tables_from_the_history(empty_database, app_factory):
+    """The demo's history down before the tie tables and up again: the upgrade fills them as
+    a rebuild up to its watermark does; the downgrade drops them."""
+    from studygroup.coworking.models import Tie, TieRole, TieWatermark
+    from studygroup.coworking.ties import rebuild_ties
+
+    app = app_factory(empty_database)
+    with app.app_context():
+        upgrade()
+        assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+        db.session.remove()
+        downgrade(revision="89c057091632")
+        assert "tie" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+
+        def rows():
+            return (
+                set(db.session.execute(sa.select(*Tie.__table__.columns)).all()),
+                set(db.session.execute(sa.select(*TieRole.__table__.columns)).all()),
+            )
+
+        filled = rows()
+        assert filled[0] and filled[1]
+        upto = db.session.scalar(sa.select(TieWatermark.upto))
+        rebuild_ties(db.session, now=upto)
+        assert rows() == filled
+        db.session.rollback()
+        db.session.remove()

@@ -13,6 +13,8 @@ from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import past_years
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
+# Each test runs counted live and from the tie tables (conftest.ties_or_live).
+pytestmark = pytest.mark.usefixtures("ties_or_live")
 
 
 def _sessions(group, starts: list[datetime]) -> None:

@@ -24,6 +24,8 @@ from studygroup.signups.services import assign
 from tests.test_coworking import slots as _slots
 
 NOW = datetime.now(UTC)
+# Each test runs counted live and from the tie tables (conftest.ties_or_live).
+pytestmark = pytest.mark.usefixtures("ties_or_live")
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, User
+from studygroup.coworking.ties import pair_join
 from studygroup.groups.models import (
     Group,
     MemberRole,
@@ -104,23 +105,12 @@ def history_groups(member: User, viewer: User | None):
 
 
 def _pair_join(
-    member_id: int, *, now: datetime, group_id=None, since=None, until=None, groups=None
+    member_id: int, *, now: datetime, group_id=None, since=None, until=None, groups=None, after=None
 ):
-    """FROM my worked places JOIN the same sessions' other worked places."""
-    me, they = aliased(Assignment), aliased(Assignment)
-    my_slot, their_slot = aliased(RoleSlot), aliased(RoleSlot)
+    """FROM my worked places JOIN the same sessions' other worked places (`pair_join`)."""
+    pairs, me, they, my_slot, their_slot, side_by_side = pair_join()
     session = StudySession
-    side_by_side = sa.or_(
-        my_slot.id == their_slot.id,
-        sa.and_(my_slot.starts_at < their_slot.ends_at, my_slot.ends_at > their_slot.starts_at),
-    )
-    conditions = [
-        me.user_id == member_id,
-        counts_as_worked(me, session),
-        counts_as_worked(they, session),
-        session.status == SessionStatus.SCHEDULED,
-        session.starts_at <= now,
-    ]
+    conditions = [me.user_id == member_id, session.starts_at <= now]
     if group_id is not None:
         conditions.append(session.group_id == group_id)
     if since is not None:
@@ -129,17 +119,11 @@ def _pair_join(
         conditions.append(session.starts_at < until)
     if groups is not None:  # what this viewer may see of the member's history
         conditions.append(session.group_id.in_(groups))
+    if after is not None:  # the sessions the tie tables do not hold yet
+        conditions.append(session.starts_at > after)
 
     def select_from(*columns):
-        return (
-            sa.select(*columns)
-            .select_from(me)
-            .join(my_slot, my_slot.id == me.slot_id)
-            .join(session, session.id == my_slot.session_id)
-            .join(their_slot, their_slot.session_id == session.id)
-            .join(they, sa.and_(they.slot_id == their_slot.id, they.user_id != member_id))
-            .where(*conditions)
-        )
+        return pairs(*columns).where(*conditions)
 
     return select_from, they, my_slot, their_slot, side_by_side
 
@@ -162,7 +146,192 @@ def coworkers_of(
     appear by name come back with `name=None`, except to themselves and to an organizer when
     every session counted with them is in a group that organizer organizes. The caller checks
     first that `viewer` may see this member's page (`may_view_coworkers`).
+
+    One query: the member's ties (`coworking.models.Tie`, up to the watermark) with the
+    sessions started since then counted live. A year (`since`/`until`) is not a group's
+    total, so that filter counts everything live, in two queries (`_coworkers_live`).
     """
+    from studygroup.coworking.ties import settle
+
+    settle(db_session)  # this transaction's own changes first (they are recounted at commit)
+    if since is not None or until is not None:
+        counted = _coworkers_live(
+            db_session, member, viewer=viewer, now=now, group_id=group_id, since=since, until=until
+        )
+    else:
+        counted = _coworkers_from_ties(
+            db_session, member, viewer=viewer, now=now, group_id=group_id
+        )
+    return _ordered(counted, order)
+
+
+@dataclass
+class _Count:
+    """One co-worker's figures while they are added up."""
+
+    display_name: str
+    sort_key: str
+    appear_by_name: bool
+    sessions: int = 0
+    side_by_side: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    outside: int = 0
+    roles: dict[tuple[str, str], int] = field(default_factory=dict)
+    live: set[int] = field(default_factory=set)
+    live_side: set[int] = field(default_factory=set)
+    live_roles: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+
+    def dates(self, first, last) -> None:
+        first, last = _utc(first), _utc(last)
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+
+
+def _coworkers_from_ties(
+    db_session: Session, member: User, *, viewer: User | None, now: datetime, group_id
+) -> list[Coworker]:
+    from studygroup.coworking.models import Tie, TieRole, TieWatermark
+    from studygroup.coworking.ties import EARLY
+    from studygroup.db import UTCDateTime
+
+    groups = history_groups(member, viewer)
+    # The tables answer for the sessions up to the watermark, when it is not past `now`.
+    upto = (
+        sa.select(TieWatermark.upto)
+        .where(TieWatermark.id == 1, TieWatermark.upto <= now)
+        .scalar_subquery()
+    )
+    stored = (
+        sa.select(
+            Tie.other_id.label("other_id"),
+            Tie.group_id.label("group_id"),
+            Tie.sessions.label("sessions"),
+            Tie.side_by_side.label("side"),
+            Tie.first_at.label("first_at"),
+            Tie.last_at.label("last_at"),
+            TieRole.role_type_id.label("role_type_id"),
+            TieRole.sessions.label("role_sessions"),
+            sa.null().label("session_id"),
+        )
+        .select_from(Tie)
+        .outerjoin(
+            TieRole,
+            sa.and_(
+                TieRole.user_id == Tie.user_id,
+                TieRole.other_id == Tie.other_id,
+                TieRole.group_id == Tie.group_id,
+            ),
+        )
+        .where(Tie.user_id == member.id, upto.is_not(None))
+    )
+    if group_id is not None:
+        stored = stored.where(Tie.group_id == group_id)
+    if groups is not None:
+        stored = stored.where(Tie.group_id.in_(groups))
+    # Since the watermark: one row per session, pair of places (few: minutes of history).
+    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
+        member.id,
+        now=now,
+        group_id=group_id,
+        groups=groups,
+        after=sa.func.coalesce(upto, sa.literal(EARLY, UTCDateTime)),
+    )
+    live = select_from(
+        they.user_id,
+        StudySession.group_id,
+        sa.null(),
+        sa.case((side_by_side, 1), else_=0),
+        StudySession.starts_at,
+        StudySession.starts_at,
+        sa.case((my_slot.id == their_slot.id, my_slot.role_type_id)),
+        sa.null(),
+        StudySession.id,
+    )
+    rows = sa.union_all(stored, live).subquery()
+    outside = (
+        sa.case((rows.c.group_id.in_(organized_by(viewer)), 0), else_=1)
+        if viewer is not None
+        else sa.literal(1)
+    )
+    counts: dict[int, _Count] = {}
+    seen: set[tuple[int, int]] = set()
+    for row in db_session.execute(
+        sa.select(
+            rows,
+            User.display_name,
+            User.name_sort_key,
+            User.appear_by_name,
+            RoleType.key,
+            RoleType.name,
+            outside.label("outside"),
+        )
+        .join(User, User.id == rows.c.other_id)
+        .outerjoin(RoleType, RoleType.id == rows.c.role_type_id)
+    ):
+        count = counts.get(row.other_id)
+        if count is None:
+            count = counts[row.other_id] = _Count(
+                row.display_name, row.name_sort_key, row.appear_by_name
+            )
+        count.outside |= row.outside
+        role = (row.key, row.name) if row.role_type_id is not None else None
+        if row.session_id is None:  # a stored tie (repeated once per role)
+            if (row.other_id, row.group_id) not in seen:
+                seen.add((row.other_id, row.group_id))
+                count.sessions += row.sessions
+                count.side_by_side += row.side
+                count.dates(row.first_at, row.last_at)
+            if role:
+                count.roles[role] = count.roles.get(role, 0) + row.role_sessions
+        else:
+            count.live.add(row.session_id)
+            if row.side:
+                count.live_side.add(row.session_id)
+            count.dates(row.first_at, row.last_at)
+            if role:
+                count.live_roles.setdefault(role, set()).add(row.session_id)
+    from studygroup.templating import role_label
+
+    labels: dict[tuple, str] = {}
+
+    def label(role: tuple[str, str]) -> str:
+        if role not in labels:
+            labels[role] = role_label(RoleType(key=role[0], name=role[1]))
+        return labels[role]
+
+    result = []
+    for user_id, count in counts.items():
+        roles: dict[str, int] = {}
+        for role, n in [*count.roles.items(), *((r, len(s)) for r, s in count.live_roles.items())]:
+            roles[label(role)] = roles.get(label(role), 0) + n
+        named = _named(user_id, count.appear_by_name, viewer) or not count.outside
+        result.append(
+            Coworker(
+                user_id=user_id,
+                name=count.display_name if named else None,
+                sort_key=count.sort_key if named else "",
+                sessions=count.sessions + len(count.live),
+                side_by_side=count.side_by_side + len(count.live_side),
+                first=count.first,
+                last=count.last,
+                roles=dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0]))),
+            )
+        )
+    return result
+
+
+def _coworkers_live(
+    db_session: Session,
+    member: User,
+    *,
+    viewer: User | None,
+    now: datetime,
+    group_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Coworker]:
+    """`coworkers_of` computed from the places alone, in two queries (any filter)."""
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
         member.id,
         now=now,
@@ -232,6 +401,10 @@ def coworkers_of(
         )
         for user_id, display_name, sort_key, _by, sessions, side, first, last, _out in totals
     ]
+    return result
+
+
+def _ordered(result: list[Coworker], order: Order) -> list[Coworker]:
     if order == Order.RECENT:
         result.sort(key=lambda c: (c.last, c.sessions), reverse=True)
     elif order == Order.NAME:

@@ -1,5 +1,6 @@
 """`flask send-reminders`: run by cron (e.g. every 15 minutes). It also forgets login
-attempts that no throttling rule reads any more."""
+attempts that no throttling rule reads any more, and adds the sessions started since the last
+run to the co-working ties (`studygroup.coworking.ties.advance_ties`)."""
 
 import time
 
@@ -45,8 +46,13 @@ def claim_reminders(db_session, *, now) -> int:
 def send_reminders_command() -> None:
     """Queue due reminders, then send every pending email (retrying failed ones) within
     MAIL_RUN_BUDGET_SECONDS."""
+    # The command is the cron's door, not a rule of this layer: coworking sits above signups.
+    from studygroup.coworking.ties import advance_ties
+
     started = time.monotonic()
     now = utcnow()
+    ties = advance_ties(db.session, now=now)
+    db.session.commit()
     claimed = claim_reminders(db.session, now=now)
     budget = current_app.config["MAIL_RUN_BUDGET_SECONDS"] - (time.monotonic() - started)
     report = deliver(db.session, now=utcnow(), budget=max(budget, 0))
@@ -55,5 +61,6 @@ def send_reminders_command() -> None:
     click.echo(
         f"reminders queued: {claimed}; "
         f"sent {report.sent}, left {report.left}, failed {report.failed}; "
-        f"old login records deleted: {forgotten}"
+        f"old login records deleted: {forgotten}; "
+        f"sessions added to the co-working ties: {ties.sessions}"
     )
