@@ -181,6 +181,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.sessions import routes as _session_routes  # noqa: F401
     from studygroup.signups import bp as signups_bp
     from studygroup.signups import routes as _signup_routes  # noqa: F401
+    from studygroup.thanks import bp as thanks_bp
+    from studygroup.thanks import routes as _thanks_routes  # noqa: F401
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -189,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(signups_bp)
     app.register_blueprint(coworking_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(thanks_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating

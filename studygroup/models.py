@@ -15,6 +15,7 @@ from studygroup.groups.models import (
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
+from studygroup.thanks.models import ThanksNote
 
 __all__ = [
     "Anchor",
@@ -36,6 +37,7 @@ __all__ = [
     "SessionStatus",
     "Skill",
     "StudySession",
+    "ThanksNote",
     "Tie",
     "TieRole",
     "TieWatermark",

@@ -14,6 +14,7 @@ from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import sign_up
+from studygroup.thanks.models import ThanksNote
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -28,6 +29,11 @@ def world(make):
     slot = db.session.scalar(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
     membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == member.id))
     place = sign_up(db.session, member=member, slot=slot, now=datetime.now(UTC))
+    # A note as a row (the session is still to come, so no service would write one).
+    note = ThanksNote(
+        session_id=session.id, sender_id=member.id, recipient_id=organizer.id, body="Thanks!"
+    )
+    db.session.add(note)
     db.session.commit()
     return {
         "organizer": organizer,
@@ -42,6 +48,7 @@ def world(make):
             "place_id": place.id,
             "user_id": member.id,
             "other_id": organizer.id,
+            "note_id": note.id,
         },
     }
 

@@ -96,6 +96,7 @@ class ProfileForm(Form):
     email_session_changes = BooleanField(_l("Changes to sessions I help at"))
     email_reminders = BooleanField(_l("Reminders before sessions I help at"))
     email_organizer_requests = BooleanField(_l("Requests to answer in groups I organize"))
+    email_thanks = BooleanField(_l("Thank-you notes from people I worked with"))
 
     def validate_reading(self, field):
         if not is_reading(field.data or ""):

@@ -59,6 +59,8 @@ class User(UserMixin, db.Model):
     email_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Organizers: a speaker request or a join request waits for an answer.
     email_organizer_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # A co-worker sent me a thank-you note.
+    email_thanks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
     coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
         sa.Enum(
@@ -73,6 +75,8 @@ class User(UserMixin, db.Model):
         server_default=CoworkersVisibility.SHARED_GROUPS.value,
     )
     appear_by_name: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Co-workers may send me thank-you notes (studygroup.thanks); off: nobody can.
+    accept_thanks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     coworkers_link_token: Mapped[str] = mapped_column(
         sa.String(64), default=new_session_token, server_default=""
     )

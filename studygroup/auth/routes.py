@@ -40,6 +40,7 @@ EMAIL_CHOICES = (
     "email_session_changes",
     "email_reminders",
     "email_organizer_requests",
+    "email_thanks",
 )
 
 

@@ -24,3 +24,10 @@ class PrivacyForm(Form):
             "Unticked, you appear as “a member”."
         ),
     )
+    accept_thanks = BooleanField(
+        _l("Co-workers can send me thank-you notes"),
+        description=_l(
+            "After a session, the people who worked it with you can send you a short note; "
+            "you see it on your “Thank-you notes” page. Unticked, no one can send you one."
+        ),
+    )

@@ -200,6 +200,7 @@ def privacy():
     if form.validate_on_submit():
         current_user.coworkers_visibility = CoworkersVisibility(form.coworkers_visibility.data)
         current_user.appear_by_name = form.appear_by_name.data
+        current_user.accept_thanks = form.accept_thanks.data
         db.session.commit()
         flash(_("Your choices are saved."), "success")
     else:

@@ -140,6 +140,11 @@ MESSAGES = {
         ),
         "email_signups",
     ),
+    "thanks_received": (
+        _l("%(name)s sent you a thank-you note: %(session)s"),
+        _l("%(name)s, who worked %(session)s with you, sent you a thank-you note:"),
+        "email_thanks",
+    ),
 }
 
 # The kinds that go to organizers, about someone else's request.
@@ -215,12 +220,14 @@ def compose_email(
     answer_at: Link | None = None,
     other_place=None,
     link: Link | None = None,
+    note: str = "",
 ) -> OutboundEmail | None:
     """One message for `user` in their language, not yet in the outbox (None when the
     member turned this kind of email off). Messages to organizers name who asks (`about`)
     and where to answer (`answer_at`); a join request has a `group` and no session.
     `other_place` is the member's place a message speaks of besides `place` (%(other_role)s).
-    `link` is the page the message points to when it is not the session's.
+    `link` is the page the message points to when it is not the session's. `note` is a
+    member's own words (a thank-you note), quoted as they wrote them.
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
@@ -247,6 +254,7 @@ def compose_email(
             "mail/message.txt",
             user=user,
             intro=str(intro) % values,
+            note=note,
             group=group,
             session=session,
             slot=slot,

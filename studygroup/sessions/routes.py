@@ -216,6 +216,7 @@ def session_page(
         staffing=staffing,
         clashes=_clashes(staffing, session, current_user),
         worked_together=_worked_together(staffing, session),
+        thanks=_thanks(session, membership),
         names=_visible_names(staffing, session),
         is_member=membership is not None and membership.is_active,
         now=utcnow(),
@@ -265,6 +266,20 @@ def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
         for slot in session.slots
         if any(p.attendance != Attendance.NO_SHOW for p in staffing[slot.id].confirmed)
     ]
+
+
+def _thanks(session, membership: Membership | None) -> dict:
+    """After a session: whom the viewer may thank, and for organizers the notes reported."""
+    from studygroup.thanks.services import is_over, reported_in_session, thankable
+
+    now = utcnow()
+    if not current_user.is_authenticated or not is_over(session, now):
+        return {"people": [], "reported": []}
+    organizer = membership is not None and membership.is_organizer
+    return {
+        "people": thankable(db.session, current_user, session, now=now),
+        "reported": reported_in_session(db.session, session) if organizer else [],
+    }
 
 
 def _clashes(staffing, session, user) -> dict[int, str]:
