@@ -405,7 +405,7 @@ def test_the_recipient_gets_an_email_in_their_language_over_smtp(crew, client, a
         f"/thanks/{session.id}/{p['Bo'].id}", data={"body": "プロジェクターをありがとう <3"}
     )
     [message] = smtp_server.to("bo@example.com")
-    assert message["Subject"] == "AiさんからMeetup #11のお礼のメッセージが届きました"
+    assert message["Subject"] == "お礼のメッセージ: Aiさんから（Meetup #11）"
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "プロジェクターをありがとう <3" in body
     assert "/thanks" in body
