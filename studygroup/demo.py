@@ -219,6 +219,7 @@ def demo_command(force: bool) -> None:
     people = {u.email.split("@")[0]: u for u, _ in users}
     _staff_monthly(monthly, people, organizer, now)
     _staff_weekly(weekly, people, organizer, now)
+    _thank_you_notes(monthly, people, now)
     db.session.commit()
     click.echo(
         f"Demo group '{group.name}' with {len(users)} members and "
@@ -408,6 +409,35 @@ def _staff_weekly(sessions, people, organizer, now) -> None:
     for i, session in enumerate([s for s in sessions if s.starts_at >= now][:3]):
         host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
         sign_up(db.session, member=host, slot=_slots(session)["reception"], now=now)
+    db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
+
+
+# (sender, recipient, note) after the latest monthly meeting held.
+THANKS = [
+    ("organizer", "suzuki", "いつも会場の設営をありがとうございます！今月も助かりました。"),
+    ("takahashi", "suzuki", "プロジェクターの配線、ありがとう。次回もよろしく！"),
+    ("suzuki", "organizer", "片付けまでありがとうございました。また来月！"),
+]
+
+
+def _thank_you_notes(sessions, people, now) -> None:
+    """A few notes after the latest monthly meeting held, so /thanks shows some at once."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.thanks.services import send_thanks
+
+    latest = max((s for s in _loaded(sessions) if s.starts_at < now), key=lambda s: s.starts_at)
+    # An evening after the meeting (or now, when it has only just begun).
+    when = min(latest.ends_at + timedelta(hours=2), now)
+    for sender, recipient, body in THANKS:
+        send_thanks(
+            db.session,
+            sender=people[sender],
+            recipient=people[recipient],
+            session=latest,
+            body=body,
+            now=when,
+        )
     db.session.execute(sa.delete(OutboundEmail))
     db.session.info.pop("queued_emails", None)
 

@@ -283,7 +283,9 @@ def test_the_together_page_links_each_session_to_a_note(crew, client, auth):
 # --- reports and removal --------------------------------------------------------------------
 
 
-def test_the_recipient_reports_and_an_organizer_removes_a_note(crew, client, auth, make):
+def test_the_recipient_reports_and_an_organizer_removes_a_note(
+    crew, client, auth, make, smtp_server
+):
     organizer, group, session, p = crew
     note = send(p["Ai"], p["Bo"], session, body="Something abusive")
     session_url = f"/g/{group.slug}/sessions/{session.id}"
@@ -300,6 +302,17 @@ def test_the_recipient_reports_and_an_organizer_removes_a_note(crew, client, aut
     assert "Reported to the organizers" in client.get("/thanks").get_data(as_text=True)
     db.session.refresh(note)
     assert note.reported_at is not None
+    # The organizers are told where to look (the organizer follows no language of their own:
+    # the mail default, Japanese), without the note's words.
+    [told] = smtp_server.to("org@example.com")
+    assert told["Subject"] == "要対応: お礼のメッセージが報告されました（Meetup #11）"
+    body = told.get_body(preferencelist=("plain",)).get_content()
+    assert "Boさんが、この開催回のあとに受け取ったお礼のメッセージを報告しました。" in body
+    assert f"{session_url}#reported-notes" in body
+    assert "Something abusive" not in body
+    assert client.post(f"/thanks/notes/{note.id}/report").status_code == 302  # once is enough
+    assert len(smtp_server.to("org@example.com")) == 1
+    assert smtp_server.to("bo@example.com") == []
 
     # Neither the note's own people nor an organizer of another group may remove it.
     other_organizer = make.user(display_name="Elsewhere")
@@ -420,3 +433,15 @@ def test_no_email_when_the_recipient_turned_it_off(crew, client, auth, smtp_serv
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ThanksNote)) == 1
     assert smtp_server.to("bo@example.com") == []
     assert "thanks_received" not in db.session.scalars(sa.select(OutboundEmail.kind)).all()
+
+
+def test_the_demo_has_notes_to_read(runner, client, auth):
+    from studygroup.auth.models import User
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
+    auth.login_as(suzuki)
+    page = client.get("/thanks").get_data(as_text=True)
+    assert page.count('class="note"') == 2 and "いつも会場の設営をありがとうございます" in page
+    assert client.get("/thanks/sent").get_data(as_text=True).count('class="note"') == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundEmail)) == 0

@@ -280,10 +280,12 @@ def tell_organizers(
     answer_at: Link,
     now: datetime,
     place=None,
+    session=None,
 ) -> int:
     """Email every active organizer of the group that `about` asks for something (a place
-    that needs approval, to join), each in their own language and only if they want such
-    emails; never the one who asks, even when they organize too. Returns how many were queued.
+    that needs approval, to join, a look at a reported note about `session`), each in their
+    own language and only if they want such emails; never the one who asks, even when they
+    organize too. Returns how many were queued.
     """
     queued = 0
     for organizer in organizers_of(db_session, group):
@@ -295,6 +297,7 @@ def tell_organizers(
             kind=kind,
             group=group,
             place=place,
+            session=session,
             about=about,
             answer_at=answer_at,
             now=now,

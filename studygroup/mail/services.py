@@ -145,10 +145,18 @@ MESSAGES = {
         _l("%(name)s, who worked %(session)s with you, sent you a thank-you note:"),
         "email_thanks",
     ),
+    "thanks_reported": (
+        _l("To answer: a thank-you note was reported, %(session)s"),
+        _l(
+            "%(name)s reported a thank-you note they received after this session. Please "
+            "read it on the session's page and remove it if it is abusive."
+        ),
+        "email_organizer_requests",
+    ),
 }
 
 # The kinds that go to organizers, about someone else's request.
-TO_ORGANIZERS = {"talk_request", "approval_request", "join_request"}
+TO_ORGANIZERS = {"talk_request", "approval_request", "join_request", "thanks_reported"}
 
 
 @dataclass(frozen=True)

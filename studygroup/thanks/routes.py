@@ -122,7 +122,7 @@ def report(note_id: int):
         # The sender knows the note; anyone else learns nothing of it.
         abort(403 if note.sender_id == current_user.id else 404)
     report_note(db.session, note, by=current_user, now=utcnow())
-    db.session.commit()
+    commit_and_send()
     flash(_("The organizers of the group can now see this note and remove it."), "success")
     return redirect(url_for("thanks.index"))
 

@@ -240,12 +240,31 @@ def organizes(db_session: Session, user: User, group_id: int) -> bool:
 
 
 def report_note(db_session: Session, note: ThanksNote, *, by: User, now: datetime) -> None:
-    """The recipient asks the organizers of the session's group to look at the note. Only the
-    recipient may; reporting twice keeps the first time."""
+    """The recipient asks the organizers of the session's group to look at the note; they
+    are told by email (their choice of emails about requests applies), without its words.
+    Only the recipient may; reporting twice keeps the first time and tells no one again."""
+    from studygroup.groups.services import tell_organizers
+    from studygroup.mail.services import Link
+
     if note.recipient_id != by.id or note.is_removed:
         raise RuleViolation(_l("Only the person a note was sent to can report it."))
-    if note.reported_at is None:
-        note.reported_at = now
+    if note.reported_at is not None:
+        return
+    note.reported_at = now
+    session = note.session
+    tell_organizers(
+        db_session,
+        session.group,
+        kind="thanks_reported",
+        about=by,
+        session=session,
+        answer_at=Link(
+            "sessions.show",
+            {"slug": session.group.slug, "session_id": session.id},
+            "reported-notes",
+        ),
+        now=now,
+    )
 
 
 def remove_note(db_session: Session, note: ThanksNote, *, by: User, now: datetime) -> None:
