@@ -1,7 +1,7 @@
 """thank-you notes
 
 Revision ID: 53c78db8abfd
-Revises: 89c057091632
+Revises: a3c1e7d95b20
 Create Date: 2026-12-01 19:44:27.620750
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '53c78db8abfd'
-down_revision = '89c057091632'
+down_revision = 'a3c1e7d95b20'
 branch_labels = None
 depends_on = None
 
