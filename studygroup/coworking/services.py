@@ -165,7 +165,7 @@ def coworkers_of(
     return _ordered(counted, order)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Count:
     """One co-worker's figures while they are added up."""
 
@@ -181,11 +181,6 @@ class _Count:
     live: set[int] = field(default_factory=set)
     live_side: set[int] = field(default_factory=set)
     live_roles: dict[tuple[str, str], set[int]] = field(default_factory=dict)
-
-    def dates(self, first, last) -> None:
-        first, last = _utc(first), _utc(last)
-        self.first = first if self.first is None else min(self.first, first)
-        self.last = last if self.last is None else max(self.last, last)
 
 
 def _coworkers_from_ties(
@@ -253,44 +248,64 @@ def _coworkers_from_ties(
         sa.case((rows.c.group_id.in_(organized_by(viewer)), 0), else_=1)
         if viewer is not None
         else sa.literal(1)
-    )
+    ).label("outside")
     counts: dict[int, _Count] = {}
     seen: set[tuple[int, int]] = set()
-    for row in db_session.execute(
+    found = db_session.execute(
         sa.select(
-            rows,
+            *rows.c,
             User.display_name,
             User.name_sort_key,
             User.appear_by_name,
             RoleType.key,
             RoleType.name,
-            outside.label("outside"),
+            outside,
         )
         .join(User, User.id == rows.c.other_id)
         .outerjoin(RoleType, RoleType.id == rows.c.role_type_id)
-    ):
-        count = counts.get(row.other_id)
+    ).all()
+    # Plain tuples, one pass: a heavy history has a thousand rows or more.
+    for (
+        other_id,
+        group,
+        sessions,
+        side,
+        first,
+        last,
+        role_type_id,
+        role_sessions,
+        session_id,
+        display_name,
+        sort_key,
+        by_name,
+        role_key,
+        role_name,
+        out,
+    ) in found:
+        count = counts.get(other_id)
         if count is None:
-            count = counts[row.other_id] = _Count(
-                row.display_name, row.name_sort_key, row.appear_by_name
+            count = counts[other_id] = _Count(
+                display_name, sort_key, by_name, first=first, last=last
             )
-        count.outside |= row.outside
-        role = (row.key, row.name) if row.role_type_id is not None else None
-        if row.session_id is None:  # a stored tie (repeated once per role)
-            if (row.other_id, row.group_id) not in seen:
-                seen.add((row.other_id, row.group_id))
-                count.sessions += row.sessions
-                count.side_by_side += row.side
-                count.dates(row.first_at, row.last_at)
+        count.outside |= out
+        if first < count.first:
+            count.first = first
+        if last > count.last:
+            count.last = last
+        role = (role_key, role_name) if role_type_id is not None else None
+        if session_id is None:  # a stored tie (repeated once per role)
+            if (other_id, group) not in seen:
+                seen.add((other_id, group))
+                count.sessions += sessions
+                count.side_by_side += side
             if role:
-                count.roles[role] = count.roles.get(role, 0) + row.role_sessions
+                count.roles[role] = count.roles.get(role, 0) + role_sessions
         else:
-            count.live.add(row.session_id)
-            if row.side:
-                count.live_side.add(row.session_id)
-            count.dates(row.first_at, row.last_at)
+            count.live.add(session_id)
+            if side:
+                count.live_side.add(session_id)
             if role:
-                count.live_roles.setdefault(role, set()).add(row.session_id)
+                count.live_roles.setdefault(role, set()).add(session_id)
     from studygroup.templating import role_label
 
     labels: dict[tuple, str] = {}
@@ -313,8 +328,8 @@ def _coworkers_from_ties(
                 sort_key=count.sort_key if named else "",
                 sessions=count.sessions + len(count.live),
                 side_by_side=count.side_by_side + len(count.live_side),
-                first=count.first,
-                last=count.last,
+                first=_utc(count.first),
+                last=_utc(count.last),
                 roles=dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0]))),
             )
         )
