@@ -445,3 +445,25 @@ def test_the_demo_has_notes_to_read(runner, client, auth):
     assert page.count('class="note"') == 2 and "いつも会場の設営をありがとうございます" in page
     assert client.get("/thanks/sent").get_data(as_text=True).count('class="note"') == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundEmail)) == 0
+
+
+def test_the_session_page_lists_whom_to_thank_in_a_fixed_number_of_queries(
+    crew, client, auth, make, count_queries
+):
+    organizer, group, session, p = crew
+    url = f"/g/{group.slug}/sessions/{session.id}"
+    auth.login_as(p["Ai"])
+    client.get(url)
+    with count_queries() as few:
+        assert client.get(url).get_data(as_text=True).count("Say thanks to ") == 2
+    setup = slots(session)["setup"]
+    setup.headcount = 20
+    db.session.commit()
+    for n in range(10):
+        put(organizer, make.member(group, make.user(display_name=f"Helper {n}")), setup)
+    send(p["Ai"], p["Bo"], session)
+    db.session.commit()
+    with count_queries() as many:
+        page = client.get(url).get_data(as_text=True)
+    assert page.count("Say thanks to ") == 11 and "Thanked" in page
+    assert many.count == few.count
