@@ -177,6 +177,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.groups import routes as _group_routes  # noqa: F401
     from studygroup.main import bp as main_bp
     from studygroup.main import routes as _main_routes  # noqa: F401
+    from studygroup.relationships import bp as relationships_bp
+    from studygroup.relationships import routes as _relationship_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
     from studygroup.sessions import routes as _session_routes  # noqa: F401
     from studygroup.signups import bp as signups_bp
@@ -190,6 +192,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sessions_bp)
     app.register_blueprint(signups_bp)
     app.register_blueprint(coworking_bp)
+    app.register_blueprint(relationships_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(thanks_bp)
     app.register_blueprint(errors_bp)

@@ -13,6 +13,7 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.relationships.models import CardSent
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 from studygroup.thanks.models import ThanksNote
@@ -22,6 +23,7 @@ __all__ = [
     "Assignment",
     "AssignmentStatus",
     "Attendance",
+    "CardSent",
     "EmailStatus",
     "OutboundEmail",
     "StaffingChange",
