@@ -49,6 +49,7 @@ def world(make):
             "user_id": member.id,
             "other_id": organizer.id,
             "note_id": note.id,
+            "year": datetime.now(UTC).year,
         },
     }
 
