@@ -220,6 +220,7 @@ def demo_command(force: bool) -> None:
     _staff_monthly(monthly, people, organizer, now)
     _staff_weekly(weekly, people, organizer, now)
     _thank_you_notes(monthly, people, now)
+    _cards_sent(organizer, now)
     db.session.commit()
     click.echo(
         f"Demo group '{group.name}' with {len(users)} members and "
@@ -440,6 +441,17 @@ def _thank_you_notes(sessions, people, now) -> None:
         )
     db.session.execute(sa.delete(OutboundEmail))
     db.session.info.pop("queued_emails", None)
+
+
+def _cards_sent(organizer, now) -> None:
+    """The organizer's yearly list (the year it opens on) with a few cards marked sent."""
+    from studygroup.relationships.services import default_year, mark_cards, yearly_list
+
+    db.session.flush()
+    year = default_year(db.session, organizer, now=now)
+    the_list = yearly_list(db.session, organizer, year=year, now=now)
+    sent = {entry.person.user_id for entry in the_list.named[::3]}
+    mark_cards(db.session, organizer, the_list, sent=sent, now=now)
 
 
 def _print_logins() -> None:

@@ -414,6 +414,7 @@ def test_every_main_page_fits_a_360px_phone(live, new_context, screenshot, local
         ("session", f"{g}/sessions/{year.next_id}"),
         ("schedule", "/schedule"),
         ("coworkers", "/coworkers"),
+        ("yearly-list", "/coworkers/year"),
         ("organize", "/organize"),
         ("staffing-overview", f"{g}/staffing"),
         ("session-staffing", f"{g}/sessions/{year.next_id}/staffing"),

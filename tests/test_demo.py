@@ -117,3 +117,32 @@ def test_demo_members_list_in_50_on_order_by_their_readings(runner):
     names = [r.user.display_name for r in member_records(db.session, group, now=utcnow())]
     japanese = [n for n in names if n[0] in "阿伊加"]
     assert japanese[:3] == ["阿部 葵", "伊藤 大輔", "加藤 拓海"], names
+
+
+def test_the_demo_organizer_opens_a_yearly_list_with_cards_marked(runner, client, auth):
+    """/coworkers/year opens on last year (Tokyo) when the demo's year of history reaches into
+    it (before the year's third Saturday in December it does), else on this year; either way
+    with people on it and a few cards marked sent."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from studygroup.coworking.services import coworkers_of
+    from studygroup.relationships.services import year_bounds
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    organizer = db.session.scalar(sa.select(User).where(User.email == "organizer@example.com"))
+    now = datetime.now(UTC)
+    this_year = now.astimezone(ZoneInfo("Asia/Tokyo")).year
+    since, until = year_bounds(this_year - 1, organizer.timezone)
+    last_year_people = coworkers_of(
+        db.session, organizer, viewer=organizer, now=now, since=since, until=until
+    )
+    expected = this_year - 1 if last_year_people else this_year
+    auth.login_as(organizer)
+    response = client.get("/coworkers/year")
+    assert response.location.startswith(f"/coworkers/year/{expected}")
+    page = client.get(f"/coworkers/year/{expected}").get_data(as_text=True)
+    people = page.count('name="sent"')
+    assert people >= 3
+    marked = (people + 2) // 3
+    assert f"{marked} of {people} cards sent" in page or f"{people}人中{marked}人に送付済み" in page
