@@ -4,7 +4,7 @@ A member's own checklist on the yearly list (年賀状リスト): one row per pe
 marked "card sent"; unmarking deletes the row. No data to move.
 
 Revision ID: 415ae170e704
-Revises: a3c1e7d95b20
+Revises: 53c78db8abfd
 Create Date: 2026-12-01 19:44:19.734119
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '415ae170e704'
-down_revision = 'a3c1e7d95b20'
+down_revision = '53c78db8abfd'
 branch_labels = None
 depends_on = None
 
