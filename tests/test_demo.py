@@ -120,9 +120,9 @@ def test_demo_members_list_in_50_on_order_by_their_readings(runner):
 
 
 def test_the_demo_organizer_opens_a_yearly_list_with_cards_marked(runner, client, auth):
-    """/coworkers/year opens on last year (Tokyo) when the demo's year of history reaches into
-    it (before the year's third Saturday in December it does), else on this year; either way
-    with people on it and a few cards marked sent."""
+    """/coworkers/year opens on the year whose cards are due next (Tokyo: the ending year in
+    December, else last year) when the demo's history reaches into it, else on the other;
+    either way with people on it and a few cards marked sent."""
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
@@ -132,12 +132,14 @@ def test_the_demo_organizer_opens_a_yearly_list_with_cards_marked(runner, client
     assert runner.invoke(args=["demo"]).exit_code == 0
     organizer = db.session.scalar(sa.select(User).where(User.email == "organizer@example.com"))
     now = datetime.now(UTC)
-    this_year = now.astimezone(ZoneInfo("Asia/Tokyo")).year
-    since, until = year_bounds(this_year - 1, organizer.timezone)
-    last_year_people = coworkers_of(
+    local = now.astimezone(ZoneInfo("Asia/Tokyo"))
+    due = local.year if local.month == 12 else local.year - 1
+    other = local.year - 1 if local.month == 12 else local.year
+    since, until = year_bounds(due, organizer.timezone)
+    due_people = coworkers_of(
         db.session, organizer, viewer=organizer, now=now, since=since, until=until
     )
-    expected = this_year - 1 if last_year_people else this_year
+    expected = due if due_people else other
     auth.login_as(organizer)
     response = client.get("/coworkers/year")
     assert response.location.startswith(f"/coworkers/year/{expected}")

@@ -141,17 +141,26 @@ def test_marks_stay_per_year_and_unmarking_deletes_them(crew, make):
     assert [e.sent for e in bo_list.entries] == [False, False]
 
 
-def test_the_default_is_last_year_unless_only_this_year_has_people(crew, make):
+def test_the_default_is_the_year_whose_cards_are_due_next(crew, make):
+    """From January the year just ended; in December the year that is ending, when cards are
+    written. When that list is empty and the other is not, the other."""
     organizer, group, p = crew
     ai, bo = p["Ai"], p["Bo"]
-    assert default_year(db.session, ai, now=NOW) == 2025  # nobody at all: still last year
-    held(make, group, organizer, date(2026, 3, 1), {ai: "setup", bo: "setup"})
-    assert default_year(db.session, ai, now=NOW) == 2026
+    november = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    december = NOW  # 2026-12-01 12:00 in Tokyo
+    assert default_year(db.session, ai, now=november) == 2025  # nobody at all: last year
+    assert default_year(db.session, ai, now=december) == 2026  # nobody at all: this year
     held(make, group, organizer, date(2025, 3, 1), {ai: "setup", bo: "setup"})
-    assert default_year(db.session, ai, now=NOW) == 2025
-    # 00:30 on New Year's Day 2027 in Tokyo is already 2027 there: last year is 2026.
+    assert default_year(db.session, ai, now=november) == 2025
+    assert default_year(db.session, ai, now=december) == 2025  # 2026 is empty: 2025 then
+    held(make, group, organizer, date(2026, 3, 1), {ai: "setup", bo: "setup"})
+    assert default_year(db.session, ai, now=november) == 2025
+    assert default_year(db.session, ai, now=december) == 2026
+    # 00:30 on New Year's Day 2027 in Tokyo is January there: the year just ended, 2026.
     new_year = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
     assert default_year(db.session, ai, now=new_year) == 2026
+    # 23:30 on 30 November in Tokyo is still November: 2025.
+    assert default_year(db.session, ai, now=datetime(2026, 11, 30, 14, 30, tzinfo=UTC)) == 2025
 
 
 # --- the pages ----------------------------------------------------------------------------

@@ -61,13 +61,15 @@ def list_years(db_session: Session, member: User, *, now: datetime) -> range:
 
 
 def default_year(db_session: Session, member: User, *, now: datetime) -> int:
-    """Last year on the member's clock (cards go out at New Year for the year just ended),
-    unless nobody is on last year's list and somebody is on this year's: then this year.
-    One or two queries."""
-    this_year = now.astimezone(ZoneInfo(member.timezone)).year
-    if _anyone(db_session, member, this_year - 1, now=now):
-        return this_year - 1
-    return this_year if _anyone(db_session, member, this_year, now=now) else this_year - 1
+    """The year whose New Year cards are due next, on the member's clock: in December the
+    year that is ending (年賀状 are written then), from January the year just ended. When
+    nobody is on that year's list and somebody is on the other one, the other. One or two
+    queries."""
+    local = now.astimezone(ZoneInfo(member.timezone))
+    due, other = (local.year, local.year - 1) if local.month == 12 else (local.year - 1, local.year)
+    if _anyone(db_session, member, due, now=now):
+        return due
+    return other if _anyone(db_session, member, other, now=now) else due
 
 
 def _anyone(db_session: Session, member: User, year: int, *, now: datetime) -> bool:
