@@ -351,6 +351,28 @@ def test_a_co_organizer_may_remove_too(crew, client, auth, make):
     assert client.post(f"/thanks/notes/{note.id}/remove").status_code == 302
 
 
+def test_a_reported_note_waits_on_organize_until_it_is_removed(crew, client, auth):
+    """A reported note is something that needs an organizer: "Needs you" on /organize lists
+    it, one click from the session's reported notes, until an organizer removes it."""
+    organizer, group, session, p = crew
+    note = send(p["Ai"], p["Bo"], session, body="Something abusive")
+    auth.login_as(organizer)
+
+    def needs():
+        page = client.get("/organize").get_data(as_text=True)
+        return page[page.index('id="needs"') : page.index("</section>")]
+
+    assert "reported a thank-you note" not in needs()  # not before a report
+    services.report_note(db.session, note, by=p["Bo"], now=NOW)
+    db.session.commit()
+    waiting = needs()
+    assert "Bo reported a thank-you note" in waiting
+    assert f'href="/g/{group.slug}/sessions/{session.id}#reported-notes"' in waiting
+    assert "Something abusive" not in waiting  # where to look, not the words
+    assert client.post(f"/thanks/notes/{note.id}/remove").status_code == 302
+    assert "reported a thank-you note" not in needs()
+
+
 # --- the list and its queries ---------------------------------------------------------------
 
 

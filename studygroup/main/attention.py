@@ -14,6 +14,7 @@ from studygroup.auth.models import User
 from studygroup.groups.models import Group, MemberRole, Membership, MembershipStatus
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.thanks.models import ThanksNote
 
 # Sessions starting this soon with a role short of people are worth a look now.
 GAPS_AHEAD = timedelta(days=14)
@@ -74,6 +75,7 @@ class GroupNeeds:
     gaps: list[SessionGaps] = field(default_factory=list)
     attendance: list[AttendanceDue] = field(default_factory=list)
     join_requests: list[Membership] = field(default_factory=list)
+    reported_notes: list[ThanksNote] = field(default_factory=list)
     # Confirmed places per slot of the requests: a request into a full role says so.
     filled: dict[int, int] = field(default_factory=dict)
 
@@ -85,6 +87,7 @@ class GroupNeeds:
             + len(self.gaps)
             + len(self.attendance)
             + len(self.join_requests)
+            + len(self.reported_notes)
         )
 
 
@@ -97,9 +100,10 @@ def needs_attention(db_session: Session, organizer: User, now: datetime) -> list
     - sessions starting within `GAPS_AHEAD` with roles short of confirmed people;
     - sessions that have started (not cancelled, within `ATTENDANCE_LOOKBACK`) whose attendance
       is not confirmed, latest first;
-    - requests to join the group, oldest first.
+    - requests to join the group, oldest first;
+    - thank-you notes a recipient reported and no organizer has removed, oldest report first.
 
-    Four queries, whatever the number of groups and sessions.
+    Five queries, whatever the number of groups and sessions.
     """
     # The organizer's own memberships and the requests to join their groups, in one query.
     organized = sa.select(Membership.group_id).where(
@@ -224,5 +228,19 @@ def needs_attention(db_session: Session, organizer: User, now: datetime) -> list
         .order_by(StudySession.starts_at.desc(), StudySession.id)
     ):
         needs[session.group_id].attendance.append(AttendanceDue(session, count))
+
+    # Reported notes wait until an organizer removes them (a removal is the only answer).
+    for note in db_session.scalars(
+        sa.select(ThanksNote)
+        .join(StudySession, StudySession.id == ThanksNote.session_id)
+        .where(
+            StudySession.group_id.in_(list(needs)),
+            ThanksNote.reported_at.is_not(None),
+            ThanksNote.removed_at.is_(None),
+        )
+        .options(joinedload(ThanksNote.session), joinedload(ThanksNote.recipient))
+        .order_by(ThanksNote.reported_at, ThanksNote.id)
+    ):
+        needs[note.session.group_id].reported_notes.append(note)
 
     return [needs[g.id] for g in groups]
