@@ -41,6 +41,13 @@ def put(organizer, member, slot):
     return assign(db.session, organizer=organizer, member=member, slot=slot, now=NOW).place
 
 
+def page_queries(client, count_queries, path):
+    """How many queries a page costs (it must answer 200)."""
+    with count_queries() as q:
+        assert client.get(path).status_code == 200
+    return q.count
+
+
 def by_name(result):
     return {c.name: c for c in result}
 
@@ -195,12 +202,9 @@ def test_the_page_costs_a_fixed_number_of_queries(
     organizer, group, p = crew
     ai = p["Ai"]
     auth.login_as(ai)
-    path = f"/people/{ai.id}/coworkers"
 
     def measure():
-        with count_queries() as q:
-            assert client.get(path).status_code == 200
-        return q.count
+        return page_queries(client, count_queries, f"/people/{ai.id}/coworkers")
 
     s = past(make, group, 3)
     put(organizer, ai, slots(s)["setup"])

@@ -29,6 +29,11 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import groups_of
 from studygroup.names import name_order
+from studygroup.relationships.services import (
+    RECONNECT_MONTHS,
+    RECONNECT_SESSIONS,
+    reconnect_suggestions,
+)
 
 LIST_LENGTH = 100
 
@@ -122,6 +127,11 @@ def _render_page(member: User, token: str | None = None):
     )
     is_me = current_user.is_authenticated and current_user.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
+    reconnects = None
+    if is_me:
+        # From the whole history: the unfiltered list is reused when the page shows it.
+        whole = coworkers if group_id is None and year is None else None
+        reconnects = reconnect_suggestions(db.session, member, now=utcnow(), coworkers=whole)
     show_all = request.args.get("all") == "1"
     return render_template(
         "coworking/page.html",
@@ -133,6 +143,9 @@ def _render_page(member: User, token: str | None = None):
         drawing=drawing,
         is_me=is_me,
         privacy_form=privacy_form,
+        reconnects=reconnects,
+        reconnect_sessions=RECONNECT_SESSIONS,
+        reconnect_months=RECONNECT_MONTHS,
         groups=groups,
         group_id=group_id,
         year=year,

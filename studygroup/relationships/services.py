@@ -8,12 +8,12 @@ in), and a person shown as "a member" can be neither marked nor told apart from 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import User
 from studygroup.coworking.services import Coworker, Order, coworkers_of, history_years
@@ -158,3 +158,138 @@ def mark_cards(
     for entry in the_list.named:
         if entry.person.user_id in named:
             entry.sent = entry.person.user_id in add
+
+
+# Reconnect: people the member worked with often who have not worked with them lately.
+RECONNECT_SESSIONS = 3  # "often": at least this many sessions together
+RECONNECT_MONTHS = 6  # "lately": the last session together is more than this long ago
+RECONNECT_SHOWN = 8
+RECONNECT_SESSIONS_EACH = 3  # next sessions shown per person
+
+
+@dataclass
+class NextSession:
+    session_id: int
+    title: str
+    starts_at: datetime
+    group_slug: str
+    group_name: str
+    group_timezone: str
+
+
+@dataclass
+class Reconnect:
+    person: Coworker
+    sessions: list[NextSession]
+
+
+@dataclass
+class Reconnects:
+    people: list[Reconnect]
+    more: int  # further people past the first RECONNECT_SHOWN
+
+
+def months_before(now: datetime, tz: str, months: int) -> datetime:
+    """The same wall-clock time `months` calendar months earlier on the `tz` clock (the 31st
+    falls back to the month's last day), in UTC."""
+    local = now.astimezone(ZoneInfo(tz))
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    days = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
+    earlier = local.replace(year=year, month=month, day=min(local.day, days), tzinfo=None)
+    return earlier.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def reconnect_suggestions(
+    db_session: Session,
+    member: User,
+    *,
+    now: datetime,
+    coworkers: list[Coworker] | None = None,
+) -> Reconnects:
+    """People `member` co-worked with in at least RECONNECT_SESSIONS sessions whose last
+    session together is more than RECONNECT_MONTHS months ago (the member's clock), strongest
+    first (sessions, then side by side), the first RECONNECT_SHOWN of them; for each, the next
+    scheduled sessions where they hold a confirmed place, in groups the member is an active
+    member of and has no place in yet.
+
+    Only people the member's own page names: someone shown as "a member" is not listed. A
+    person who chose not to appear by name (named to the member as an organizer) is suggested
+    only sessions of groups the member organizes, where the session page names them too.
+    `coworkers`: the member's unfiltered `coworkers_of(member, viewer=member)`, when the caller
+    has it. One query for everyone's sessions (none when nobody is due), plus `coworkers_of`'s.
+    """
+    if coworkers is None:
+        coworkers = coworkers_of(db_session, member, viewer=member, now=now)
+    cutoff = months_before(now, member.timezone, RECONNECT_MONTHS)
+    due = [
+        c for c in coworkers if c.visible and c.sessions >= RECONNECT_SESSIONS and c.last < cutoff
+    ]
+    due.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp(), c.sort_key))
+    shown = due[:RECONNECT_SHOWN]
+    upcoming = _their_next_sessions(db_session, member, [c.user_id for c in shown], now=now)
+    return Reconnects(
+        [Reconnect(c, upcoming.get(c.user_id, [])) for c in shown], len(due) - len(shown)
+    )
+
+
+def _their_next_sessions(
+    db_session: Session, member: User, people: list[int], *, now: datetime
+) -> dict[int, list[NextSession]]:
+    if not people:
+        return {}
+    from studygroup.coworking.services import organized_by
+    from studygroup.groups.models import Group, Membership, MembershipStatus
+    from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+    from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus
+
+    mine = sa.select(Membership.group_id).where(
+        Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    my_slot = aliased(RoleSlot)
+    my_place = aliased(Assignment)
+    already = (
+        sa.select(my_place.id)
+        .join(my_slot, my_slot.id == my_place.slot_id)
+        .where(
+            my_slot.session_id == StudySession.id,
+            my_place.user_id == member.id,
+            my_place.status.in_(LIVE_STATUSES),
+        )
+        .exists()
+    )
+    rows = db_session.execute(
+        sa.select(
+            Assignment.user_id,
+            StudySession.id,
+            StudySession.title,
+            StudySession.starts_at,
+            Group.slug,
+            Group.name,
+            Group.timezone,
+        )
+        .distinct()
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .join(Group, Group.id == StudySession.group_id)
+        .join(User, User.id == Assignment.user_id)
+        .where(
+            Assignment.user_id.in_(people),
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at > now,
+            StudySession.group_id.in_(mine),
+            # Someone hidden by choice shows by name only on pages of groups the member organizes.
+            sa.or_(User.appear_by_name, StudySession.group_id.in_(organized_by(member))),
+            ~already,
+        )
+        .order_by(StudySession.starts_at, StudySession.id)
+    ).all()
+    found: dict[int, list[NextSession]] = {}
+    for user_id, *session in rows:
+        each = found.setdefault(user_id, [])
+        if len(each) < RECONNECT_SESSIONS_EACH:
+            each.append(NextSession(*session))
+    return found
