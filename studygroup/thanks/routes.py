@@ -131,7 +131,7 @@ def report(note_id: int):
 @login_required
 def remove(note_id: int):
     note = _note_or_404(note_id)
-    if not organizes(db.session, current_user, note.session.group_id) or note.reported_at is None:
+    if not organizes(db.session, current_user, note.session.group) or note.reported_at is None:
         # Organizers see reported notes only; the note's own people get a plain refusal,
         # anyone else learns nothing of it.
         abort(403 if current_user.id in (note.sender_id, note.recipient_id) else 404)

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
 from studygroup.db import lock_row
-from studygroup.groups.models import MemberRole, Membership, MembershipStatus
+from studygroup.groups.models import Group
+from studygroup.groups.services import membership_of
 from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -225,18 +226,10 @@ def sent_notes(db_session: Session, member: User, *, page: int) -> Page[ThanksNo
     return paginate(db_session, _listed(query), page=page, size=NOTES_PER_PAGE)
 
 
-def organizes(db_session: Session, user: User, group_id: int) -> bool:
-    return (
-        db_session.scalar(
-            sa.select(Membership.id).where(
-                Membership.user_id == user.id,
-                Membership.group_id == group_id,
-                Membership.role == MemberRole.ORGANIZER,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-        )
-        is not None
-    )
+def organizes(db_session: Session, user: User, group: Group) -> bool:
+    """`user` is an active organizer of `group` (the group's own membership rule)."""
+    membership = membership_of(db_session, user, group)
+    return membership is not None and membership.is_organizer
 
 
 def report_note(db_session: Session, note: ThanksNote, *, by: User, now: datetime) -> None:
@@ -270,7 +263,7 @@ def report_note(db_session: Session, note: ThanksNote, *, by: User, now: datetim
 def remove_note(db_session: Session, note: ThanksNote, *, by: User, now: datetime) -> None:
     """An organizer of the session's group hides a note from its recipient. Soft: the note
     stays with who removed it and when. Removing twice keeps the first removal."""
-    if not organizes(db_session, by, note.session.group_id):
+    if not organizes(db_session, by, note.session.group):
         raise RuleViolation(_l("Only the organizers of the session's group can remove a note."))
     if note.removed_at is None:
         note.removed_at = now
