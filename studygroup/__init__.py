@@ -213,8 +213,10 @@ def register_security(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from studygroup.coworking.ties import rebuild_ties_command
     from studygroup.demo import demo_command
+    from studygroup.relationships.birthdays import send_birthday_digest_command
     from studygroup.signups.reminders import send_reminders_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(rebuild_ties_command)
+    app.cli.add_command(send_birthday_digest_command)

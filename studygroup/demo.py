@@ -221,6 +221,7 @@ def demo_command(force: bool) -> None:
     _staff_weekly(weekly, people, organizer, now)
     _thank_you_notes(monthly, people, now)
     _cards_sent(organizer, now)
+    _birthdays(people, now)
     db.session.commit()
     click.echo(
         f"Demo group '{group.name}' with {len(users)} members and "
@@ -452,6 +453,33 @@ def _cards_sent(organizer, now) -> None:
     the_list = yearly_list(db.session, organizer, year=year, now=now)
     sent = {entry.person.user_id for entry in the_list.named[::3]}
     mark_cards(db.session, organizer, the_list, sent=sent, now=now)
+
+
+def _birthdays(people, now) -> None:
+    """A few shared birthdays, two of them this week (Tokyo), so Suzuki's co-worker page and
+    her weekly digest (she chose it, as did the organizer) show some on the first run. Ito
+    shares one too, but does not appear by name, and Yamamoto keeps hers private: neither is
+    shown to anyone."""
+    from studygroup.relationships.birthdays import week_of
+
+    today = now.astimezone(ZoneInfo("Asia/Tokyo")).date()
+    week = week_of(today)
+    later = week[6] if today != week[6] else week[0]
+    birthdays = {
+        "takahashi": (today.month, today.day, True),
+        "tanaka": (later.month, later.day, True),
+        "suzuki": (3, 14, True),
+        "organizer": (7, 7, True),
+        "watanabe": (2, 29, True),
+        "ito": (today.month, today.day, True),
+        "yamamoto": (later.month, later.day, False),
+    }
+    for name, (month, day, shared) in birthdays.items():
+        person = people[name]
+        person.birthday_month, person.birthday_day = month, day
+        person.share_birthday = shared
+    people["suzuki"].email_birthday_digest = True
+    people["organizer"].email_birthday_digest = True
 
 
 def _print_logins() -> None:

@@ -148,3 +148,21 @@ def test_the_demo_organizer_opens_a_yearly_list_with_cards_marked(runner, client
     assert people >= 3
     marked = (people + 2) // 3
     assert f"{marked} of {people} cards sent" in page or f"{people}人中{marked}人に送付済み" in page
+
+
+def test_the_demo_shows_birthdays_this_week_on_the_first_run(runner, client):
+    """Two of Suzuki's co-workers have shared birthdays this week (Tokyo); Ito's (not by
+    name) and Yamamoto's (private) are never shown; Suzuki chose the weekly digest."""
+    from datetime import UTC, datetime
+
+    from studygroup.relationships.birthdays import birthdays_this_week
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
+    assert suzuki.email_birthday_digest
+    found = birthdays_this_week(db.session, suzuki, now=datetime.now(UTC))
+    assert sorted(b.person.name for b in found) == ["田中 翔", "高橋 健太"]
+    client.post("/login", data={"email": "suzuki@example.com", "password": "studygroup-demo-2026"})
+    page = client.get(f"/people/{suzuki.id}/coworkers").get_data(as_text=True)
+    box = page.split("今週の誕生日")[1].split("</section>")[0]
+    assert "高橋 健太" in box and "田中 翔" in box and "山本" not in box

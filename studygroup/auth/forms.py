@@ -1,3 +1,5 @@
+from datetime import date
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -11,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, Length
 
+from studygroup.auth.models import is_birthday
 from studygroup.auth.services import (
     MAX_PASSWORD_LENGTH,
     MAX_SKILLS,
@@ -20,7 +23,7 @@ from studygroup.auth.services import (
     password_problem,
 )
 from studygroup.extensions import db
-from studygroup.forms import Form, TimezoneField, language_choices, required, strip
+from studygroup.forms import Form, TimezoneField, language_choices, options, required, strip
 from studygroup.names import READING_LENGTH, is_reading
 
 PASSWORD_MESSAGES = {
@@ -71,6 +74,26 @@ class LoginForm(Form):
     remember = BooleanField(_l("Keep me logged in on this device (30 days)"))
 
 
+def month_name(month: int) -> str:
+    from babel.dates import format_date
+    from flask_babel import get_locale
+
+    locale = str(get_locale())
+    return format_date(date(2000, month, 1), "MMMM", locale=locale)
+
+
+def _whole_number(value) -> int | None:
+    return int(value) if value and str(value).isascii() and str(value).isdigit() else None
+
+
+def _birthday_months():
+    return options([("", _l("Not given")), *((str(m), month_name(m)) for m in range(1, 13))])
+
+
+def _birthday_days():
+    return options([("", _l("Not given")), *((str(d), str(d)) for d in range(1, 32))])
+
+
 class ProfileForm(Form):
     display_name = StringField(_l("Display name"), validators=[required(), Length(max=80)])
     reading = StringField(
@@ -96,7 +119,20 @@ class ProfileForm(Form):
     email_session_changes = BooleanField(_l("Changes to sessions I help at"))
     email_reminders = BooleanField(_l("Reminders before sessions I help at"))
     email_organizer_requests = BooleanField(_l("Requests to answer in groups I organize"))
+    birthday_month = SelectField(_l("Birthday: month (optional)"), choices=_birthday_months)
+    birthday_day = SelectField(
+        _l("Birthday: day (optional)"),
+        choices=_birthday_days,
+        description=_l(
+            "No year. Private unless you choose to show it to the people you worked with "
+            "(on your co-worker page). A 29 February birthday shows on 28 February in other "
+            "years."
+        ),
+    )
     email_thanks = BooleanField(_l("Thank-you notes from people I worked with"))
+    email_birthday_digest = BooleanField(
+        _l("Weekly: birthdays this week among people I worked with")
+    )
 
     def validate_reading(self, field):
         if not is_reading(field.data or ""):
@@ -110,6 +146,27 @@ class ProfileForm(Form):
     def validate_skills(self, field):
         if len(parse_skills(field.data or "")) > MAX_SKILLS:
             raise ValidationError(_l("At most %(n)d skills.", n=MAX_SKILLS))
+
+    def validate_birthday_month(self, field):
+        if field.data and not self.birthday_day.data:
+            raise ValidationError(_l("Choose the day too, or neither."))
+
+    def validate_birthday_day(self, field):
+        if field.data and not self.birthday_month.data:
+            raise ValidationError(_l("Choose the month too, or neither."))
+        month = _whole_number(self.birthday_month.data)
+        day = _whole_number(field.data)
+        # A month that is not one of the choices has its own message next to it already.
+        if day is not None and month in range(1, 13) and not is_birthday(month, day):
+            raise ValidationError(
+                _l("%(month)s has no day %(day)d.", month=month_name(month), day=day)
+            )
+
+    def birthday(self) -> tuple[int | None, int | None]:
+        """(month, day), or (None, None) when not given (the form checked both or neither)."""
+        if self.birthday_month.data and self.birthday_day.data:
+            return int(self.birthday_month.data), int(self.birthday_day.data)
+        return None, None
 
 
 class PasswordChangeForm(NewPasswordMixin, Form):

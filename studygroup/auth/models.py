@@ -1,3 +1,4 @@
+import calendar
 import enum
 import secrets
 from datetime import datetime
@@ -22,6 +23,13 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def is_birthday(month: int | None, day: int | None) -> bool:
+    """A month and day that exist in some year (29 February included)."""
+    if month is None or day is None or not 1 <= month <= 12:
+        return False
+    return 1 <= day <= calendar.monthrange(2000, month)[1]  # 2000: a leap year
+
+
 class CoworkersVisibility(enum.StrEnum):
     """Who may open a member's "people you've co-worked with" page."""
 
@@ -31,6 +39,15 @@ class CoworkersVisibility(enum.StrEnum):
 
 
 class User(UserMixin, db.Model):
+    __table_args__ = (
+        # Both or neither; the form checks that the day fits the month (29 February included).
+        sa.CheckConstraint(
+            "(birthday_month IS NULL AND birthday_day IS NULL) OR "
+            "(birthday_month BETWEEN 1 AND 12 AND birthday_day BETWEEN 1 AND 31)",
+            name="birthday_month_and_day",
+        ),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: the login. Never shown to other members.
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -77,6 +94,13 @@ class User(UserMixin, db.Model):
     appear_by_name: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-workers may send me thank-you notes (studygroup.thanks); off: nobody can.
     accept_thanks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Birthday: month and day only (no year), both or neither; Feb 29 allowed. Private by
+    # default; shared, only people who worked with the member see it (relationships.birthdays).
+    birthday_month: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    birthday_day: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    share_birthday: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The weekly "birthdays this week among people I worked with": opt-in, unlike the others.
+    email_birthday_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     coworkers_link_token: Mapped[str] = mapped_column(
         sa.String(64), default=new_session_token, server_default=""
     )

@@ -41,6 +41,7 @@ EMAIL_CHOICES = (
     "email_reminders",
     "email_organizer_requests",
     "email_thanks",
+    "email_birthday_digest",
 )
 
 
@@ -229,6 +230,8 @@ def profile():
             "skills": ", ".join(s.name for s in user.skills),
             "locale": user.locale or "",
             "timezone": user.timezone,
+            "birthday_month": str(user.birthday_month or ""),
+            "birthday_day": str(user.birthday_day or ""),
             **{name: getattr(user, name) for name in EMAIL_CHOICES},
         }
     )
@@ -238,6 +241,7 @@ def profile():
         user.bio = form.bio.data or ""
         user.locale = form.locale.data or None
         user.timezone = form.timezone.data
+        user.birthday_month, user.birthday_day = form.birthday()
         for name in EMAIL_CHOICES:
             setattr(user, name, getattr(form, name).data)
         set_skills(db.session, user, parse_skills(form.skills.data or ""))

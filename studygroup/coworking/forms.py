@@ -31,3 +31,17 @@ class PrivacyForm(Form):
             "you see it on your “Thank-you notes” page. Unticked, no one can send you one."
         ),
     )
+    share_birthday = BooleanField(
+        _l("Show my birthday (month and day) to people I worked with"),
+        description=_l(
+            "Only people who worked a session with you see it, on their co-worker page, and "
+            "only while you appear by name. Set the date on your profile."
+        ),
+    )
+    email_birthday_digest = BooleanField(
+        _l("Weekly: birthdays this week among people I worked with"),
+        description=_l(
+            "An email on Monday morning, only in weeks when someone you worked with, who "
+            "shares their birthday, has one."
+        ),
+    )

@@ -29,6 +29,7 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import groups_of
 from studygroup.names import name_order
+from studygroup.relationships.birthdays import birthdays_this_week, month_day
 from studygroup.relationships.services import (
     RECONNECT_MONTHS,
     RECONNECT_SESSIONS,
@@ -128,10 +129,17 @@ def _render_page(member: User, token: str | None = None):
     is_me = current_user.is_authenticated and current_user.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
     reconnects = None
+    birthdays = None
     if is_me:
         # From the whole history: the unfiltered list is reused when the page shows it.
-        whole = coworkers if group_id is None and year is None else None
-        reconnects = reconnect_suggestions(db.session, member, now=utcnow(), coworkers=whole)
+        now = utcnow()
+        whole = (
+            coworkers
+            if group_id is None and year is None
+            else coworkers_of(db.session, member, viewer=member, now=now)
+        )
+        reconnects = reconnect_suggestions(db.session, member, now=now, coworkers=whole)
+        birthdays = birthdays_this_week(db.session, member, now=now, coworkers=whole)
     show_all = request.args.get("all") == "1"
     return render_template(
         "coworking/page.html",
@@ -144,6 +152,8 @@ def _render_page(member: User, token: str | None = None):
         is_me=is_me,
         privacy_form=privacy_form,
         reconnects=reconnects,
+        birthdays=birthdays,
+        month_day=month_day,
         reconnect_sessions=RECONNECT_SESSIONS,
         reconnect_months=RECONNECT_MONTHS,
         groups=groups,
@@ -214,6 +224,8 @@ def privacy():
         current_user.coworkers_visibility = CoworkersVisibility(form.coworkers_visibility.data)
         current_user.appear_by_name = form.appear_by_name.data
         current_user.accept_thanks = form.accept_thanks.data
+        current_user.share_birthday = form.share_birthday.data
+        current_user.email_birthday_digest = form.email_birthday_digest.data
         db.session.commit()
         flash(_("Your choices are saved."), "success")
     else:

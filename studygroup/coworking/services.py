@@ -63,6 +63,8 @@ class Coworker:
     first: datetime
     last: datetime
     roles: dict[str, int] = field(default_factory=dict)  # role -> sessions both held it
+    # (month, day) on the member's own page when this co-worker shares it (`_shared_birthday`).
+    birthday: tuple[int, int] | None = None
 
     @property
     def visible(self) -> bool:
@@ -172,6 +174,7 @@ class _Count:
     display_name: str
     sort_key: str
     appear_by_name: bool
+    birthday: tuple[int, int] | None = None
     sessions: int = 0
     side_by_side: int = 0
     first: datetime | None = None
@@ -257,6 +260,7 @@ def _coworkers_from_ties(
             User.display_name,
             User.name_sort_key,
             User.appear_by_name,
+            *_birthday_columns(),
             RoleType.key,
             RoleType.name,
             outside,
@@ -278,14 +282,20 @@ def _coworkers_from_ties(
         display_name,
         sort_key,
         by_name,
+        birthday_month,
+        birthday_day,
+        share_birthday,
         role_key,
         role_name,
         out,
     ) in found:
         count = counts.get(other_id)
         if count is None:
+            birthday = _shared_birthday(
+                member, viewer, by_name, share_birthday, birthday_month, birthday_day
+            )
             count = counts[other_id] = _Count(
-                display_name, sort_key, by_name, first=first, last=last
+                display_name, sort_key, by_name, birthday, first=first, last=last
             )
         count.outside |= out
         if first < count.first:
@@ -331,6 +341,7 @@ def _coworkers_from_ties(
                 first=_utc(count.first),
                 last=_utc(count.last),
                 roles=dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0]))),
+                birthday=count.birthday,
             )
         )
     return result
@@ -368,6 +379,7 @@ def _coworkers_live(
             User.display_name,
             User.name_sort_key,
             User.appear_by_name,
+            *_birthday_columns(),
             sa.func.count(sa.distinct(StudySession.id)),
             sa.func.count(sa.distinct(sa.case((side_by_side, StudySession.id)))),
             sa.func.min(StudySession.starts_at),
@@ -375,7 +387,13 @@ def _coworkers_live(
             outside_organized,
         )
         .join(User, User.id == they.user_id)
-        .group_by(they.user_id, User.display_name, User.name_sort_key, User.appear_by_name)
+        .group_by(
+            they.user_id,
+            User.display_name,
+            User.name_sort_key,
+            User.appear_by_name,
+            *_birthday_columns(),
+        )
     ).all()
     if not totals:
         return []
@@ -390,7 +408,7 @@ def _coworkers_live(
     ).all()
     named = {
         user_id
-        for user_id, _name, _key, by_name, *_counts, outside in totals
+        for user_id, _name, _key, by_name, _month, _day, _share, *_counts, outside in totals
         if _named(user_id, by_name, viewer) or not outside
     }
 
@@ -413,10 +431,40 @@ def _coworkers_live(
             first=_utc(first),
             last=_utc(last),
             roles=dict(sorted(roles[user_id].items(), key=lambda kv: (-kv[1], kv[0]))),
+            birthday=_shared_birthday(member, viewer, by_name, share, month, day),
         )
-        for user_id, display_name, sort_key, _by, sessions, side, first, last, _out in totals
+        for (
+            user_id,
+            display_name,
+            sort_key,
+            by_name,
+            month,
+            day,
+            share,
+            sessions,
+            side,
+            first,
+            last,
+            _out,
+        ) in totals
     ]
     return result
+
+
+def _birthday_columns():
+    return User.birthday_month, User.birthday_day, User.share_birthday
+
+
+def _shared_birthday(
+    member: User, viewer: User | None, appear_by_name: bool, share: bool, month, day
+) -> tuple[int, int] | None:
+    """A co-worker's birthday as the page may show it: only on the member's own page (every
+    row there is someone the viewer worked with; on another's page a row may be a stranger to
+    the viewer), only when they chose to share it, and never for someone who chose not to
+    appear by name (a birthday would tell who "a member" is)."""
+    if viewer is None or viewer.id != member.id or not (share and appear_by_name):
+        return None
+    return (month, day) if month and day else None
 
 
 def _ordered(result: list[Coworker], order: Order) -> list[Coworker]:
