@@ -175,6 +175,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.errors import handlers as _error_handlers  # noqa: F401
     from studygroup.groups import bp as groups_bp
     from studygroup.groups import routes as _group_routes  # noqa: F401
+    from studygroup.introductions import bp as introductions_bp
+    from studygroup.introductions import routes as _introduction_routes  # noqa: F401
     from studygroup.main import bp as main_bp
     from studygroup.main import routes as _main_routes  # noqa: F401
     from studygroup.relationships import bp as relationships_bp
@@ -195,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(relationships_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(thanks_bp)
+    app.register_blueprint(introductions_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating

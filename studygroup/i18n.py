@@ -91,8 +91,8 @@ def _known_user():
 # The glossary's forms: `2026年12月19日(土) 9:00` and `Sat 19 Dec 2026, 09:00`. Babel formats
 # them (names of days and months come from its locale data); only the order is chosen here.
 PATTERNS = {
-    "ja": {"date": "y年M月d日(E)", "time": "H:mm", "joiner": " "},
-    "en": {"date": "EEE d MMM y", "time": "HH:mm", "joiner": ", "},
+    "ja": {"date": "y年M月d日(E)", "time": "H:mm", "joiner": " ", "month": "y年M月"},
+    "en": {"date": "EEE d MMM y", "time": "HH:mm", "joiner": ", ", "month": "MMM y"},
 }
 
 
@@ -111,6 +111,12 @@ def _formatted(value: datetime, pattern: str, tz: str, locale: str) -> str:
 def format_date(value: datetime, tz: str) -> str:
     locale, patterns = _patterns()
     return _formatted(value, patterns["date"], tz, locale)
+
+
+def format_month(value: datetime, tz: str) -> str:
+    """`2027年1月` / `Jan 2027`: when an introduction was made, on a co-worker page."""
+    locale, patterns = _patterns()
+    return _formatted(value, patterns["month"], tz, locale)
 
 
 def format_time(value: datetime, tz: str, *, offset: bool = False) -> str:

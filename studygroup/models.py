@@ -12,6 +12,7 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
+from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.relationships.models import CardSent
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
@@ -28,6 +29,8 @@ __all__ = [
     "OutboundEmail",
     "StaffingChange",
     "Group",
+    "Introduction",
+    "IntroductionRequest",
     "JoinPolicy",
     "LoginFailure",
     "MemberRole",

@@ -129,6 +129,7 @@ def register(app: Flask) -> None:
         membership_status_label=membership_status_label,
         format_datetime=i18n.format_datetime,
         format_date=i18n.format_date,
+        format_month=i18n.format_month,
         format_time=i18n.format_time,
         format_time_range=i18n.format_time_range,
         page_url=page_url,

@@ -133,6 +133,9 @@ class ProfileForm(Form):
     email_birthday_digest = BooleanField(
         _l("Weekly: birthdays this week among people I worked with")
     )
+    email_introductions = BooleanField(
+        _l("Introductions: when someone introduces me, asks me for one, or both accepted")
+    )
 
     def validate_reading(self, field):
         if not is_reading(field.data or ""):

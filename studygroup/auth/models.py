@@ -78,6 +78,8 @@ class User(UserMixin, db.Model):
     email_organizer_requests: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # A co-worker sent me a thank-you note.
     email_thanks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Someone introduced me, asks me for an introduction, or both sides of mine accepted.
+    email_introductions: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
     coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
         sa.Enum(
@@ -101,6 +103,9 @@ class User(UserMixin, db.Model):
     share_birthday: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # The weekly "birthdays this week among people I worked with": opt-in, unlike the others.
     email_birthday_digest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # People I worked with may introduce me to others (studygroup.introductions); off:
+    # "don't introduce me", nobody can, and I cannot ask for one.
+    accept_introductions: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     coworkers_link_token: Mapped[str] = mapped_column(
         sa.String(64), default=new_session_token, server_default=""
     )

@@ -6,6 +6,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import undefer_group
 
 from studygroup.auth import bp, devices
 from studygroup.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
@@ -42,6 +43,7 @@ EMAIL_CHOICES = (
     "email_organizer_requests",
     "email_thanks",
     "email_birthday_digest",
+    "email_introductions",
 )
 
 
@@ -50,7 +52,11 @@ def load_user(session_token: str) -> User | None:
     if unreachable_in_this_request():
         # The error page for an unreachable database renders as nobody, without asking it.
         return None
-    return db.session.scalar(db.select(User).where(User.session_token == session_token))
+    # With the header's counts (deferred columns in the "nav" group, such as introductions
+    # waiting for an answer), so the header costs no query of its own.
+    return db.session.scalar(
+        db.select(User).where(User.session_token == session_token).options(undefer_group("nav"))
+    )
 
 
 def _email_hash(email: str) -> str:

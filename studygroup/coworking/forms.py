@@ -45,3 +45,12 @@ class PrivacyForm(Form):
             "shares their birthday, has one."
         ),
     )
+    accept_introductions = BooleanField(
+        _l("People I worked with can introduce me to others"),
+        description=_l(
+            "A member who worked with you, or who organizes a group you are in, can introduce "
+            "you to someone they know; you each accept or decline, privately. Unticked "
+            "(“don't introduce me”), no one can introduce you and you cannot ask for an "
+            "introduction."
+        ),
+    )

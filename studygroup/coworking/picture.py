@@ -146,6 +146,7 @@ class Edge:
     width: float
     colour: str = INK
     opacity: float = 0.55
+    dash: str = ""  # a dashed line: an introduction, not co-working
 
 
 @dataclass
@@ -199,14 +200,24 @@ def _outward(node: Node, angle: float, distance: float) -> Node:
 
 
 def star(
-    center_label: str, others: list[tuple[str, int]], *, radius: float = 130, limit: int = 24
+    center_label: str,
+    others: list[tuple[str, int]],
+    *,
+    radius: float = 130,
+    limit: int = 24,
+    introduced: list[str] = (),
 ) -> Picture:
     """The member in the middle, co-workers on a circle; thicker lines for more sessions.
 
     `others` is (label, sessions together), most first; only the first `limit` are drawn.
+    `introduced` are the people the member was introduced to (accepted): a thin dashed line,
+    to their co-worker circle when they worked together too, else to a circle of their own.
     """
     others = others[:limit]
-    top = max((n for _, n in others), default=1)
+    drawn = {label for label, _n in others}
+    extra = [label for label in dict.fromkeys(introduced) if label not in drawn]
+    others = others + [(label, 0) for label in extra[: max(limit - len(others), 0)]]
+    top = max((n for _, n in others), default=1) or 1
     centre = Node(0, 0, 14, fit(center_label, 12), center_label, INK, css="centre")
     centre.font_px = CENTRE_FONT_PX
     centre.label_y = -(14 + LABEL_GAP_PX + 0.65 * CENTRE_FONT_PX)
@@ -232,7 +243,10 @@ def star(
         _outward(node, angle, 8 + LABEL_GAP_PX + 2 + best[1] * 0.9 * FONT_PX)
         taken.append(node.label_box())
         nodes.append(node)
-        edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
+        if sessions:
+            edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
+        if label in introduced:
+            edges.append(Edge(0, 0, x, y, 1.5, dash="5 4", opacity=0.8))
     return Picture(nodes, edges, _frame(nodes))
 
 

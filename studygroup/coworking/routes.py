@@ -122,11 +122,19 @@ def _filtered_coworkers(member: User):
 def _render_page(member: User, token: str | None = None):
     coworkers, groups, group_id, year, order = _filtered_coworkers(member)
     unnamed = _("a member")
+    is_me = current_user.is_authenticated and current_user.id == member.id
+    introduced = []
+    if is_me and current_user.introductions_accepted:
+        # Only on one's own page, and a query only for members who have any (the count
+        # comes with the logged-in member).
+        from studygroup.introductions.services import accepted_introductions
+
+        introduced = accepted_introductions(db.session, member)
     drawing = star(
         member.display_name,
         [(c.name or unnamed, c.sessions) for c in sorted(coworkers, key=lambda c: -c.sessions)],
+        introduced=[i.other.display_name for i in introduced],
     )
-    is_me = current_user.is_authenticated and current_user.id == member.id
     privacy_form = PrivacyForm(obj=member) if is_me else None
     reconnects = None
     birthdays = None
@@ -151,6 +159,7 @@ def _render_page(member: User, token: str | None = None):
         drawing=drawing,
         is_me=is_me,
         privacy_form=privacy_form,
+        introduced=introduced,
         reconnects=reconnects,
         birthdays=birthdays,
         month_day=month_day,
@@ -226,6 +235,7 @@ def privacy():
         current_user.accept_thanks = form.accept_thanks.data
         current_user.share_birthday = form.share_birthday.data
         current_user.email_birthday_digest = form.email_birthday_digest.data
+        current_user.accept_introductions = form.accept_introductions.data
         db.session.commit()
         flash(_("Your choices are saved."), "success")
     else:

@@ -145,6 +145,30 @@ MESSAGES = {
         _l("%(name)s, who worked %(session)s with you, sent you a thank-you note:"),
         "email_thanks",
     ),
+    # Introductions: a member introduced you (the other is not named before both accept),
+    # someone asks you for one, and both accepted (the other's name, note and address).
+    "introduction_made": (
+        _l("%(name)s would like to introduce you to someone"),
+        _l(
+            "%(name)s would like to introduce you to someone they know. Do you accept? "
+            "Your answer is private: if you decline, no one is told. If you both accept, "
+            "each of you gets the other's name, %(name)s's note and email address."
+        ),
+        "email_introductions",
+    ),
+    "introduction_requested": (
+        _l("%(name)s asks you for an introduction to %(other)s"),
+        _l(
+            "%(name)s asks you to introduce them to %(other)s. You may make the introduction "
+            "or let the request pass: %(name)s is not told either way."
+        ),
+        "email_introductions",
+    ),
+    "introduction_accepted": (
+        _l("You and %(other)s are introduced"),
+        _l("You and %(other)s both accepted %(name)s's introduction. %(name)s's note:"),
+        "email_introductions",
+    ),
     "thanks_reported": (
         _l("To answer: a thank-you note was reported, %(session)s"),
         _l(
@@ -154,6 +178,9 @@ MESSAGES = {
         "email_organizer_requests",
     ),
 }
+
+# The kinds whose message gives the other member's email address (both agreed to it).
+SHARES_ADDRESS = {"introduction_accepted"}
 
 # The kinds that go to organizers, about someone else's request.
 TO_ORGANIZERS = {"talk_request", "approval_request", "join_request", "thanks_reported"}
@@ -229,13 +256,17 @@ def compose_email(
     other_place=None,
     link: Link | None = None,
     note: str = "",
+    other: User | None = None,
 ) -> OutboundEmail | None:
     """One message for `user` in their language, not yet in the outbox (None when the
     member turned this kind of email off). Messages to organizers name who asks (`about`)
     and where to answer (`answer_at`); a join request has a `group` and no session.
     `other_place` is the member's place a message speaks of besides `place` (%(other_role)s).
     `link` is the page the message points to when it is not the session's. `note` is a
-    member's own words (a thank-you note), quoted as they wrote them.
+    member's own words (a thank-you note), quoted as they wrote them. `other` is a second
+    member the message names (%(other)s; an introduction's other side), with their address
+    only for the kinds in SHARES_ADDRESS. A message with neither session nor group (an
+    introduction) names no group at all.
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
@@ -246,13 +277,14 @@ def compose_email(
         return None
     slot = place.slot if place is not None else None
     session = session or (slot.session if slot is not None else None)
-    group = group or session.group
+    group = group or (session.group if session is not None else None)
     with force_locale(locale_of(user)):
         values = {
             "role": role_label(slot.role_type) if slot is not None else "",
             "session": session.title if session is not None else "",
-            "group": group.name,
+            "group": group.name if group is not None else "",
             "name": about.display_name if about is not None else "",
+            "other": other.display_name if other is not None else "",
         }
         if other_place is not None:
             values["other_role"] = role_label(other_place.slot.role_type)
@@ -269,6 +301,7 @@ def compose_email(
             place=place,
             role=values["role"],
             when=format_local(session.starts_at, group.timezone) if session else "",
+            contact=other if kind in SHARES_ADDRESS else None,
             window=(
                 format_time_range(slot.starts_at, slot.ends_at, group.timezone) if slot else ""
             ),
