@@ -220,6 +220,7 @@ def demo_command(force: bool) -> None:
     _staff_monthly(monthly, people, organizer, now)
     _staff_weekly(weekly, people, organizer, now)
     _thank_you_notes(monthly, people, now)
+    _introductions(people, now)
     _cards_sent(organizer, now)
     _birthdays(people, now)
     db.session.commit()
@@ -441,6 +442,56 @@ def _thank_you_notes(sessions, people, now) -> None:
             now=when,
         )
     db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
+
+
+# (introducer, first, second, note, accepted by both)
+INTRODUCTIONS = [
+    (
+        "coorganizer",
+        "organizer",
+        "priya",
+        "Priya runs data pipelines at work and would like to give a talk; Misaki plans the "
+        "autumn programme.",
+        True,
+    ),
+    (
+        "organizer",
+        "suzuki",
+        "yamaguchi",
+        "鈴木さんは pandas、山口さんは R でデータ可視化をしています。一緒にハンズオンを"
+        "企画できそうです。",
+        False,
+    ),
+]
+
+
+def _introductions(people, now) -> None:
+    """An accepted and a waiting introduction, so /introductions shows both at once: the
+    organizer was introduced to Priya (accepted) and introduced Suzuki to Yamaguchi
+    (waiting: Suzuki accepted, Yamaguchi has not answered)."""
+    from studygroup.introductions.services import answer_introduction, make_introduction
+    from studygroup.mail.models import OutboundEmail
+
+    db.session.flush()
+    for n, (introducer, first, second, note, both) in enumerate(INTRODUCTIONS):
+        when = now - timedelta(days=20 - 10 * n)
+        introduction = make_introduction(
+            db.session,
+            introducer=people[introducer],
+            first=people[first],
+            second=people[second],
+            note=note,
+            now=when,
+        )
+        answer_introduction(db.session, introduction, member=people[first], accept=True, now=when)
+        if both:
+            answer_introduction(
+                db.session, introduction, member=people[second], accept=True, now=when
+            )
+    db.session.execute(
+        sa.delete(OutboundEmail).where(OutboundEmail.kind.startswith("introduction"))
+    )
     db.session.info.pop("queued_emails", None)
 
 

@@ -166,3 +166,22 @@ def test_the_demo_shows_birthdays_this_week_on_the_first_run(runner, client):
     page = client.get(f"/people/{suzuki.id}/coworkers").get_data(as_text=True)
     box = page.split("今週の誕生日")[1].split("</section>")[0]
     assert "高橋 健太" in box and "田中 翔" in box and "山本" not in box
+
+
+def test_the_demo_organizer_sees_an_accepted_and_a_waiting_introduction(runner, client, auth):
+    """On first run /introductions shows the organizer one introduction of each kind: Priya
+    (both accepted: her name and address) and the one they made (waiting)."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    organizer = db.session.scalar(sa.select(User).where(User.email == "organizer@example.com"))
+    auth.login_as(organizer)
+    page = client.get("/introductions").get_data(as_text=True)
+    accepted = page.split('id="accepted"')[1].split('id="made"')[0]
+    made = page.split('id="made"')[1]
+    assert "Priya Nair" in accepted and "priya@example.com" in accepted
+    assert "鈴木 花子さんと山口 美月さん" in made and "回答待ち" in made
+    coworkers = client.get(f"/people/{organizer.id}/coworkers").get_data(as_text=True)
+    assert "Daniel Fischerさんの紹介" in coworkers
+    # Suzuki accepted; Yamaguchi still has it to answer (the header counts it).
+    yamaguchi = db.session.scalar(sa.select(User).where(User.email == "yamaguchi@example.com"))
+    auth.login_as(yamaguchi)
+    assert "回答待ち1件" in client.get("/introductions").get_data(as_text=True)

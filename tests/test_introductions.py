@@ -490,3 +490,52 @@ def test_the_header_counts_what_waits_without_a_query_of_its_own(crew, client, a
     assert after.count == before.count
     auth.login_as(p["Org"])
     assert 'title="1 waits for you"' in text(client, "/groups")
+
+
+# --- pictures and query counts ----------------------------------------------------------------
+
+
+def test_accepted_introductions_are_dashed_lines_in_the_pictures(crew, client, auth):
+    group, _secret, p = crew
+    auth.login_as(p["Ta"])
+    assert "stroke-dasharray" not in text(client, f"/people/{p['Ta'].id}/coworkers")
+    waiting = introduce(p["Su"], p["Ta"], p["Ko"])
+    answer(waiting, p["Ta"])
+    assert "stroke-dasharray" not in text(client, f"/people/{p['Ta'].id}/coworkers")
+    answer(waiting, p["Ko"])
+    page = text(client, f"/people/{p['Ta'].id}/coworkers")
+    assert page.count("stroke-dasharray") == 1
+    assert "Dashed lines: people you were introduced to." in page
+    # The group's picture for its organizer: a dashed line between two members drawn in it
+    # (Su, Ta and Ko worked side by side), in the wide picture and the phone's.
+    organizer_view = introduce(p["Ko"], p["Su"], p["Ta"])
+    answer(organizer_view, p["Su"])
+    answer(organizer_view, p["Ta"])
+    auth.login_as(p["Org"])
+    page = text(client, f"/g/{group.slug}/network")
+    assert "A dashed line joins two members who were introduced" in page
+    assert page.count("stroke-dasharray") == 2 * 2
+    # No line for members who are not in the picture (they never worked).
+    outside = introduce(p["Org"], p["Th"], p["Lf"])
+    answer(outside, p["Th"])
+    answer(outside, p["Lf"])
+    assert text(client, f"/g/{group.slug}/network").count("stroke-dasharray") == 2 * 2
+
+
+def test_query_counts(crew, client, auth, count_queries):
+    """/introductions: the member and two lists. One's own co-worker page: one more query,
+    only for a member who has accepted introductions (the count comes with the member)."""
+    from tests.test_coworking import page_queries
+
+    _group, _secret, p = crew
+    auth.login_as(p["Ta"])
+    own = f"/people/{p['Ta'].id}/coworkers"
+    before = page_queries(client, count_queries, own)
+    introduction = introduce(p["Su"], p["Ta"], p["Ko"])
+    assert page_queries(client, count_queries, own) == before
+    answer(introduction, p["Ta"])
+    answer(introduction, p["Ko"])
+    assert page_queries(client, count_queries, own) == before + 1
+    assert page_queries(client, count_queries, "/introductions") == 3
+    auth.login_as(p["Su"])
+    assert page_queries(client, count_queries, "/introductions") == 3

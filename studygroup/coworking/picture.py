@@ -170,6 +170,21 @@ class Picture:
     view: ViewBox
     font_px: float = FONT_PX
     clusters: list["Cluster"] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)  # a group picture's member per node
+
+
+def with_introductions(picture: Picture, pairs: list[tuple[int, int]]) -> Picture:
+    """A copy of a group picture with a thin dashed line for each accepted introduction
+    between two members drawn in it (the cached picture itself stays as it is)."""
+    from dataclasses import replace
+
+    where = dict(zip(picture.ids, picture.nodes, strict=True))
+    dashed = [
+        Edge(where[a].x, where[a].y, where[b].x, where[b].y, 1.2, INK, 0.7, dash="4 3")
+        for a, b in pairs
+        if a in where and b in where
+    ]
+    return replace(picture, edges=[*picture.edges, *dashed]) if dashed else picture
 
 
 @dataclass
@@ -379,4 +394,5 @@ def graph(
             Cluster(colour.get(ids[0], NO_CLUSTER), [names[i] for i in ids if i in names])
             for ids in clusters
         ],
+        [member_id for member_id, _name, _size in people],
     )

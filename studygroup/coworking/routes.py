@@ -1,5 +1,6 @@
 """People you've co-worked with, the shared sessions, and a group's network for organizers."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from studygroup.auth.models import CoworkersVisibility, User, new_session_token
 from studygroup.coworking import bp
 from studygroup.coworking.forms import PrivacyForm
 from studygroup.coworking.network import group_picture
-from studygroup.coworking.picture import star
+from studygroup.coworking.picture import star, with_introductions
 from studygroup.coworking.services import (
     Order,
     coworkers_of,
@@ -256,6 +257,18 @@ def reset_link():
 @group_view(organizer=True)
 def network(group: Group, membership: Membership):
     picture = group_network(db.session, group, now=utcnow())
+    drawing = group_picture(picture)
+    # Accepted introductions between the group's members: dashed lines (one query). The
+    # page names every member to its organizers already.
+    from studygroup.introductions.services import accepted_pairs_among
+
+    introduced = accepted_pairs_among(db.session, picture.members)
+    if introduced and drawing.picture is not None:
+        drawing = replace(
+            drawing,
+            picture=with_introductions(drawing.picture, introduced),
+            narrow=with_introductions(drawing.narrow, introduced),
+        )
     members = sorted(picture.members.values(), key=name_order)
     few = sorted(
         (
@@ -271,7 +284,8 @@ def network(group: Group, membership: Membership):
         "coworking/network.html",
         group=group,
         picture=picture,
-        drawing=group_picture(picture),
+        drawing=drawing,
+        introduced=bool(introduced),
         few=few,
         worked_at_all=any(picture.sessions_worked.get(u.id, 0) for u in members),
         top_pairs=picture.pairs[:10],
