@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
+from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import sign_up
 from studygroup.thanks.models import ThanksNote
@@ -34,6 +35,13 @@ def world(make):
         session_id=session.id, sender_id=member.id, recipient_id=organizer.id, body="Thanks!"
     )
     db.session.add(note)
+    # An introduction of the member to a third person, and a request to the organizer.
+    third = make.member(group, make.user("third@example.com"))
+    introduction = Introduction(
+        introducer_id=organizer.id, first_id=member.id, second_id=third.id, note="Meet!"
+    )
+    request = IntroductionRequest(requester_id=member.id, via_id=organizer.id, target_id=third.id)
+    db.session.add_all([introduction, request])
     db.session.commit()
     return {
         "organizer": organizer,
@@ -49,6 +57,8 @@ def world(make):
             "user_id": member.id,
             "other_id": organizer.id,
             "note_id": note.id,
+            "introduction_id": introduction.id,
+            "request_id": request.id,
             "year": datetime.now(UTC).year,
         },
     }
