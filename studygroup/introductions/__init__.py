@@ -7,3 +7,13 @@ which group, and changes neither.
 from flask import Blueprint
 
 bp = Blueprint("introductions", __name__, template_folder="templates")
+
+
+@bp.app_template_global()
+def introductions_waiting(user) -> int:
+    """The header's count when it came with the member (`auth.routes.load_user`), else 0: the
+    header never asks the database itself (an error page after the database failed, a page
+    after a rollback)."""
+    import sqlalchemy as sa
+
+    return sa.inspect(user).dict.get("introductions_waiting") or 0
