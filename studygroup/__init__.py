@@ -179,6 +179,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.introductions import routes as _introduction_routes  # noqa: F401
     from studygroup.main import bp as main_bp
     from studygroup.main import routes as _main_routes  # noqa: F401
+    from studygroup.people import bp as people_bp
+    from studygroup.people import routes as _people_routes  # noqa: F401
     from studygroup.relationships import bp as relationships_bp
     from studygroup.relationships import routes as _relationship_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
@@ -195,6 +197,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(signups_bp)
     app.register_blueprint(coworking_bp)
     app.register_blueprint(relationships_bp)
+    app.register_blueprint(people_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(thanks_bp)
     app.register_blueprint(introductions_bp)

@@ -8,6 +8,9 @@ guessed reading, so はせがわ finds 長谷川 either way. Both keys are store
 to date by the model) and normalised here: NFKC (full-width Latin and half-width katakana
 become ordinary letters and kana), case-folded, and katakana written as hiragana, so ハセガワ,
 はせがわ and ﾊｾｶﾞﾜ are one reading.
+
+Skill and interest tags (`skill_key`) and a search for them (`skill_search_term`) are folded
+the same way, so "ＰＬＣ" finds "PLC" and "ぷろぐらみんぐ" finds "プログラミング".
 """
 
 import unicodedata
@@ -21,7 +24,8 @@ from sqlalchemy.sql.functions import FunctionElement
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """NFKC, case-folded, katakana as hiragana: the one normal form of names and tags."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return folded.translate(_KATAKANA_TO_HIRAGANA)
 
@@ -91,7 +95,7 @@ def name_sort_key(display_name: str, reading: str | None) -> str:
     """What a member is sorted by: their reading if they gave one, else the reading of their
     name that pykakasi guesses, else (no kanji) their name."""
     key = reading or generated_reading(display_name) or display_name
-    return " ".join(_fold(key).split())
+    return " ".join(fold(key).split())
 
 
 def name_search_key(display_name: str, reading: str | None) -> str:
@@ -104,7 +108,24 @@ def name_search_key(display_name: str, reading: str | None) -> str:
 
 def search_term(text: str) -> str:
     """A search as typed, in the form of the stored keys."""
-    return "".join(_fold(text).split())
+    return "".join(fold(text).split())
+
+
+# skill.key's column, as skill.name's. NFKC may lengthen a name (㍿ is 株式会社): such a key
+# is cut, so two long names alike in their first 40 folded characters would be one tag.
+SKILL_KEY_LENGTH = 40
+
+
+def skill_key(name: str) -> str:
+    """What a skill tag is matched by, and what makes two tags one: folded (`fold`), runs of
+    spaces as one space. "Ｋｕｂｅｒｎｅｔｅｓ", "kubernetes" and "KUBERNETES" are one tag, and
+    "クバネテス" and "くばねてす" another."""
+    return " ".join(fold(name).split())[:SKILL_KEY_LENGTH]
+
+
+def skill_search_term(text: str) -> str:
+    """A search for skills as typed, in the form of `skill_key` (found inside a key)."""
+    return " ".join(fold(text).split())
 
 
 class by_code_point(FunctionElement):  # noqa: N801 (reads as a SQL function)

@@ -9,13 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from studygroup.db import UTCDateTime, utcnow
 from studygroup.extensions import db
-from studygroup.names import name_search_key, name_sort_key
+from studygroup.names import SKILL_KEY_LENGTH, name_search_key, name_sort_key
 
 user_skill = sa.Table(
     "user_skill",
     db.metadata,
     sa.Column("user_id", sa.ForeignKey("user.id"), primary_key=True),
     sa.Column("skill_id", sa.ForeignKey("skill.id"), primary_key=True),
+    # "Who knows X?" finds the members of the matching skills (studygroup.people).
+    sa.Index("ix_user_skill_skill_user", "skill_id", "user_id"),
 )
 
 
@@ -106,6 +108,9 @@ class User(UserMixin, db.Model):
     # People I worked with may introduce me to others (studygroup.introductions); off:
     # "don't introduce me", nobody can, and I cannot ask for one.
     accept_introductions: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Members of my groups can find me by my skills and interests ("who knows X?",
+    # studygroup.people); only while I also appear by name.
+    findable: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     coworkers_link_token: Mapped[str] = mapped_column(
         sa.String(64), default=new_session_token, server_default=""
     )
@@ -153,12 +158,14 @@ class User(UserMixin, db.Model):
 
 
 class Skill(db.Model):
-    """A skill or interest tag, shared across members so "who knows X?" can be asked later."""
+    """A skill or interest tag, shared across members so that "who knows X?" can be asked
+    (studygroup.people)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(40))
-    # Case-folded for matching: "Python" and "python" are one tag.
-    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(40))  # the first spelling given
+    # studygroup.names.skill_key: "Python", "ｐｙｔｈｏｎ" and "python" are one tag, and a
+    # search looks inside the keys.
+    key: Mapped[str] = mapped_column(sa.String(SKILL_KEY_LENGTH), unique=True)
 
 
 class LoginFailure(db.Model):

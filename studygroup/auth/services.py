@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from studygroup.auth.devices import Device
 from studygroup.auth.models import Skill, User, new_session_token
 from studygroup.auth.throttle import LoginResult, begin_attempt, end_attempt
+from studygroup.names import skill_key
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 64
@@ -196,18 +197,20 @@ def end_all_sessions(user: User) -> None:
 
 
 def parse_skills(text: str) -> list[str]:
-    """Split "Python, SQL、インフラ" into distinct tags, keeping the first spelling."""
+    """Split "Python, SQL、インフラ" into distinct tags (one per `skill_key`), keeping the
+    first spelling."""
     seen: dict[str, str] = {}
     for raw in text.replace("、", ",").replace("，", ",").split(","):
         name = " ".join(raw.split())[:40]
-        if name and name.casefold() not in seen:
-            seen[name.casefold()] = name
+        if name and skill_key(name) not in seen:
+            seen[skill_key(name)] = name
     return list(seen.values())
 
 
 def set_skills(db_session: Session, user: User, names: list[str]) -> None:
-    """Replace the user's tags, reusing existing Skill rows case-insensitively."""
-    keys = [n.casefold() for n in names]
+    """Replace the user's tags, reusing the existing Skill row of each `skill_key` (case,
+    width and kana type aside)."""
+    keys = [skill_key(n) for n in names]
     existing = {s.key: s for s in db_session.scalars(sa.select(Skill).where(Skill.key.in_(keys)))}
     skills = []
     for name, key in zip(names, keys, strict=True):

@@ -54,3 +54,11 @@ class PrivacyForm(Form):
             "introduction."
         ),
     )
+    findable = BooleanField(
+        _l("Members of my groups can find me by my skills and interests"),
+        description=_l(
+            "In “Who knows…?”, members of the groups you are in find you by the skills and "
+            "interests on your profile, only while your name is shown on other members' pages. "
+            "Unticked, no search finds you."
+        ),
+    )

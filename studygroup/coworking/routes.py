@@ -237,6 +237,7 @@ def privacy():
         current_user.share_birthday = form.share_birthday.data
         current_user.email_birthday_digest = form.email_birthday_digest.data
         current_user.accept_introductions = form.accept_introductions.data
+        current_user.findable = form.findable.data
         db.session.commit()
         flash(_("Your choices are saved."), "success")
     else:

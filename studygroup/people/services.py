@@ -1,0 +1,342 @@
+"""Who knows X?: the members of my groups whose skills and interests match a search, those I
+am closest to first.
+
+Who can be found (every rule is here, none in the page):
+
+* only members of the groups the searcher is an active member of, and active there too: a
+  members-only group shows its members to its members only, and leaving a group ends it;
+* never the searcher; only members who chose to be findable (`User.findable`) and who appear
+  by name (`User.appear_by_name`: someone shown as "a member" cannot be told apart, so cannot
+  be found, and the privacy settings say so).
+
+Matching: the search, folded as tags are (`studygroup.names.skill_search_term`: NFKC, case,
+width, katakana as hiragana), is looked for inside each tag's key ("kube" finds Kubernetes,
+"ぷろぐらみんぐ" finds プログラミング). The tags are matched first in the small skill table,
+then their members by tag id (index user_skill (skill_id, user_id)).
+
+Order, nearest first:
+
+1. my co-workers, with how often we worked together (my own history, all of it);
+2. co-workers of my co-workers, through the one (S) with the strongest tie to them that I may
+   see: S appears by name, S's co-worker page is open to me (`may_view_coworkers`'s rule: S is
+   in a group of mine, and if S chose "only me", one I organize), and only the sessions of the
+   groups that page shows me (`history_groups`) count. With no such S they are in tier 3;
+3. the rest of my groups' members, by name.
+
+Within tiers 1 and 2: most side by side, then most sessions together, then the most recent,
+then by name. Co-working counts come from the tie tables up to their watermark and live after
+it, as on the co-worker page (`coworking.services.coworkers_of`).
+
+At most five queries whatever the number found: the matching tags; the people found with their
+tags; my ties with them; the best intermediary of each of the others; the groups shared with
+the people of the page.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from studygroup.auth.models import CoworkersVisibility, Skill, User, user_skill
+from studygroup.coworking.models import Tie, TieWatermark
+from studygroup.coworking.services import groups_visible_to, organized_by
+from studygroup.coworking.ties import EARLY, pair_join, settle
+from studygroup.db import UTCDateTime
+from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.names import by_code_point, skill_search_term
+from studygroup.sessions.models import StudySession
+
+MAX_QUERY_LENGTH = 40  # as a tag's name
+PER_PAGE = 20
+
+
+class Tier:
+    COWORKER = 1
+    THROUGH_COWORKER = 2
+    GROUPS = 3
+
+
+@dataclass(frozen=True)
+class Together:
+    """How two members worked together: sessions, of those side by side, the last one's
+    start."""
+
+    sessions: int
+    side_by_side: int
+    last: datetime
+
+    @property
+    def strength(self) -> tuple:
+        """Greater is stronger: side by side, then sessions together, then the most recent."""
+        return (self.side_by_side, self.sessions, self.last)
+
+
+@dataclass
+class Intermediary:
+    user_id: int
+    name: str
+    tie: Together  # with the person found (the sessions the searcher may see)
+
+
+@dataclass
+class Found:
+    user_id: int
+    name: str
+    sort_key: str
+    tier: int
+    tie: Together | None = None  # tier 1: with the searcher
+    via: Intermediary | None = None  # tier 2
+    skills: list[str] = field(default_factory=list)  # their tags that matched
+    groups: list[str] = field(default_factory=list)  # the groups we are both active in
+
+    def order(self) -> tuple:
+        tie = self.tie or (self.via.tie if self.via else None)
+        strength = (-tie.side_by_side, -tie.sessions, -tie.last.timestamp()) if tie else ()
+        return (self.tier, *strength, self.sort_key, self.name, self.user_id)
+
+
+@dataclass
+class SearchResult:
+    term: str  # the search, folded
+    skills: list[str]  # names of the tags that matched, anyone's: not for the page
+    people: list[Found]  # this page
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def more(self) -> bool:
+        return self.offset + len(self.people) < self.total
+
+
+class QueryError(ValueError):
+    """A search that cannot be run (empty, or too long); the message says why."""
+
+
+def check_query(query: str | None) -> str:
+    """The search as typed, trimmed; QueryError when there is nothing to look for or it is
+    longer than a tag can be."""
+    # Any space (full-width too) is one space; control characters go (PostgreSQL refuses NUL).
+    text = "".join(c for c in " ".join((query or "").split()) if c.isprintable())
+    if not skill_search_term(text):
+        raise QueryError("empty")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError("too long")
+    return text
+
+
+def search_people(
+    db_session: Session,
+    searcher: User,
+    query: str,
+    *,
+    now: datetime,
+    limit: int = PER_PAGE,
+    offset: int = 0,
+) -> SearchResult:
+    """The members `searcher` may find whose tags contain `query` (see the module docstring),
+    nearest first, `limit` of them from `offset` (an offset past the end gives the last page).
+    Raises QueryError for a search `check_query` refuses."""
+    term = skill_search_term(check_query(query))
+    settle(db_session)  # this transaction's own places count (the ties are recounted at commit)
+    skills = dict(
+        db_session.execute(
+            sa.select(Skill.id, Skill.name)
+            .where(Skill.key.contains(term, autoescape=True))
+            .order_by(by_code_point(Skill.key), Skill.id)
+        ).all()
+    )
+    if not skills:
+        return SearchResult(term, [], [], 0, 0, limit)
+
+    my_groups = sa.select(Membership.group_id).where(
+        Membership.user_id == searcher.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    candidates = (
+        sa.select(user_skill.c.user_id)
+        .join(User, User.id == user_skill.c.user_id)
+        .where(
+            user_skill.c.skill_id.in_(list(skills)),
+            User.id != searcher.id,
+            User.findable,
+            User.appear_by_name,
+            sa.exists().where(
+                Membership.user_id == User.id,
+                Membership.status == MembershipStatus.ACTIVE,
+                Membership.group_id.in_(my_groups),
+            ),
+        )
+    )
+    found: dict[int, Found] = {}
+    for user_id, name, sort_key, skill_id in db_session.execute(
+        candidates.with_only_columns(
+            User.id, User.display_name, User.name_sort_key, user_skill.c.skill_id
+        )
+    ):
+        person = found.get(user_id)
+        if person is None:
+            person = found[user_id] = Found(user_id, name, sort_key, Tier.GROUPS)
+        person.skills.append(skills[skill_id])
+    if not found:
+        return SearchResult(term, list(skills.values()), [], 0, 0, limit)
+
+    for other_id, tie in _my_ties(db_session, searcher, candidates, now=now).items():
+        found[other_id].tier, found[other_id].tie = Tier.COWORKER, tie
+    coworkers = [p.user_id for p in found.values() if p.tier == Tier.COWORKER]
+    for other_id, via in _intermediaries(
+        db_session, searcher, candidates, coworkers, my_groups=my_groups, now=now
+    ).items():
+        found[other_id].tier, found[other_id].via = Tier.THROUGH_COWORKER, via
+
+    ranked = sorted(found.values(), key=Found.order)
+    total = len(ranked)
+    offset = min(max(offset, 0), (total - 1) // limit * limit)
+    page = ranked[offset : offset + limit]
+    shown = {p.user_id: p for p in page}
+    for user_id, group_name in db_session.execute(
+        sa.select(Membership.user_id, Group.name)
+        .join(Group, Group.id == Membership.group_id)
+        .where(
+            Membership.user_id.in_(list(shown)),
+            Membership.status == MembershipStatus.ACTIVE,
+            Membership.group_id.in_(my_groups),
+        )
+        .order_by(by_code_point(Group.name), Group.id)
+    ):
+        shown[user_id].groups.append(group_name)
+    for person in page:
+        person.skills.sort(key=lambda name: (skill_search_term(name), name))
+    return SearchResult(term, list(skills.values()), page, total, offset, limit)
+
+
+# --- ties, stored and live --------------------------------------------------------------------
+
+
+def _tie_rows(*, users, others=None, now: datetime):
+    """Subquery: rows of the ties between `users` and `others` (SQL ids; None: anyone), one
+    per stored tie
+    (user, other, group) up to the watermark, and one per pair of places in the sessions
+    started since (`session_id` set, `live_side` the session when side by side)."""
+    upto = (
+        sa.select(TieWatermark.upto)
+        .where(TieWatermark.id == 1, TieWatermark.upto <= now)
+        .scalar_subquery()
+    )
+    stored = sa.select(
+        Tie.user_id.label("user_id"),
+        Tie.other_id.label("other_id"),
+        Tie.group_id.label("group_id"),
+        Tie.sessions.label("sessions"),
+        Tie.side_by_side.label("side"),
+        Tie.last_at.label("last_at"),
+        sa.null().label("session_id"),
+        sa.null().label("live_side"),
+    ).where(upto.is_not(None), Tie.user_id.in_(users))
+    pairs, me, they, _my_slot, _their_slot, side_by_side = pair_join()
+    live = pairs(
+        me.user_id,
+        they.user_id,
+        StudySession.group_id,
+        sa.null(),
+        sa.null(),
+        StudySession.starts_at,
+        StudySession.id,
+        sa.case((side_by_side, StudySession.id)),
+    ).where(
+        StudySession.starts_at <= now,
+        StudySession.starts_at > sa.func.coalesce(upto, sa.literal(EARLY, UTCDateTime)),
+        me.user_id.in_(users),
+    )
+    if others is not None:
+        stored = stored.where(Tie.other_id.in_(others))
+        live = live.where(they.user_id.in_(others))
+    return sa.union_all(stored, live).subquery()
+
+
+def _totals(rows) -> list:
+    """Aggregate columns over `_tie_rows`: sessions, side by side, last start."""
+    return [
+        (
+            sa.func.coalesce(sa.func.sum(rows.c.sessions), 0)
+            + sa.func.count(sa.distinct(rows.c.session_id))
+        ).label("sessions"),
+        (
+            sa.func.coalesce(sa.func.sum(rows.c.side), 0)
+            + sa.func.count(sa.distinct(rows.c.live_side))
+        ).label("side"),
+        sa.func.max(rows.c.last_at).label("last_at"),
+    ]
+
+
+def _my_ties(
+    db_session: Session, searcher: User, candidates, *, now: datetime
+) -> dict[int, Together]:
+    """The searcher's ties with the people found, all groups added up (one query)."""
+    rows = _tie_rows(users=[searcher.id], others=candidates, now=now)
+    return {
+        other_id: Together(sessions, side, _utc(last))
+        for other_id, sessions, side, last in db_session.execute(
+            sa.select(rows.c.other_id, *_totals(rows)).group_by(rows.c.other_id)
+        )
+    }
+
+
+def _intermediaries(
+    db_session: Session, searcher: User, candidates, coworker_ids: list[int], *, my_groups, now
+) -> dict[int, Intermediary]:
+    """For each person found who is not the searcher's co-worker, the co-worker of the
+    searcher's (S) with the strongest tie to them among those the searcher may see worked
+    with them (see the module docstring). One query."""
+    via = aliased(User)
+    mine = _tie_rows(users=[searcher.id], now=now)
+    my_coworkers = sa.select(mine.c.other_id)
+    targets = (
+        candidates.where(user_skill.c.user_id.not_in(coworker_ids)) if coworker_ids else candidates
+    )
+    rows = _tie_rows(users=targets, others=my_coworkers, now=now)
+    only_me = via.coworkers_visibility == CoworkersVisibility.ONLY_ME
+    not_only_me = via.coworkers_visibility != CoworkersVisibility.ONLY_ME
+    # S's page is open to the searcher: a group of theirs is one of mine (one I organize, if
+    # S chose "only me"). The groups it shows: public ones and mine (those I organize).
+    page_open = sa.exists().where(
+        Membership.user_id == via.id,
+        Membership.status == MembershipStatus.ACTIVE,
+        Membership.group_id.in_(my_groups),
+        sa.or_(not_only_me, Membership.group_id.in_(organized_by(searcher))),
+    )
+    shown_groups = sa.or_(
+        sa.and_(not_only_me, rows.c.group_id.in_(groups_visible_to(searcher))),
+        sa.and_(only_me, rows.c.group_id.in_(organized_by(searcher))),
+    )
+    totals = _totals(rows)
+    strongest = sa.func.row_number().over(
+        partition_by=rows.c.user_id,
+        order_by=[
+            totals[1].desc(),
+            totals[0].desc(),
+            totals[2].desc(),
+            by_code_point(via.name_sort_key),
+            via.id,
+        ],
+    )
+    ranked = (
+        sa.select(rows.c.user_id, via.id, via.display_name, *totals, strongest.label("rank"))
+        .join(via, via.id == rows.c.other_id)
+        .where(via.appear_by_name, page_open, shown_groups)
+        .group_by(rows.c.user_id, via.id, via.display_name, via.name_sort_key)
+        .subquery()
+    )
+    return {
+        user_id: Intermediary(via_id, name, Together(sessions, side, _utc(last)))
+        for user_id, via_id, name, sessions, side, last, _rank in db_session.execute(
+            sa.select(ranked).where(ranked.c.rank == 1)
+        )
+    }
+
+
+def _utc(value) -> datetime:
+    # max() over the column skips the type's conversion on SQLite.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
