@@ -379,7 +379,7 @@ def test_coworkers_page_filters_sessions_together_csv_and_privacy(live, new_cont
     expect(b).to_have_url(f"{base}/people/{ids[B]}/coworkers")
     expect(b.locator("h1")).to_have_text("一緒に活動した人")
     privacy = b.locator("section.panel", has=b.locator("h2", has_text="プライバシー"))
-    expect(privacy.get_by_label("同じグループのメンバー")).to_be_checked()
+    expect(privacy.get_by_label("同じグループのメンバー", exact=True)).to_be_checked()
     expect(privacy.get_by_label("他のメンバーのページに自分の名前を表示する")).to_be_checked()
     _fits_the_phone(b, "B's own co-workers page")
     privacy.get_by_label("自分のみ").check()
