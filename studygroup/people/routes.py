@@ -54,4 +54,4 @@ def _message(refused: QueryError) -> str:
             "Type at most %(num)d characters: one skill or interest, such as Kubernetes.",
             num=MAX_QUERY_LENGTH,
         )
-    return _("Type a skill or interest to look for, such as Kubernetes or 生産管理.")
+    return _("Type a skill or interest to look for, such as Kubernetes or PLC.")
