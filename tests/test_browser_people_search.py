@@ -1,6 +1,7 @@
 """Who knows X? in a real browser: a member in Japanese, on a phone and on a desktop, types a
 skill in katakana into the box on the home page and reads who knows it, nearest first."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,6 +86,8 @@ def test_who_knows_programming_in_japanese(live, new_context, screenshot, name, 
     cards = page.locator("section.found li strong")
     expect(cards).to_have_text(["佐藤 健", "鈴木 結衣", "高橋 美緒"])
     expect(page.locator("main")).to_contain_text("佐藤 健さんがこの方と1回一緒に活動しています。")
+    ask = page.get_by_role("link", name="佐藤 健さんに紹介をお願いする")
+    expect(ask).to_have_count(1)
     if viewport is PHONE:
         _fits_the_phone(page, "the search page")
     screenshot(page, f"people-search-ja-{name}")
@@ -92,4 +95,9 @@ def test_who_knows_programming_in_japanese(live, new_context, screenshot, name, 
     page.get_by_role("searchbox").first.fill(" ")
     page.get_by_role("button", name="検索").first.click()
     expect(page.locator("#q-error")).to_contain_text("探したいスキル・興味を入力してください")
+    # One click from the search to asking Ken for an introduction to Yui.
+    page.go_back()
+    page.get_by_role("link", name="佐藤 健さんに紹介をお願いする").click()
+    expect(page).to_have_url(re.compile(r"/introductions/ask\?via=\d+&to=\d+$"))
+    expect(page.locator("main")).to_contain_text("鈴木 結衣")
     assert problems.found == []

@@ -343,7 +343,9 @@ def test_the_page(client, auth, town, make):
     auth.login_as(me)
     page = client.get("/people/search?q=ｋｕｂｅ").get_data(as_text=True)
     assert "2 people found for “ｋｕｂｅ”" in page
-    assert "Bo worked with them 1 time." in page and "Ask Bo to introduce you." in page
+    assert "Bo worked with them 1 time." in page
+    ask = f'href="/introductions/ask?via={p["Bo"].id}&amp;to={p["Di"].id}">Ask Bo to introduce you<'
+    assert ask in page
     assert page.index("Di") < page.index(">Ai<")
     assert "Kanda Python" in page
     assert 'name="q"' in client.get("/people/search").get_data(as_text=True)
@@ -444,3 +446,26 @@ def test_the_migration_folds_the_keys_and_merges_tags_that_become_one(
                 "クバネテス",
                 "go",
             ]
+
+
+def test_the_ask_link_follows_both_choices_about_introductions(client, auth, town, make):
+    organizer, group, p = town
+    me, bo, di = p["Me"], p["Bo"], p["Di"]
+    tags(di, "Kubernetes")
+    worked(make, group, organizer, 10, setup=[me, bo])
+    worked(make, group, organizer, 11, setup=[bo, di])
+    auth.login_as(me)
+
+    def page():
+        return client.get("/people/search?q=kube").get_data(as_text=True)
+
+    assert "Ask Bo to introduce you" in page()
+    assert client.get(f"/introductions/ask?via={bo.id}&to={di.id}").status_code == 200
+    di.accept_introductions = False  # "don't introduce me"
+    db.session.commit()
+    assert "Bo worked with them 1 time." in page() and "Ask Bo" not in page()
+    di.accept_introductions = True
+    me.accept_introductions = False
+    db.session.commit()
+    shown = page()
+    assert "Ask Bo" not in shown and "To ask for an introduction, tick" in shown

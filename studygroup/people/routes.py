@@ -13,6 +13,7 @@ from studygroup.people.services import (
     PER_PAGE,
     QueryError,
     check_query,
+    may_ask_introduction,
     search_people,
 )
 
@@ -45,6 +46,7 @@ def search():
         page=page,
         error=error,
         max_length=MAX_QUERY_LENGTH,
+        may_ask=may_ask_introduction,
     )
 
 
