@@ -34,6 +34,8 @@ CLUSTER_COLOURS = (
 )
 NO_CLUSTER = "#9aa0a6"
 INK = "#1f6f5c"
+# Introductions: dark dashes, which show over a co-working line and beside any cluster colour.
+INTRODUCED = "#3c3c43"
 
 
 def _em(char: str) -> float:
@@ -180,7 +182,7 @@ def with_introductions(picture: Picture, pairs: list[tuple[int, int]]) -> Pictur
 
     where = dict(zip(picture.ids, picture.nodes, strict=True))
     dashed = [
-        Edge(where[a].x, where[a].y, where[b].x, where[b].y, 1.2, INK, 0.7, dash="4 3")
+        Edge(where[a].x, where[a].y, where[b].x, where[b].y, 1.2, INTRODUCED, 0.8, dash="4 3")
         for a, b in pairs
         if a in where and b in where
     ]
@@ -261,7 +263,7 @@ def star(
         if sessions:
             edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
         if label in introduced:
-            edges.append(Edge(0, 0, x, y, 1.5, dash="5 4", opacity=0.8))
+            edges.append(Edge(0, 0, x, y, 1.5, INTRODUCED, 0.9, dash="5 4"))
     return Picture(nodes, edges, _frame(nodes))
 
 
