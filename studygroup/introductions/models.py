@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
 
 from studygroup.auth.models import User
 from studygroup.db import UTCDateTime, utcnow
@@ -118,6 +118,44 @@ class IntroductionRequest(db.Model):
         return self.introduction_id is None and self.passed_at is None
 
 
+class UnsentIntroduction(db.Model):
+    """An introduction of a pair that someone else introduced already and that has not
+    completed. Nothing is sent: it is kept only so that the introducer's list shows it as
+    waiting, as it would any introduction of theirs, and nobody learns from "introduced
+    already" that one side declined or has not answered."""
+
+    __tablename__ = "unsent_introduction"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "introducer_id", "first_id", "second_id", name="uq_unsent_introduction_pair"
+        ),
+        sa.CheckConstraint("first_id < second_id", name="pair_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    introducer_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    first_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    second_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    first: Mapped[User] = relationship(foreign_keys=[first_id], lazy="raise_on_sql")
+    second: Mapped[User] = relationship(foreign_keys=[second_id], lazy="raise_on_sql")
+
+
+def open_for_via() -> sa.ColumnElement[bool]:
+    """SQL: a request still waits for the asked member: neither made nor let pass, and both
+    its requester and its target still take introductions."""
+    person = aliased(User)  # never correlated with the member the header counts for
+    takes = sa.select(person.id).where(person.accept_introductions.is_(True))
+    return sa.and_(
+        IntroductionRequest.introduction_id.is_(None),
+        IntroductionRequest.passed_at.is_(None),
+        IntroductionRequest.requester_id.in_(takes),
+        IntroductionRequest.target_id.in_(takes),
+    )
+
+
 def _waiting_for(user_id_column) -> sa.ScalarSelect:
     """SQL: how many introductions wait for this member's answer, and requests for them to
     make one: the header's notice."""
@@ -128,11 +166,7 @@ def _waiting_for(user_id_column) -> sa.ScalarSelect:
     introductions = sa.select(sa.func.count()).where(unanswered).scalar_subquery()
     requests = (
         sa.select(sa.func.count())
-        .where(
-            IntroductionRequest.via_id == user_id_column,
-            IntroductionRequest.introduction_id.is_(None),
-            IntroductionRequest.passed_at.is_(None),
-        )
+        .where(IntroductionRequest.via_id == user_id_column, open_for_via())
         .scalar_subquery()
     )
     return introductions + requests

@@ -53,7 +53,7 @@ def index():
 @login_required
 def new():
     now = utcnow()
-    people = introducible(db.session, current_user, now=now)
+    people, coworkers = introducible(db.session, current_user, now=now)
     form = IntroduceForm()
     form.set_people(people, placeholder=_("Choose someone"))
     if request.method == "GET":
@@ -78,6 +78,7 @@ def new():
                 second=second,
                 note=form.note.data,
                 now=now,
+                coworkers=coworkers,
             )
         except RuleViolation as error:
             db.session.rollback()

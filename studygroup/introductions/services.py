@@ -2,7 +2,7 @@
 
 The rules (also said on the pages):
 
-* Introducer I may introduce A and B (`may_introduce`) when A is not B, neither is I, both
+* Introducer I may introduce A and B (`check_may_introduce`) when A is not B, neither is I, both
   let people introduce them (`User.accept_introductions`), and for each of A and B: I
   co-worked with them and sees them by name (`coworkers_of`), or I organize a group where
   both are members now. Someone who left a group is still a co-worker (history stays) but no
@@ -11,13 +11,16 @@ The rules (also said on the pages):
   one side never learns that the other declined. Nothing of one side reaches the other (not
   even the name, nor the note, which names them) until both accepted: then each gets the
   other's name, the note and the other's email address, by email and on /introductions.
-* A pair is introduced once, ever (a unique constraint): whatever became of an introduction,
-  a second attempt says only "introduced already", so no one learns of a decline.
-* Requester R may ask S to introduce R to T (`may_ask`) when S may introduce R and T and R
+* A pair is introduced once, ever (a unique constraint). A second introducer of a pair whose
+  introduction has not completed sees theirs made and waiting (`UnsentIntroduction`, never
+  sent), so no one learns of a decline; "introduced already" only to its own introducer and
+  once it completed.
+* Requester R may ask S to introduce R to T (`check_may_ask`) when S may introduce R and T and R
   can already see why: T is among S's co-workers on S's page as R sees it, or S organizes a
   group where R and T are both members. Otherwise the request is refused as if T were
   unknown, so that no members-only group's history leaks through a guessed link. S may make
-  the introduction or let the request pass; R is told neither.
+  the introduction or let the request pass; R is told neither. T's "don't introduce me" is
+  never a refusal (it would tell T's choice): the request passes at once, unsent.
 * Limits: `DAILY_LIMIT` introductions an introducer makes and `REQUEST_DAILY_LIMIT`
   requests a member sends in 24 hours, counted under a lock on their row.
 * An introduction never names a group: emails and pages show the introducer, the two
@@ -34,7 +37,13 @@ from sqlalchemy.orm import Session, joinedload
 from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Membership, MembershipStatus
-from studygroup.introductions.models import Answer, Introduction, IntroductionRequest
+from studygroup.introductions.models import (
+    Answer,
+    Introduction,
+    IntroductionRequest,
+    UnsentIntroduction,
+    open_for_via,
+)
 from studygroup.names import name_order
 from studygroup.rules import RuleViolation
 
@@ -77,6 +86,24 @@ def _organizes_both(db_session: Session, organizer: User, first_id: int, second_
     )
 
 
+def _knows_both(
+    db_session: Session,
+    introducer: User,
+    first_id: int,
+    second_id: int,
+    *,
+    now: datetime,
+    coworkers: dict[int, str] | None = None,
+) -> bool:
+    """`introducer` sees both by name among their co-workers, or organizes a group where both
+    are members now (one or two queries)."""
+    if coworkers is None:
+        coworkers = named_coworkers(db_session, introducer, now=now)
+    if first_id in coworkers and second_id in coworkers:
+        return True
+    return _organizes_both(db_session, introducer, first_id, second_id)
+
+
 def check_may_introduce(
     db_session: Session,
     introducer: User,
@@ -97,10 +124,7 @@ def check_may_introduce(
             _l("You cannot introduce yourself: ask someone for an introduction instead."),
             field="second",
         )
-    if coworkers is None:
-        coworkers = named_coworkers(db_session, introducer, now=now)
-    known = first.id in coworkers and second.id in coworkers
-    if not known and not _organizes_both(db_session, introducer, first.id, second.id):
+    if not _knows_both(db_session, introducer, first.id, second.id, now=now, coworkers=coworkers):
         raise RuleViolation(
             _l("You can introduce people you worked with, or two members of a group you organize."),
             field="second",
@@ -113,22 +137,14 @@ def check_may_introduce(
             )
 
 
-def may_introduce(
-    db_session: Session, introducer: User, first: User, second: User, *, now: datetime
-) -> bool:
-    """The rule as a yes or no (for links and other features, such as "who knows X?")."""
-    try:
-        check_may_introduce(db_session, introducer, first, second, now=now)
-    except RuleViolation:
-        return False
-    return True
-
-
-def introducible(db_session: Session, introducer: User, *, now: datetime) -> list[User]:
+def introducible(
+    db_session: Session, introducer: User, *, now: datetime
+) -> tuple[list[User], dict[int, str]]:
     """Everyone `introducer` may pick for an introduction, by name: co-workers they see by
     name and members of groups they organize, who take introductions. Whether a given pair
     may be introduced is `check_may_introduce`'s (two co-workers of different circles may;
-    a co-worker and a member of one's group only when both are in it). Two queries."""
+    a co-worker and a member of one's group only when both are in it). Two queries; also
+    returns `named_coworkers`, for `make_introduction` to reuse."""
     from studygroup.coworking.services import organized_by
 
     coworkers = named_coworkers(db_session, introducer, now=now)
@@ -143,7 +159,7 @@ def introducible(db_session: Session, introducer: User, *, now: datetime) -> lis
             User.accept_introductions.is_(True),
         )
     ).all()
-    return sorted(people, key=name_order)
+    return sorted(people, key=name_order), coworkers
 
 
 def check_may_ask(
@@ -172,31 +188,11 @@ def check_may_ask(
                 "me to others” on your co-workers page first."
             )
         )
-    try:
-        check_may_introduce(db_session, via, requester, target, now=now)
-    except RuleViolation as refused:
-        if target.accept_introductions:
-            # via does not know the requester (by name): nothing to say about the target.
-            raise RuleViolation(
-                _l(
-                    "%(name)s cannot introduce you: you have not worked together.",
-                    name=via.display_name,
-                )
-            ) from refused
-        raise RuleViolation(
-            _l("%(name)s does not take introductions.", name=target.display_name)
-        ) from refused
-
-
-def may_ask(
-    db_session: Session, requester: User, via: User, target: User, *, now: datetime
-) -> bool:
-    """`check_may_ask` as a yes or no: whether to offer "ask for an introduction"."""
-    try:
-        check_may_ask(db_session, requester, via, target, now=now)
-    except RuleViolation:
-        return False
-    return True
+    # Whether via knows both, never the target's choice: a target who chose "don't
+    # introduce me" is asked for like anyone, and the request passes silently
+    # (`ask_for_introduction`), so no one learns that choice by asking.
+    if not _knows_both(db_session, via, requester.id, target.id, now=now):
+        raise RuleViolation(_l("%(name)s cannot introduce you.", name=via.display_name))
 
 
 # --- making and answering ----------------------------------------------------------------------
@@ -223,15 +219,20 @@ def _clean_note(note: str, *, required: bool) -> str:
 
 
 def made_between(db_session: Session, introducer: User, since: datetime, until: datetime) -> int:
-    return db_session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Introduction)
-        .where(
-            Introduction.introducer_id == introducer.id,
-            Introduction.created_at > since,
-            Introduction.created_at <= until,
+    """Introductions made in the period, unsent ones too (they look made to the introducer)."""
+
+    def count(model) -> sa.ScalarSelect:
+        return (
+            sa.select(sa.func.count())
+            .where(
+                model.introducer_id == introducer.id,
+                model.created_at > since,
+                model.created_at <= until,
+            )
+            .scalar_subquery()
         )
-    )
+
+    return db_session.scalar(sa.select(count(Introduction) + count(UnsentIntroduction)))
 
 
 def make_introduction(
@@ -242,15 +243,20 @@ def make_introduction(
     second: User,
     note: str,
     now: datetime,
-) -> Introduction:
+    coworkers: dict[int, str] | None = None,
+) -> Introduction | UnsentIntroduction:
     """Introduce `first` and `second`, and tell both (email by their choice; the notice on
     /introductions always). Raises RuleViolation when a rule refuses it. Locks the
     introducer's row, so the daily limit holds for two requests at once; the pair's unique
     constraint catches two introducers at once (the caller commits and handles the clash).
-    Open requests to the introducer for this pair count as answered."""
+    Open requests to the introducer for this pair count as answered.
+
+    A pair someone else introduced that has not completed gets an UnsentIntroduction: the
+    introducer sees it waiting, nothing is sent, so no one learns whether a side declined.
+    `coworkers` (`named_coworkers`) saves a query when the caller has it."""
     from studygroup.mail.services import Link, queue_email
 
-    check_may_introduce(db_session, introducer, first, second, now=now)
+    check_may_introduce(db_session, introducer, first, second, now=now, coworkers=coworkers)
     note = _clean_note(note, required=True)
     lock_row(db_session, User, introducer.id)
     if made_between(db_session, introducer, now - timedelta(days=1), now) >= DAILY_LIMIT:
@@ -261,22 +267,62 @@ def make_introduction(
             ),
             field="note",
         )
-    if pair_introduced(db_session, first.id, second.id) is not None:
-        # One message whatever became of it: a decline stays private.
-        raise RuleViolation(
-            _l(
-                "%(first)s and %(second)s have been introduced already.",
-                first=first.display_name,
-                second=second.display_name,
-            ),
-            field="second",
-        )
     low, high = _in_order(first, second)
+    introduced_already = RuleViolation(
+        _l(
+            "%(first)s and %(second)s have been introduced already.",
+            first=first.display_name,
+            second=second.display_name,
+        ),
+        field="second",
+    )
+    existing = pair_introduced(db_session, low.id, high.id)
+    if existing is not None:
+        # The introducer's own, or one that completed: nothing private in saying so.
+        if existing.introducer_id == introducer.id or existing.is_accepted:
+            raise introduced_already
+        unsent = db_session.scalar(
+            sa.select(UnsentIntroduction.id).where(
+                UnsentIntroduction.introducer_id == introducer.id,
+                UnsentIntroduction.first_id == low.id,
+                UnsentIntroduction.second_id == high.id,
+            )
+        )
+        if unsent is not None:
+            raise introduced_already
+        # Someone else's, waiting or declined: which one stays private, so it looks made.
+        introduction = UnsentIntroduction(
+            introducer_id=introducer.id,
+            first_id=low.id,
+            second_id=high.id,
+            note=note,
+            created_at=now,
+        )
+        db_session.add(introduction)
+        _answer_requests(db_session, introducer, low, high, existing.id)
+        return introduction
     introduction = Introduction(
         introducer_id=introducer.id, first_id=low.id, second_id=high.id, note=note, created_at=now
     )
     db_session.add(introduction)
     db_session.flush()
+    _answer_requests(db_session, introducer, low, high, introduction.id)
+    for person in (low, high):
+        queue_email(
+            db_session,
+            user=person,
+            kind="introduction_made",
+            now=now,
+            about=introducer,
+            answer_at=Link("introductions.show", {"introduction_id": introduction.id}),
+        )
+    return introduction
+
+
+def _answer_requests(
+    db_session: Session, introducer: User, low: User, high: User, introduction_id: int
+) -> None:
+    """Open requests to `introducer` for this pair count as answered by this introduction."""
     db_session.execute(
         sa.update(IntroductionRequest)
         .where(
@@ -294,19 +340,9 @@ def make_introduction(
             IntroductionRequest.introduction_id.is_(None),
             IntroductionRequest.passed_at.is_(None),
         )
-        .values(introduction_id=introduction.id)
+        .values(introduction_id=introduction_id)
         .execution_options(synchronize_session=False)
     )
-    for person in (low, high):
-        queue_email(
-            db_session,
-            user=person,
-            kind="introduction_made",
-            now=now,
-            about=introducer,
-            answer_at=Link("introductions.show", {"introduction_id": introduction.id}),
-        )
-    return introduction
 
 
 def answer_introduction(
@@ -374,7 +410,8 @@ def ask_for_introduction(
 ) -> IntroductionRequest:
     """Ask `via` to introduce `requester` to `target`, and tell `via` (by their email
     choice; the notice on /introductions always). Raises RuleViolation when a rule refuses
-    it. Locks the requester's row for the daily limit and a second request at once."""
+    it. Locks the requester's row for the daily limit and a second request at once. A
+    target who does not take introductions gets a request that passed at once, unsent."""
     from studygroup.mail.services import Link, queue_email
 
     check_may_ask(db_session, requester, via, target, now=now)
@@ -385,16 +422,17 @@ def ask_for_introduction(
         raise RuleViolation(
             _l("You and %(name)s have been introduced already.", name=target.display_name)
         )
-    open_already = db_session.scalar(
-        sa.select(IntroductionRequest.id).where(
+    # Any earlier request, open, let pass or made: asking again must not tell which.
+    asked_already = db_session.scalar(
+        sa.select(IntroductionRequest.id)
+        .where(
             IntroductionRequest.requester_id == requester.id,
             IntroductionRequest.via_id == via.id,
             IntroductionRequest.target_id == target.id,
-            IntroductionRequest.introduction_id.is_(None),
-            IntroductionRequest.passed_at.is_(None),
         )
+        .limit(1)
     )
-    if open_already is not None:
+    if asked_already is not None:
         raise RuleViolation(
             _l("You have asked %(name)s for this introduction already.", name=via.display_name)
         )
@@ -409,8 +447,14 @@ def ask_for_introduction(
     request = IntroductionRequest(
         requester_id=requester.id, via_id=via.id, target_id=target.id, note=note, created_at=now
     )
+    if not target.accept_introductions:
+        # "Don't introduce me": the request passes at once and via is not told; the
+        # requester sees "asked", as for any request that via lets pass.
+        request.passed_at = now
     db_session.add(request)
     db_session.flush()
+    if not request.is_open:
+        return request
     queue_email(
         db_session,
         user=via,
@@ -439,7 +483,7 @@ def let_pass(db_session: Session, request: IntroductionRequest, *, by: User, now
 class Seen:
     """One introduction as one member may see it."""
 
-    introduction: Introduction
+    introduction: Introduction | UnsentIntroduction  # unsent: only in its introducer's list
     status: str  # to_answer, accepted (both), waiting (made by me, or I accepted), declined (me)
     other: User | None = None  # a side's other side: only once both accepted
 
@@ -471,7 +515,9 @@ class Lists:
 
 
 def lists_of(db_session: Session, member: User) -> Lists:
-    """Everything /introductions shows `member`, newest first, in two queries."""
+    """Everything /introductions shows `member`, newest first, in three queries. Requests
+    whose requester or target no longer takes introductions are left out of the asked
+    member's list (they cannot be made)."""
     introductions = db_session.scalars(
         sa.select(Introduction)
         .where(
@@ -493,11 +539,7 @@ def lists_of(db_session: Session, member: User) -> Lists:
         .where(
             sa.or_(
                 IntroductionRequest.requester_id == member.id,
-                sa.and_(
-                    IntroductionRequest.via_id == member.id,
-                    IntroductionRequest.introduction_id.is_(None),
-                    IntroductionRequest.passed_at.is_(None),
-                ),
+                sa.and_(IntroductionRequest.via_id == member.id, open_for_via()),
             )
         )
         .options(
@@ -506,6 +548,11 @@ def lists_of(db_session: Session, member: User) -> Lists:
             joinedload(IntroductionRequest.target),
         )
         .order_by(IntroductionRequest.created_at.desc(), IntroductionRequest.id.desc())
+    ).all()
+    unsent = db_session.scalars(
+        sa.select(UnsentIntroduction)
+        .where(UnsentIntroduction.introducer_id == member.id)
+        .options(joinedload(UnsentIntroduction.first), joinedload(UnsentIntroduction.second))
     ).all()
     lists = Lists([], [], [], [], [], [])
     for introduction in introductions:
@@ -518,6 +565,12 @@ def lists_of(db_session: Session, member: User) -> Lists:
             lists.accepted.append(seen)
         else:
             lists.answered.append(seen)
+    if unsent:
+        lists.made = sorted(
+            [*lists.made, *(Seen(u, "waiting") for u in unsent)],
+            key=lambda seen: (seen.introduction.created_at, seen.introduction.id),
+            reverse=True,
+        )
     for request in requests:
         if request.via_id == member.id:
             lists.requests_to_me.append(request)

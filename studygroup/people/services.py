@@ -85,7 +85,6 @@ class Found:
     name: str
     sort_key: str
     tier: int
-    accepts_introductions: bool = True  # User.accept_introductions ("don't introduce me": off)
     tie: Together | None = None  # tier 1: with the searcher
     via: Intermediary | None = None  # tier 2
     skills: list[str] = field(default_factory=list)  # their tags that matched
@@ -112,12 +111,13 @@ class SearchResult:
 
 
 def may_ask_introduction(searcher: User, person: Found) -> bool:
-    """Whether the page offers to ask `person.via` for an introduction to `person`: both take
-    introductions, and the searcher appears by name (the intermediary picks people by name;
-    `introductions.services.check_may_ask` decides when the request is made)."""
+    """Whether the page offers to ask `person.via` for an introduction to `person`: the
+    searcher takes introductions and appears by name (the intermediary picks people by name;
+    `introductions.services.check_may_ask` decides when the request is made). Never by
+    `person`'s own choice: a "don't introduce me" would show to members of their groups, so
+    the request is offered and passes silently."""
     return (
         person.via is not None
-        and person.accepts_introductions
         and searcher.accept_introductions
         and searcher.appear_by_name
     )
@@ -182,18 +182,17 @@ def search_people(
         )
     )
     found: dict[int, Found] = {}
-    for user_id, name, sort_key, introductions, skill_id in db_session.execute(
+    for user_id, name, sort_key, skill_id in db_session.execute(
         candidates.with_only_columns(
             User.id,
             User.display_name,
             User.name_sort_key,
-            User.accept_introductions,
             user_skill.c.skill_id,
         )
     ):
         person = found.get(user_id)
         if person is None:
-            person = found[user_id] = Found(user_id, name, sort_key, Tier.GROUPS, introductions)
+            person = found[user_id] = Found(user_id, name, sort_key, Tier.GROUPS)
         person.skills.append(skills[skill_id])
     if not found:
         return SearchResult(term, list(skills.values()), [], 0, 0, limit)
