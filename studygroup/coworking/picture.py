@@ -218,23 +218,28 @@ def _outward(node: Node, angle: float, distance: float) -> Node:
 
 def star(
     center_label: str,
-    others: list[tuple[str, int]],
+    others: list[tuple[int | None, str, int]],
     *,
     radius: float = 130,
     limit: int = 24,
-    introduced: list[str] = (),
+    introduced: list[tuple[int, str]] = (),
 ) -> Picture:
     """The member in the middle, co-workers on a circle; thicker lines for more sessions.
 
-    `others` is (label, sessions together), most first; only the first `limit` are drawn.
-    `introduced` are the people the member was introduced to (accepted): a thin dashed line,
-    to their co-worker circle when they worked together too, else to a circle of their own.
+    `others` is (user id, label, sessions together), most first; only the first `limit` are
+    drawn. The id is None for someone shown as "a member": nothing is ever matched to them.
+    `introduced` is (user id, name) of the people the member was introduced to (accepted): a
+    thin dashed line, to their co-worker circle when they worked together too (matched by id:
+    two people may share a name), else to a circle of their own.
     """
     others = others[:limit]
-    drawn = {label for label, _n in others}
-    extra = [label for label in dict.fromkeys(introduced) if label not in drawn]
-    others = others + [(label, 0) for label in extra[: max(limit - len(others), 0)]]
-    top = max((n for _, n in others), default=1) or 1
+    drawn = {user_id for user_id, _label, _n in others if user_id is not None}
+    dashed = {user_id for user_id, _name in introduced}
+    extra = [
+        (user_id, name, 0) for user_id, name in dict(introduced).items() if user_id not in drawn
+    ]
+    others = others + extra[: max(limit - len(others), 0)]
+    top = max((n for _, _, n in others), default=1) or 1
     centre = Node(0, 0, 14, fit(center_label, 12), center_label, INK, css="centre")
     centre.font_px = CENTRE_FONT_PX
     centre.label_y = -(14 + LABEL_GAP_PX + 0.65 * CENTRE_FONT_PX)
@@ -243,7 +248,7 @@ def star(
     # Start a little off the top, so no line runs straight up through the centre's name.
     offset = math.pi / max(len(others), 1)
     taken = [centre.label_box()]
-    for i, (label, sessions) in enumerate(others):
+    for i, (user_id, label, sessions) in enumerate(others):
         angle = 2 * math.pi * i / max(len(others), 1) - math.pi / 2 + offset
         x, y = round(radius * math.cos(angle), 1), round(radius * math.sin(angle), 1)
         node = Node(x, y, 8, fit(label, 7), label)
@@ -262,7 +267,7 @@ def star(
         nodes.append(node)
         if sessions:
             edges.append(Edge(0, 0, x, y, round(1 + 7 * sessions / top, 1)))
-        if label in introduced:
+        if user_id is not None and user_id in dashed:
             edges.append(Edge(0, 0, x, y, 1.5, INTRODUCED, 0.9, dash="5 4"))
     return Picture(nodes, edges, _frame(nodes))
 

@@ -29,6 +29,7 @@ from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import groups_of
+from studygroup.introductions.services import accepted_introductions, accepted_pairs_among
 from studygroup.names import name_order
 from studygroup.relationships.birthdays import birthdays_this_week, month_day
 from studygroup.relationships.services import (
@@ -128,13 +129,15 @@ def _render_page(member: User, token: str | None = None):
     if is_me and current_user.introductions_accepted:
         # Only on one's own page, and a query only for members who have any (the count
         # comes with the logged-in member).
-        from studygroup.introductions.services import accepted_introductions
-
         introduced = accepted_introductions(db.session, member)
     drawing = star(
         member.display_name,
-        [(c.name or unnamed, c.sessions) for c in sorted(coworkers, key=lambda c: -c.sessions)],
-        introduced=[i.other.display_name for i in introduced],
+        # Someone shown as "a member" gets no id: no dashed line may tell who they are.
+        [
+            (c.user_id if c.name else None, c.name or unnamed, c.sessions)
+            for c in sorted(coworkers, key=lambda c: -c.sessions)
+        ],
+        introduced=[(i.other.id, i.other.display_name) for i in introduced],
     )
     privacy_form = PrivacyForm(obj=member) if is_me else None
     reconnects = None
@@ -259,11 +262,9 @@ def reset_link():
 def network(group: Group, membership: Membership):
     picture = group_network(db.session, group, now=utcnow())
     drawing = group_picture(picture)
-    # Accepted introductions between the group's members: dashed lines (one query). The
-    # page names every member to its organizers already.
-    from studygroup.introductions.services import accepted_pairs_among
-
-    introduced = accepted_pairs_among(db.session, picture.members)
+    # Accepted introductions between the group's members that this organizer made or is in:
+    # dashed lines (one query). The page names every member to its organizers already.
+    introduced = accepted_pairs_among(db.session, picture.members, seen_by=current_user)
     if introduced and drawing.picture is not None:
         drawing = replace(
             drawing,

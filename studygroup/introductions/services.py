@@ -607,9 +607,10 @@ def accepted_introductions(db_session: Session, member: User) -> list[Introduced
     return [Introduced(i.other_than(member.id), i.introducer, i.completed_at) for i in rows]
 
 
-def accepted_pairs_among(db_session: Session, user_ids) -> list[tuple[int, int]]:
-    """The accepted introductions between these people, as (lower id, higher id): the dashed
-    lines of a picture. One query."""
+def accepted_pairs_among(db_session: Session, user_ids, *, seen_by: User) -> list[tuple[int, int]]:
+    """The accepted introductions between these people that `seen_by` made or is one of the
+    two in, as (lower id, higher id): the dashed lines of a picture. Anyone else's would tell
+    them, with "introduced already", which pairs declined. One query."""
     ids = list(user_ids)
     if len(ids) < 2:
         return []
@@ -620,6 +621,11 @@ def accepted_pairs_among(db_session: Session, user_ids) -> list[tuple[int, int]]
                 Introduction.first_id.in_(ids),
                 Introduction.second_id.in_(ids),
                 Introduction.completed_at.is_not(None),
+                sa.or_(
+                    Introduction.introducer_id == seen_by.id,
+                    Introduction.first_id == seen_by.id,
+                    Introduction.second_id == seen_by.id,
+                ),
             )
         )
     ]
