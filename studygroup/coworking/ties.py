@@ -33,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, aliased, attributes
 
 from studygroup.coworking.models import Tie, TieRole, TieWatermark
-from studygroup.db import utcnow
+from studygroup.db import UTCDateTime, utcnow
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import counts_as_worked
@@ -230,6 +230,99 @@ def pair_join():
         )
 
     return select_from, a, b, slot_a, slot_b, side_by_side
+
+
+def tie_rows(
+    *,
+    users,
+    now: datetime,
+    others=None,
+    group_id: int | None = None,
+    groups=None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    roles: bool = False,
+) -> sa.Subquery:
+    """Subquery: the ties of `users` with `others` (ids or SQL; None: anyone) as the tables
+    hold them up to the watermark, and the sessions started since counted live, so a reader is
+    exact at `now`. Columns: user_id, other_id, group_id, sessions, side, first_at, last_at
+    (one row per stored tie: user, other, group), session_id and live_side (one row per pair
+    of places in a session since the watermark: `session_id` set, `live_side` the session
+    when side by side, `sessions` and `side` null). Only the group `group_id` and the groups
+    in `groups` (SQL) when given. With `roles`, also role_type_id and role_sessions: stored
+    ties repeat once per role both held, a live row has the role when both held the same slot.
+    With `since` or `until` (a year is no stored tie's span), every session in
+    [since, until) is counted live and nothing comes from the tables.
+    Aggregate the sessions as sum(sessions) + count(distinct session_id)."""
+    upto = (
+        sa.select(TieWatermark.upto)
+        .where(TieWatermark.id == 1, TieWatermark.upto <= now)
+        .scalar_subquery()
+    )
+    stored_columns = [
+        Tie.user_id.label("user_id"),
+        Tie.other_id.label("other_id"),
+        Tie.group_id.label("group_id"),
+        Tie.sessions.label("sessions"),
+        Tie.side_by_side.label("side"),
+        Tie.first_at.label("first_at"),
+        Tie.last_at.label("last_at"),
+        sa.null().label("session_id"),
+        sa.null().label("live_side"),
+    ]
+    if roles:
+        stored_columns += [
+            TieRole.role_type_id.label("role_type_id"),
+            TieRole.sessions.label("role_sessions"),
+        ]
+    stored = (
+        sa.select(*stored_columns).select_from(Tie).where(upto.is_not(None), Tie.user_id.in_(users))
+    )
+    if roles:
+        stored = stored.outerjoin(
+            TieRole,
+            sa.and_(
+                TieRole.user_id == Tie.user_id,
+                TieRole.other_id == Tie.other_id,
+                TieRole.group_id == Tie.group_id,
+            ),
+        )
+    pairs, me, they, my_slot, their_slot, side_by_side = pair_join()
+    session = StudySession
+    live_columns = [
+        me.user_id,
+        they.user_id,
+        session.group_id,
+        sa.null(),
+        sa.null(),
+        session.starts_at,
+        session.starts_at,
+        session.id,
+        sa.case((side_by_side, session.id)),
+    ]
+    if roles:
+        live_columns += [sa.case((my_slot.id == their_slot.id, my_slot.role_type_id)), sa.null()]
+    live = pairs(*live_columns).where(session.starts_at <= now, me.user_id.in_(users))
+    if since is not None or until is not None:
+        stored = stored.where(sa.false())
+        if since is not None:
+            live = live.where(session.starts_at >= since)
+        if until is not None:
+            live = live.where(session.starts_at < until)
+    else:
+        live = live.where(
+            session.starts_at > sa.func.coalesce(upto, sa.literal(EARLY, UTCDateTime))
+        )
+    if others is not None:
+        stored = stored.where(Tie.other_id.in_(others))
+        live = live.where(they.user_id.in_(others))
+    if group_id is not None:
+        stored = stored.where(Tie.group_id == group_id)
+        live = live.where(session.group_id == group_id)
+    if groups is not None:
+        stored = stored.where(Tie.group_id.in_(groups))
+        live = live.where(session.group_id.in_(groups))
+    return sa.union_all(stored, live).subquery()
 
 
 def _insert_ties(db_session: Session, upto: datetime, *, group_id=None, people=None) -> None:

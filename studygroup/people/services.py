@@ -39,13 +39,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, Skill, User, user_skill
-from studygroup.coworking.models import Tie, TieWatermark
 from studygroup.coworking.services import groups_visible_to, organized_by
-from studygroup.coworking.ties import EARLY, pair_join, settle
-from studygroup.db import UTCDateTime
+from studygroup.coworking.ties import settle, tie_rows
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.names import by_code_point, skill_search_term
-from studygroup.sessions.models import StudySession
 
 MAX_QUERY_LENGTH = 40  # as a tag's name
 PER_PAGE = 20
@@ -230,44 +227,9 @@ def search_people(
 
 
 def _tie_rows(*, users, others=None, now: datetime):
-    """Subquery: rows of the ties between `users` and `others` (SQL ids; None: anyone), one
-    per stored tie
-    (user, other, group) up to the watermark, and one per pair of places in the sessions
-    started since (`session_id` set, `live_side` the session when side by side)."""
-    upto = (
-        sa.select(TieWatermark.upto)
-        .where(TieWatermark.id == 1, TieWatermark.upto <= now)
-        .scalar_subquery()
-    )
-    stored = sa.select(
-        Tie.user_id.label("user_id"),
-        Tie.other_id.label("other_id"),
-        Tie.group_id.label("group_id"),
-        Tie.sessions.label("sessions"),
-        Tie.side_by_side.label("side"),
-        Tie.last_at.label("last_at"),
-        sa.null().label("session_id"),
-        sa.null().label("live_side"),
-    ).where(upto.is_not(None), Tie.user_id.in_(users))
-    pairs, me, they, _my_slot, _their_slot, side_by_side = pair_join()
-    live = pairs(
-        me.user_id,
-        they.user_id,
-        StudySession.group_id,
-        sa.null(),
-        sa.null(),
-        StudySession.starts_at,
-        StudySession.id,
-        sa.case((side_by_side, StudySession.id)),
-    ).where(
-        StudySession.starts_at <= now,
-        StudySession.starts_at > sa.func.coalesce(upto, sa.literal(EARLY, UTCDateTime)),
-        me.user_id.in_(users),
-    )
-    if others is not None:
-        stored = stored.where(Tie.other_id.in_(others))
-        live = live.where(they.user_id.in_(others))
-    return sa.union_all(stored, live).subquery()
+    """Subquery: the ties between `users` and `others` (SQL ids; None: anyone), stored and
+    live, as the co-worker page counts them (`coworking.ties.tie_rows`)."""
+    return tie_rows(users=users, others=others, now=now)
 
 
 def _totals(rows) -> list:
