@@ -220,6 +220,63 @@ def test_the_page_costs_a_fixed_number_of_queries(
     assert few <= 4, few
 
 
+def own_page_queries(client, count_queries, member, group):
+    """Statements of one's own page: plain, filtered by group, by year, by both."""
+    path = f"/people/{member.id}/coworkers"
+    year = date.today().year
+    return {
+        query: page_queries(client, count_queries, path + query)
+        for query in ("", f"?group={group.id}", f"?year={year}", f"?group={group.id}&year={year}")
+    }
+
+
+def test_ones_own_page_stays_within_four_statements(client, auth, crew, make, count_queries):
+    """The logged-in member, the filter's groups and years, the co-workers (the filtered list
+    and the whole history in one), and one more for accepted introductions or for the
+    coming sessions of someone not seen for a while."""
+    from studygroup.introductions.models import Introduction
+    from studygroup.introductions.services import answer_introduction, make_introduction
+    from studygroup.relationships.services import RECONNECT_SESSIONS
+
+    organizer, group, p = crew
+    ai = p["Ai"]
+    auth.login_as(ai)
+    for days in (3, 10):
+        s = past(make, group, days)
+        put(organizer, ai, slots(s)["setup"])
+        put(organizer, p["Cy"], slots(s)["setup"])
+    db.session.commit()
+    plain = own_page_queries(client, count_queries, ai, group)
+    assert set(plain.values()) == {3}, plain
+    introduction = make_introduction(
+        db.session, introducer=organizer, first=ai, second=p["Di"], note="Both like Go", now=NOW
+    )
+    for member in (ai, p["Di"]):
+        answer_introduction(db.session, introduction, member=member, accept=True, now=NOW)
+    db.session.commit()
+    page = client.get(f"/people/{ai.id}/coworkers?year={date.today().year}")
+    assert "Introduced to you" in page.get_data(as_text=True)
+    introduced = own_page_queries(client, count_queries, ai, group)
+    assert set(introduced.values()) == {4}, introduced
+    # Bo: often together, long ago, and has a place at a coming session: due to reconnect.
+    for days in range(300, 300 - 10 * RECONNECT_SESSIONS, -10):
+        s = past(make, group, days)
+        put(organizer, ai, slots(s)["setup"])
+        put(organizer, p["Bo"], slots(s)["setup"])
+    coming = make.session(group, day=date.today() + timedelta(days=9), title="Next meetup")
+    put(organizer, p["Bo"], slots(coming)["setup"])
+    db.session.commit()
+    page = client.get(f"/people/{ai.id}/coworkers?group={group.id}").get_data(as_text=True)
+    assert "Not seen for a while" in page and "Next meetup" in page
+    # Both extras at once: the one case over four (two lists no statement can share).
+    both = own_page_queries(client, count_queries, ai, group)
+    assert set(both.values()) == {5}, both
+    db.session.execute(sa.update(Introduction).values(completed_at=None))  # as if never
+    db.session.commit()
+    due = own_page_queries(client, count_queries, ai, group)
+    assert set(due.values()) == {4}, due
+
+
 def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
     organizer, group, p = crew
     for days in (30, 20, 10):

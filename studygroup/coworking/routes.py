@@ -17,10 +17,10 @@ from studygroup.coworking.picture import star, with_introductions
 from studygroup.coworking.services import (
     Order,
     coworkers_of,
+    filter_choices,
     group_network,
-    history_groups,
-    history_years,
     may_view_coworkers,
+    own_coworkers,
     sessions_together,
 )
 from studygroup.csvexport import counted, csv_date, csv_response
@@ -28,7 +28,6 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.groups.services import groups_of
 from studygroup.introductions.services import accepted_introductions, accepted_pairs_among
 from studygroup.names import name_order
 from studygroup.relationships.birthdays import birthdays_this_week, month_day
@@ -90,41 +89,30 @@ def shared_link(token: str):
     return _render_page(_member_or_404(member.id, token), token=token)
 
 
-def _filter_groups(member: User, viewer: User | None) -> list[Group]:
-    """The member's groups whose history the viewer may see (all of them on one's own page)."""
-    groups = [m.group for m in groups_of(db.session, member) if m.is_active]
-    visible = history_groups(member, viewer)
-    if visible is None:
-        return groups
-    shown = set(db.session.scalars(visible))
-    return [g for g in groups if g.id in shown]
-
-
 def _filtered_coworkers(member: User):
     """The member's co-workers as the query string filters them and the viewer may see them.
-    Returns (co-workers, groups offered in the filter, group id, year, order)."""
+    Returns (co-workers, groups offered in the filter, group id, year, order, years offered,
+    the whole unfiltered history on one's own page, else None)."""
     group_id, year, since, until, order = _filters(member.timezone)
     viewer = current_user if current_user.is_authenticated else None
-    groups = _filter_groups(member, viewer)
+    now = utcnow()
+    groups, years = filter_choices(db.session, member, viewer=viewer, now=now)
     if group_id not in {g.id for g in groups}:
         group_id = None
-    coworkers = coworkers_of(
-        db.session,
-        member,
-        viewer=viewer,
-        now=utcnow(),
-        group_id=group_id,
-        since=since,
-        until=until,
-        order=order,
-    )
-    return coworkers, groups, group_id, year, order
+    filters = dict(group_id=group_id, since=since, until=until, order=order)
+    if viewer is not None and viewer.id == member.id:
+        # One query for the filtered list and the whole history the panels speak of.
+        coworkers, whole = own_coworkers(db.session, member, now=now, **filters)
+    else:
+        coworkers = coworkers_of(db.session, member, viewer=viewer, now=now, **filters)
+        whole = None
+    return coworkers, groups, group_id, year, order, years, whole
 
 
 def _render_page(member: User, token: str | None = None):
-    coworkers, groups, group_id, year, order = _filtered_coworkers(member)
+    coworkers, groups, group_id, year, order, years, whole = _filtered_coworkers(member)
     unnamed = _("a member")
-    is_me = current_user.is_authenticated and current_user.id == member.id
+    is_me = whole is not None
     introduced = []
     if is_me and current_user.introductions_accepted:
         # Only on one's own page, and a query only for members who have any (the count
@@ -143,13 +131,8 @@ def _render_page(member: User, token: str | None = None):
     reconnects = None
     birthdays = None
     if is_me:
-        # From the whole history: the unfiltered list is reused when the page shows it.
+        # From the whole history, whatever the filter.
         now = utcnow()
-        whole = (
-            coworkers
-            if group_id is None and year is None
-            else coworkers_of(db.session, member, viewer=member, now=now)
-        )
         reconnects = reconnect_suggestions(db.session, member, now=now, coworkers=whole)
         birthdays = birthdays_this_week(db.session, member, now=now, coworkers=whole)
     show_all = request.args.get("all") == "1"
@@ -174,12 +157,7 @@ def _render_page(member: User, token: str | None = None):
         year=year,
         order=order.value,
         token=token,
-        years=history_years(
-            db.session,
-            member,
-            viewer=current_user if current_user.is_authenticated else None,
-            now=utcnow(),
-        ),
+        years=years,
     )
 
 

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, User
-from studygroup.coworking.ties import pair_join
+from studygroup.coworking.ties import pair_join, tie_rows
 from studygroup.groups.models import (
     Group,
     MemberRole,
@@ -189,74 +189,70 @@ class _Count:
 def _coworkers_from_ties(
     db_session: Session, member: User, *, viewer: User | None, now: datetime, group_id
 ) -> list[Coworker]:
-    from studygroup.coworking.models import Tie, TieRole, TieWatermark
-    from studygroup.coworking.ties import EARLY
-    from studygroup.db import UTCDateTime
-
     groups = history_groups(member, viewer)
-    # The tables answer for the sessions up to the watermark, when it is not past `now`.
-    upto = (
-        sa.select(TieWatermark.upto)
-        .where(TieWatermark.id == 1, TieWatermark.upto <= now)
-        .scalar_subquery()
-    )
-    stored = (
-        sa.select(
-            Tie.other_id.label("other_id"),
-            Tie.group_id.label("group_id"),
-            Tie.sessions.label("sessions"),
-            Tie.side_by_side.label("side"),
-            Tie.first_at.label("first_at"),
-            Tie.last_at.label("last_at"),
-            TieRole.role_type_id.label("role_type_id"),
-            TieRole.sessions.label("role_sessions"),
-            sa.null().label("session_id"),
+    rows = tie_rows(users=[member.id], now=now, group_id=group_id, groups=groups, roles=True)
+    return _added_up(db_session.execute(_with_people(rows, viewer)).all(), member, viewer)
+
+
+def own_coworkers(
+    db_session: Session,
+    member: User,
+    *,
+    now: datetime,
+    group_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    order: Order = Order.MOST,
+) -> tuple[list[Coworker], list[Coworker]]:
+    """The member's own page: (their co-workers as the group and year filter them, the whole
+    history unfiltered, by most together), in one query. The whole history is what the
+    page's reconnect and birthday panels speak of whatever the filter; a group's part is
+    taken from the same rows, a year's is counted live beside them."""
+    from studygroup.coworking.ties import settle
+
+    settle(db_session)
+    whole = tie_rows(users=[member.id], now=now, roles=True)
+    rows = sa.select(whole, sa.literal(True).label("whole"))
+    if since is not None or until is not None:
+        year = tie_rows(
+            users=[member.id], now=now, group_id=group_id, since=since, until=until, roles=True
         )
-        .select_from(Tie)
-        .outerjoin(
-            TieRole,
-            sa.and_(
-                TieRole.user_id == Tie.user_id,
-                TieRole.other_id == Tie.other_id,
-                TieRole.group_id == Tie.group_id,
-            ),
-        )
-        .where(Tie.user_id == member.id, upto.is_not(None))
-    )
-    if group_id is not None:
-        stored = stored.where(Tie.group_id == group_id)
-    if groups is not None:
-        stored = stored.where(Tie.group_id.in_(groups))
-    # Since the watermark: one row per session, pair of places (few: minutes of history).
-    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id,
-        now=now,
-        group_id=group_id,
-        groups=groups,
-        after=sa.func.coalesce(upto, sa.literal(EARLY, UTCDateTime)),
-    )
-    live = select_from(
-        they.user_id,
-        StudySession.group_id,
-        sa.null(),
-        sa.case((side_by_side, 1), else_=0),
-        StudySession.starts_at,
-        StudySession.starts_at,
-        sa.case((my_slot.id == their_slot.id, my_slot.role_type_id)),
-        sa.null(),
-        StudySession.id,
-    )
-    rows = sa.union_all(stored, live).subquery()
+        rows = sa.union_all(rows, sa.select(year, sa.literal(False).label("whole")))
+    rows = rows.subquery()
+    found = db_session.execute(_with_people(rows, member, rows.c.whole)).all()
+    everything = [row[:-1] for row in found if row[-1]]
+    if since is not None or until is not None:
+        filtered = [row[:-1] for row in found if not row[-1]]
+    elif group_id is not None:
+        filtered = [row for row in everything if row[1] == group_id]
+    else:
+        filtered = everything
+    whole_list = _ordered(_added_up(everything, member, member), Order.MOST)
+    if filtered is everything:
+        return _ordered(list(whole_list), order), whole_list
+    return _ordered(_added_up(filtered, member, member), order), whole_list
+
+
+def _with_people(rows, viewer: User | None, *extra):
+    """SELECT `tie_rows` (with roles) with each co-worker's name and choices, the role's
+    names, and whether the row's group is outside those `viewer` organizes."""
     outside = (
         sa.case((rows.c.group_id.in_(organized_by(viewer)), 0), else_=1)
         if viewer is not None
         else sa.literal(1)
     ).label("outside")
-    counts: dict[int, _Count] = {}
-    seen: set[tuple[int, int]] = set()
-    found = db_session.execute(
+    return (
         sa.select(
-            *rows.c,
+            rows.c.other_id,
+            rows.c.group_id,
+            rows.c.sessions,
+            rows.c.side,
+            rows.c.first_at,
+            rows.c.last_at,
+            rows.c.role_type_id,
+            rows.c.role_sessions,
+            rows.c.session_id,
+            rows.c.live_side,
             User.display_name,
             User.name_sort_key,
             User.appear_by_name,
@@ -264,10 +260,17 @@ def _coworkers_from_ties(
             RoleType.key,
             RoleType.name,
             outside,
+            *extra,
         )
         .join(User, User.id == rows.c.other_id)
         .outerjoin(RoleType, RoleType.id == rows.c.role_type_id)
-    ).all()
+    )
+
+
+def _added_up(found, member: User, viewer: User | None) -> list[Coworker]:
+    """Each co-worker's figures from `_with_people` rows (unordered)."""
+    counts: dict[int, _Count] = {}
+    seen: set[tuple[int, int]] = set()
     # Plain tuples, one pass: a heavy history has a thousand rows or more.
     for (
         other_id,
@@ -279,6 +282,7 @@ def _coworkers_from_ties(
         role_type_id,
         role_sessions,
         session_id,
+        live_side,
         display_name,
         sort_key,
         by_name,
@@ -288,6 +292,7 @@ def _coworkers_from_ties(
         role_key,
         role_name,
         out,
+        *_extra,
     ) in found:
         count = counts.get(other_id)
         if count is None:
@@ -312,7 +317,7 @@ def _coworkers_from_ties(
                 count.roles[role] = count.roles.get(role, 0) + role_sessions
         else:
             count.live.add(session_id)
-            if side:
+            if live_side is not None:
                 count.live_side.add(session_id)
             if role:
                 count.live_roles.setdefault(role, set()).add(session_id)
@@ -605,9 +610,39 @@ def history_years(
     their time zone). Only the groups whose history `viewer` may see count
     (`history_groups`, as for the page's rows): the filter tells no one when the member's
     history elsewhere began. One query."""
-    from zoneinfo import ZoneInfo
+    first_worked, first_joined = _first_dates(member, history_groups(member, viewer), now)
+    worked, joined = db_session.execute(sa.select(first_worked, first_joined)).one()
+    return _years(member, now, worked, joined)
 
+
+def filter_choices(
+    db_session: Session, member: User, *, viewer: User | None, now: datetime
+) -> tuple[list[Group], range]:
+    """What the co-worker page's filter offers: the groups the member is an active member of
+    whose history `viewer` may see (`history_groups`), by name, and `history_years`. One
+    query (the page has few to spare)."""
     groups = history_groups(member, viewer)
+    first_worked, first_joined = _first_dates(member, groups, now)
+    dates = sa.select(first_worked.label("worked"), first_joined.label("joined")).subquery()
+    mine = [Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE]
+    if groups is not None:
+        mine.append(Membership.group_id.in_(groups))
+    rows = db_session.execute(
+        sa.select(dates.c.worked, dates.c.joined, Group)
+        .select_from(dates)
+        .outerjoin(Membership, sa.and_(*mine))  # one row with no group when there is none
+        .outerjoin(Group, Group.id == Membership.group_id)
+        .order_by(Group.name, Group.id)
+    ).all()
+    worked, joined = rows[0][:2]
+    return [group for *_dates, group in rows if group is not None], _years(
+        member, now, worked, joined
+    )
+
+
+def _first_dates(member: User, groups, now: datetime):
+    """SQL: the start of the member's first worked session and their first joining, in
+    `groups` (None: all)."""
 
     def seen(group_id) -> list:
         return [] if groups is None else [group_id.in_(groups)]
@@ -628,13 +663,15 @@ def history_years(
     )
     first_joined = (
         sa.select(sa.func.min(Membership.joined_at))
-        .where(
-            Membership.user_id == member.id,
-            *seen(Membership.group_id),
-        )
+        .where(Membership.user_id == member.id, *seen(Membership.group_id))
         .scalar_subquery()
     )
-    worked, joined = db_session.execute(sa.select(first_worked, first_joined)).one()
+    return first_worked, first_joined
+
+
+def _years(member: User, now: datetime, worked, joined) -> range:
+    from zoneinfo import ZoneInfo
+
     zone = ZoneInfo(member.timezone)
     this_year = now.astimezone(zone).year
     starts = [_utc(value).astimezone(zone).year for value in (worked, joined) if value]
