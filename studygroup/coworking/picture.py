@@ -257,7 +257,8 @@ def star(
         best = None
         for step in range(4):
             _outward(node, angle, 8 + LABEL_GAP_PX + 2 + step * 0.9 * FONT_PX)
-            covered = sum(node.label_box().overlap(box) for box in taken)
+            mine = node.label_box()  # once per place, not once per label placed
+            covered = sum(mine.overlap(box) for box in taken)
             if best is None or covered < best[0]:
                 best = (covered, step)
             if not covered:
