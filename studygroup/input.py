@@ -7,7 +7,9 @@
   type=int)` anywhere, through the request class below.
 - No NUL or other control character in a path or a query string: PostgreSQL refuses NUL in
   text, and none belongs in an address. A path with one is a 404 (no page has such an
-  address), a query string with one a 400 that says why. Form text is cleaned by the forms.
+  address), a query string with one a 400 that says why, except in the arguments a view
+  takes as typed text (`free_text`): that view says what is wrong next to its field. Form
+  text is cleaned by the forms.
 """
 
 import re
@@ -70,6 +72,18 @@ def has_control_characters(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
+def free_text(*names: str):
+    """Mark a view whose query-string arguments `names` are typed text (a search box): the
+    guard lets control characters through in them, and the view refuses them itself, next
+    to the field."""
+
+    def mark(view):
+        view.free_text_args = frozenset(names)
+        return view
+
+    return mark
+
+
 def register_input_guards(app: Flask) -> None:
     app.request_class = StudygroupRequest
 
@@ -77,8 +91,9 @@ def register_input_guards(app: Flask) -> None:
     def _refuse_control_characters():
         if has_control_characters(request.path):
             abort(404)
+        typed = getattr(app.view_functions.get(request.endpoint), "free_text_args", ())
         if any(
-            has_control_characters(key) or has_control_characters(value)
+            has_control_characters(key) or (key not in typed and has_control_characters(value))
             for key, value in request.args.items(multi=True)
         ):
             abort(

@@ -244,8 +244,11 @@ def test_both_accept_then_each_sees_the_others_name_note_and_address(crew, clien
     for who in ("Th", "Org"):
         auth.login_as(p[who])
         assert client.get(path).status_code == 404
-    # An answer is final: answering again changes nothing.
-    answer(introduction, p["Ta"], accept=False)
+    # An answer is final: answering again changes nothing, and says so.
+    auth.login_as(p["Ta"])
+    again = client.post(f"{path}/answer", data={"answer": "decline"}, follow_redirects=True)
+    assert "You have answered already." in again.get_data(as_text=True)
+    assert "You declined" not in again.get_data(as_text=True)
     db.session.refresh(introduction)
     assert introduction.first_answer == Answer.ACCEPTED and introduction.is_accepted
 
@@ -416,6 +419,26 @@ def test_who_may_ask_whom(crew):
     assert not may_ask(db.session, p["Ta"], p["Su"], p["Ta"], now=NOW)
     leave(group, p["Lf"])
     assert not may_ask(db.session, p["Th"], p["Org"], p["Lf"], now=NOW)
+
+
+def test_requests_leave_the_asked_members_list_once_a_side_opts_out(crew, client, auth):
+    _group, _secret, p = crew
+    for requester, target in (("Th", "Lf"), ("Ta", "Ko")):
+        ask_for_introduction(
+            db.session, requester=p[requester], via=p["Org"], target=p[target], note="", now=NOW
+        )
+    db.session.commit()
+    auth.login_as(p["Org"])
+    assert 'title="2 wait for you"' in text(client, "/groups")
+    p["Lf"].accept_introductions = False  # a target
+    db.session.commit()
+    page = text(client, "/introductions")
+    assert "Ta asks you to introduce them to Ko." in page and "Th asks you" not in page
+    assert 'title="1 waits for you"' in page
+    p["Ta"].accept_introductions = False  # a requester
+    db.session.commit()
+    page = text(client, "/introductions")
+    assert "asks you to introduce" not in page and "wait for you" not in page
 
 
 # --- limits and duplicates -------------------------------------------------------------------

@@ -353,7 +353,13 @@ def test_the_page(client, auth, town, make):
     long = client.get("/people/search?q=" + "x" * 41)
     assert long.status_code == 200 and "Type at most 40 characters" in long.get_data(as_text=True)
     assert client.get("/people/search?q=kube&page=abc").status_code == 200
-    assert client.get("/people/search?q=%01").status_code == 400  # the app's input guard says why
+    for control in ("%00", "kube%01"):  # the page, with a message next to the field
+        refused = client.get(f"/people/search?q={control}")
+        assert refused.status_code == 200
+        assert 'id="q-error">The search contains characters that cannot be typed' in (
+            refused.get_data(as_text=True)
+        )
+    assert client.get("/people/search?q=kube&page=%00").status_code == 400  # not typed text
     nobody = client.get("/people/search?q=cobol").get_data(as_text=True)
     assert "No one in your groups lists a skill or interest with “cobol” yet." in nobody
     home = client.get("/").get_data(as_text=True)

@@ -1,10 +1,8 @@
 """Introductions: the member's lists, making one, answering it, asking for one."""
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
 from studygroup.auth.models import User
 from studygroup.db import utcnow
@@ -12,7 +10,7 @@ from studygroup.extensions import db
 from studygroup.input import database_int
 from studygroup.introductions import bp
 from studygroup.introductions.forms import AskForm, IntroduceForm
-from studygroup.introductions.models import Introduction, IntroductionRequest
+from studygroup.introductions.models import Answer, IntroductionRequest
 from studygroup.introductions.services import (
     DAILY_LIMIT,
     REQUEST_DAILY_LIMIT,
@@ -20,10 +18,10 @@ from studygroup.introductions.services import (
     ask_for_introduction,
     check_may_ask,
     introducible,
+    introduction_seen_by,
     let_pass,
     lists_of,
     make_introduction,
-    seen_by,
 )
 from studygroup.rules import RuleViolation
 from studygroup.views import (
@@ -114,44 +112,39 @@ def new():
     ), status
 
 
-def _introduction_or_404(introduction_id: int):
-    introduction = db.session.scalar(
-        sa.select(Introduction)
-        .where(Introduction.id == introduction_id)
-        .options(
-            joinedload(Introduction.introducer),
-            joinedload(Introduction.first),
-            joinedload(Introduction.second),
-        )
-    )
-    seen = seen_by(introduction, current_user) if introduction is not None else None
+def _seen_or_404(introduction_id: int):
+    seen = introduction_seen_by(db.session, introduction_id, current_user)
     if seen is None:  # nobody else learns that it exists
         abort(404)
-    return introduction, seen
+    return seen
 
 
 @bp.get("/introductions/<int:introduction_id>")
 @login_required
 def show(introduction_id: int):
-    _introduction, seen = _introduction_or_404(introduction_id)
+    seen = _seen_or_404(introduction_id)
     return render_template("introductions/show.html", seen=seen)
 
 
 @bp.post("/introductions/<int:introduction_id>/answer")
 @login_required
 def answer(introduction_id: int):
-    introduction, seen = _introduction_or_404(introduction_id)
+    introduction = _seen_or_404(introduction_id).introduction
     if introduction.introducer_id == current_user.id:
         abort(403)
     accept = request.form.get("answer") == "accept"
     if request.form.get("answer") not in ("accept", "decline"):
         flash(_("Please choose accept or decline."), "error")
         return redirect(url_for("introductions.show", introduction_id=introduction.id))
-    answer_introduction(db.session, introduction, member=current_user, accept=accept, now=utcnow())
+    answered = answer_introduction(
+        db.session, introduction, member=current_user, accept=accept, now=utcnow()
+    )
     commit_and_send()
-    if introduction.is_accepted:
+    if answered.again:
+        flash(_("You have answered already."), "error")
+    elif introduction.is_accepted:
         flash(_("You both accepted: here is how to reach each other."), "success")
-    elif accept:
+    elif answered.answer == Answer.ACCEPTED:
         flash(_("You accepted. You will be told when the introduction is complete."), "success")
     else:
         flash(_("You declined. No one is told."), "success")

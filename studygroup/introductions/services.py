@@ -29,6 +29,7 @@ The rules (also said on the pages):
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -345,19 +346,26 @@ def _answer_requests(
     )
 
 
+class Answered(NamedTuple):
+    answer: Answer  # the one stored: an earlier one when `again`
+    again: bool  # they had answered already; nothing changed
+
+
 def answer_introduction(
     db_session: Session, introduction: Introduction, *, member: User, accept: bool, now: datetime
-) -> None:
+) -> Answered:
     """`member`'s private answer. The second acceptance completes the introduction and
     sends both the other's name, the note and address. An answer is final: answering again
-    changes nothing. Locks the introduction's row, so two answers at once see each other."""
+    changes nothing, and says so. Locks the introduction's row, so two answers at once see
+    each other."""
     from studygroup.mail.services import Link, queue_email
 
     if not introduction.is_side(member.id):
         raise RuleViolation(_l("Only the two people introduced can answer."))
     introduction = lock_row(db_session, Introduction, introduction.id)
-    if introduction.answer_of(member.id) is not None:
-        return
+    earlier = introduction.answer_of(member.id)
+    if earlier is not None:
+        return Answered(earlier, again=True)
     answer = Answer.ACCEPTED if accept else Answer.DECLINED
     if member.id == introduction.first_id:
         introduction.first_answer, introduction.first_answered_at = answer, now
@@ -382,6 +390,7 @@ def answer_introduction(
                 note=introduction.note,
                 link=Link("introductions.show", {"introduction_id": introduction.id}),
             )
+    return Answered(answer, again=False)
 
 
 # --- asking ------------------------------------------------------------------------------------
@@ -502,6 +511,21 @@ def seen_by(introduction: Introduction, viewer: User) -> Seen | None:
     if answer is None:
         return Seen(introduction, "to_answer")
     return Seen(introduction, "waiting" if answer == Answer.ACCEPTED else "declined")
+
+
+def introduction_seen_by(db_session: Session, introduction_id: int, viewer: User) -> Seen | None:
+    """The introduction as `viewer` may see it (`seen_by`), with its three people; None when
+    it does not exist or is none of theirs (one query)."""
+    introduction = db_session.scalar(
+        sa.select(Introduction)
+        .where(Introduction.id == introduction_id)
+        .options(
+            joinedload(Introduction.introducer),
+            joinedload(Introduction.first),
+            joinedload(Introduction.second),
+        )
+    )
+    return seen_by(introduction, viewer) if introduction is not None else None
 
 
 @dataclass

@@ -113,11 +113,7 @@ def may_ask_introduction(searcher: User, person: Found) -> bool:
     `introductions.services.check_may_ask` decides when the request is made). Never by
     `person`'s own choice: a "don't introduce me" would show to members of their groups, so
     the request is offered and passes silently."""
-    return (
-        person.via is not None
-        and searcher.accept_introductions
-        and searcher.appear_by_name
-    )
+    return person.via is not None and searcher.accept_introductions and searcher.appear_by_name
 
 
 class QueryError(ValueError):
