@@ -45,7 +45,7 @@ WORDS = {
         "note": "Your note to both",
         "send": "Send the introduction",
         "made_subject": "{s} would like to introduce you to someone",
-        "done_subject": "You and {other} are introduced",
+        "done_subject": "Introduction complete: you and {other}",
         "accept": "Accept",
         "waiting": "Waiting",
         "both": "Both accepted",
@@ -65,7 +65,7 @@ WORDS = {
         "accept": "受ける",
         "waiting": "回答待ち",
         "both": "双方が承諾",
-        "address": "{other}さんのメールアドレス: {email}",
+        "address": "{other}さんのメールアドレス：{email}",
     },
 }
 

@@ -147,7 +147,7 @@ def test_dont_introduce_me(crew, client, auth):
     _group, _secret, p = crew
     auth.login_as(p["Ko"])
     page = text(client, f"/people/{p['Ko'].id}/coworkers")
-    assert "People I worked with can introduce me to others" in page
+    assert "Take introductions" in page
     client.post(
         "/coworkers/privacy",
         data={"coworkers_visibility": "shared_groups", "appear_by_name": "y", "accept_thanks": "y"},
@@ -567,12 +567,12 @@ def test_the_double_opt_in_over_smtp_in_each_ones_language(crew, client, auth, s
     client.post(f"/introductions/{introduction.id}/answer", data={"answer": "accept"})
     [_, done_ta] = smtp_server.to("ta@example.com")
     [_, done_ko] = smtp_server.to("ko@example.com")
-    assert done_ta["Subject"] == "You and Ko are introduced"
+    assert done_ta["Subject"] == "Introduction complete: you and Ko"
     assert done_ko["Subject"] == "Taさんとの紹介が成立しました"
     ta_body = done_ta.get_body(preferencelist=("plain",)).get_content()
     ko_body = done_ko.get_body(preferencelist=("plain",)).get_content()
     assert NOTE in ta_body and "Ko's email address: ko@example.com" in ta_body
-    assert NOTE in ko_body and "Taさんのメールアドレス: ta@example.com" in ko_body
+    assert NOTE in ko_body and "Taさんのメールアドレス：ta@example.com" in ko_body
     # The introducer gets no email at all: only "both accepted" on the page.
     assert smtp_server.to("su@example.com") == []
 

@@ -46,7 +46,7 @@ class PrivacyForm(Form):
         ),
     )
     accept_introductions = BooleanField(
-        _l("People I worked with can introduce me to others"),
+        _l("Take introductions"),
         description=_l(
             "A member who worked with you, or who organizes a group you are in, can introduce "
             "you to someone they know; you each accept or decline, privately. Unticked "

@@ -16,8 +16,8 @@ def _person_id(value):
 
 
 class IntroduceForm(Form):
-    first = SelectField(_l("Introduce"), coerce=_person_id, validate_choice=False)
-    second = SelectField(_l("to"), coerce=_person_id, validate_choice=False)
+    first = SelectField(_l("First person"), coerce=_person_id, validate_choice=False)
+    second = SelectField(_l("Second person"), coerce=_person_id, validate_choice=False)
     note = TextAreaField(
         _l("Your note to both"),
         filters=[strip],

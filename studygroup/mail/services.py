@@ -152,7 +152,7 @@ MESSAGES = {
         _l(
             "%(name)s would like to introduce you to someone they know. Do you accept? "
             "Your answer is private: if you decline, no one is told. If you both accept, "
-            "each of you gets the other's name, %(name)s's note and email address."
+            "each of you gets the other's name and email address, and %(name)s's note."
         ),
         "email_introductions",
     ),
@@ -165,7 +165,7 @@ MESSAGES = {
         "email_introductions",
     ),
     "introduction_accepted": (
-        _l("You and %(other)s are introduced"),
+        _l("Introduction complete: you and %(other)s"),
         _l("You and %(other)s both accepted %(name)s's introduction. %(name)s's note:"),
         "email_introductions",
     ),
