@@ -34,6 +34,8 @@ the people of the page.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session, aliased
 from studygroup.auth.models import CoworkersVisibility, Skill, User, user_skill
 from studygroup.coworking.services import groups_visible_to, organized_by
 from studygroup.coworking.ties import settle, tie_rows
+from studygroup.db import UTCDateTime
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.names import by_code_point, skill_search_term
 
@@ -146,25 +149,92 @@ def search_people(
     Raises QueryError for a search `check_query` refuses."""
     term = skill_search_term(check_query(query))
     settle(db_session)  # this transaction's own places count (the ties are recounted at commit)
-    skills = dict(
-        db_session.execute(
-            sa.select(Skill.id, Skill.name)
-            .where(Skill.key.contains(term, autoescape=True))
-            .order_by(by_code_point(Skill.key), Skill.id)
-        ).all()
-    )
+    sql = _statements()
+    me = {"searcher_id": searcher.id, "now": now}
+    escaped = term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    skills = dict(db_session.execute(sql.skills, {"pattern": f"%{escaped}%"}).all())
     if not skills:
         return SearchResult(term, [], [], 0, 0, limit)
 
+    found: dict[int, Found] = {}
+    for user_id, name, sort_key, skill_id in db_session.execute(
+        sql.people, {**me, "skill_ids": list(skills)}
+    ):
+        person = found.get(user_id)
+        if person is None:
+            person = found[user_id] = Found(user_id, name, sort_key, Tier.GROUPS)
+        person.skills.append(skills[skill_id])
+    if not found:
+        return SearchResult(term, list(skills.values()), [], 0, 0, limit)
+
+    # All my co-workers (about a thousand rows at most): the people found among them are tier
+    # 1, the others are whom the second step goes through.
+    coworkers = []
+    for other_id, sessions, side, last in db_session.execute(sql.my_ties, me):
+        coworkers.append(other_id)
+        if other_id in found:
+            found[other_id].tier = Tier.COWORKER
+            found[other_id].tie = Together(sessions, side, _utc(last))
+    targets = [p.user_id for p in found.values() if p.tier == Tier.GROUPS]
+    if coworkers and targets:
+        for user_id, via_id, name, sessions, side, last, _rank in db_session.execute(
+            sql.intermediaries, {**me, "targets": targets, "coworkers": coworkers}
+        ):
+            person = found[user_id]
+            person.tier = Tier.THROUGH_COWORKER
+            person.via = Intermediary(via_id, name, Together(sessions, side, _utc(last)))
+
+    ranked = sorted(found.values(), key=Found.order)
+    total = len(ranked)
+    offset = min(max(offset, 0), (total - 1) // limit * limit)
+    page = ranked[offset : offset + limit]
+    shown = {p.user_id: p for p in page}
+    for user_id, group_name in db_session.execute(sql.groups, {**me, "shown": list(shown)}):
+        shown[user_id].groups.append(group_name)
+    for person in page:
+        person.skills.sort(key=lambda name: (skill_search_term(name), name))
+    return SearchResult(term, list(skills.values()), page, total, offset, limit)
+
+
+# --- the statements ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Statements:
+    skills: sa.Select  # pattern
+    people: sa.Select  # searcher_id, skill_ids
+    my_ties: sa.Select  # searcher_id, now
+    intermediaries: sa.Select  # searcher_id, now, targets, coworkers
+    groups: sa.Select  # searcher_id, shown
+
+
+@cache
+def _statements() -> _Statements:
+    """The five statements, built once per process with bound parameters: building them
+    (aliases, unions, subqueries) costs more than running some of them."""
+    searcher_id = sa.bindparam("searcher_id", type_=sa.Integer)
+    now = sa.bindparam("now", type_=UTCDateTime)
+    searcher = SimpleNamespace(id=searcher_id)  # what organized_by() and others read
     my_groups = sa.select(Membership.group_id).where(
-        Membership.user_id == searcher.id, Membership.status == MembershipStatus.ACTIVE
+        Membership.user_id == searcher_id, Membership.status == MembershipStatus.ACTIVE
     )
-    candidates = (
-        sa.select(user_skill.c.user_id)
+    skills = (
+        sa.select(Skill.id, Skill.name)
+        .where(Skill.key.like(sa.bindparam("pattern"), escape="/"))
+        .order_by(by_code_point(Skill.key), Skill.id)
+    )
+    people = (
+        sa.select(
+            User.id,
+            User.display_name,
+            User.name_sort_key,
+            user_skill.c.skill_id,
+        )
+        .select_from(user_skill)
         .join(User, User.id == user_skill.c.user_id)
         .where(
-            user_skill.c.skill_id.in_(list(skills)),
-            User.id != searcher.id,
+            user_skill.c.skill_id.in_(sa.bindparam("skill_ids", expanding=True)),
+            User.id != searcher_id,
             User.findable,
             User.appear_by_name,
             sa.exists().where(
@@ -174,62 +244,26 @@ def search_people(
             ),
         )
     )
-    found: dict[int, Found] = {}
-    for user_id, name, sort_key, skill_id in db_session.execute(
-        candidates.with_only_columns(
-            User.id,
-            User.display_name,
-            User.name_sort_key,
-            user_skill.c.skill_id,
-        )
-    ):
-        person = found.get(user_id)
-        if person is None:
-            person = found[user_id] = Found(user_id, name, sort_key, Tier.GROUPS)
-        person.skills.append(skills[skill_id])
-    if not found:
-        return SearchResult(term, list(skills.values()), [], 0, 0, limit)
-
-    for other_id, tie in _my_ties(db_session, searcher, candidates, now=now).items():
-        found[other_id].tier, found[other_id].tie = Tier.COWORKER, tie
-    coworkers = [p.user_id for p in found.values() if p.tier == Tier.COWORKER]
-    for other_id, via in _intermediaries(
-        db_session, searcher, candidates, coworkers, my_groups=my_groups, now=now
-    ).items():
-        found[other_id].tier, found[other_id].via = Tier.THROUGH_COWORKER, via
-
-    ranked = sorted(found.values(), key=Found.order)
-    total = len(ranked)
-    offset = min(max(offset, 0), (total - 1) // limit * limit)
-    page = ranked[offset : offset + limit]
-    shown = {p.user_id: p for p in page}
-    for user_id, group_name in db_session.execute(
-        sa.select(Membership.user_id, Group.name)
+    mine = tie_rows(users=[searcher_id], now=now)
+    my_ties = sa.select(mine.c.other_id, *_totals(mine)).group_by(mine.c.other_id)
+    return _Statements(
+        skills=skills,
+        people=people,
+        my_ties=my_ties,
+        intermediaries=_intermediaries(searcher, my_groups, now),
+        groups=sa.select(Membership.user_id, Group.name)
         .join(Group, Group.id == Membership.group_id)
         .where(
-            Membership.user_id.in_(list(shown)),
+            Membership.user_id.in_(sa.bindparam("shown", expanding=True)),
             Membership.status == MembershipStatus.ACTIVE,
             Membership.group_id.in_(my_groups),
         )
-        .order_by(by_code_point(Group.name), Group.id)
-    ):
-        shown[user_id].groups.append(group_name)
-    for person in page:
-        person.skills.sort(key=lambda name: (skill_search_term(name), name))
-    return SearchResult(term, list(skills.values()), page, total, offset, limit)
-
-
-# --- ties, stored and live --------------------------------------------------------------------
-
-
-def _tie_rows(*, users, others=None, now: datetime):
-    """Subquery: the ties between `users` and `others` (SQL ids; None: anyone), stored and
-    live, as the co-worker page counts them (`coworking.ties.tie_rows`)."""
-    return tie_rows(users=users, others=others, now=now)
+        .order_by(by_code_point(Group.name), Group.id),
+    )
 
 
 def _totals(rows) -> list:
-    """Aggregate columns over `_tie_rows`: sessions, side by side, last start."""
+    """Aggregate columns over `tie_rows`: sessions, side by side, last start."""
     return [
         (
             sa.func.coalesce(sa.func.sum(rows.c.sessions), 0)
@@ -243,32 +277,16 @@ def _totals(rows) -> list:
     ]
 
 
-def _my_ties(
-    db_session: Session, searcher: User, candidates, *, now: datetime
-) -> dict[int, Together]:
-    """The searcher's ties with the people found, all groups added up (one query)."""
-    rows = _tie_rows(users=[searcher.id], others=candidates, now=now)
-    return {
-        other_id: Together(sessions, side, _utc(last))
-        for other_id, sessions, side, last in db_session.execute(
-            sa.select(rows.c.other_id, *_totals(rows)).group_by(rows.c.other_id)
-        )
-    }
-
-
-def _intermediaries(
-    db_session: Session, searcher: User, candidates, coworker_ids: list[int], *, my_groups, now
-) -> dict[int, Intermediary]:
-    """For each person found who is not the searcher's co-worker, the co-worker of the
-    searcher's (S) with the strongest tie to them among those the searcher may see worked
-    with them (see the module docstring). One query."""
+def _intermediaries(searcher, my_groups, now) -> sa.Select:
+    """For each of `targets` (people found who are not the searcher's co-workers), the one of
+    `coworkers` (the searcher's) with the strongest tie to them among those the searcher may
+    see worked with them (see the module docstring): one row each."""
     via = aliased(User)
-    mine = _tie_rows(users=[searcher.id], now=now)
-    my_coworkers = sa.select(mine.c.other_id)
-    targets = (
-        candidates.where(user_skill.c.user_id.not_in(coworker_ids)) if coworker_ids else candidates
+    rows = tie_rows(
+        users=sa.bindparam("targets", expanding=True),
+        others=sa.bindparam("coworkers", expanding=True),
+        now=now,
     )
-    rows = _tie_rows(users=targets, others=my_coworkers, now=now)
     only_me = via.coworkers_visibility == CoworkersVisibility.ONLY_ME
     not_only_me = via.coworkers_visibility != CoworkersVisibility.ONLY_ME
     # S's page is open to the searcher: a group of theirs is one of mine (one I organize, if
@@ -301,12 +319,7 @@ def _intermediaries(
         .group_by(rows.c.user_id, via.id, via.display_name, via.name_sort_key)
         .subquery()
     )
-    return {
-        user_id: Intermediary(via_id, name, Together(sessions, side, _utc(last)))
-        for user_id, via_id, name, sessions, side, last, _rank in db_session.execute(
-            sa.select(ranked).where(ranked.c.rank == 1)
-        )
-    }
+    return sa.select(ranked).where(ranked.c.rank == 1)
 
 
 def _utc(value) -> datetime:
