@@ -282,9 +282,10 @@ def _intermediaries(searcher, my_groups, now) -> sa.Select:
     `coworkers` (the searcher's) with the strongest tie to them among those the searcher may
     see worked with them (see the module docstring): one row each."""
     via = aliased(User)
+    coworkers = sa.bindparam("coworkers", expanding=True)
     rows = tie_rows(
         users=sa.bindparam("targets", expanding=True),
-        others=sa.bindparam("coworkers", expanding=True),
+        others=coworkers,
         now=now,
     )
     only_me = via.coworkers_visibility == CoworkersVisibility.ONLY_ME
@@ -315,7 +316,8 @@ def _intermediaries(searcher, my_groups, now) -> sa.Select:
     ranked = (
         sa.select(rows.c.user_id, via.id, via.display_name, *totals, strongest.label("rank"))
         .join(via, via.id == rows.c.other_id)
-        .where(via.appear_by_name, page_open, shown_groups)
+        # (The id list again: the planner then looks the co-workers up by key, not a scan.)
+        .where(via.id.in_(coworkers), via.appear_by_name, page_open, shown_groups)
         .group_by(rows.c.user_id, via.id, via.display_name, via.name_sort_key)
         .subquery()
     )

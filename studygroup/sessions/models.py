@@ -36,6 +36,9 @@ class StudySession(db.Model):
     __tablename__ = "study_session"
     __table_args__ = (
         sa.Index("ix_study_session_group_starts", "group_id", "starts_at"),
+        # The sessions started since the tie watermark, across groups ("who knows X?" counts
+        # them live for many people at once: studygroup.people).
+        sa.Index("ix_study_session_starts_at", "starts_at"),
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     )
 
