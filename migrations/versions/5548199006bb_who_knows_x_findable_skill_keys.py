@@ -5,8 +5,6 @@
 * user.findable: the member's choice to be found by the members of their groups, on by default.
 * An index on user_skill (skill_id, user_id): the members of the matching tags, found after
   the tags themselves (the skill table is small).
-* An index on study_session (starts_at): the sessions started since the tie watermark, in
-  every group at once (the search counts them live for many people).
 * skill.key was the name case-folded; it becomes studygroup.names.skill_key (NFKC, case,
   width and katakana as hiragana), so "ＰＬＣ" and "PLC" are one tag. Tags that become one
   are merged into the oldest (its spelling stays): their members keep the tag, once each.
@@ -77,9 +75,6 @@ def upgrade():
     with op.batch_alter_table('user_skill', schema=None) as batch_op:
         batch_op.create_index('ix_user_skill_skill_user', ['skill_id', 'user_id'], unique=False)
 
-    with op.batch_alter_table('study_session', schema=None) as batch_op:
-        batch_op.create_index('ix_study_session_starts_at', ['starts_at'], unique=False)
-
     # The app's rule (a later change of it comes with a migration of its own).
     from studygroup.names import skill_key
 
@@ -88,9 +83,6 @@ def upgrade():
 
 def downgrade():
     _rekey(lambda name: name.casefold()[:40])
-
-    with op.batch_alter_table('study_session', schema=None) as batch_op:
-        batch_op.drop_index('ix_study_session_starts_at')
 
     with op.batch_alter_table('user_skill', schema=None) as batch_op:
         batch_op.drop_index('ix_user_skill_skill_user')
