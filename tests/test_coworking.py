@@ -433,3 +433,23 @@ def test_names_sort_by_reading_as_in_the_member_lists(client, auth, make):
     few = page.split("Worked with few others")[1].split("Pairs who")[0]
     shown = ["Hidden", "Me", "zed", "逢坂", "青木", "渡辺"]  # the organizer sees every name
     assert sorted(shown, key=few.index) == shown
+
+
+def test_the_sessions_together_page_leads_to_the_other_ones_page_when_they_allow_it(
+    client, auth, crew, make
+):
+    """From "Sessions with Bo" one click reaches Bo's own co-worker page (where one asks Bo
+    for an introduction), only while Bo lets the viewer see it."""
+    organizer, group, p = crew
+    s = past(make, group, 10)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    bo_page = f'href="/people/{p["Bo"].id}/coworkers"'
+    page = client.get(f"/people/{p['Ai'].id}/coworkers/{p['Bo'].id}").get_data(as_text=True)
+    assert bo_page in page and "You can ask Bo for an introduction there." in page
+    p["Bo"].coworkers_visibility = CoworkersVisibility.ONLY_ME
+    db.session.commit()
+    page = client.get(f"/people/{p['Ai'].id}/coworkers/{p['Bo'].id}").get_data(as_text=True)
+    assert bo_page not in page

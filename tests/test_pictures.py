@@ -287,3 +287,18 @@ def test_an_organizer_sees_the_network_in_a_fixed_number_of_queries(
     with count_queries() as large:
         assert client.get(f"/g/{group.slug}/network").status_code == 200
     assert large.count == small.count
+
+
+def test_the_star_draws_everyone_introduced_past_its_limit_of_co_workers():
+    """With more co-workers than the star has room for, the people one was introduced to are
+    still drawn, with their dashed line: the fewest-sessions co-workers make room (the demo
+    organizer worked with 26 people and was introduced to Priya, who never worked with her)."""
+    from studygroup.coworking.picture import INTRODUCED, star
+
+    others = [(n, f"Co-worker {n}", 40 - n) for n in range(1, 31)]  # most sessions first
+    drawing = star("Me", others, limit=24, introduced=[(99, "Priya"), (30, "Co-worker 30")])
+    labels = [node.title for node in drawing.nodes[1:]]
+    assert len(labels) == 24
+    assert "Priya" in labels and "Co-worker 30" in labels  # the least-worked co-worker too
+    assert labels[:22] == [f"Co-worker {n}" for n in range(1, 23)]  # the rest, most first
+    assert sum(1 for edge in drawing.edges if edge.colour == INTRODUCED) == 2

@@ -232,13 +232,19 @@ def star(
     thin dashed line, to their co-worker circle when they worked together too (matched by id:
     two people may share a name), else to a circle of their own.
     """
-    others = others[:limit]
-    drawn = {user_id for user_id, _label, _n in others if user_id is not None}
     dashed = {user_id for user_id, _name in introduced}
+    # Everyone introduced is drawn, even past `limit` co-workers: their places come first
+    # (the fewest-sessions co-workers make room), so a long history never hides them.
+    worked = {user_id for user_id, _label, _n in others if user_id is not None}
     extra = [
-        (user_id, name, 0) for user_id, name in dict(introduced).items() if user_id not in drawn
-    ]
-    others = others + extra[: max(limit - len(others), 0)]
+        (user_id, name, 0) for user_id, name in dict(introduced).items() if user_id not in worked
+    ][:limit]
+    kept = [o for o in others if o[0] in dashed][: limit - len(extra)]
+    rest = [o for o in others if o[0] not in dashed]
+    room = max(limit - len(extra) - len(kept), 0)
+    # Most sessions first, as given; introduced co-workers keep their place in that order.
+    chosen = {id(o) for o in kept + rest[:room]}
+    others = [o for o in others if id(o) in chosen] + extra
     top = max((n for _, _, n in others), default=1) or 1
     centre = Node(0, 0, 14, fit(center_label, 12), center_label, INK, css="centre")
     centre.font_px = CENTRE_FONT_PX

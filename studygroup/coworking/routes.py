@@ -170,10 +170,16 @@ def together(user_id: int, other_id: int):
     other = next((c for c in people if c.user_id == other_id), None)
     if other is None or other.name is None:  # a hidden co-worker stays unidentifiable
         abort(404)
+    # Their own co-worker page, when they let this viewer see it: where one asks them for an
+    # introduction to someone they worked with.
+    other_user = db.session.get(User, other_id)
     return render_template(
         "coworking/together.html",
         member=member,
         other=other,
+        other_page_open=other_user is not None
+        and other_id != current_user.id
+        and may_view_coworkers(db.session, current_user, other_user),
         sessions=sessions_together(
             db.session, member, other_id, viewer=current_user, now=utcnow(), group_id=group_id
         ),
