@@ -44,7 +44,7 @@ WEEKS_OF_MOKUMOKU = 8  # weekly evenings already held (and as many to come)
 DEMO_PEOPLE = [
     ("organizer", "佐藤 美咲 (Misaki Sato)", "Python, コミュニティ運営, Django", "ja"),
     ("coorganizer", "Daniel Fischer", "Go, Kubernetes, 英語", "en"),
-    ("takahashi", "高橋 健太", "インフラ, AWS, Terraform", "ja"),
+    ("takahashi", "高橋 健太", "インフラ, AWS, Terraform, Kubernetes", "ja"),
     ("suzuki", "鈴木 花子", "データ分析, pandas, 写真", "ja"),
     ("tanaka", "田中 翔", "フロントエンド, TypeScript", "ja"),
     ("watanabe", "渡辺 愛", "デザイン, アクセシビリティ", "ja"),
@@ -60,7 +60,7 @@ DEMO_PEOPLE = [
     ("yamaguchi", "山口 美月", "データ可視化, R", "ja"),
     ("matsumoto", "松本 颯太", "CI/CD, GitHub Actions", "ja"),
     ("inoue", "井上 芽依", "Python入門, 教育", "ja"),
-    ("kimura", "木村 大和", "IoT, Raspberry Pi", "ja"),
+    ("kimura", "木村 大和", "IoT, Raspberry Pi, 生産管理, PLC", "ja"),
     ("hayashi", "林 真央", "自然言語処理, 日本語", "ja"),
     ("shimizu", "清水 悠真", "ゲーム開発, Pygame", "ja"),
     ("teshigawara", "勅使河原 三郎太 (Saburota Teshigawara)", "数理最適化, OR", "ja"),
@@ -68,10 +68,10 @@ DEMO_PEOPLE = [
     ("hashimoto", "橋本 陽翔", "スクレイピング, 自動化", "ja"),
     ("abe", "阿部 葵", "統計, 因果推論", "ja"),
     ("ishikawa", "石川 湊", "Web API, FastAPI", "ja"),
-    ("goto", "後藤 恵", "写真, 会場手配", "ja"),
+    ("goto", "後藤 恵", "写真, 会場手配, 生産管理", "ja"),
     ("maria", "Maria Garcia", "Data science, Spanish", "en"),
     ("alexandra", "Alexandra Konstantinopoulou", "Accessibility, UX research", "en"),
-    ("chen", "Chen Wei", "Distributed systems, Go", "en"),
+    ("chen", "Chen Wei", "Distributed systems, Go, Kubernetes", "en"),
 ]
 
 # Readings (ふりがな) that most Japanese members gave on their profile, so lists sort in

@@ -200,3 +200,18 @@ def test_the_demo_setup_crew_sees_someone_not_seen_for_a_while(runner, client):
     assert "後藤 恵" in section
     assert "4回" in section
     assert "渋谷Python勉強会 第" in section
+
+
+def test_the_demo_answers_who_knows_x_on_the_first_run(runner, client):
+    """Suzuki searches from the home page's box: 生産管理 finds Kimura (a co-worker, cleanup
+    beside her setup) and Goto; ｋｕｂｅｒｎｅｔｅｓ (full width) finds Takahashi first."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    client.post("/login", data={"email": "suzuki@example.com", "password": "studygroup-demo-2026"})
+    assert 'action="/people/search"' in client.get("/").get_data(as_text=True)
+    page = client.get("/people/search", query_string={"q": "生産管理"}).get_data(as_text=True)
+    assert "木村 大和" in page and "後藤 恵" in page
+    page = client.get("/people/search", query_string={"q": "ｋｕｂｅｒｎｅｔｅｓ"}).get_data(
+        as_text=True
+    )
+    assert "高橋 健太" in page and "Daniel Fischer" in page
+    assert page.index("高橋 健太") < page.index("Daniel Fischer")  # side by side every month
