@@ -521,6 +521,7 @@ def measure(app, result: Result, *, warmup: int, repeat: int, explain: bool) -> 
 
     result.load_average = os.getloadavg()
     gc.collect()
+    gc.freeze()  # as gunicorn.conf.py's post_worker_init does in each worker
     with gc_pauses() as result.gc_pauses:
         for _ in range(repeat):
             started = time.perf_counter()

@@ -20,6 +20,7 @@ With --explain, the plans of the service's statements for the common search.
 """
 
 import argparse
+import gc
 import logging
 import os
 import random
@@ -282,6 +283,8 @@ def measure(app, searcher_id: int, label: str, query: str, *, warmup: int, repea
 
     for _ in range(warmup):
         get()
+    gc.collect()
+    gc.freeze()  # as gunicorn.conf.py's post_worker_init does in each worker
     with base.recording(engine) as statements:
         get()
     result.queries = len(statements)
