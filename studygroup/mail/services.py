@@ -241,6 +241,19 @@ def queue_new_emails(db_session: Session, messages: list[OutboundEmail]) -> list
     )
 
 
+CLAIM_CHUNK = 200
+
+
+def claim_in_chunks(db_session: Session, messages: list[OutboundEmail]) -> int:
+    """`queue_new_emails` for a job's many messages (reminders, digests): a transaction of
+    CLAIM_CHUNK at a time, so a long run holds no lock for long. Returns how many it wrote."""
+    claimed = 0
+    for start in range(0, len(messages), CLAIM_CHUNK):
+        claimed += len(queue_new_emails(db_session, messages[start : start + CLAIM_CHUNK]))
+        db_session.commit()
+    return claimed
+
+
 def compose_email(
     *,
     user: User,

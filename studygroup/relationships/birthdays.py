@@ -38,7 +38,6 @@ from studygroup.mail.models import EmailStatus, OutboundEmail
 
 # The digest is due from this time on Monday, on the recipient's clock.
 DIGEST_FROM = time(8)
-CLAIM_CHUNK = 200
 MONTH_DAY_PATTERNS = {"ja": "M月d日", "en": "d MMMM"}
 
 
@@ -151,7 +150,7 @@ def claim_birthday_digests(db_session: Session, *, now: datetime) -> int:
     once, or a rerun, write each digest once. Members whose digest is written already are
     skipped in one query; each of the others costs the co-worker query. Commits in chunks;
     returns how many digests it wrote."""
-    from studygroup.mail.services import queue_new_emails
+    from studygroup.mail.services import claim_in_chunks
 
     recipients = [
         m
@@ -179,11 +178,7 @@ def claim_birthday_digests(db_session: Session, *, now: datetime) -> int:
         birthdays = birthdays_this_week(db_session, member, now=now)
         if birthdays:
             messages.append(compose_digest(member, birthdays, now=now))
-    claimed = 0
-    for start in range(0, len(messages), CLAIM_CHUNK):
-        claimed += len(queue_new_emails(db_session, messages[start : start + CLAIM_CHUNK]))
-        db_session.commit()
-    return claimed
+    return claim_in_chunks(db_session, messages)
 
 
 @click.command("send-birthday-digest")

@@ -11,10 +11,8 @@ from flask.cli import with_appcontext
 from studygroup.auth.throttle import forget_old_attempts
 from studygroup.db import utcnow
 from studygroup.extensions import db
-from studygroup.mail.services import compose_email, deliver, queue_new_emails
+from studygroup.mail.services import claim_in_chunks, compose_email, deliver
 from studygroup.signups.services import due_reminders
-
-CLAIM_CHUNK = 200
 
 
 def claim_reminders(db_session, *, now) -> int:
@@ -34,11 +32,7 @@ def claim_reminders(db_session, *, now) -> int:
         )
         if message is not None:
             messages.append(message)
-    claimed = 0
-    for start in range(0, len(messages), CLAIM_CHUNK):
-        claimed += len(queue_new_emails(db_session, messages[start : start + CLAIM_CHUNK]))
-        db_session.commit()
-    return claimed
+    return claim_in_chunks(db_session, messages)
 
 
 @click.command("send-reminders")
