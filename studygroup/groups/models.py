@@ -34,6 +34,14 @@ class MembershipStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
+class FillMode(enum.StrEnum):
+    """How a role's places are filled: members take them (first come), or members say they
+    can help and the organizers form the team from a suggestion (studygroup.signups.teams)."""
+
+    FIRST_COME = "first_come"
+    FORMED = "formed"
+
+
 class Anchor(enum.StrEnum):
     START = "start"
     END = "end"
@@ -74,6 +82,12 @@ class Group(db.Model):
     self_cancel_hours_before: Mapped[int] = mapped_column(default=24, server_default="24")
     # After this many no-shows a member's sign-ups wait for approval; None: no limit.
     no_show_limit: Mapped[int | None] = mapped_column()
+    # How places are filled, unless a role says otherwise (RoleType.fill_mode).
+    fill_mode: Mapped[FillMode] = mapped_column(
+        _enum(FillMode, "fill_mode"), default=FillMode.FIRST_COME, server_default="first_come"
+    )
+    # Formed roles: the organizers get the suggested team this many days before the session.
+    team_days_before: Mapped[int] = mapped_column(default=10, server_default="10")
     # Reminder lead times in hours before the start, comma-separated ("144,24": 6 days, 1 day).
     reminder_lead_hours: Mapped[str] = mapped_column(
         sa.String(64), default="144,24", server_default="144,24"
@@ -150,6 +164,9 @@ class RoleType(db.Model):
     end_anchor: Mapped[Anchor] = mapped_column(_enum(Anchor, "end_anchor"), default=Anchor.END)
     end_offset_minutes: Mapped[int] = mapped_column(default=0)
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    # None: as the group (Group.fill_mode); set to differ, e.g. speaker first come (by request)
+    # while setup and reception are formed.
+    fill_mode: Mapped[FillMode | None] = mapped_column(_enum(FillMode, "role_fill_mode"))
     position: Mapped[int] = mapped_column(default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -168,3 +185,12 @@ class RoleType(db.Model):
     @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
+
+    @property
+    def is_formed(self) -> bool:
+        """Organizers form this role's team from members' availability; members do not
+        sign up for it. A role that needs approval stays by request (a talk is offered, not
+        assigned). Needs `group` loaded (or loadable)."""
+        if self.requires_approval:
+            return False
+        return (self.fill_mode or self.group.fill_mode) == FillMode.FORMED

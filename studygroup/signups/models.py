@@ -101,3 +101,70 @@ class StaffingChange(db.Model):
     session: Mapped[StudySession] = relationship()
     assignment: Mapped[Assignment | None] = relationship()
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+_CURRENT_SQL = "ended_at IS NULL"
+
+
+class Availability(db.Model):
+    """A member's "I can help", never a promise and never a place.
+
+    For one session (`session_id`), or "usually available" for a series (`series_id`), which
+    applies to the series' sessions to come until the member changes it. `can_help` False on
+    a session row says "not this time" against a series row. Changing or withdrawing one
+    ends the row (`ended_at`) and, for a change, starts a new one: past offers stay, so the
+    suggestion can see who offered help and got no place (fairness).
+    """
+
+    __table_args__ = (
+        sa.CheckConstraint("(session_id IS NULL) <> (series_id IS NULL)", name="session_or_series"),
+        # One current answer per member and session, and per member and series.
+        sa.Index(
+            "uq_availability_current_session",
+            "session_id",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text(f"session_id IS NOT NULL AND {_CURRENT_SQL}"),
+            postgresql_where=sa.text(f"session_id IS NOT NULL AND {_CURRENT_SQL}"),
+        ),
+        sa.Index(
+            "uq_availability_current_series",
+            "series_id",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text(f"series_id IS NOT NULL AND {_CURRENT_SQL}"),
+            postgresql_where=sa.text(f"series_id IS NOT NULL AND {_CURRENT_SQL}"),
+        ),
+        sa.Index("ix_availability_user", "user_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("study_session.id"))
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("session_series.id"))
+    can_help: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # True: any role. False: only the roles in `roles` (the member's stated preference).
+    any_role: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    note: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    session: Mapped[StudySession | None] = relationship()
+    roles: Mapped[list["AvailabilityRole"]] = relationship(
+        back_populates="availability", lazy="selectin", order_by="AvailabilityRole.role_type_id"
+    )
+
+    @property
+    def role_type_ids(self) -> frozenset[int] | None:
+        """The roles the member would take, or None for any role."""
+        return None if self.any_role else frozenset(r.role_type_id for r in self.roles)
+
+
+class AvailabilityRole(db.Model):
+    """One role a member prefers in an availability that is not for any role."""
+
+    availability_id: Mapped[int] = mapped_column(sa.ForeignKey("availability.id"), primary_key=True)
+    role_type_id: Mapped[int] = mapped_column(sa.ForeignKey("role_type.id"), primary_key=True)
+
+    availability: Mapped[Availability] = relationship(back_populates="roles")
