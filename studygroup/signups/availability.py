@@ -1,0 +1,488 @@
+"""A member's "I can help" (availability), as plain functions: (db session, ...) -> data.
+
+An availability is never a promise and never a place: nothing here touches places or the
+staffing history. A member answers for one session, or "usually available" for a series
+(its sessions that start after the answer was given, until they change it); a session
+answer wins over the series one, and a session answer with `can_help` False says "not this
+time". Changing an answer ends the current row (`ended_at`) and starts a new one, so the
+past offers stay for the fairness rule (`offers_without_place`).
+
+Changes take the member's membership row lock first, so two requests by one member (a double
+click, two tabs) change their answers one after another. Functions flush; the caller commits.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, joinedload
+
+from studygroup.auth.models import User
+from studygroup.db import lock_row
+from studygroup.groups.models import Group, Membership, MembershipStatus, RoleType
+from studygroup.rules import RuleViolation
+from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Availability, AvailabilityRole
+
+NOTE_MAX = 200
+# How far back `offers_without_place` looks: the group's latest scheduled sessions.
+OFFERS_LOOKBACK = 24
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _applies(row: Availability, session: StudySession) -> bool:
+    """A series answer applies to the series' sessions that start after it was given."""
+    return row.series_id == session.series_id and session.starts_at > row.created_at
+
+
+def current_availability(
+    db_session: Session,
+    sessions: Iterable[StudySession],
+    *,
+    user_ids: Iterable[int] | None = None,
+) -> dict[int, dict[int, Availability]]:
+    """Each active member's effective "I can help" for each session: by session id, then by
+    user id, only those who can help (a session answer "not this time" hides the series one).
+
+    Every session id is a key (an empty dict when nobody can help). With `user_ids`, only
+    those members. The rows come with their member (`user`) and their roles loaded: two
+    queries however many sessions, none when there are no sessions.
+    """
+    sessions = list(sessions)
+    result: dict[int, dict[int, Availability]] = {s.id: {} for s in sessions}
+    if not sessions:
+        return result
+    session_ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions if s.series_id is not None})
+    group_ids = sorted({s.group_id for s in sessions})
+    which = Availability.session_id.in_(session_ids)
+    if series_ids:
+        which = sa.or_(which, Availability.series_id.in_(series_ids))
+    query = (
+        sa.select(Availability, Membership.group_id)
+        .join(
+            Membership,
+            sa.and_(
+                Membership.user_id == Availability.user_id,
+                Membership.group_id.in_(group_ids),
+                Membership.status == MembershipStatus.ACTIVE,
+            ),
+        )
+        .where(Availability.ended_at.is_(None), which)
+        .options(joinedload(Availability.user))
+        .order_by(Availability.id)
+    )
+    if user_ids is not None:
+        user_ids = list(set(user_ids))
+        if not user_ids:
+            return result
+        query = query.where(Availability.user_id.in_(user_ids))
+    # (group id, user id): the member's memberships in the sessions' groups that are active.
+    active: set[tuple[int, int]] = set()
+    by_session: dict[int, dict[int, Availability]] = defaultdict(dict)
+    by_series: dict[int, dict[int, Availability]] = defaultdict(dict)
+    for row, group_id in db_session.execute(query).all():
+        active.add((group_id, row.user_id))
+        if row.session_id is not None:
+            by_session[row.session_id][row.user_id] = row
+        else:
+            by_series[row.series_id][row.user_id] = row
+    for session in sessions:
+        answers = result[session.id]
+        if session.series_id is not None:
+            for user_id, row in by_series.get(session.series_id, {}).items():
+                if _applies(row, session):
+                    answers[user_id] = row
+        for user_id, row in by_session.get(session.id, {}).items():
+            answers[user_id] = row  # the session answer wins, "not this time" included
+        for user_id in [u for u, row in answers.items() if not row.can_help]:
+            del answers[user_id]
+        for user_id in [u for u in answers if (session.group_id, u) not in active]:
+            del answers[user_id]
+    return result
+
+
+def helper_counts(db_session: Session, sessions: Iterable[StudySession]) -> dict[int, int]:
+    """How many active members can help with each session ("5 people can help"), by session
+    id; two queries however many sessions."""
+    found = current_availability(db_session, sessions)
+    return {session_id: len(answers) for session_id, answers in found.items()}
+
+
+@dataclass
+class MemberAnswers:
+    """A member's own current answers about one session: what the session page shows."""
+
+    session_row: Availability | None  # for this session ("not this time" when can_help False)
+    series_row: Availability | None  # "usually available" for the session's series
+
+    @property
+    def series_applies(self) -> bool:
+        return self.series_row is not None
+
+    @property
+    def effective(self) -> Availability | None:
+        """The answer that counts, if the member can help; else None."""
+        if self.session_row is not None:
+            return self.session_row if self.session_row.can_help else None
+        return self.series_row
+
+    @property
+    def not_this_time(self) -> bool:
+        return self.session_row is not None and not self.session_row.can_help
+
+
+def answers_of(db_session: Session, member: User, session: StudySession) -> MemberAnswers:
+    """The member's current session answer and the series answer that applies to the session
+    (given before it starts), in one query (plus their roles)."""
+    which = Availability.session_id == session.id
+    if session.series_id is not None:
+        which = sa.or_(which, Availability.series_id == session.series_id)
+    rows = db_session.scalars(
+        sa.select(Availability).where(
+            Availability.user_id == member.id, Availability.ended_at.is_(None), which
+        )
+    ).all()
+    session_row = next((r for r in rows if r.session_id == session.id), None)
+    series_row = next(
+        (r for r in rows if r.series_id is not None and _applies(r, session) and r.can_help), None
+    )
+    return MemberAnswers(session_row, series_row)
+
+
+def series_answer(db_session: Session, member: User, series_id: int) -> Availability | None:
+    """The member's current "usually available" for the series, if any."""
+    return db_session.scalar(
+        sa.select(Availability).where(
+            Availability.user_id == member.id,
+            Availability.series_id == series_id,
+            Availability.ended_at.is_(None),
+        )
+    )
+
+
+def offers_without_place(
+    db_session: Session, group: Group, user_ids: Iterable[int], *, before: datetime
+) -> dict[int, int]:
+    """For each member, how many times in a row they offered help and got no place: walking
+    back over the group's latest scheduled sessions that start before `before` (at most
+    OFFERS_LOOKBACK), each session they could help with (their answer as it stood when it
+    started) and hold no confirmed place in counts one; the latest session in which they
+    held a confirmed place ends the count; sessions they neither offered nor worked for are
+    passed over (an occasional helper's offers count in a row all the same).
+
+    Three queries however many members and sessions (none without members).
+    """
+    user_ids = sorted(set(user_ids))
+    result = dict.fromkeys(user_ids, 0)
+    if not user_ids:
+        return result
+    sessions = db_session.execute(
+        sa.select(StudySession.id, StudySession.series_id, StudySession.starts_at)
+        .where(
+            StudySession.group_id == group.id,
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at < before,
+        )
+        .order_by(StudySession.starts_at.desc(), StudySession.id.desc())
+        .limit(OFFERS_LOOKBACK)
+    ).all()
+    if not sessions:
+        return result
+    session_ids = [s.id for s in sessions]
+    series_ids = sorted({s.series_id for s in sessions if s.series_id is not None})
+    which = Availability.session_id.in_(session_ids)
+    if series_ids:
+        which = sa.or_(which, Availability.series_id.in_(series_ids))
+    rows = db_session.execute(
+        sa.select(
+            Availability.user_id,
+            Availability.session_id,
+            Availability.series_id,
+            Availability.can_help,
+            Availability.created_at,
+            Availability.ended_at,
+        ).where(
+            Availability.user_id.in_(user_ids),
+            which,
+            Availability.created_at < sessions[0].starts_at,
+        )
+    ).all()
+    placed = set(
+        db_session.execute(
+            sa.select(Assignment.user_id, RoleSlot.session_id)
+            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+            .where(
+                Assignment.user_id.in_(user_ids),
+                Assignment.status == AssignmentStatus.CONFIRMED,
+                RoleSlot.session_id.in_(session_ids),
+            )
+            .distinct()
+        ).all()
+    )
+    by_user = defaultdict(list)
+    for row in rows:
+        by_user[row.user_id].append(row)
+
+    def stood(row, at: datetime) -> bool:
+        return row.created_at <= at and (row.ended_at is None or row.ended_at > at)
+
+    for user_id in user_ids:
+        mine = by_user.get(user_id, [])
+        count = 0
+        for s in sessions:
+            if (user_id, s.id) in placed:
+                break
+            session_rows = [r for r in mine if r.session_id == s.id and stood(r, s.starts_at)]
+            if session_rows:
+                offered = session_rows[-1].can_help
+            else:
+                offered = any(
+                    r.series_id is not None
+                    and r.series_id == s.series_id
+                    and r.created_at < s.starts_at
+                    and stood(r, s.starts_at)
+                    and r.can_help
+                    for r in mine
+                )
+            if offered:
+                count += 1
+        result[user_id] = count
+    return result
+
+
+# --- changing -----------------------------------------------------------------------------
+
+
+def _lock_membership(db_session: Session, member: User, group_id: int) -> Membership:
+    membership = db_session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == member.id,
+            Membership.group_id == group_id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    if membership is None:
+        raise RuleViolation(_l("Join the group to say you can help."))
+    return lock_row(db_session, Membership, membership.id)
+
+
+def _check_open(session: StudySession, now: datetime) -> None:
+    if session.status == SessionStatus.CANCELLED:
+        raise RuleViolation(_l("This session is cancelled."))
+    if session.status == SessionStatus.NOT_HELD:
+        raise RuleViolation(_l("This session is marked as not held."))
+    if session.starts_at <= now:
+        raise RuleViolation(_l("This session has already started or is over."))
+
+
+def _checked_note(note: str) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise RuleViolation(_l("Use at most %(n)d characters.", n=NOTE_MAX), "note")
+    return note
+
+
+def _checked_roles(
+    db_session: Session,
+    group_id: int,
+    any_role: bool,
+    role_type_ids: Iterable[int],
+    *,
+    session: StudySession | None = None,
+) -> frozenset[int]:
+    """The roles of a preference: active roles of the group (and of the session, for a
+    session answer); at least one unless any role will do."""
+    if any_role:
+        return frozenset()
+    wanted = frozenset(int(r) for r in role_type_ids)
+    if not wanted:
+        raise RuleViolation(_l("Choose at least one role, or any role."), "roles")
+    roles = db_session.scalars(
+        sa.select(RoleType).where(RoleType.id.in_(wanted), RoleType.group_id == group_id)
+    ).all()
+    if len(roles) != len(wanted):
+        raise RuleViolation(_l("Choose roles of this group."), "roles")
+    if any(r.is_retired for r in roles):
+        raise RuleViolation(_l("This role is retired."), "roles")
+    if session is not None:
+        in_session = set(
+            db_session.scalars(
+                sa.select(RoleSlot.role_type_id).where(RoleSlot.session_id == session.id)
+            )
+        )
+        if not wanted <= in_session:
+            raise RuleViolation(_l("Choose roles of this session."), "roles")
+    return wanted
+
+
+def _same(row: Availability, can_help: bool, any_role: bool, roles: frozenset[int], note: str):
+    return (
+        row.can_help == can_help
+        and row.any_role == any_role
+        and (any_role or row.role_type_ids == roles)
+        and row.note == note
+    )
+
+
+def _replace(
+    db_session: Session,
+    current: Availability | None,
+    *,
+    member: User,
+    now: datetime,
+    session_id: int | None = None,
+    series_id: int | None = None,
+    can_help: bool = True,
+    any_role: bool = True,
+    roles: frozenset[int] = frozenset(),
+    note: str = "",
+) -> Availability:
+    """End the current answer and start a new one; an unchanged answer stays as it is."""
+    if current is not None:
+        if _same(current, can_help, any_role, roles, note):
+            return current
+        current.ended_at = now
+        db_session.flush()  # the unique index on current answers sees it ended first
+    row = Availability(
+        user_id=member.id,
+        session_id=session_id,
+        series_id=series_id,
+        can_help=can_help,
+        any_role=any_role,
+        note=note,
+        created_at=now,
+    )
+    row.roles = [AvailabilityRole(role_type_id=r) for r in sorted(roles)]
+    db_session.add(row)
+    db_session.flush()
+    return row
+
+
+def _current_session_row(db_session: Session, member: User, session: StudySession):
+    return db_session.scalar(
+        sa.select(Availability).where(
+            Availability.user_id == member.id,
+            Availability.session_id == session.id,
+            Availability.ended_at.is_(None),
+        )
+    )
+
+
+def set_availability(
+    db_session: Session,
+    *,
+    member: User,
+    session: StudySession,
+    any_role: bool,
+    role_type_ids: Iterable[int] = (),
+    note: str = "",
+    now: datetime,
+) -> Availability:
+    """Say "I can help" with this session: any role, or the roles given (of the session, not
+    retired), with an optional note (NOTE_MAX characters). Replaces the member's current
+    answer for the session (history kept); an unchanged answer writes nothing.
+
+    Refuses (RuleViolation) a non-member, a cancelled, not held or started session, roles not
+    of the group or session or retired, and a note too long.
+    """
+    note = _checked_note(note)
+    _check_open(session, now)
+    _lock_membership(db_session, member, session.group_id)
+    roles = _checked_roles(db_session, session.group_id, any_role, role_type_ids, session=session)
+    return _replace(
+        db_session,
+        _current_session_row(db_session, member, session),
+        member=member,
+        now=now,
+        session_id=session.id,
+        any_role=any_role,
+        roles=roles,
+        note=note,
+    )
+
+
+def withdraw_availability(
+    db_session: Session, *, member: User, session: StudySession, now: datetime
+) -> Availability | None:
+    """Take back "I can help" for this session. When the member is usually available for
+    its series, that writes "not this time" (a session answer with can_help False), returned;
+    else the session answer just ends (None returned). Nothing to take back is no error.
+    """
+    _check_open(session, now)
+    _lock_membership(db_session, member, session.group_id)
+    current = _current_session_row(db_session, member, session)
+    series_row = (
+        series_answer(db_session, member, session.series_id)
+        if session.series_id is not None
+        else None
+    )
+    if series_row is not None and _applies(series_row, session):
+        return _replace(
+            db_session, current, member=member, now=now, session_id=session.id, can_help=False
+        )
+    if current is not None:
+        current.ended_at = now
+        db_session.flush()
+    return None
+
+
+def _check_series(db_session: Session, series: SessionSeries, now: datetime) -> None:
+    has_future = db_session.scalar(
+        sa.select(
+            sa.exists().where(
+                StudySession.series_id == series.id,
+                StudySession.status == SessionStatus.SCHEDULED,
+                StudySession.starts_at > now,
+            )
+        )
+    )
+    if not has_future:
+        raise RuleViolation(_l("This series has no sessions to come."))
+
+
+def set_series_availability(
+    db_session: Session,
+    *,
+    member: User,
+    series: SessionSeries,
+    any_role: bool = True,
+    role_type_ids: Iterable[int] = (),
+    note: str = "",
+    now: datetime,
+) -> Availability:
+    """Say "usually available" for a series: it applies to the series' sessions that start
+    from now on, until the member changes it (a session answer wins for its session).
+    Replaces the current series answer (history kept). Refuses a non-member, a series with no
+    sessions to come, roles not of the group or retired, and a note too long.
+    """
+    note = _checked_note(note)
+    _lock_membership(db_session, member, series.group_id)
+    _check_series(db_session, series, now)
+    roles = _checked_roles(db_session, series.group_id, any_role, role_type_ids)
+    return _replace(
+        db_session,
+        series_answer(db_session, member, series.id),
+        member=member,
+        now=now,
+        series_id=series.id,
+        any_role=any_role,
+        roles=roles,
+        note=note,
+    )
+
+
+def end_series_availability(
+    db_session: Session, *, member: User, series: SessionSeries, now: datetime
+) -> None:
+    """Stop being usually available for the series (answers for single sessions stay)."""
+    _lock_membership(db_session, member, series.group_id)
+    current = series_answer(db_session, member, series.id)
+    if current is not None:
+        current.ended_at = now
+        db_session.flush()
