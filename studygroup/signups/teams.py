@@ -3,9 +3,29 @@
 No database and no request here: `studygroup.signups.forming` gathers the data from the
 database, and `bench/pairing.py` runs these same functions on simulated groups. The same
 input always gives the same team.
+
+`suggest_team` is greedy with local improvement, not an exact solver. The rules come in tiers
+(each outweighs anything the tiers below can add up to in a session):
+
+1. fill every place some candidate may take; one place a member, a second one only for a
+   place that would otherwise stay empty and never in an overlapping window;
+2. place members who offered help WAIT_STREAK sessions in a row without a place;
+3. put a first-timer in a role beside someone who did it MENTOR_TIMES times, when one is there
+   or could be put there;
+4. then members with fewer places in the recent months, and new pairs (side by side for the
+   first time) well above repeat pairs, whose value falls with each session they shared.
+
+Tiers 1 and 2 are exact: the members who can be placed together form a matroid, so taking
+them greedily by priority and placing each one by an augmenting path fills as many places and
+seats as many waiting members as any team could. Tiers 3 and 4 come from local moves (replace
+a pick by an unplaced candidate, swap two picks between slots) that only ever raise the value.
+A session is small (a few dozen places, a few hundred candidates at most): this runs in tens of
+milliseconds in plain Python and each step can be explained to an organizer, where a MIP solver
+(OR-Tools, PuLP) would be a heavy dependency for a quadratic pair objective that gains little
+over the local optimum at this size (bench/pairing.py measures the result).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,3 +117,377 @@ class Suggestion:
     picks: tuple[Pick, ...]
     # Places no candidate could fill, by slot id (only slots with any left).
     unfilled: Mapping[int, int] = field(default_factory=dict)
+
+
+# How the suggestion weighs a team (larger is better). The weights are tiers: each tier
+# outweighs any sum the tiers below it can reach in a session (a team has at most a few
+# dozen places), so the order of the rules in the module docstring holds.
+WAIT_STREAK = 2  # offered help this many sessions in a row without a place: must get one
+_W_WAITED = 1_000_000.0  # a member with such a streak in the team
+_W_WAITED_EACH = 1_000.0  # ... and a little more for each session they waited
+_W_MENTOR = 100.0  # a first-timer without a mentor beside them although one was available
+_W_RECENT = 1.5  # each place a member worked in the recent months (fewer: sooner)
+_NEW_PAIR = 1.0  # two members who never worked side by side
+_REPEAT_PAIR = 0.25  # divided by the sessions they already worked side by side
+_SHORTLIST = 8  # unplaced candidates tried per slot in each round of improvement
+_MAX_ROUNDS = 50
+_EPS = 1e-9
+
+
+def _overlap(a: TeamSlot, b: TeamSlot) -> bool:
+    # Touching windows (one ends when the other starts) do not overlap.
+    return a.starts_at < b.ends_at and b.starts_at < a.ends_at
+
+
+def _key(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+class _Problem:
+    """The input prepared once: who may take which slot, who works beside whom."""
+
+    def __init__(self, data: TeamInput) -> None:
+        self.data = data
+        self.slots = {slot.slot_id: slot for slot in data.slots}
+        self.slot_order = {slot.slot_id: i for i, slot in enumerate(data.slots)}
+        ids = sorted(self.slots, key=self.slot_order.__getitem__)
+        # Slots side by side with each slot (itself included), and those a member cannot
+        # hold together (the same slot or overlapping windows).
+        self.side = {
+            s: tuple(t for t in ids if t == s or _overlap(self.slots[s], self.slots[t]))
+            for s in ids
+        }
+        self.holders_in: dict[int, list[Holder]] = {s: [] for s in ids}
+        for holder in sorted(data.holders, key=lambda h: (h.slot_id, h.user_id)):
+            if holder.slot_id in self.holders_in:
+                self.holders_in[holder.slot_id].append(holder)
+        holder_ids = {holder.user_id for holder in data.holders}
+        self.candidates: dict[int, Candidate] = {}
+        for candidate in sorted(data.candidates, key=lambda c: c.user_id):
+            if candidate.user_id not in holder_ids:
+                self.candidates.setdefault(candidate.user_id, candidate)
+        self.ties = data.ties
+        self.pinned = sorted(
+            {(s, u) for s, u in data.pinned if s in self.slots},
+            key=lambda p: (self.slot_order[p[0]], p[1]),
+        )
+        self.pinned_users = {u for _, u in self.pinned}
+        excluded = set(data.excluded)
+        self.eligible: dict[int, tuple[int, ...]] = {}
+        for user_id, candidate in self.candidates.items():
+            self.eligible[user_id] = tuple(
+                s
+                for s in ids
+                if self.slots[s].places > 0
+                and (candidate.roles is None or self.slots[s].role_type_id in candidate.roles)
+                and s not in candidate.blocked_slots
+                and (s, user_id) not in excluded
+            )
+        # A mentor is available for a slot when a holder there, or someone who could be put
+        # there, has done its role MENTOR_TIMES times.
+        self.mentor_available = {
+            s: any(h.times_in_role >= MENTOR_TIMES for h in self.holders_in[s])
+            or any(
+                self.times(u, s) >= MENTOR_TIMES for u in self.candidates if s in self.eligible[u]
+            )
+            or any(self.times(u, s) >= MENTOR_TIMES for t, u in self.pinned if t == s)
+            for s in ids
+        }
+        self.ids = ids
+
+    def times(self, user_id: int, slot_id: int) -> int:
+        candidate = self.candidates.get(user_id)
+        if candidate is None:
+            return 0
+        return candidate.times_in_role.get(self.slots[slot_id].role_type_id, 0)
+
+    def pair_value(self, a: int, b: int) -> float:
+        tie = self.ties.get(_key(a, b), 0)
+        return _NEW_PAIR if tie <= 0 else _REPEAT_PAIR / tie
+
+    def own_value(self, user_id: int) -> float:
+        candidate = self.candidates.get(user_id)
+        if candidate is None:
+            return 0.0
+        value = -_W_RECENT * candidate.recent_places
+        if candidate.offers_without_place >= WAIT_STREAK:
+            value += _W_WAITED + _W_WAITED_EACH * candidate.offers_without_place
+        return value
+
+
+class _Team:
+    """A team being built: members by slot and slots by member."""
+
+    def __init__(self, problem: _Problem) -> None:
+        self.p = problem
+        self.members: dict[int, list[int]] = {s: [] for s in problem.ids}
+        self.places_of: dict[int, list[int]] = {}
+
+    def add(self, slot_id: int, user_id: int) -> None:
+        self.members[slot_id].append(user_id)
+        self.places_of.setdefault(user_id, []).append(slot_id)
+
+    def remove(self, slot_id: int, user_id: int) -> None:
+        self.members[slot_id].remove(user_id)
+        places = self.places_of[user_id]
+        places.remove(slot_id)
+        if not places:
+            del self.places_of[user_id]
+
+    def may_take(self, user_id: int, slot_id: int, leaving: int | None = None) -> bool:
+        """Whether the member may be given this slot besides their other places (leaving:
+        a slot they give up in the same move)."""
+        if slot_id not in self.p.eligible.get(user_id, ()):
+            return False
+        target = self.p.slots[slot_id]
+        for held in self.places_of.get(user_id, ()):
+            if held == leaving:
+                continue
+            if held == slot_id or _overlap(self.p.slots[held], target):
+                return False
+        return True
+
+    def beside(self, user_id: int) -> set[int]:
+        """Everyone (picks and holders) side by side with the member."""
+        found: set[int] = set()
+        for held in self.places_of.get(user_id, ()):
+            for s in self.p.side[held]:
+                found.update(self.members[s])
+                found.update(h.user_id for h in self.p.holders_in[s])
+        found.discard(user_id)
+        return found
+
+    def mentor_penalty(self, slot_id: int) -> float:
+        if not self.p.mentor_available[slot_id]:
+            return 0.0
+        members = self.members[slot_id]
+        if not members:
+            return 0.0
+        times = self.p.times
+        if any(h.times_in_role >= MENTOR_TIMES for h in self.p.holders_in[slot_id]) or any(
+            times(u, slot_id) >= MENTOR_TIMES for u in members
+        ):
+            return 0.0
+        alone = sum(1 for u in members if times(u, slot_id) == 0)
+        return _W_MENTOR * alone
+
+    def local_value(self, users: tuple[int, ...], slots: tuple[int, ...]) -> float:
+        """The part of the team's value that involves these members or these slots."""
+        value = 0.0
+        counted: list[int] = []
+        for user_id in users:
+            if user_id not in self.places_of or user_id in counted:
+                continue
+            value += self.p.own_value(user_id)
+            for other in sorted(self.beside(user_id)):
+                if other not in counted:
+                    value += self.p.pair_value(user_id, other)
+            counted.append(user_id)
+        for slot_id in dict.fromkeys(slots):
+            value -= self.mentor_penalty(slot_id)
+        return value
+
+    def picks(self) -> list[tuple[int, int]]:
+        return [(s, u) for s in self.p.ids for u in sorted(self.members[s])]
+
+
+def _fill(problem: _Problem) -> _Team:
+    """The first team: the pinned picks, then a largest set of places filled one per member,
+    taking members in order of their own value (a waiting streak first, then fewest recent
+    places, then user id); a member is taken when the places can be rearranged to make room
+    (an augmenting path). The members who can be placed together form a matroid, so this
+    order places as many waiting members as can be placed. Places still empty then go to
+    members who already hold one, in a window that does not overlap it."""
+    team = _Team(problem)
+    for slot_id, user_id in problem.pinned:
+        team.add(slot_id, user_id)
+    room = {s: max(0, problem.slots[s].places - len(team.members[s])) for s in problem.ids}
+    free = {s: list[int]() for s in problem.ids}  # the places this phase fills
+
+    def augment(user_id: int, visited: set[int]) -> bool:
+        for s in problem.eligible[user_id]:
+            if s in visited:
+                continue
+            visited.add(s)
+            if len(free[s]) < room[s]:
+                free[s].append(user_id)
+                return True
+            for other in list(free[s]):
+                if augment(other, visited):
+                    free[s].remove(other)
+                    free[s].append(user_id)
+                    return True
+        return False
+
+    order = sorted(
+        (u for u in problem.candidates if u not in problem.pinned_users),
+        key=lambda u: (-problem.own_value(u), u),
+    )
+    for user_id in order:
+        if (
+            problem.eligible[user_id]
+            and augment(user_id, set())
+            and sum(len(free[s]) for s in problem.ids) == sum(room.values())
+        ):
+            break
+    for s in problem.ids:
+        for user_id in sorted(free[s]):
+            team.add(s, user_id)
+    for s in problem.ids:
+        while len(team.members[s]) < problem.slots[s].places:
+            able = [u for u in team.places_of if team.may_take(u, s)]
+            if not able:
+                break
+            best = min(able, key=lambda u: (len(team.places_of[u]), -problem.own_value(u), u))
+            team.add(s, best)
+    return team
+
+
+def _improve(problem: _Problem, team: _Team) -> None:
+    """Local improvement: replace a pick by an unplaced candidate, or swap two picks between
+    slots, whenever the team's value grows; until no such move is left. Pinned picks stay."""
+    pinned = set(problem.pinned)
+    for _ in range(_MAX_ROUNDS):
+        improved = False
+        for s in problem.ids:
+            movable = [u for u in sorted(team.members[s]) if (s, u) not in pinned]
+            if not movable:
+                continue
+            # The unplaced candidates most worth trying here, by their own value and their
+            # pairs with those already beside this slot.
+            near: set[int] = set()
+            for t in problem.side[s]:
+                near.update(team.members[t])
+                near.update(h.user_id for h in problem.holders_in[t])
+            outside = [
+                u
+                for u in problem.candidates
+                if u not in team.places_of and s in problem.eligible[u]
+            ]
+            scored = sorted(
+                outside,
+                key=lambda u: (
+                    -(
+                        problem.own_value(u)
+                        + sum(problem.pair_value(u, w) for w in near)
+                        + (_W_MENTOR if problem.times(u, s) >= MENTOR_TIMES else 0.0)
+                    ),
+                    u,
+                ),
+            )[:_SHORTLIST]
+            for newcomer in scored:
+                for user_id in movable:
+                    if user_id not in team.members[s] or newcomer in team.places_of:
+                        continue
+                    before = team.local_value((user_id, newcomer), (s,))
+                    team.remove(s, user_id)
+                    team.add(s, newcomer)
+                    if team.local_value((user_id, newcomer), (s,)) > before + _EPS:
+                        improved = True
+                        break
+                    team.remove(s, newcomer)
+                    team.add(s, user_id)
+        picks = [(s, u) for s, u in team.picks() if (s, u) not in pinned]
+        for i, (s1, a) in enumerate(picks):
+            for s2, b in picks[i + 1 :]:
+                if s1 == s2 or a == b:
+                    continue
+                if a not in team.members[s1] or b not in team.members[s2]:
+                    continue
+                if not (team.may_take(a, s2, leaving=s1) and team.may_take(b, s1, leaving=s2)):
+                    continue
+                before = team.local_value((a, b), (s1, s2))
+                team.remove(s1, a)
+                team.remove(s2, b)
+                team.add(s2, a)
+                team.add(s1, b)
+                if team.local_value((a, b), (s1, s2)) > before + _EPS:
+                    improved = True
+                    continue
+                team.remove(s2, a)
+                team.remove(s1, b)
+                team.add(s1, a)
+                team.add(s2, b)
+            picks = [(s, u) for s, u in team.picks() if (s, u) not in pinned]
+        if not improved:
+            break
+
+
+def suggest_team(data: TeamInput) -> Suggestion:
+    """The suggested team for the session's open places, with the reasons for each pick.
+
+    Deterministic: the same input (in any candidate order) gives the same team."""
+    problem = _Problem(data)
+    team = _fill(problem)
+    _improve(problem, team)
+    return explain_team(data, team.picks())
+
+
+def explain_team(data: TeamInput, team: Sequence[tuple[int, int]]) -> Suggestion:
+    """The reasons for a team given as (slot id, user id) pairs, e.g. the suggestion after an
+    organizer swapped someone: at most two reasons a pick, the most telling first."""
+    problem = _Problem(data)
+    built = _Team(problem)
+    for slot_id, user_id in dict.fromkeys(team):
+        if slot_id in problem.slots:
+            built.add(slot_id, user_id)
+    pinned = set(problem.pinned)
+    picks = []
+    for slot_id, user_id in built.picks():
+        picks.append(Pick(slot_id, user_id, _reasons(problem, built, slot_id, user_id, pinned)[:2]))
+    unfilled = {
+        s: problem.slots[s].places - len(built.members[s])
+        for s in problem.ids
+        if len(built.members[s]) < problem.slots[s].places
+    }
+    return Suggestion(picks=tuple(picks), unfilled=unfilled)
+
+
+def _reasons(
+    problem: _Problem, team: _Team, slot_id: int, user_id: int, pinned: set[tuple[int, int]]
+) -> tuple[Reason, ...]:
+    reasons: list[Reason] = []
+    candidate = problem.candidates.get(user_id)
+    if (slot_id, user_id) in pinned:
+        reasons.append(Reason("chosen"))
+    waited = candidate.offers_without_place if candidate else 0
+    if waited >= WAIT_STREAK:
+        reasons.append(Reason("waited", count=waited))
+    # Who in this slot has done its role: holders and picks, most experienced first.
+    experienced = sorted(
+        [(h.times_in_role, h.user_id) for h in problem.holders_in[slot_id]]
+        + [(problem.times(u, slot_id), u) for u in team.members[slot_id] if u != user_id],
+        key=lambda e: (-e[0], e[1]),
+    )
+    times = problem.times(user_id, slot_id)
+    if candidate is not None and times == 0:
+        if experienced and experienced[0][0] >= MENTOR_TIMES:
+            reasons.append(
+                Reason("first_time", other_user_id=experienced[0][1], count=experienced[0][0])
+            )
+        else:
+            reasons.append(Reason("first_time_alone"))
+    if times >= MENTOR_TIMES:
+        learners = sorted(
+            u
+            for u in team.members[slot_id]
+            if u != user_id and u in problem.candidates and problem.times(u, slot_id) == 0
+        )
+        if learners:
+            reasons.append(Reason("mentor", other_user_id=learners[0]))
+    new = sorted(
+        (slot_id not in team.places_of.get(w, ()) and w not in _holder_ids(problem, slot_id), w)
+        for w in team.beside(user_id)
+        if problem.ties.get(_key(user_id, w), 0) <= 0
+    )
+    if new:
+        reasons.append(Reason("new_pair", other_user_id=new[0][1], count=len(new)))
+    if 0 < waited < WAIT_STREAK:
+        reasons.append(Reason("waited", count=waited))
+    if candidate is not None:
+        reasons.append(Reason("fewest_places", count=candidate.recent_places))
+    return tuple(reasons)
+
+
+def _holder_ids(problem: _Problem, slot_id: int) -> set[int]:
+    return {h.user_id for h in problem.holders_in[slot_id]}
