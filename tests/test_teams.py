@@ -77,9 +77,14 @@ def test_nobody_for_a_role_leaves_it_unfilled():
 def test_never_a_blocked_slot():
     data = TeamInput(
         slots=(setup(1), reception(1)),
-        candidates=(Candidate(1, blocked_slots=frozenset({1})), Candidate(2)),
+        candidates=(
+            Candidate(1, blocked_slots=frozenset({1}), roles=frozenset({SETUP, SPEAKER})),
+            Candidate(2, recent_places=5),
+        ),
     )
-    assert team_of(suggest_team(data)) == [(1, 2), (2, 1)]
+    suggestion = suggest_team(data)
+    assert team_of(suggestion) == [(1, 2)]
+    assert suggestion.unfilled == {2: 1}
 
 
 def test_never_an_excluded_pick():
@@ -248,6 +253,32 @@ def test_a_mentor_is_preferred_over_new_pairs_when_a_first_timer_is_placed():
     assert members(suggestion) == [1, 3]
     assert Reason("first_time", other_user_id=3, count=4) in reasons_of(suggestion, 1)
     assert Reason("mentor", other_user_id=1) in reasons_of(suggestion, 3)
+
+
+def test_a_waiting_member_moves_over_to_make_room_for_a_mentor():
+    # Reception: 1 (first time, waited) and 2 (waited, can do either role); setup: 3 and 4
+    # (setup only). The reception mentor 5 worked most lately; no single swap or replacement
+    # brings them in without leaving a waiting member out: 2 moves to setup instead of 4.
+    data = TeamInput(
+        slots=(setup(2), reception(2)),
+        candidates=(
+            Candidate(1, roles=frozenset({RECEPTION}), offers_without_place=2),
+            Candidate(2, times_in_role={SETUP: 1, RECEPTION: 1}, offers_without_place=2),
+            Candidate(3, roles=frozenset({SETUP}), times_in_role={SETUP: 1}),
+            Candidate(4, roles=frozenset({SETUP}), times_in_role={SETUP: 1}),
+            Candidate(
+                5, roles=frozenset({RECEPTION}), times_in_role={RECEPTION: 6}, recent_places=5
+            ),
+        ),
+        ties={(a, b): 1 for a in range(1, 6) for b in range(a + 1, 6)},
+    )
+    suggestion = suggest_team(data)
+    assert members(suggestion, 2) == [1, 5]
+    assert members(suggestion, 1) == [2, 3]
+    assert reasons_of(suggestion, 1) == (
+        Reason("waited", count=2),
+        Reason("first_time", other_user_id=5, count=6),
+    )
 
 
 def test_a_holder_mentors_too():

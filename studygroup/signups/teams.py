@@ -25,7 +25,7 @@ milliseconds in plain Python and each step can be explained to an organizer, whe
 over the local optimum at this size (bench/pairing.py measures the result).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -123,15 +123,16 @@ class Suggestion:
 # outweighs any sum the tiers below it can reach in a session (a team has at most a few
 # dozen places), so the order of the rules in the module docstring holds.
 WAIT_STREAK = 2  # offered help this many sessions in a row without a place: must get one
-_W_WAITED = 1_000_000.0  # a member with such a streak in the team
-_W_WAITED_EACH = 1_000.0  # ... and a little more for each session they waited
-_W_MENTOR = 100.0  # a first-timer without a mentor beside them although one was available
+_W_WAITED = 100_000_000.0  # a member with such a streak in the team
+_W_MENTOR = 100_000.0  # a first-timer without a mentor beside them although one was available
+_W_WAITED_EACH = 100.0  # each session a member in the team waited (the longest waits first)
 _W_RECENT = 1.5  # each place a member worked in the recent months (fewer: sooner)
 _NEW_PAIR = 1.0  # two members who never worked side by side
 _REPEAT_PAIR = 0.25  # divided by the sessions they already worked side by side
 _SHORTLIST = 8  # unplaced candidates tried per slot in each round of improvement
 _MAX_ROUNDS = 50
 _EPS = 1e-9
+_NO_TIES: dict[int, int] = {}
 
 
 def _overlap(a: TeamSlot, b: TeamSlot) -> bool:
@@ -183,10 +184,27 @@ class _Problem:
                 and s not in candidate.blocked_slots
                 and (s, user_id) not in excluded
             )
+        self.holder_ids_in = {s: tuple(h.user_id for h in self.holders_in[s]) for s in ids}
+        self.holder_mentor = {
+            s: any(h.times_in_role >= MENTOR_TIMES for h in self.holders_in[s]) for s in ids
+        }
+        self._times = {
+            (u, s): candidate.times_in_role.get(self.slots[s].role_type_id, 0)
+            for u, candidate in self.candidates.items()
+            for s in ids
+        }
+        self.own = {u: self._own_value(c) for u, c in self.candidates.items()}
+        # Ties by member, for the members in play only (the mapping may hold a whole group).
+        people = set(self.candidates) | holder_ids | self.pinned_users
+        self.ties_of: dict[int, dict[int, int]] = {}
+        for (a, b), tie in data.ties.items():
+            if tie > 0 and a in people and b in people:
+                self.ties_of.setdefault(a, {})[b] = tie
+                self.ties_of.setdefault(b, {})[a] = tie
         # A mentor is available for a slot when a holder there, or someone who could be put
         # there, has done its role MENTOR_TIMES times.
         self.mentor_available = {
-            s: any(h.times_in_role >= MENTOR_TIMES for h in self.holders_in[s])
+            s: self.holder_mentor[s]
             or any(
                 self.times(u, s) >= MENTOR_TIMES for u in self.candidates if s in self.eligible[u]
             )
@@ -196,19 +214,31 @@ class _Problem:
         self.ids = ids
 
     def times(self, user_id: int, slot_id: int) -> int:
-        candidate = self.candidates.get(user_id)
-        if candidate is None:
-            return 0
-        return candidate.times_in_role.get(self.slots[slot_id].role_type_id, 0)
+        return self._times.get((user_id, slot_id), 0)
+
+    def tie(self, a: int, b: int) -> int:
+        return self.ties_of.get(a, _NO_TIES).get(b, 0)
 
     def pair_value(self, a: int, b: int) -> float:
-        tie = self.ties.get(_key(a, b), 0)
+        tie = self.ties_of.get(a, _NO_TIES).get(b, 0)
         return _NEW_PAIR if tie <= 0 else _REPEAT_PAIR / tie
 
+    def pairs_with(self, user_id: int, others: Iterable[int], skip: Sequence[int] = ()) -> float:
+        """The value of the pairs the member would form with these others (but `skip`)."""
+        ties = self.ties_of.get(user_id, _NO_TIES)
+        value = 0.0
+        for other in others:
+            if other in skip:
+                continue
+            tie = ties.get(other, 0)
+            value += _NEW_PAIR if tie <= 0 else _REPEAT_PAIR / tie
+        return value
+
     def own_value(self, user_id: int) -> float:
-        candidate = self.candidates.get(user_id)
-        if candidate is None:
-            return 0.0
+        return self.own.get(user_id, 0.0)
+
+    @staticmethod
+    def _own_value(candidate: Candidate) -> float:
         value = -_W_RECENT * candidate.recent_places
         if candidate.offers_without_place >= WAIT_STREAK:
             value += _W_WAITED + _W_WAITED_EACH * candidate.offers_without_place
@@ -253,7 +283,7 @@ class _Team:
         for held in self.places_of.get(user_id, ()):
             for s in self.p.side[held]:
                 found.update(self.members[s])
-                found.update(h.user_id for h in self.p.holders_in[s])
+                found.update(self.p.holder_ids_in[s])
         found.discard(user_id)
         return found
 
@@ -264,9 +294,7 @@ class _Team:
         if not members:
             return 0.0
         times = self.p.times
-        if any(h.times_in_role >= MENTOR_TIMES for h in self.p.holders_in[slot_id]) or any(
-            times(u, slot_id) >= MENTOR_TIMES for u in members
-        ):
+        if self.p.holder_mentor[slot_id] or any(times(u, slot_id) >= MENTOR_TIMES for u in members):
             return 0.0
         alone = sum(1 for u in members if times(u, slot_id) == 0)
         return _W_MENTOR * alone
@@ -279,9 +307,9 @@ class _Team:
             if user_id not in self.places_of or user_id in counted:
                 continue
             value += self.p.own_value(user_id)
-            for other in sorted(self.beside(user_id)):
-                if other not in counted:
-                    value += self.p.pair_value(user_id, other)
+            value += self.p.pairs_with(
+                user_id, [w for w in sorted(self.beside(user_id)) if w not in counted]
+            )
             counted.append(user_id)
         for slot_id in dict.fromkeys(slots):
             value -= self.mentor_penalty(slot_id)
@@ -345,48 +373,158 @@ def _fill(problem: _Problem) -> _Team:
 
 def _improve(problem: _Problem, team: _Team) -> None:
     """Local improvement: replace a pick by an unplaced candidate, or swap two picks between
-    slots, whenever the team's value grows; until no such move is left. Pinned picks stay."""
+    slots, whenever the team's value grows; until no such move is left (first improvement,
+    in a fixed order). Pinned picks stay."""
     pinned = set(problem.pinned)
+    ids = problem.ids
+    state: dict[str, dict[int, object]] = {}
+
+    def refresh() -> None:
+        # Who works beside each slot, and each slot's mentoring penalty, for the current team.
+        near: dict[int, set[int]] = {}
+        for s in ids:
+            found: set[int] = set()
+            for t in problem.side[s]:
+                found.update(team.members[t])
+                found.update(problem.holder_ids_in[t])
+            near[s] = found
+        state["near"] = near  # type: ignore[assignment]
+        state["penalty"] = {s: team.mentor_penalty(s) for s in ids}  # type: ignore[assignment]
+
+    def single(user_id: int) -> bool:
+        return len(team.places_of.get(user_id, ())) == 1
+
+    def try_replace(s: int, out: int, newcomer: int) -> bool:
+        near: dict[int, set[int]] = state["near"]  # type: ignore[assignment]
+        penalty: dict[int, float] = state["penalty"]  # type: ignore[assignment]
+        if single(out):
+            skip = (out, newcomer)
+            gain = (
+                problem.own_value(newcomer)
+                - problem.own_value(out)
+                + problem.pairs_with(newcomer, near[s], skip)
+                - problem.pairs_with(out, near[s], skip)
+            )
+            if gain + penalty[s] <= _EPS:
+                return False  # even the best mentoring change cannot make up for it
+            team.remove(s, out)
+            team.add(s, newcomer)
+            if gain + penalty[s] - team.mentor_penalty(s) > _EPS:
+                return True
+        else:
+            before = team.local_value((out, newcomer), (s,))
+            team.remove(s, out)
+            team.add(s, newcomer)
+            if team.local_value((out, newcomer), (s,)) > before + _EPS:
+                return True
+        team.remove(s, newcomer)
+        team.add(s, out)
+        return False
+
+    def try_swap(s1: int, a: int, s2: int, b: int) -> bool:
+        near: dict[int, set[int]] = state["near"]  # type: ignore[assignment]
+        penalty: dict[int, float] = state["penalty"]  # type: ignore[assignment]
+        if single(a) and single(b):
+            skip = (a, b)
+            gain = (
+                problem.pairs_with(a, near[s2], skip)
+                - problem.pairs_with(a, near[s1], skip)
+                + problem.pairs_with(b, near[s1], skip)
+                - problem.pairs_with(b, near[s2], skip)
+            )
+            if gain + penalty[s1] + penalty[s2] <= _EPS:
+                return False
+            before = penalty[s1] + penalty[s2]
+        else:
+            gain = 0.0
+            before = -team.local_value((a, b), (s1, s2))
+        team.remove(s1, a)
+        team.remove(s2, b)
+        team.add(s2, a)
+        team.add(s1, b)
+        if single(a) and single(b):
+            after = team.mentor_penalty(s1) + team.mentor_penalty(s2)
+        else:
+            after = -team.local_value((a, b), (s1, s2))
+        if gain + before - after > _EPS:
+            return True
+        team.remove(s2, a)
+        team.remove(s1, b)
+        team.add(s1, a)
+        team.add(s2, b)
+        return False
+
+    def try_make_room_for_mentor(s: int) -> bool:
+        """A first-timer in `s` lacks a mentor and no single move brings one: move a pick x
+        from `s` to another slot t in place of a pick y, who leaves, and put an unplaced
+        mentor in `s` (e.g. when the picks in `s` have waited and must stay in the team)."""
+        mentors = [
+            u
+            for u in problem.candidates
+            if u not in team.places_of
+            and s in problem.eligible[u]
+            and problem.times(u, s) >= MENTOR_TIMES
+        ]
+        for mentor in mentors:
+            for x in sorted(team.members[s]):
+                if (s, x) in pinned or not single(x):
+                    continue
+                for t in ids:
+                    if t == s or not team.may_take(x, t, leaving=s):
+                        continue
+                    # Of equal moves, the higher user id leaves (ties go to the lower id).
+                    for y in sorted(team.members[t], reverse=True):
+                        if (t, y) in pinned or not single(y):
+                            continue
+                        users, slots = (x, y, mentor), (s, t)
+                        before = team.local_value(users, slots)
+                        team.remove(t, y)
+                        team.remove(s, x)
+                        team.add(t, x)
+                        team.add(s, mentor)
+                        if team.local_value(users, slots) > before + _EPS:
+                            return True
+                        team.remove(s, mentor)
+                        team.remove(t, x)
+                        team.add(s, x)
+                        team.add(t, y)
+        return False
+
     for _ in range(_MAX_ROUNDS):
         improved = False
-        for s in problem.ids:
+        refresh()
+        for s in ids:
             movable = [u for u in sorted(team.members[s]) if (s, u) not in pinned]
             if not movable:
                 continue
-            # The unplaced candidates most worth trying here, by their own value and their
-            # pairs with those already beside this slot.
-            near: set[int] = set()
-            for t in problem.side[s]:
-                near.update(team.members[t])
-                near.update(h.user_id for h in problem.holders_in[t])
-            outside = [
-                u
-                for u in problem.candidates
-                if u not in team.places_of and s in problem.eligible[u]
-            ]
+            near_s = state["near"][s]
+            # The unplaced candidates most worth trying here, by their own value, their pairs
+            # with those already beside this slot and whether they could mentor there.
             scored = sorted(
-                outside,
-                key=lambda u: (
+                (
                     -(
                         problem.own_value(u)
-                        + sum(problem.pair_value(u, w) for w in near)
+                        + problem.pairs_with(u, near_s)
                         + (_W_MENTOR if problem.times(u, s) >= MENTOR_TIMES else 0.0)
                     ),
                     u,
-                ),
+                )
+                for u in problem.candidates
+                if u not in team.places_of and s in problem.eligible[u]
             )[:_SHORTLIST]
-            for newcomer in scored:
+            for _, newcomer in scored:
                 for user_id in movable:
                     if user_id not in team.members[s] or newcomer in team.places_of:
                         continue
-                    before = team.local_value((user_id, newcomer), (s,))
-                    team.remove(s, user_id)
-                    team.add(s, newcomer)
-                    if team.local_value((user_id, newcomer), (s,)) > before + _EPS:
+                    if try_replace(s, user_id, newcomer):
                         improved = True
+                        refresh()
+                        near_s = state["near"][s]
                         break
-                    team.remove(s, newcomer)
-                    team.add(s, user_id)
+        for s in ids:
+            if state["penalty"][s] > 0 and try_make_room_for_mentor(s):
+                improved = True
+                refresh()
         picks = [(s, u) for s, u in team.picks() if (s, u) not in pinned]
         for i, (s1, a) in enumerate(picks):
             for s2, b in picks[i + 1 :]:
@@ -396,19 +534,9 @@ def _improve(problem: _Problem, team: _Team) -> None:
                     continue
                 if not (team.may_take(a, s2, leaving=s1) and team.may_take(b, s1, leaving=s2)):
                     continue
-                before = team.local_value((a, b), (s1, s2))
-                team.remove(s1, a)
-                team.remove(s2, b)
-                team.add(s2, a)
-                team.add(s1, b)
-                if team.local_value((a, b), (s1, s2)) > before + _EPS:
+                if try_swap(s1, a, s2, b):
                     improved = True
-                    continue
-                team.remove(s2, a)
-                team.remove(s1, b)
-                team.add(s1, a)
-                team.add(s2, b)
-            picks = [(s, u) for s, u in team.picks() if (s, u) not in pinned]
+                    refresh()
         if not improved:
             break
 
@@ -420,13 +548,16 @@ def suggest_team(data: TeamInput) -> Suggestion:
     problem = _Problem(data)
     team = _fill(problem)
     _improve(problem, team)
-    return explain_team(data, team.picks())
+    return _explain(problem, team.picks())
 
 
 def explain_team(data: TeamInput, team: Sequence[tuple[int, int]]) -> Suggestion:
     """The reasons for a team given as (slot id, user id) pairs, e.g. the suggestion after an
     organizer swapped someone: at most two reasons a pick, the most telling first."""
-    problem = _Problem(data)
+    return _explain(_Problem(data), team)
+
+
+def _explain(problem: _Problem, team: Sequence[tuple[int, int]]) -> Suggestion:
     built = _Team(problem)
     for slot_id, user_id in dict.fromkeys(team):
         if slot_id in problem.slots:
@@ -478,7 +609,7 @@ def _reasons(
     new = sorted(
         (slot_id not in team.places_of.get(w, ()) and w not in _holder_ids(problem, slot_id), w)
         for w in team.beside(user_id)
-        if problem.ties.get(_key(user_id, w), 0) <= 0
+        if problem.tie(user_id, w) <= 0
     )
     if new:
         reasons.append(Reason("new_pair", other_user_id=new[0][1], count=len(new)))
