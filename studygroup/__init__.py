@@ -186,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.sessions import bp as sessions_bp
     from studygroup.sessions import routes as _session_routes  # noqa: F401
     from studygroup.signups import bp as signups_bp
+    from studygroup.signups import offer_routes as _offer_routes  # noqa: F401
     from studygroup.signups import routes as _signup_routes  # noqa: F401
     from studygroup.thanks import bp as thanks_bp
     from studygroup.thanks import routes as _thanks_routes  # noqa: F401

@@ -113,6 +113,28 @@ MESSAGES = {
         _l("A reminder of your place at the coming session."),
         "email_reminders",
     ),
+    # Swaps (signups.offers): a place offered to those who can help, taken by one of them.
+    "place_offered": (
+        _l("Can you take this place? %(other_role)s, %(session)s"),
+        _l(
+            "%(name)s cannot come and offers their place as %(other_role)s. You said you can "
+            "help, or you wait for this role: the first to take it gets it."
+        ),
+        "email_signups",
+    ),
+    "took_place": (
+        _l("The place is yours: %(role)s, %(session)s"),
+        _l("%(name)s could not come, and you took their place. Thank you for helping!"),
+        "email_signups",
+    ),
+    "place_taken": (
+        _l("Your place was taken: %(role)s, %(session)s"),
+        _l(
+            "%(name)s took your place as %(role)s: you are no longer on this role. Thank you "
+            "for finding someone."
+        ),
+        "email_signups",
+    ),
     # To organizers: something waits for their answer.
     "talk_request": (
         _l("To answer: %(name)s asks to speak at %(session)s"),

@@ -208,6 +208,7 @@ def session_page(
     `failed_slot_id`, what was typed in it and the errors next to their fields."""
     opens, closes = signup_window(group, session)
     staffing = staffing_for(db.session, [session])
+    is_member = membership is not None and membership.is_active
     page = render_template(
         "sessions/show.html",
         group=group,
@@ -218,7 +219,8 @@ def session_page(
         worked_together=_worked_together(staffing, session),
         thanks=_thanks(session, membership),
         names=_visible_names(staffing, session),
-        is_member=membership is not None and membership.is_active,
+        is_member=is_member,
+        offers=_offers(session, staffing, is_member),
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
@@ -227,6 +229,17 @@ def session_page(
         failed_slot_id=failed_slot_id,
     )
     return page, status
+
+
+def _offers(session, staffing, is_member: bool) -> dict:
+    """Open offers of the session's places (swaps), with whether the viewer may take each."""
+    from studygroup.signups.offers import offers_on_session
+
+    if not is_member:  # offers are shown to the group's members only
+        return {}
+    return offers_on_session(
+        db.session, session, staffing, viewer=current_user, is_member=is_member, now=utcnow()
+    )
 
 
 def _visible_names(staffing, session) -> dict[int, str | None]:

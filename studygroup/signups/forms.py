@@ -49,3 +49,9 @@ class AssignForm(Form):
     slot_id = SelectField(_l("Role"), coerce=int, validators=[required()])
     user_id = SelectField(_l("Member"), coerce=int, validators=[required()])
     confirmed = HiddenField(validators=[Length(max=500)])
+
+
+class OfferForm(Form):
+    """Offer one's place; the note is optional ("I can explain the reception desk")."""
+
+    note = StringField(_l("A note for whoever takes it (optional)"), validators=[Length(max=200)])

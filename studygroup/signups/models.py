@@ -93,7 +93,8 @@ class StaffingChange(db.Model):
     assignment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment.id"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     # signed_up, waitlisted, requested, cancelled, promoted, approved, declined, assigned,
-    # removed, moved, reordered, worked, no_show, attendance_confirmed
+    # removed, moved, reordered, worked, no_show, attendance_confirmed; offers: offered,
+    # offer_withdrawn, handed_over, took_offer, requested_offer
     action: Mapped[str] = mapped_column(sa.String(32))
     detail: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -168,3 +169,68 @@ class AvailabilityRole(db.Model):
     role_type_id: Mapped[int] = mapped_column(sa.ForeignKey("role_type.id"), primary_key=True)
 
     availability: Mapped[Availability] = relationship(back_populates="roles")
+
+
+class OfferStatus(enum.StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+    WITHDRAWN = "withdrawn"
+    # The place went another way (cancelled, removed, moved) or the session was cancelled.
+    CLOSED = "closed"
+
+
+_OPEN_OFFER_SQL = "status = 'open'"
+
+
+class PlaceOffer(db.Model):
+    """A member offers their confirmed place to whoever takes it first ("can someone take my
+    reception place?"). Never deleted: its status says how it ended.
+
+    At most one open offer per place (a partial unique index, like a place's).
+    """
+
+    __table_args__ = (
+        sa.Index(
+            "uq_place_offer_open",
+            "assignment_id",
+            unique=True,
+            sqlite_where=sa.text(_OPEN_OFFER_SQL),
+            postgresql_where=sa.text(_OPEN_OFFER_SQL),
+        ),
+        sa.Index("ix_place_offer_status_assignment", "status", "assignment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The offered place (the offerer's confirmed place).
+    assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignment.id"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    status: Mapped[OfferStatus] = mapped_column(
+        _enum(OfferStatus, "place_offer_status"), default=OfferStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # The taker's confirmed place once taken.
+    taken_place_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment.id"))
+
+    place: Mapped[Assignment] = relationship(foreign_keys=[assignment_id])
+    taken_by: Mapped[User | None] = relationship(foreign_keys=[taken_by_id])
+    taken_place: Mapped[Assignment | None] = relationship(foreign_keys=[taken_place_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OfferStatus.OPEN
+
+
+class OfferRequest(db.Model):
+    """A request (a REQUESTED place) made by taking an offer whose role needs an organizer's
+    approval, or by a member over the no-show limit: approving it completes the hand-over
+    while the offer is still open."""
+
+    offer_id: Mapped[int] = mapped_column(sa.ForeignKey("place_offer.id"), primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assignment.id"), primary_key=True, unique=True
+    )
+
+    offer: Mapped[PlaceOffer] = relationship()
+    place: Mapped[Assignment] = relationship()

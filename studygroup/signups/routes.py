@@ -41,6 +41,7 @@ from studygroup.signups.lists import (
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.offers import open_offers
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
@@ -202,6 +203,9 @@ def schedule():
         upcoming=upcoming,
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),
+        offers=open_offers(
+            db.session, [p.id for p in upcoming if p.status == AssignmentStatus.CONFIRMED]
+        ),
         worked_with=worked_with_by_session(
             db.session,
             current_user,
@@ -296,6 +300,7 @@ def _staffing_page(
     members = members if members is not None else _active_members(group)
     staffing = staffing_for(db.session, [session])
     history = staffing_history(db.session, session)
+    started = session.starts_at <= now
     page = render_template(
         "signups/staffing.html",
         group=group,
@@ -306,11 +311,15 @@ def _staffing_page(
         ),
         history=history,
         details=history_details(db.session, session, history),
+        offers=open_offers(
+            db.session,
+            [] if started else [p.id for s in staffing.values() for p in s.confirmed],
+        ),
         asking=asking,
         members=members,
         done_before=has_done_role(db.session, group, now=now),
         assign_form=assign_form or _assign_form(session, members),
-        started=session.starts_at <= now,
+        started=started,
         zone=ZoneInfo(group.timezone),
     )
     return page, status

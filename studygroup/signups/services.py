@@ -936,12 +936,21 @@ def answer_request(
 
     Approving asks first (`AskFirst`, as `assign`) when the role is already full, people
     wait on its waitlist, or the member holds a role whose time overlaps (a request holds no
-    time, so they may have taken one meanwhile). Declining never asks.
+    time, so they may have taken one meanwhile). Declining never asks. A request made by
+    taking a member's offered place, approved while the offer is open, hands that place over
+    (`offers.approve_offer_request`): the head-count does not move.
     """
     if place.status != AssignmentStatus.REQUESTED:
         raise RuleViolation(_l("This request was already answered."))
     slot = _lock_place(db_session, place, AssignmentStatus.REQUESTED)
     if approve:
+        # A request to take a member's offered place: approving it hands the place over.
+        from studygroup.signups.offers import approve_offer_request
+
+        if approve_offer_request(
+            db_session, organizer=organizer, place=place, slot=slot, now=now, confirmed=confirmed
+        ):
+            return Outcome(place)
         _ask_first(db_session, member=place.user, slot=slot, place=place, confirmed=confirmed)
         _confirm(place, now)
         kind, action = "request_approved", "approved"
@@ -1054,7 +1063,8 @@ def staffing_history(db_session: Session, session: StudySession) -> list[Staffin
 class ChangeDetail:
     """A history line's detail, ready to show in the reader's language: the roles it names
     (moved: from, to; passed over: the role that holds the member; head-count lowered: the
-    role), its numbers (head-count: before, after) and the people (over the head-count)."""
+    role), its numbers (head-count: before, after) and the people (over the head-count; the
+    other member of a hand-over)."""
 
     slots: list[RoleSlot] = field(default_factory=list)
     numbers: list[int] = field(default_factory=list)
@@ -1062,7 +1072,21 @@ class ChangeDetail:
     text: str = ""  # written as text before details were data: shown as it is
 
 
-_DETAILED = ("moved", "passed_over", "headcount_lowered")
+_DETAILED = (
+    "moved",
+    "passed_over",
+    "headcount_lowered",
+    # Offers: the other member of a hand-over (`user`), named in the reader's page.
+    "handed_over",
+    "took_offer",
+    "requested_offer",
+)
+
+
+def _people_of(d: dict) -> list:
+    """The members a detail names: those over a lowered head-count, or a hand-over's other
+    member."""
+    return [*d.get("over", []), *([d["user"]] if "user" in d else [])]
 
 
 def history_details(
@@ -1079,7 +1103,7 @@ def history_details(
         user_id
         for d in data.values()
         if isinstance(d, dict)
-        for user_id in d.get("over", [])
+        for user_id in _people_of(d)
         if isinstance(user_id, int)
     }
     people = (
@@ -1099,7 +1123,7 @@ def history_details(
         details[change.id] = ChangeDetail(
             slots=[slots[d[n]] for n in names if isinstance(d.get(n), int) and d[n] in slots],
             numbers=[d[n] for n in ("before", "after") if isinstance(d.get(n), int)],
-            people=[people[u] for u in d.get("over", []) if isinstance(u, int) and u in people],
+            people=[people[u] for u in _people_of(d) if isinstance(u, int) and u in people],
         )
     return details
 
