@@ -14,6 +14,7 @@ from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
 from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.sessions.models import RoleSlot
+from studygroup.signups.models import PlaceOffer
 from studygroup.signups.services import sign_up
 from studygroup.thanks.models import ThanksNote
 
@@ -42,6 +43,9 @@ def world(make):
     )
     request = IntroductionRequest(requester_id=member.id, via_id=organizer.id, target_id=third.id)
     db.session.add_all([introduction, request])
+    # The member offers their place to others (swaps).
+    offer = PlaceOffer(assignment_id=place.id, created_at=datetime.now(UTC))
+    db.session.add(offer)
     db.session.commit()
     return {
         "organizer": organizer,
@@ -59,6 +63,7 @@ def world(make):
             "note_id": note.id,
             "introduction_id": introduction.id,
             "request_id": request.id,
+            "offer_id": offer.id,
             "year": datetime.now(UTC).year,
         },
     }

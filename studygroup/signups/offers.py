@@ -164,6 +164,17 @@ def open_offers(db_session: Session, place_ids) -> dict[int, PlaceOffer]:
     return {offer.assignment_id: offer for offer in offers}
 
 
+def open_offers_in_session(db_session: Session, session_id: int) -> dict[int, PlaceOffer]:
+    """The open offers of a session's places, by place id: one query, however many."""
+    offers = db_session.scalars(
+        sa.select(PlaceOffer)
+        .join(Assignment, Assignment.id == PlaceOffer.assignment_id)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(PlaceOffer.status == OfferStatus.OPEN, RoleSlot.session_id == session_id)
+    )
+    return {offer.assignment_id: offer for offer in offers}
+
+
 @dataclass
 class OfferView:
     """An open offer on a session page: who offers, and whether the viewer may take it."""
@@ -187,9 +198,13 @@ def offers_on_session(
 ) -> dict[int, OfferView]:
     """Open offers of the session's confirmed places, by place id, with the viewer's chance
     to take each. `staffing` is `staffing_for` of the session (one query for the offers,
-    nothing more: the viewer's places are in `staffing`)."""
+    however many, nothing more: the viewer's places are in `staffing`)."""
     confirmed = {p.id: p for s in staffing.values() for p in s.confirmed}
-    offers = open_offers(db_session, confirmed)
+    offers = {
+        place_id: offer
+        for place_id, offer in open_offers_in_session(db_session, session.id).items()
+        if place_id in confirmed
+    }
     if not offers:
         return {}
     mine = [

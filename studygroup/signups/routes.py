@@ -41,7 +41,7 @@ from studygroup.signups.lists import (
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
-from studygroup.signups.offers import open_offers
+from studygroup.signups.offers import open_offers, open_offers_in_session
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
@@ -311,10 +311,7 @@ def _staffing_page(
         ),
         history=history,
         details=history_details(db.session, session, history),
-        offers=open_offers(
-            db.session,
-            [] if started else [p.id for s in staffing.values() for p in s.confirmed],
-        ),
+        offers={} if started else open_offers_in_session(db.session, session.id),
         asking=asking,
         members=members,
         done_before=has_done_role(db.session, group, now=now),
