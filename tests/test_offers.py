@@ -259,7 +259,7 @@ def test_offers_close_with_their_place_or_session(crew, how):
     assert ito.id not in confirmed_in(slots["reception"])
 
 
-def test_approval_roles_go_through_the_organizer(crew, make):
+def test_approval_roles_go_through_the_organizer(crew, make, client, auth):
     organizer, group, session, slots, place, (suzuki, ito, sato, kato) = crew
     speaker = slots["speaker"]
     talk = sign_up(db.session, member=kato, slot=speaker, now=now(), talk_title="Flask")
@@ -275,6 +275,10 @@ def test_approval_roles_go_through_the_organizer(crew, make):
     assert db.session.get(PlaceOffer, offer.id).status == "open"
     assert len(emails("talk_request", organizer)) == 2  # Kato's own, then Sato's
     assert actions()[-1] == "requested_offer"
+    auth.login_as(organizer)
+    page = text(client.get(f"/g/{group.slug}/sessions/{session.id}/staffing"))
+    assert "Approving hands over the place Kato offered." in page
+    assert "Sato: asked to take over an offered place — Speaker (from Kato)" in page
 
     answer_request(db.session, organizer=organizer, place=asked, approve=True, now=now())
     db.session.commit()

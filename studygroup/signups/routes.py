@@ -41,7 +41,11 @@ from studygroup.signups.lists import (
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
-from studygroup.signups.offers import open_offers, open_offers_in_session
+from studygroup.signups.offers import (
+    offer_requests_in_session,
+    open_offers,
+    open_offers_in_session,
+)
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
@@ -312,6 +316,7 @@ def _staffing_page(
         history=history,
         details=history_details(db.session, session, history),
         offers={} if started else open_offers_in_session(db.session, session.id),
+        offer_requests={} if started else offer_requests_in_session(db.session, session.id),
         asking=asking,
         members=members,
         done_before=has_done_role(db.session, group, now=now),
