@@ -188,6 +188,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.signups import bp as signups_bp
     from studygroup.signups import offer_routes as _offer_routes  # noqa: F401
     from studygroup.signups import routes as _signup_routes  # noqa: F401
+    from studygroup.signups import team_routes as _team_routes  # noqa: F401
     from studygroup.thanks import bp as thanks_bp
     from studygroup.thanks import routes as _thanks_routes  # noqa: F401
 
@@ -222,8 +223,10 @@ def register_cli(app: Flask) -> None:
     from studygroup.demo import demo_command
     from studygroup.relationships.birthdays import send_birthday_digest_command
     from studygroup.signups.reminders import send_reminders_command
+    from studygroup.signups.team_mail import send_team_suggestions_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(send_reminders_command)
     app.cli.add_command(rebuild_ties_command)
     app.cli.add_command(send_birthday_digest_command)
+    app.cli.add_command(send_team_suggestions_command)

@@ -98,6 +98,14 @@ MESSAGES = {
         _l("An organizer gave you this place. If you cannot come, please cancel it."),
         "email_signups",
     ),
+    "team_place": (
+        _l("You are on the team: %(role)s, %(session)s"),
+        _l(
+            "The organizers formed the team for this session and gave you this place. You can "
+            "still give it up under the usual rules, or offer it to someone else."
+        ),
+        "email_signups",
+    ),
     "session_changed": (
         _l("Changed: %(session)s"),
         _l("The session you are helping at has changed."),
@@ -146,6 +154,14 @@ MESSAGES = {
         _l(
             "%(name)s asks for a place as %(role)s. After their no-shows in this group, "
             "their sign-ups wait for an organizer's answer."
+        ),
+        "email_organizer_requests",
+    ),
+    "team_suggestion": (
+        _l("Suggested team: %(session)s"),
+        _l(
+            "The session is coming up and its team is not accepted yet. Here is the "
+            "suggested team; swap anyone and accept it on the team page:"
         ),
         "email_organizer_requests",
     ),
@@ -205,7 +221,13 @@ MESSAGES = {
 SHARES_ADDRESS = {"introduction_accepted"}
 
 # The kinds that go to organizers, about someone else's request.
-TO_ORGANIZERS = {"talk_request", "approval_request", "join_request", "thanks_reported"}
+TO_ORGANIZERS = {
+    "talk_request",
+    "approval_request",
+    "join_request",
+    "thanks_reported",
+    "team_suggestion",
+}
 
 
 @dataclass(frozen=True)

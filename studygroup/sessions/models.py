@@ -56,6 +56,10 @@ class StudySession(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when an organizer confirmed who worked (places still unknown count as worked).
     attendance_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Formed roles: when (and by whom) organizers last accepted the suggested team; a place
+    # given up after that is filled from the next suggestion (studygroup.signups.forming).
+    team_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    team_accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     # Raised when time, place or status changes: calendar clients re-read the event then.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -55,3 +55,19 @@ class OfferForm(Form):
     """Offer one's place; the note is optional ("I can explain the reception desk")."""
 
     note = StringField(_l("A note for whoever takes it (optional)"), validators=[Length(max=200)])
+
+
+class TeamSwapForm(Form):
+    """Swap a member of the suggested team for another who can help (`forming.swap`)."""
+
+    slot_id = HiddenField()
+    out_user_id = HiddenField()
+    # Who may take the place is the service's answer (`forming.swap`), not a fixed list.
+    user_id = SelectField(
+        _l("Swap for"), coerce=int, validators=[required()], validate_choice=False
+    )
+
+
+class TeamAcceptForm(Form):
+    # Names the team shown (`forming.Team.key`): accepting another asks again.
+    key = HiddenField(validators=[Length(max=64)])

@@ -234,3 +234,26 @@ class OfferRequest(db.Model):
 
     offer: Mapped[PlaceOffer] = relationship()
     place: Mapped[Assignment] = relationship()
+
+
+class TeamChoiceKind(enum.StrEnum):
+    PINNED = "pinned"  # kept in the suggested team for this slot
+    EXCLUDED = "excluded"  # not suggested for this slot again
+
+
+class TeamChoice(db.Model):
+    """An organizer's swap in a session's suggested team, shared by every organizer: swapping
+    X for Y in a slot writes excluded (slot, X) and pinned (slot, Y). Resetting ends them
+    (`ended_at`); rows are kept as the history of the draft."""
+
+    __tablename__ = "team_choice"
+    __table_args__ = (sa.Index("ix_team_choice_session", "session_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"))
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("role_slot.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    kind: Mapped[TeamChoiceKind] = mapped_column(_enum(TeamChoiceKind, "team_choice_kind"))
+    chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -432,7 +432,9 @@ def cancel_place(
     """Give up a place (or withdraw from the waitlist or a request).
 
     Members may give up a confirmed place until the group's self-cancel deadline; organizers
-    any time. A freed place goes to the first on the waitlist, who is told by email.
+    any time. A freed place goes to the first on the waitlist, who is told by email; in a
+    formed role of a session whose team was accepted, to the next suggestion
+    (`forming.refill_from_team`).
     Returns the places promoted.
     """
     if not place.is_live:
@@ -466,7 +468,13 @@ def cancel_place(
     else:
         queue_email(db_session, user=place.user, kind="place_removed", place=place, now=now)
     db_session.flush()
-    return fill_from_waitlist(db_session, slot, now=now) if was_confirmed else []
+    promoted = fill_from_waitlist(db_session, slot, now=now) if was_confirmed else []
+    if was_confirmed and not promoted:
+        # A formed role of a session whose team was accepted: the next suggestion fills it.
+        from studygroup.signups.forming import refill_from_team
+
+        refill_from_team(db_session, slot, given_up=place, now=now)
+    return promoted
 
 
 def fill_from_waitlist(
