@@ -165,6 +165,34 @@ def test_gathering_takes_a_fixed_number_of_queries(formed, make, count_queries):
     assert many.count == few.count
 
 
+def test_reasons_read_the_same_in_both_languages(app, make):
+    from flask_babel import force_locale
+
+    from studygroup.signups.team_words import reason_text, reasons_text, unsuggested_text
+    from studygroup.signups.teams import Reason
+
+    suzuki = make.user(display_name="鈴木")
+    ito = make.user(display_name="Ito")
+    users = {suzuki.id: suzuki, ito.id: ito}
+    first = Reason("first_time", other_user_id=suzuki.id, count=8)
+    pair = Reason("new_pair", other_user_id=ito.id, count=1)
+    waited = Reason("waited", count=3)
+    with app.test_request_context(), force_locale("en"):
+        assert reason_text(first, role="reception", users=users) == (
+            "first time at reception, with 鈴木 (8 times)"
+        )
+        assert reason_text(pair, role="reception", users=users) == (
+            "new pair: never worked with Ito"
+        )
+        assert reason_text(waited, role="", users=users) == ("offered help 3 times without a place")
+        assert unsuggested_text(forming.NO_SHOW) == "over the group's no-show limit"
+    with app.test_request_context(), force_locale("ja"):
+        assert reasons_text([first, pair], role="受付", users=users) == (
+            "初めての受付。鈴木さん（8回）と一緒。新しい組み合わせ：Itoさんとは初めて"
+        )
+        assert unsuggested_text(forming.PREFERS_OTHER_ROLES) == "ほかの役割を希望"
+
+
 # --- the page, swaps ----------------------------------------------------------------------
 
 
@@ -393,6 +421,11 @@ def test_a_declined_place_goes_to_the_next_suggestion(formed, make, smtp_server)
     assert len(live) == 2
     newcomer = next(p for p in live if p.user_id != placed[1].user_id)
     assert newcomer.user_id in waiting
+    assert newcomer.added_by_id is None  # the suggestion filled it, nobody by hand
+    told = db.session.scalars(
+        sa.select(OutboundEmail.kind).where(OutboundEmail.user_id == newcomer.user_id)
+    ).all()
+    assert told == ["team_place"]
     assert gone.user_id not in {p.user_id for p in live}
     # The one who gave it up is not suggested there again.
     team = forming.suggested_team(db.session, session, now=NOW)
