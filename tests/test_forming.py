@@ -262,6 +262,19 @@ def test_page_shows_the_team_with_reasons_and_the_swap_persists(formed, make, cl
     assert "cannot take this place" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TeamChoice)) == before
 
+    # Nobody chosen: asked to choose, beside the field.
+    response = client.post(
+        f"/g/{group.slug}/sessions/{session.id}/team/swap",
+        data={
+            f"{prefix}-slot_id": setup.id,
+            f"{prefix}-out_user_id": chosen.id,
+            f"{prefix}-user_id": "",
+        },
+    )
+    assert response.status_code == 422
+    assert "Choose who takes the place." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(TeamChoice)) == before
+
     client.post(f"/g/{group.slug}/sessions/{session.id}/team/reset")
     db.session.expire_all()
     assert forming.current_choices(db.session, session) == ((), ())
