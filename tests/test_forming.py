@@ -147,17 +147,22 @@ def test_history_times_in_role_recent_places_and_ties(formed, make):
 def test_gathering_takes_a_fixed_number_of_queries(formed, make, count_queries):
     organizer, group, session = formed
     people = members(make, group, 3)
+    past = make.session(group, day=date.today() - timedelta(days=9))
     for m in people:
         can_help(m, session)
+        can_help(m, past)
+        assign(db.session, organizer=organizer, member=m, slot=slot_of(past, "setup"), now=NOW)
+    db.session.commit()
     db.session.expire_all()
     with count_queries() as few:
         forming.suggested_team(db.session, session, now=NOW)
     more = members(make, group, 12)
+    earlier = make.session(group, day=date.today() - timedelta(days=40))
     for m in more:
         can_help(m, session)
-    past = make.session(group, day=date.today() - timedelta(days=9))
+        can_help(m, earlier)
     for m in more[:3]:
-        assign(db.session, organizer=organizer, member=m, slot=slot_of(past, "setup"), now=NOW)
+        assign(db.session, organizer=organizer, member=m, slot=slot_of(earlier, "setup"), now=NOW)
     db.session.commit()
     db.session.expire_all()
     with count_queries() as many:
