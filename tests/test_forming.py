@@ -503,3 +503,50 @@ def test_organizers_get_the_suggested_team_once(formed, make, runner, smtp_serve
     assert sorted(keys) == sorted(
         [f"team-suggestion:{session.id}:{organizer.id}", f"team-suggestion:{session.id}:{co.id}"]
     )
+
+
+def test_two_organizers_accepting_at_once_place_the_team_once(formed, make, app_factory):
+    import threading
+
+    from studygroup.auth.models import User
+    from studygroup.rules import RuleViolation
+    from studygroup.sessions.models import StudySession
+
+    organizer, group, session = formed
+    co = make.member(group, role=MemberRole.ORGANIZER)
+    for m in members(make, group, 5):
+        can_help(m, session)
+    key = forming.suggested_team(db.session, session, now=NOW).key
+    racing = app_factory(
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 5, "max_overflow": 0, "pool_timeout": 30}
+    )
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes = []
+
+    def accept(user_id):
+        with racing.app_context():
+            who = db.session.get(User, user_id)
+            target = db.session.get(StudySession, session.id)
+            target.group  # noqa: B018  (loaded before the race, as a request would)
+            barrier.wait()
+            try:
+                forming.accept_team(db.session, organizer=who, session=target, key=key, now=NOW)
+                db.session.commit()
+                outcomes.append("accepted")
+            except forming.TeamChanged:
+                db.session.rollback()
+                outcomes.append("asked again")
+            except RuleViolation as refused:
+                db.session.rollback()
+                outcomes.append(str(refused.message))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=accept, args=(u,)) for u in (organizer.id, co.id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["accepted", "asked again"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 5
