@@ -12,6 +12,7 @@ from studygroup.extensions import db
 from studygroup.forms import Form, options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
+from studygroup.input import database_int
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import get_session
@@ -33,6 +34,10 @@ from studygroup.views import commit_and_send
 
 def _expired() -> str:  # noqa: N802 (a message, named as one)
     return _("This form has expired. Please send it again.")
+
+
+def _unknown_swap() -> str:
+    return _("Choose the swap on the suggested team's page.")
 
 
 def _session_or_404(group: Group, session_id: int) -> StudySession:
@@ -141,7 +146,7 @@ def swap_team_member(group: Group, membership: Membership, session_id: int):
         None,
     )
     if prefix is None:
-        abort(400)
+        abort(400, _unknown_swap())
     form = TeamSwapForm(prefix=prefix)
     slot = _slot_of(session, form.slot_id.data)
     out_user_id = _number(form.out_user_id.data)
@@ -171,9 +176,9 @@ def swap_team_member(group: Group, membership: Membership, session_id: int):
 
 def _number(value) -> int:
     try:
-        return int(value)
+        return database_int(value)
     except (TypeError, ValueError):
-        abort(400)
+        abort(400, _unknown_swap())
 
 
 def _slot_of(session: StudySession, value) -> RoleSlot:
