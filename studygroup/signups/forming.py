@@ -17,12 +17,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
-from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.mail.services import queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import get_session
 from studygroup.signups import teams
+from studygroup.signups.availability import current_availability, offers_without_place
 from studygroup.signups.models import (
     Assignment,
     AssignmentStatus,
@@ -96,8 +96,6 @@ def team_input(
     they would take), with their history in the group, their offers without a place and
     the ties among them all. Pins of members who cannot take the slot any more are left
     out. The session is read again with its slots."""
-    from studygroup.signups.availability import current_availability, offers_without_place
-
     group = session.group
     session = get_session(db_session, group, session.id)
     formed = [slot for slot in session.slots if is_formed_slot(slot)]
@@ -116,21 +114,8 @@ def team_input(
     users: dict[int, User] = {
         place.user_id: place.user for s in staffing.values() for place in s.confirmed
     }
-    members = (
-        db_session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.group_id == group.id,
-                Membership.status == MembershipStatus.ACTIVE,
-                User.id.in_(list(offered)),
-            )
-        ).all()
-        if offered
-        else []
-    )
-    users.update({user.id: user for user in members})
-    offered = {user.id: offered[user.id] for user in members}
+    # Only active members' answers, with their member loaded (`current_availability`).
+    users.update({user_id: a.user for user_id, a in offered.items()})
 
     not_candidates: dict[int, str] = {}
     if group.no_show_limit is not None and offered:
