@@ -1,7 +1,7 @@
 """team choices and accepted teams
 
 Revision ID: 872a24e6f2bc
-Revises: 0b8367e5c1fd
+Revises: b8e69638cc95
 Create Date: 2026-12-02 01:38:29.407590
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '872a24e6f2bc'
-down_revision = '0b8367e5c1fd'
+down_revision = 'b8e69638cc95'
 branch_labels = None
 depends_on = None
 
