@@ -185,6 +185,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.relationships import routes as _relationship_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
     from studygroup.sessions import routes as _session_routes  # noqa: F401
+    from studygroup.signups import availability_routes as _availability_routes  # noqa: F401
     from studygroup.signups import bp as signups_bp
     from studygroup.signups import offer_routes as _offer_routes  # noqa: F401
     from studygroup.signups import routes as _signup_routes  # noqa: F401

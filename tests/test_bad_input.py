@@ -110,7 +110,7 @@ def test_bad_numbers_for_roles_give_messages(client, organizer_and_group):
         },
     )
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Enter a number from 0 to 500." in page
     assert "Enter a number from -1440 to 1440." in page
     assert len(role_types_of(db.session, group)) == 3

@@ -74,7 +74,7 @@ def test_group_form_errors_stand_next_to_the_field(client, auth, make, slug, mes
             "visibility": "public",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
     assert 'id="slug-help"' in page

@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 
 from studygroup.extensions import db
 from studygroup.forms import Form, TimezoneField, number_range, options, required
-from studygroup.groups.models import Anchor, JoinPolicy, Visibility
+from studygroup.groups.models import Anchor, FillMode, JoinPolicy, Visibility
 from studygroup.groups.services import SLUG_RE, slug_taken
 from studygroup.input import is_ascii_number
 
@@ -77,6 +77,31 @@ class GroupForm(Form):
         description=_l("Comma-separated, e.g. 144,24 for 6 days and 1 day before. Empty: none."),
     )
 
+    fill_mode = RadioField(
+        _l("How places are filled"),
+        choices=options(
+            [
+                (FillMode.FIRST_COME.value, _l("First come: members sign up for places")),
+                (
+                    FillMode.FORMED.value,
+                    _l("Organizers form the team: members say they can help"),
+                ),
+            ]
+        ),
+        default=FillMode.FIRST_COME.value,
+        description=_l("Each role can differ (Roles). Roles that need approval stay by request."),
+    )
+    team_days_before = IntegerField(
+        _l("Suggest the team (days before)"),
+        default=10,
+        # Left out (an older form, a script): the group keeps its setting.
+        validators=[Optional(), number_range(1, 60)],
+        description=_l(
+            "When the team is formed by the organizers, they get the suggested team by "
+            "email this many days before each session."
+        ),
+    )
+
     def validate_reminder_lead_hours(self, field):
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
         if not all(is_ascii_number(p) and 1 <= int(p) <= 720 for p in parts) or len(parts) > 5:
@@ -102,6 +127,11 @@ class GroupForm(Form):
         if slug_taken(db.session, field.data, except_group=self.group):
             raise ValidationError(_l("This address is taken. Choose another."))
 
+
+FILL_MODE_NAMES = {
+    FillMode.FIRST_COME: _l("first come"),
+    FillMode.FORMED: _l("organizers form the team"),
+}
 
 ANCHOR_CHOICES = options(
     [
@@ -132,6 +162,34 @@ class RoleTypeForm(Form):
     )
     end_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="end")
     requires_approval = BooleanField(_l("Sign-ups need an organizer's approval"))
+    fill_mode = RadioField(
+        _l("How places are filled"),
+        choices=options(
+            [
+                ("", _l("As the group")),
+                (FillMode.FIRST_COME.value, _l("First come")),
+                (FillMode.FORMED.value, _l("Organizers form the team")),
+            ]
+        ),
+        default="",
+        # The model holds None (as the group) or a FillMode; the radio "" or the mode's value.
+        coerce=lambda value: "" if value is None else str(value),
+        description=_l("A role that needs approval stays by request, whatever is chosen here."),
+    )
+
+    def __init__(self, *args, group=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if group is not None:
+            # "As the group (first come)": the group's mode as it stands today.
+            current = FILL_MODE_NAMES[FillMode(group.fill_mode)]
+            self.fill_mode.choices = options(
+                [
+                    ("", _l("As the group (%(mode)s)", mode=current)),
+                    *[(c.value, c.label) for c in self.fill_mode.choices[1:]],
+                ]
+            )
+        if self.fill_mode.data is None:  # WTForms does not coerce None: as the group
+            self.fill_mode.data = ""
 
     def validate_end_anchor(self, field):
         if self.start_anchor.data == "end" and field.data == "start":

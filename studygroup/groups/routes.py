@@ -18,6 +18,7 @@ from studygroup.groups.forms import (
 )
 from studygroup.groups.models import (
     Anchor,
+    FillMode,
     Group,
     JoinPolicy,
     MemberRole,
@@ -60,6 +61,7 @@ from studygroup.paging import (
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import past_page, past_sessions, past_years, upcoming_page
+from studygroup.signups.availability import sessions_member_can_help
 from studygroup.signups.lists import past_places_page, records_of, upcoming_places
 from studygroup.signups.services import cancel_future_places, staffing_for, waitlist_numbers
 from studygroup.views import (
@@ -106,6 +108,7 @@ def new():
                 self_cancel_hours_before=form.self_cancel_hours_before.data,
                 no_show_limit=form.no_show_limit.data,
                 reminder_lead_hours=form.reminder_lead_hours.data or "",
+                **fill_settings(form),
             )
         except RuleViolation as error:
             db.session.rollback()
@@ -123,7 +126,7 @@ def new():
                     )
                 return redirect(url_for("groups.show", slug=group.slug))
             form.slug.errors.append(_("This address is taken. Choose another."))
-    return render_template("groups/form.html", form=form, group=None)
+    return render_template("groups/form.html", form=form, group=None), _status(form)
 
 
 @bp.get("/groups/address")
@@ -156,6 +159,11 @@ def show(group: Group, membership: Membership | None):
         past=past,
         past_years=past_years(db.session, group=group, now=now),
         staffing=staffing_for(db.session, upcoming.items),
+        can_help=(
+            sessions_member_can_help(db.session, current_user, upcoming.items)
+            if membership is not None and membership.is_active
+            else set()
+        ),
         organizers=organizers_of(db.session, group),
         member_count=active_member_count(db.session, group),
         subscription=group_subscription(
@@ -222,13 +230,27 @@ def edit(group: Group, membership: Membership):
             self_cancel_hours_before=form.self_cancel_hours_before.data,
             no_show_limit=form.no_show_limit.data,
             reminder_lead_hours=form.reminder_lead_hours.data or "",
+            **fill_settings(form),
         )
         if commit_unless_duplicate():
             flash(_("The group is saved."), "success")
             return redirect(url_for("groups.show", slug=group.slug))
         # Another group took the address between the form's check and the save.
         form.slug.errors.append(_("This address is taken. Choose another."))
-    return render_template("groups/form.html", form=form, group=group)
+    return render_template("groups/form.html", form=form, group=group), _status(form)
+
+
+def _status(form) -> int:
+    """A form sent back with messages next to its fields is 422, as elsewhere."""
+    return 422 if form.errors else 200
+
+
+def fill_settings(form) -> dict:
+    """How places are filled, from the group form (a number left out keeps the setting)."""
+    days = form.team_days_before.data
+    if days is None:
+        days = form.group.team_days_before if form.group is not None else 10
+    return {"fill_mode": FillMode(form.fill_mode.data), "team_days_before": days}
 
 
 @bp.post("/g/<slug>/join")
@@ -416,7 +438,7 @@ def rotate_invite(group: Group, membership: Membership):
 @bp.route("/g/<slug>/roles", methods=["GET", "POST"])
 @group_view(organizer=True)
 def roles(group: Group, membership: Membership):
-    form = RoleTypeForm()
+    form = RoleTypeForm(group=group)
     if form.validate_on_submit():
         add_role_type(db.session, group=group, now=utcnow(), **role_settings(form))
         db.session.commit()
@@ -427,7 +449,7 @@ def roles(group: Group, membership: Membership):
         group=group,
         form=form,
         role_types=role_types_of(db.session, group, include_retired=True),
-    )
+    ), _status(form)
 
 
 def role_settings(form) -> dict:
@@ -441,6 +463,7 @@ def role_settings(form) -> dict:
         "end_anchor": Anchor(form.end_anchor.data),
         "end_offset_minutes": form.end_offset_minutes.data,
         "requires_approval": form.requires_approval.data,
+        "fill_mode": FillMode(form.fill_mode.data) if form.fill_mode.data else None,
     }
 
 
@@ -456,13 +479,15 @@ def _role_type_or_404(group: Group, role_id: int) -> RoleType:
 def edit_role(group: Group, membership: Membership, role_id: int):
     role_type = _role_type_or_404(group, role_id)
     form_class = BuiltInRoleTypeForm if role_type.key else RoleTypeForm
-    form = form_class(obj=role_type)
+    form = form_class(obj=role_type, group=group)
     if form.validate_on_submit():
         update_role_type(role_type, **role_settings(form))
         db.session.commit()
         flash(_("The role is saved. Sessions posted from now on use these defaults."), "success")
         return redirect(url_for("groups.roles", slug=group.slug))
-    return render_template("groups/role_form.html", group=group, form=form, role_type=role_type)
+    return render_template(
+        "groups/role_form.html", group=group, form=form, role_type=role_type
+    ), _status(form)
 
 
 @bp.post("/g/<slug>/roles/<int:role_id>/retire")

@@ -17,6 +17,7 @@ from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import (
     Anchor,
+    FillMode,
     Group,
     JoinPolicy,
     MemberRole,
@@ -188,6 +189,8 @@ GROUP_SETTINGS = (
     "self_cancel_hours_before",
     "no_show_limit",
     "reminder_lead_hours",
+    "fill_mode",
+    "team_days_before",
 )
 
 
@@ -515,6 +518,7 @@ def add_role_type(
     requires_approval: bool,
     now: datetime,
     description: str = "",
+    fill_mode: FillMode | None = None,
 ) -> RoleType:
     position = db_session.scalar(
         sa.select(sa.func.coalesce(sa.func.max(RoleType.position), -1) + 1).where(
@@ -532,6 +536,7 @@ def add_role_type(
         end_anchor=end_anchor,
         end_offset_minutes=end_offset_minutes,
         requires_approval=requires_approval,
+        fill_mode=fill_mode,
         position=position,
         created_at=now,
     )
@@ -549,6 +554,7 @@ ROLE_SETTINGS = (
     "end_anchor",
     "end_offset_minutes",
     "requires_approval",
+    "fill_mode",
 )
 
 

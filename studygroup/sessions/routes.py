@@ -45,6 +45,7 @@ from studygroup.sessions.services import (
     update_session,
     weekly_rule,
 )
+from studygroup.signups.availability_routes import availability_panel
 from studygroup.signups.forms import SignUpForm
 from studygroup.signups.services import (
     blocking_place,
@@ -202,6 +203,7 @@ def session_page(
     *,
     signup_form: SignUpForm | None = None,
     failed_slot_id: int | None = None,
+    availability_form=None,
     status: int = 200,
 ):
     """The session page; after a refused request, again with the request form open at
@@ -227,6 +229,7 @@ def session_page(
         signup_form=signup_form,
         blank_signup_form=SignUpForm(formdata=None),
         failed_slot_id=failed_slot_id,
+        availability=availability_panel(session, membership, form=availability_form),
     )
     return page, status
 

@@ -114,6 +114,51 @@ def helper_counts(db_session: Session, sessions: Iterable[StudySession]) -> dict
     return {session_id: len(answers) for session_id, answers in found.items()}
 
 
+def sessions_member_can_help(
+    db_session: Session, member: User, sessions: Iterable[StudySession]
+) -> set[int]:
+    """Which of these sessions the member said they can help with (two queries)."""
+    found = current_availability(db_session, sessions, user_ids=[member.id])
+    return {session_id for session_id, answers in found.items() if answers}
+
+
+def offered_sessions(
+    db_session: Session, member: User, *, now: datetime, limit: int = 20
+) -> list[tuple[StudySession, Availability]]:
+    """The sessions to come that the member said they can help with (for the session or
+    usually for its series), soonest first, with their answer; groups loaded. Three queries.
+    """
+    mine = sa.and_(Availability.user_id == member.id, Availability.ended_at.is_(None))
+    active_groups = sa.select(Membership.group_id).where(
+        Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    sessions = list(
+        db_session.scalars(
+            sa.select(StudySession)
+            .where(
+                StudySession.group_id.in_(active_groups),
+                StudySession.status == SessionStatus.SCHEDULED,
+                StudySession.starts_at > now,
+                sa.or_(
+                    StudySession.id.in_(
+                        sa.select(Availability.session_id).where(mine, Availability.can_help)
+                    ),
+                    StudySession.series_id.in_(
+                        sa.select(Availability.series_id).where(
+                            mine, Availability.series_id.is_not(None)
+                        )
+                    ),
+                ),
+            )
+            .options(joinedload(StudySession.group))
+            .order_by(StudySession.starts_at, StudySession.id)
+            .limit(limit)
+        )
+    )
+    found = current_availability(db_session, sessions, user_ids=[member.id])
+    return [(s, found[s.id][member.id]) for s in sessions if member.id in found[s.id]]
+
+
 @dataclass
 class MemberAnswers:
     """A member's own current answers about one session: what the session page shows."""
@@ -486,3 +531,53 @@ def end_series_availability(
     if current is not None:
         current.ended_at = now
         db_session.flush()
+
+
+def say_can_help(
+    db_session: Session,
+    *,
+    member: User,
+    session: StudySession,
+    any_role: bool,
+    role_type_ids: Iterable[int] = (),
+    note: str = "",
+    usually: bool = False,
+    now: datetime,
+) -> Availability:
+    """The session page's "I can help" form. `usually` (for a session of a series) is the
+    state of the member's "usually available" for the series: ticked, the answer becomes
+    the series answer and the session follows it (a session answer of its own ends); not
+    ticked, the series answer ends and the answer is for this session only.
+    Returns the answer that now counts for the session. Refuses as `set_availability`.
+    """
+    series = session.series if session.series_id is not None else None
+    if series is None or not usually:
+        if series is not None and series_answer(db_session, member, series.id) is not None:
+            _check_open(session, now)
+            end_series_availability(db_session, member=member, series=series, now=now)
+        return set_availability(
+            db_session,
+            member=member,
+            session=session,
+            any_role=any_role,
+            role_type_ids=role_type_ids,
+            note=note,
+            now=now,
+        )
+    _check_open(session, now)
+    # The roles are checked against the session too: the form offers the session's.
+    _checked_roles(db_session, session.group_id, any_role, role_type_ids, session=session)
+    row = set_series_availability(
+        db_session,
+        member=member,
+        series=series,
+        any_role=any_role,
+        role_type_ids=role_type_ids,
+        note=note,
+        now=now,
+    )
+    current = _current_session_row(db_session, member, session)
+    if current is not None:
+        current.ended_at = now
+        db_session.flush()
+    return row

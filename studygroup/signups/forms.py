@@ -1,8 +1,18 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import HiddenField, SelectField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import Length
 
 from studygroup.forms import Form, options, required
+from studygroup.sessions.forms import MultiCheckboxField
+from studygroup.signups.availability import NOTE_MAX
 
 PLACE_ACTIONS = (
     "remove",
@@ -71,3 +81,30 @@ class TeamSwapForm(Form):
 class TeamAcceptForm(Form):
     # Names the team shown (`forming.Team.key`): accepting another asks again.
     key = HiddenField(validators=[Length(max=64)])
+
+
+class AvailabilityForm(Form):
+    """ "I can help" with a session: any role or the roles ticked, a note, and whether the
+    member is usually available for the session's series. `role_choices`: (role type id,
+    label) of the session's formed roles."""
+
+    any_role = RadioField(
+        _l("Which roles"),
+        choices=options([("any", _l("Any role")), ("roles", _l("The roles I tick"))]),
+        default="any",
+    )
+    roles = MultiCheckboxField(_l("Roles I prefer"), coerce=int, default=[])
+    note = StringField(
+        _l("Note (optional)"),
+        validators=[Length(max=NOTE_MAX)],
+        description=_l('For example "only until 11:00".'),
+    )
+    usually = BooleanField(_l("Usually available for this series"))
+
+    def __init__(self, *args, role_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles.choices = options((str(rid), label) for rid, label in role_choices)
+
+    def validate_roles(self, field):
+        if self.any_role.data == "roles" and not field.data:
+            raise ValidationError(_l("Choose at least one role, or any role."))

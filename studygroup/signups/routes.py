@@ -32,6 +32,8 @@ from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session
 from studygroup.signups import bp
+from studygroup.signups.availability import current_availability, offered_sessions
+from studygroup.signups.availability_routes import role_names
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
 from studygroup.signups.lists import (
     member_records,
@@ -40,7 +42,7 @@ from studygroup.signups.lists import (
     upcoming_places,
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, Availability
 from studygroup.signups.offers import (
     offer_requests_in_session,
     open_offers,
@@ -205,6 +207,7 @@ def schedule():
         "signups/schedule.html",
         subscription=member_subscription(current_user, lang=select_locale()),
         upcoming=upcoming,
+        offered=offered_sessions(db.session, current_user, now=now),
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),
         offers=open_offers(
@@ -323,8 +326,20 @@ def _staffing_page(
         assign_form=assign_form or _assign_form(session, members),
         started=started,
         zone=ZoneInfo(group.timezone),
+        can_help=_can_help(session),
     )
     return page, status
+
+
+def _can_help(session: StudySession) -> list[tuple[Availability, list[str]]]:
+    """Who said they can help with the session, earliest first, with the roles they prefer
+    named ([]: any role). Two queries however many."""
+    answers = current_availability(db.session, [session])[session.id].values()
+    slots = list(session.slots)
+    return [
+        (answer, role_names(answer, slots))
+        for answer in sorted(answers, key=lambda a: (a.created_at, a.id))
+    ]
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/staffing/assign")

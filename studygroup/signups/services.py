@@ -316,7 +316,9 @@ def sign_up(
     """Give `member` a place in `slot`: confirmed while there is room, else on the waitlist.
 
     A role that needs approval, or a member over the group's no-show limit, makes a request
-    instead. Refuses (RuleViolation) outside the group's sign-up window, for a cancelled or
+    instead. Refuses (RuleViolation) a role the organizers form the team for
+    (`RoleType.is_formed`: members say they can help instead, and it has no waitlist),
+    outside the group's sign-up window, for a cancelled or
     past session, a retired role, a second place in the same role, and a role whose time
     window overlaps another role the member holds in the session (a collision).
     Locks the slot row first; the caller commits.
@@ -327,6 +329,9 @@ def sign_up(
     if membership is None:
         raise RuleViolation(_l("Join the group to sign up."))
     _check_open_for_places(slot, now)
+    if slot.role_type.is_formed:
+        # Organizers place members in it (assign, the suggested team), never first come.
+        raise RuleViolation(_l("Organizers form the team for this role: say you can help instead."))
     opens, closes = signup_window(group, session)
     # Organizers are not bound by the group's sign-up window.
     if not membership.is_organizer and now < opens:
