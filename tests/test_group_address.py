@@ -91,7 +91,7 @@ def test_an_empty_address_is_made_from_the_name(client, auth, make):
     edit = client.post(
         "/g/shibuya-python-benkyokai/edit", data={**FORM, "name": "渋谷Python勉強会", "slug": ""}
     )
-    assert edit.status_code == 200 and "Please fill this in." in edit.get_data(as_text=True)
+    assert edit.status_code == 422 and "Please fill this in." in edit.get_data(as_text=True)
 
 
 def test_the_form_asks_for_suggestions(client, auth, make):
