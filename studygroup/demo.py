@@ -132,6 +132,31 @@ TALKS = (
 )
 
 
+# "I can help" (お手伝いできます) for the meeting after next: (member, roles they prefer or None
+# for any, note). An organizer who switches the group to forming the team sees a suggestion
+# at once, with new pairs, first-timers beside someone experienced and the ones who waited.
+CAN_HELP = [
+    ("takahashi", None, ""),
+    ("suzuki", None, ""),
+    ("tanaka", ("setup",), ""),
+    ("kimura", ("setup", "cleanup"), ""),
+    ("hayashi", ("reception",), "11時まで参加できます"),
+    ("shimizu", None, "初めてですが、何でもやります"),
+    ("priya", ("reception",), "Happy to welcome English speakers"),
+    ("chen", ("setup", "cleanup"), ""),
+    ("ikeda", ("reception",), ""),
+    ("abe", None, ""),
+    ("matsumoto", ("cleanup",), ""),
+    ("yoshida", ("setup",), "机の配置、任せてください"),
+    ("maria", None, ""),
+    ("kato", None, ""),
+]
+# Offered help for the two latest meetings and got no place: the suggestion seats them first.
+WAITED = ("shimizu", "hayashi")
+# Usually available for the Wednesday evenings (定期開催でだいたい参加できる).
+USUALLY_MOKUMOKU = ("ishikawa", "hashimoto")
+
+
 def third_saturday(day: date) -> date:
     return day.replace(day=1) + relativedelta(weekday=SA(+3))
 
@@ -223,6 +248,7 @@ def demo_command(force: bool) -> None:
     people = {u.email.split("@")[0]: u for u, _ in users}
     _staff_monthly(monthly, people, organizer, now)
     _staff_weekly(weekly, people, organizer, now)
+    _can_help(monthly, weekly, people, now)
     _thank_you_notes(monthly, people, now)
     _introductions(people, now)
     _cards_sent(organizer, now)
@@ -430,6 +456,45 @@ def _staff_weekly(sessions, people, organizer, now) -> None:
         sign_up(db.session, member=host, slot=_slots(session)["reception"], now=now)
     db.session.execute(sa.delete(OutboundEmail))
     db.session.info.pop("queued_emails", None)
+
+
+def _can_help(monthly, weekly, people, now) -> None:
+    """Members who said they can help with the meeting after next (`CAN_HELP`), two who
+    offered help for the latest two meetings and got no place (`WAITED`), and two usually
+    available for the Wednesday evenings."""
+    from studygroup.sessions.models import SessionSeries
+    from studygroup.signups.availability import set_availability, set_series_availability
+    from studygroup.signups.models import Availability
+
+    sessions = _loaded(monthly)
+    past = [s for s in sessions if s.starts_at < now]
+    upcoming = [s for s in sessions if s.starts_at >= now]
+    for session in past[-2:]:
+        for name in WAITED:
+            # Written as it was then: the offer stands, and no place came of it.
+            db.session.add(
+                Availability(
+                    user_id=people[name].id,
+                    session_id=session.id,
+                    created_at=session.starts_at - timedelta(days=14),
+                )
+            )
+    if len(upcoming) > 1:
+        session = upcoming[1]
+        roles = {key: slot.role_type_id for key, slot in _slots(session).items()}
+        for name, keys, note in CAN_HELP:
+            set_availability(
+                db.session,
+                member=people[name],
+                session=session,
+                any_role=keys is None,
+                role_type_ids=[roles[k] for k in keys or ()],
+                note=note,
+                now=now,
+            )
+    series = db.session.get(SessionSeries, weekly[0].series_id)
+    for name in USUALLY_MOKUMOKU:
+        set_series_availability(db.session, member=people[name], series=series, now=now)
 
 
 # (sender, recipient, note) after the latest monthly meeting held.
