@@ -3,7 +3,9 @@
 A year in the life of 渋谷Python勉強会: thirty members, the monthly meeting on every third
 Saturday for the past twelve months (and the next six), a weekly online もくもく会 for the
 past two months (and the next two), attendance marked except at the latest meeting, a talk
-request waiting for the organizers and a waitlist at the next meeting.
+request waiting for the organizers and a waitlist at the next meeting, a setup place offered
+to whoever takes it, and fourteen members who can help with the meeting after that (an
+organizer who lets the organizers form the team sees a suggestion at once).
 """
 
 import random
@@ -249,6 +251,7 @@ def demo_command(force: bool) -> None:
     _staff_monthly(monthly, people, organizer, now)
     _staff_weekly(weekly, people, organizer, now)
     _can_help(monthly, weekly, people, now)
+    _offered_place(monthly, people, now)
     _thank_you_notes(monthly, people, now)
     _introductions(people, now)
     _cards_sent(organizer, now)
@@ -497,6 +500,34 @@ def _can_help(monthly, weekly, people, now) -> None:
         set_series_availability(db.session, member=people[name], series=series, now=now)
 
 
+def _offered_place(monthly, people, now) -> None:
+    """Tanaka cannot come to the next meeting and offers his setup place (交代をお願いする):
+    Kimura, first on its waitlist, is told, and any member may take it."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.signups.models import Assignment, AssignmentStatus
+    from studygroup.signups.offers import offer_place
+
+    upcoming = [s for s in _loaded(monthly) if s.starts_at >= now]
+    if not upcoming:
+        return
+    place = db.session.scalar(
+        sa.select(Assignment).where(
+            Assignment.slot_id == _slots(upcoming[0])["setup"].id,
+            Assignment.user_id == people["tanaka"].id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+        )
+    )
+    offer_place(
+        db.session,
+        place=place,
+        member=people["tanaka"],
+        note="急な出張が入ってしまいました。どなたか設営をお願いできますか？",
+        now=now,
+    )
+    db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
+
+
 # (sender, recipient, note) after the latest monthly meeting held.
 THANKS = [
     ("organizer", "suzuki", "いつも会場の設営をありがとうございます！今月も助かりました。"),
@@ -620,6 +651,7 @@ def _print_logins() -> None:
     click.echo("  coorganizer@example.com  co-organizer")
     click.echo("  suzuki@example.com       member (sets up the room every month)")
     click.echo("  ito@example.com          member who keeps co-working private")
+    click.echo("  tanaka@example.com       member who offers his setup place at the next meeting")
 
 
 def _print_feeds() -> None:
