@@ -216,3 +216,47 @@ def test_the_demo_answers_who_knows_x_on_the_first_run(runner, client):
     )
     assert "高橋 健太" in page and "Daniel Fischer" in page
     assert page.index("高橋 健太") < page.index("Daniel Fischer")  # side by side every month
+
+
+def test_the_demo_forms_a_team_once_an_organizer_lets_it(runner):
+    """Switched to "organizers form the team", the meeting after next gets a suggestion at
+    once: every open place filled from the members who can help, the two who offered help
+    twice without a place seated first, and a first-timer beside someone experienced. The
+    next meeting holds Tanaka's offered setup place."""
+    from datetime import UTC, datetime
+
+    from studygroup.demo import CAN_HELP, DEMO_SLUG, WAITED
+    from studygroup.groups.models import FillMode, Group
+    from studygroup.signups.forming import suggested_team
+    from studygroup.signups.models import PlaceOffer
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    now = datetime.now(UTC)
+    group = db.session.scalar(sa.select(Group).where(Group.slug == DEMO_SLUG))
+    people = {u.email.split("@")[0]: u for u in db.session.scalars(sa.select(User))}
+    group.fill_mode = FillMode.FORMED
+    db.session.flush()
+    monthly = db.session.scalars(
+        sa.select(StudySession)
+        .where(
+            StudySession.group_id == group.id,
+            StudySession.starts_at > now,
+            StudySession.title.contains("第"),
+        )
+        .order_by(StudySession.starts_at)
+    ).all()
+    team = suggested_team(db.session, monthly[1], now=now)
+    picks = {p.user_id: p for p in team.suggestion.picks}
+    # Setup 3, reception 1 (Goto holds the other), cleanup 2: all filled, all by helpers.
+    assert len(picks) == 6 and not team.suggestion.unfilled
+    assert set(picks) <= {people[name].id for name, _roles, _note in CAN_HELP}
+    for name in WAITED:
+        first = picks[people[name].id].reasons[0]
+        assert (first.kind, first.count) == ("waited", 2), name
+    kinds = {r.kind for p in picks.values() for r in p.reasons}
+    assert "first_time" in kinds and "new_pair" in kinds
+
+    offer = db.session.scalar(sa.select(PlaceOffer))
+    assert offer.status == "open"
+    assert offer.place.user_id == people["tanaka"].id
+    assert offer.place.slot.session_id == monthly[0].id
