@@ -35,7 +35,6 @@ from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import (
-    LIVE_STATUSES,
     Assignment,
     AssignmentStatus,
     OfferRequest,
@@ -52,6 +51,7 @@ from studygroup.signups.services import (
     blocking_place,
     lock_slot,
     no_show_count,
+    places_in_session,
 )
 
 NOTE_MAX = 200
@@ -109,27 +109,6 @@ def _role_name(slot: RoleSlot) -> str:
     from studygroup.templating import role_label
 
     return role_label(slot.role_type)
-
-
-def _places_in_session(db_session: Session, user_ids, session_id: int) -> dict[int, list]:
-    """Live places of these members in the session, by member, slots loaded; one query."""
-    by_user: dict[int, list[Assignment]] = {u: [] for u in user_ids}
-    if not by_user:
-        return by_user
-    places = db_session.scalars(
-        sa.select(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .where(
-            Assignment.user_id.in_(by_user),
-            Assignment.status.in_(LIVE_STATUSES),
-            RoleSlot.session_id == session_id,
-        )
-        .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
-        .order_by(Assignment.id)
-    )
-    for place in places:
-        by_user[place.user_id].append(place)
-    return by_user
 
 
 def _active_member_ids(db_session: Session, group: Group, user_ids) -> set[int]:
@@ -267,7 +246,7 @@ def get_offer(db_session: Session, group: Group, offer_id: int) -> PlaceOffer | 
 def refusal_for(db_session: Session, offer: PlaceOffer, member: User, *, now: datetime):
     """`offer_refusal` for one member, read from the database (the offer page)."""
     slot = offer.place.slot
-    places = _places_in_session(db_session, [member.id], slot.session_id)[member.id]
+    places = places_in_session(db_session, [member.id], slot.session_id)[member.id]
     is_member = bool(_active_member_ids(db_session, slot.session.group, [member.id]))
     return offer_refusal(offer, member_id=member.id, is_member=is_member, places=places, now=now)
 
@@ -375,7 +354,7 @@ def offer_recipients(db_session: Session, offer: PlaceOffer) -> list[User]:
     waiting = {p.user_id for p in _places(db_session, slot.id, AssignmentStatus.WAITLISTED)}
     candidates = (wanted | waiting) - {place.user_id}
     members = _active_member_ids(db_session, session.group, candidates)
-    places = _places_in_session(db_session, members, session.id)
+    places = places_in_session(db_session, members, session.id)
     now = offer.created_at
     told = [
         user_id
@@ -441,7 +420,7 @@ def take_offer(
     db_session.refresh(offer.place)
     session = slot.session
     group = session.group
-    places = _places_in_session(db_session, [member.id], session.id)[member.id]
+    places = places_in_session(db_session, [member.id], session.id)[member.id]
     refusal = offer_refusal(
         offer,
         member_id=member.id,
@@ -609,7 +588,7 @@ def approve_offer_request(
     if offer.status != OfferStatus.OPEN or offer.place.status != AssignmentStatus.CONFIRMED:
         return False
     member = place.user
-    places = _places_in_session(db_session, [member.id], slot.session_id)[member.id]
+    places = places_in_session(db_session, [member.id], slot.session_id)[member.id]
     clash = blocking_place(places, slot)
     if clash is not None:
         concerns = Concerns(

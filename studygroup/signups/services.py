@@ -231,22 +231,20 @@ def blocking_place(places, slot: RoleSlot) -> Assignment | None:
     return None
 
 
-def _blocking_candidates(
-    db_session: Session, user_ids, session_id: int
+def places_in_session(
+    db_session: Session, user_ids, session_id: int, statuses=LIVE_STATUSES
 ) -> dict[int, list[Assignment]]:
-    """The places that may block these members in this session (see `blocking_place`), by
-    member, in one query. Call with the session locked (`lock_slot`), so the answer holds
-    until the commit."""
-    by_user: dict[int, list[Assignment]] = defaultdict(list)
-    user_ids = list(set(user_ids))
-    if not user_ids:
+    """These members' places with one of `statuses` in the session, by member (every member
+    given has a list), slots and roles loaded, in one query."""
+    by_user: dict[int, list[Assignment]] = {u: [] for u in sorted(set(user_ids))}
+    if not by_user:
         return by_user
     places = db_session.scalars(
         sa.select(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
         .where(
-            Assignment.user_id.in_(user_ids),
-            Assignment.status.in_(BLOCKING_STATUSES),
+            Assignment.user_id.in_(by_user),
+            Assignment.status.in_(statuses),
             RoleSlot.session_id == session_id,
         )
         .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
@@ -255,6 +253,15 @@ def _blocking_candidates(
     for place in places:
         by_user[place.user_id].append(place)
     return by_user
+
+
+def _blocking_candidates(
+    db_session: Session, user_ids, session_id: int
+) -> dict[int, list[Assignment]]:
+    """The places that may block these members in this session (see `blocking_place`), by
+    member, in one query. Call with the session locked (`lock_slot`), so the answer holds
+    until the commit."""
+    return places_in_session(db_session, user_ids, session_id, BLOCKING_STATUSES)
 
 
 def _overlapping_place(

@@ -13,7 +13,8 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
-from studygroup.groups.models import Group, MemberRole, Membership, MembershipStatus
+from studygroup.groups.models import Group
+from studygroup.groups.services import organizers_of
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.mail.services import MESSAGES, wants_email
 from studygroup.sessions.models import SessionStatus, StudySession
@@ -49,21 +50,6 @@ def sessions_due(db_session: Session, *, now: datetime) -> list[StudySession]:
         if has_formed_roles(session):
             due.append(session)
     return due
-
-
-def _organizers(db_session: Session, group: Group) -> list[User]:
-    return list(
-        db_session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(
-                Membership.group_id == group.id,
-                Membership.role == MemberRole.ORGANIZER,
-                Membership.status == MembershipStatus.ACTIVE,
-            )
-            .order_by(User.id)
-        )
-    )
 
 
 def compose_suggestion(organizer: User, team: Team, *, now: datetime) -> OutboundEmail:
@@ -128,7 +114,7 @@ def claim_team_suggestions(db_session: Session, *, now: datetime) -> int:
     messages = []
     for session in sessions_due(db_session, now=now):
         organizers = [
-            o for o in _organizers(db_session, session.group) if wants_email(o, "team_suggestion")
+            o for o in organizers_of(db_session, session.group) if wants_email(o, "team_suggestion")
         ]
         keys = [suggestion_key(session, o) for o in organizers]
         written = set(
