@@ -1,5 +1,6 @@
 """Every model, imported in one place so mappers and Alembic see the whole schema."""
 
+from studygroup.announcements.models import Announcement, AnnouncementRecipient, Audience
 from studygroup.auth.models import LoginFailure, Skill, User, user_skill
 from studygroup.coworking.models import Tie, TieRole, TieWatermark
 from studygroup.groups.models import (
@@ -14,6 +15,13 @@ from studygroup.groups.models import (
 )
 from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.participants.models import (
+    Participant,
+    ParticipantAnswer,
+    ParticipantQuestion,
+    ParticipantStatus,
+    QuestionKind,
+)
 from studygroup.relationships.models import CardSent
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
@@ -21,6 +29,14 @@ from studygroup.thanks.models import ThanksNote
 
 __all__ = [
     "Anchor",
+    "Announcement",
+    "AnnouncementRecipient",
+    "Audience",
+    "Participant",
+    "ParticipantAnswer",
+    "ParticipantQuestion",
+    "ParticipantStatus",
+    "QuestionKind",
     "Assignment",
     "AssignmentStatus",
     "Attendance",

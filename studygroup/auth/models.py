@@ -82,6 +82,8 @@ class User(UserMixin, db.Model):
     email_thanks: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Someone introduced me, asks me for an introduction, or both sides of mine accepted.
     email_introductions: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Organizers' announcements to a session's people or the group.
+    email_announcements: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
     coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
         sa.Enum(

@@ -60,6 +60,12 @@ class StudySession(db.Model):
     # given up after that is filled from the next suggestion (studygroup.signups.forming).
     team_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     team_accepted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # Participants (studygroup.participants): None takes none; else how many may register
+    # (more wait on the waitlist), and until how many hours before the start they may cancel.
+    participant_capacity: Mapped[int | None] = mapped_column()
+    participant_cancel_hours_before: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The start before the time last moved: shared pages say the event was rescheduled.
+    previous_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Raised when time, place or status changes: calendar clients re-read the event then.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -78,6 +84,10 @@ class StudySession(db.Model):
         order_by="RoleSlot.position, RoleSlot.id",
         lazy="raise_on_sql",
     )
+
+    @property
+    def takes_participants(self) -> bool:
+        return self.participant_capacity is not None
 
     @property
     def is_cancelled(self) -> bool:

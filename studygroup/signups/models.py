@@ -76,6 +76,9 @@ class Assignment(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attendance_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Checked in at reception on the day (studygroup.checkin): counts as worked.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
 
     slot: Mapped[RoleSlot] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -1,0 +1,1 @@
+"""Announcements (お知らせ): organizers write to a session's participants, staff, or the group."""

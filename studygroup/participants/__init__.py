@@ -1,0 +1,1 @@
+"""Participants (参加者): people who come to a session, apart from its staff."""
