@@ -169,6 +169,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.auth import routes as _auth_routes  # noqa: F401
     from studygroup.calendar import bp as calendar_bp
     from studygroup.calendar import routes as _calendar_routes  # noqa: F401
+    from studygroup.checkin import bp as checkin_bp
+    from studygroup.checkin import routes as _checkin_routes  # noqa: F401
     from studygroup.coworking import bp as coworking_bp
     from studygroup.coworking import routes as _coworking_routes  # noqa: F401
     from studygroup.errors import bp as errors_bp
@@ -204,6 +206,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_bp)
     app.register_blueprint(thanks_bp)
     app.register_blueprint(introductions_bp)
+    app.register_blueprint(checkin_bp)
     app.register_blueprint(errors_bp)
 
     from studygroup import templating

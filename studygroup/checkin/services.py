@@ -1,0 +1,621 @@
+"""Reception check-in on the session's day (受付): participants by short code or search, staff
+by search, walk-ins registered at the door, and the counts. No request access here.
+
+Idempotent by person: a check-in is one conditional UPDATE ... WHERE checked_in_at IS NULL,
+so two receptionists at once, or a request retried after a lost answer, check a person in
+once; the others are told when and by whom it happened.
+"""
+
+import enum
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, aliased
+
+from studygroup.auth.models import User
+from studygroup.auth.services import HashCost, normalize_email, register_user
+from studygroup.db import lock_row
+from studygroup.groups.models import (
+    Group,
+    JoinPolicy,
+    Membership,
+    MembershipStatus,
+    RoleType,
+)
+from studygroup.groups.services import join_group
+from studygroup.names import fold, name_matches, search_term
+from studygroup.participants.codes import unused_code
+from studygroup.participants.models import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    LIVE_PARTICIPANT_STATUSES,
+    Participant,
+    ParticipantStatus,
+)
+from studygroup.rules import RuleViolation
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.signups.models import (
+    Assignment,
+    AssignmentStatus,
+    Attendance,
+    StaffingChange,
+)
+
+RECEPTION_KEY = "reception"
+# A search shows this many people of each kind; reception types more to narrow it down.
+SEARCH_LIMIT = 20
+
+
+# --- who may open the page, and when --------------------------------------------------------
+
+
+class Access(enum.Enum):
+    OPEN = "open"
+    NOT_FOUND = "not_found"  # not a member of the group: the page does not exist for them
+    FORBIDDEN = "forbidden"  # a member without a reception place
+    NOT_TODAY = "not_today"  # allowed, but not on this day
+    NOT_HELD = "not_held"  # cancelled or marked not held: nobody to check in
+
+
+def checkin_window(session: StudySession, tz: str, *, organizer: bool) -> tuple[datetime, datetime]:
+    """From 00:00 of the session's day (the group's clock) until the day ends, or until the
+    session ends when it runs past midnight. Generous on purpose: reception comes early and
+    late-comers still get in. Organizers may also open it the day before, to try the page
+    with their team before the doors open."""
+    zone = ZoneInfo(tz)
+    day = session.starts_at.astimezone(zone).date()
+    opens = datetime.combine(day, time(0), zone)
+    closes = datetime.combine(day + timedelta(days=1), time(0), zone)
+    if organizer:
+        opens = datetime.combine(day - timedelta(days=1), time(0), zone)
+    return opens, max(closes, session.ends_at)
+
+
+def access_for(
+    *,
+    session: StudySession,
+    group: Group,
+    membership: Membership | None,
+    holds_reception: bool,
+    now: datetime,
+) -> Access:
+    """The rule, on data the caller has: organizers of the group, and members holding a
+    confirmed reception place in the session, during the session's day."""
+    if membership is None or not membership.is_active or membership.group_id != group.id:
+        return Access.NOT_FOUND
+    organizer = membership.is_organizer
+    if not (organizer or holds_reception):
+        return Access.FORBIDDEN
+    if not session.is_scheduled:
+        return Access.NOT_HELD
+    opens, closes = checkin_window(session, group.timezone, organizer=organizer)
+    if not opens <= now < closes:
+        return Access.NOT_TODAY
+    return Access.OPEN
+
+
+def holds_reception_place(db_session: Session, user: User, session: StudySession) -> bool:
+    """A confirmed place in the session's reception role (by its key: a group may have
+    renamed the role, the key stays)."""
+    return bool(
+        db_session.scalar(
+            sa.select(sa.literal(True))
+            .select_from(Assignment)
+            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+            .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+            .where(
+                RoleSlot.session_id == session.id,
+                RoleType.key == RECEPTION_KEY,
+                Assignment.user_id == user.id,
+                Assignment.status == AssignmentStatus.CONFIRMED,
+            )
+            .limit(1)
+        )
+    )
+
+
+def check_in_access(
+    db_session: Session, user: User | None, session: StudySession, now: datetime
+) -> Access:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Access.NOT_FOUND
+    group = session.group
+    membership = db_session.scalar(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+    )
+    holds = (
+        membership is not None
+        and membership.is_active
+        and not membership.is_organizer
+        and holds_reception_place(db_session, user, session)
+    )
+    return access_for(
+        session=session, group=group, membership=membership, holds_reception=holds, now=now
+    )
+
+
+def may_check_in(db_session: Session, user: User | None, session: StudySession, now) -> bool:
+    return check_in_access(db_session, user, session, now) == Access.OPEN
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+class Outcome(enum.StrEnum):
+    NOW = "now"  # this request checked them in
+    ALREADY = "already"  # someone (or an earlier try of this request) did before
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    kind: str  # "participant" or "staff"
+    id: int  # the participant's or the place's id
+    name: str
+    outcome: Outcome
+    checked_in_at: datetime
+    checked_in_by: str | None  # the receptionist's name
+    role: RoleType | None = None  # staff: the role of the place
+    walk_in: bool = False
+    new_account: bool = False
+
+    @property
+    def now(self) -> bool:
+        return self.outcome == Outcome.NOW
+
+
+class NoSuchCode(RuleViolation):
+    def __init__(self, code: str):
+        super().__init__(
+            _l("No participant with code %(code)s in this session.", code=code), field="code"
+        )
+
+
+class NotRegistered(RuleViolation):
+    """A waitlisted (or cancelled) participant: reception may let a waitlisted one in."""
+
+    def __init__(self, participant: Participant, name: str):
+        self.participant = participant
+        self.name = name
+        if participant.status == ParticipantStatus.WAITLISTED:
+            message = _l(
+                "%(name)s is on the waitlist, not registered. Let them in if there is room.",
+                name=name,
+            )
+        else:
+            message = _l("%(name)s cancelled their registration.", name=name)
+        super().__init__(message)
+
+    @property
+    def waitlisted(self) -> bool:
+        return self.participant.status == ParticipantStatus.WAITLISTED
+
+
+def normalize_code(text: str) -> str:
+    """A code as typed or scanned: any width or case, spaces and hyphens left out."""
+    return "".join(fold(text).upper().replace("-", "").split())
+
+
+def looks_like_code(text: str) -> bool:
+    code = normalize_code(text)
+    return len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
+
+
+# --- participants ---------------------------------------------------------------------------
+
+
+def _name_of(db_session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return db_session.scalar(sa.select(User.display_name).where(User.id == user_id))
+
+
+def _participant_result(
+    db_session: Session, participant: Participant, outcome: Outcome, **extra
+) -> CheckInResult:
+    names = dict(
+        db_session.execute(
+            sa.select(User.id, User.display_name).where(
+                User.id.in_({participant.user_id, participant.checked_in_by_id} - {None})
+            )
+        ).all()
+    )
+    return CheckInResult(
+        kind="participant",
+        id=participant.id,
+        name=names[participant.user_id],
+        outcome=outcome,
+        checked_in_at=participant.checked_in_at,
+        checked_in_by=names.get(participant.checked_in_by_id),
+        **extra,
+    )
+
+
+def _mark_participant(
+    db_session: Session, participant: Participant, *, by: User, now: datetime, **extra
+) -> CheckInResult:
+    """The conditional UPDATE: the first one sets the time; any later one finds it set."""
+    done = db_session.execute(
+        sa.update(Participant)
+        .where(
+            Participant.id == participant.id,
+            Participant.status == ParticipantStatus.REGISTERED,
+            Participant.checked_in_at.is_(None),
+        )
+        .values(checked_in_at=now, checked_in_by_id=by.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    # Fresh from the database: the winner's time and name, whoever won.
+    db_session.refresh(participant)
+    if participant.status != ParticipantStatus.REGISTERED:
+        raise NotRegistered(participant, _name_of(db_session, participant.user_id) or "?")
+    outcome = Outcome.NOW if done == 1 else Outcome.ALREADY
+    return _participant_result(db_session, participant, outcome, **extra)
+
+
+def check_in(
+    db_session: Session,
+    *,
+    session: StudySession,
+    code: str | None = None,
+    participant_id: int | None = None,
+    by: User,
+    now: datetime,
+) -> CheckInResult:
+    """Check a registered participant of `session` in, found by short code or id.
+
+    Raises NoSuchCode for a code no participant of this session has (another session's code
+    included), RuleViolation for an id not in this session, NotRegistered for a waitlisted
+    or cancelled one. The caller commits.
+    """
+    query = sa.select(Participant).where(Participant.session_id == session.id)
+    if code is not None:
+        typed = normalize_code(code)
+        participant = db_session.scalar(query.where(Participant.code == typed)) if typed else None
+        if participant is None:
+            raise NoSuchCode(code.strip()[:20] or "-")
+    else:
+        participant = db_session.scalar(query.where(Participant.id == participant_id))
+        if participant is None:
+            raise RuleViolation(_l("This person is not a participant of this session."))
+    if participant.status != ParticipantStatus.REGISTERED:
+        raise NotRegistered(participant, _name_of(db_session, participant.user_id) or "?")
+    return _mark_participant(db_session, participant, by=by, now=now)
+
+
+def admit_waitlisted(
+    db_session: Session, *, session: StudySession, participant_id: int, by: User, now: datetime
+) -> CheckInResult:
+    """Reception lets a waitlisted participant in: registered over capacity (they are in the
+    room) and checked in. Under the session's row lock, as every registration change."""
+    lock_row(db_session, StudySession, session.id)
+    participant = db_session.scalar(
+        sa.select(Participant)
+        .where(Participant.id == participant_id, Participant.session_id == session.id)
+        .execution_options(populate_existing=True)
+    )
+    if participant is None:
+        raise RuleViolation(_l("This person is not a participant of this session."))
+    if participant.status == ParticipantStatus.WAITLISTED:
+        participant.status = ParticipantStatus.REGISTERED
+        participant.registered_at = now
+        participant.added_by_id = by.id
+        participant.updated_at = now
+        db_session.flush()
+    return _mark_participant(db_session, participant, by=by, now=now)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def check_in_staff(db_session: Session, *, place: Assignment, by: User, now: datetime):
+    """Check a confirmed staff place in: it counts as worked (the attendance organizers would
+    otherwise mark after the session), set through the ORM so that co-working ties see it.
+    Idempotent as a participant's check-in."""
+    done = db_session.execute(
+        sa.update(Assignment)
+        .where(
+            Assignment.id == place.id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            Assignment.checked_in_at.is_(None),
+        )
+        .values(checked_in_at=now, checked_in_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db_session.refresh(place)
+    if place.status != AssignmentStatus.CONFIRMED:
+        raise RuleViolation(_l("Only confirmed places can be checked in."))
+    if done == 1:
+        place.attendance = Attendance.WORKED
+        place.attendance_marked_at = now
+        place.updated_at = now
+        slot = db_session.get(RoleSlot, place.slot_id)
+        db_session.add(
+            StaffingChange(
+                session_id=slot.session_id,
+                assignment_id=place.id,
+                actor_id=by.id,
+                action=Attendance.WORKED.value,
+                detail="checked in",
+                created_at=now,
+            )
+        )
+        db_session.flush()
+    names = dict(
+        db_session.execute(
+            sa.select(User.id, User.display_name).where(
+                User.id.in_({place.user_id, place.checked_in_by_id} - {None})
+            )
+        ).all()
+    )
+    role = db_session.scalar(sa.select(RoleType).join(RoleSlot).where(RoleSlot.id == place.slot_id))
+    return CheckInResult(
+        kind="staff",
+        id=place.id,
+        name=names[place.user_id],
+        outcome=Outcome.NOW if done == 1 else Outcome.ALREADY,
+        checked_in_at=place.checked_in_at,
+        checked_in_by=names.get(place.checked_in_by_id),
+        role=role,
+    )
+
+
+def staff_place(db_session: Session, session: StudySession, place_id: int) -> Assignment:
+    place = db_session.scalar(
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(Assignment.id == place_id, RoleSlot.session_id == session.id)
+    )
+    if place is None:
+        raise RuleViolation(_l("This person is not on the staff of this session."))
+    return place
+
+
+# --- walk-ins -------------------------------------------------------------------------------
+
+
+def walk_in(
+    db_session: Session,
+    *,
+    session: StudySession,
+    by: User,
+    by_organizer: bool,
+    now: datetime,
+    cost: HashCost,
+    user: User | None = None,
+    email: str | None = None,
+    display_name: str | None = None,
+    locale: str | None = None,
+) -> CheckInResult:
+    """Register someone at the door and check them in at once, over capacity if need be
+    (they are in the room).
+
+    `user`: a member found by search. Else `email`: an existing account with that address is
+    used; a new person gets an account (name, email) with a random password nobody knows:
+    they set their own later (the app has no password-reset email yet, see the report).
+
+    Group rules (our choice): a group open to all takes any account as a participant; else
+    the person must be an active member, and a walk-in who is not becomes one by the
+    group's join policy: an open group takes them; an approval or invitation group only
+    when an organizer is at reception (as if invited). Nobody removed by an organizer.
+    Takes the session's row lock; the caller commits.
+    """
+    group = session.group
+    new_account = False
+    # First the lock: two taps on "register" for one new person make one account.
+    lock_row(db_session, StudySession, session.id)
+    if user is None:
+        address = normalize_email(email or "")
+        user = db_session.scalar(sa.select(User).where(User.email == address))
+        if user is None:
+            user = register_user(
+                db_session,
+                email=address,
+                password=secrets.token_urlsafe(32),
+                display_name=display_name or address.split("@")[0],
+                cost=cost,
+                page_locale=locale,
+                timezone=group.timezone,
+            )
+            new_account = True
+    _admit_to_group(db_session, group=group, user=user, by_organizer=by_organizer, now=now)
+    participant = db_session.scalar(
+        sa.select(Participant)
+        .where(
+            Participant.session_id == session.id,
+            Participant.user_id == user.id,
+            Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if participant is None:
+        participant = Participant(
+            session_id=session.id,
+            user_id=user.id,
+            status=ParticipantStatus.REGISTERED,
+            code=unused_code(db_session, session.id),
+            walk_in=True,
+            added_by_id=by.id,
+            registered_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        db_session.add(participant)
+    elif participant.status == ParticipantStatus.WAITLISTED:
+        participant.status = ParticipantStatus.REGISTERED
+        participant.registered_at = now
+        participant.added_by_id = by.id
+        participant.updated_at = now
+    db_session.flush()
+    return _mark_participant(
+        db_session, participant, by=by, now=now, walk_in=True, new_account=new_account
+    )
+
+
+def _admit_to_group(
+    db_session: Session, *, group: Group, user: User, by_organizer: bool, now: datetime
+) -> None:
+    membership = db_session.scalar(
+        sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
+    )
+    if membership is not None and membership.is_active:
+        return
+    if membership is not None and membership.status == MembershipStatus.REMOVED:
+        raise RuleViolation(_l("An organizer removed this person from the group."))
+    if group.participants_open_to_all:
+        return
+    if group.join_policy != JoinPolicy.OPEN and not by_organizer:
+        raise RuleViolation(
+            _l(
+                "Only members of this group can take part, and it takes new members by approval "
+                "or invitation: ask an organizer to register this person."
+            )
+        )
+    # The group's own link: an open group takes them as it takes anyone; an approval or
+    # invitation group gets here only with an organizer at reception, who admits them.
+    join_group(db_session, user=user, group=group, now=now, invite_token=group.invite_token)
+
+
+# --- search and counts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # "participant", "staff" or "member" (neither: may be registered at the door)
+    id: int  # participant id, place id, or user id
+    name: str
+    code: str | None = None
+    status: str | None = None  # participant: registered / waitlisted
+    role: RoleType | None = None
+    checked_in_at: datetime | None = None
+    checked_in_by: str | None = None
+
+    @property
+    def checked_in(self) -> bool:
+        return self.checked_in_at is not None
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hits: list[Hit]
+    more: bool  # a kind had more than SEARCH_LIMIT matches
+
+
+def search(db_session: Session, session: StudySession, q: str) -> SearchResults:
+    """Participants (registered or waitlisted) and confirmed staff of the session whose name
+    or reading contains `q` (width, case and kana aside), or the participant with code `q`;
+    then active members of the group who are neither, for a walk-in. Four queries whatever
+    the numbers; at most SEARCH_LIMIT of each kind, in name order."""
+    q = (q or "").strip()[:80]
+    if not search_term(q):
+        return SearchResults(q, [], False)
+    by_user = aliased(User)
+    person = aliased(User)
+    term = search_term(q)
+    participant_match = person.name_search_key.contains(term, autoescape=True)
+    if looks_like_code(q):
+        participant_match = sa.or_(participant_match, Participant.code == normalize_code(q))
+    participants = db_session.execute(
+        sa.select(Participant, person.display_name, by_user.display_name)
+        .join(person, person.id == Participant.user_id)
+        .outerjoin(by_user, by_user.id == Participant.checked_in_by_id)
+        .where(
+            Participant.session_id == session.id,
+            Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
+            participant_match,
+        )
+        .order_by(person.name_sort_key, person.display_name, Participant.id)
+        .limit(SEARCH_LIMIT + 1)
+    ).all()
+    staff = db_session.execute(
+        sa.select(Assignment, RoleType, person.display_name, by_user.display_name)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .join(person, person.id == Assignment.user_id)
+        .outerjoin(by_user, by_user.id == Assignment.checked_in_by_id)
+        .where(
+            RoleSlot.session_id == session.id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+            person.name_search_key.contains(term, autoescape=True),
+        )
+        .order_by(person.name_sort_key, person.display_name, RoleSlot.position, Assignment.id)
+        .limit(SEARCH_LIMIT + 1)
+    ).all()
+    taken = sa.select(Participant.user_id).where(
+        Participant.session_id == session.id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES)
+    )
+    members = db_session.execute(
+        sa.select(User.id, User.display_name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.group_id == session.group_id,
+            Membership.status == MembershipStatus.ACTIVE,
+            name_matches(q),
+            User.id.not_in(taken),
+        )
+        .order_by(User.name_sort_key, User.display_name, User.id)
+        .limit(SEARCH_LIMIT + 1)
+    ).all()
+    hits = [
+        Hit(
+            "participant",
+            p.id,
+            name,
+            code=p.code,
+            status=p.status.value,
+            checked_in_at=p.checked_in_at,
+            checked_in_by=by_name,
+        )
+        for p, name, by_name in participants[:SEARCH_LIMIT]
+    ]
+    hits += [
+        Hit(
+            "staff",
+            place.id,
+            name,
+            role=role,
+            checked_in_at=place.checked_in_at,
+            checked_in_by=by_name,
+        )
+        for place, role, name, by_name in staff[:SEARCH_LIMIT]
+    ]
+    hits += [Hit("member", user_id, name) for user_id, name in members[:SEARCH_LIMIT]]
+    more = any(len(rows) > SEARCH_LIMIT for rows in (participants, staff, members))
+    return SearchResults(q, hits, more)
+
+
+@dataclass(frozen=True)
+class Counts:
+    checked_in: int
+    registered: int
+    staff_checked_in: int
+    staff: int
+
+    def as_dict(self) -> dict:
+        return {
+            "checked_in": self.checked_in,
+            "registered": self.registered,
+            "staff_checked_in": self.staff_checked_in,
+            "staff": self.staff,
+        }
+
+
+def checkin_counts(db_session: Session, session: StudySession) -> Counts:
+    """Participants checked in / registered, and staff places checked in / confirmed: two
+    queries."""
+    checked, registered = db_session.execute(
+        sa.select(sa.func.count(Participant.checked_in_at), sa.func.count(Participant.id)).where(
+            Participant.session_id == session.id,
+            Participant.status == ParticipantStatus.REGISTERED,
+        )
+    ).one()
+    staff_checked, staff = db_session.execute(
+        sa.select(sa.func.count(Assignment.checked_in_at), sa.func.count(Assignment.id))
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(RoleSlot.session_id == session.id, Assignment.status == AssignmentStatus.CONFIRMED)
+    ).one()
+    return Counts(checked, registered, staff_checked, staff)
