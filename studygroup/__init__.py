@@ -181,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.introductions import routes as _introduction_routes  # noqa: F401
     from studygroup.main import bp as main_bp
     from studygroup.main import routes as _main_routes  # noqa: F401
+    from studygroup.participants.organize_routes import bp as participant_organize_bp
     from studygroup.people import bp as people_bp
     from studygroup.people import routes as _people_routes  # noqa: F401
     from studygroup.relationships import bp as relationships_bp
@@ -205,6 +206,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_bp)
     app.register_blueprint(calendar_bp)
     app.register_blueprint(thanks_bp)
+    app.register_blueprint(participant_organize_bp)
     app.register_blueprint(introductions_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(errors_bp)

@@ -102,6 +102,11 @@ class GroupForm(Form):
         ),
     )
 
+    participants_open_to_all = BooleanField(
+        _l("Anyone with an account may register as a participant (not only members)"),
+        description=_l("Members can always register when a session takes participants."),
+    )
+
     def validate_reminder_lead_hours(self, field):
         parts = [p.strip() for p in (field.data or "").split(",") if p.strip()]
         if not all(is_ascii_number(p) and 1 <= int(p) <= 720 for p in parts) or len(parts) > 5:

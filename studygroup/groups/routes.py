@@ -108,6 +108,7 @@ def new():
                 self_cancel_hours_before=form.self_cancel_hours_before.data,
                 no_show_limit=form.no_show_limit.data,
                 reminder_lead_hours=form.reminder_lead_hours.data or "",
+                participants_open_to_all=form.participants_open_to_all.data,
                 **fill_settings(form),
             )
         except RuleViolation as error:
@@ -230,6 +231,7 @@ def edit(group: Group, membership: Membership):
             self_cancel_hours_before=form.self_cancel_hours_before.data,
             no_show_limit=form.no_show_limit.data,
             reminder_lead_hours=form.reminder_lead_hours.data or "",
+            participants_open_to_all=form.participants_open_to_all.data,
             **fill_settings(form),
         )
         if commit_unless_duplicate():

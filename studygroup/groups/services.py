@@ -191,6 +191,7 @@ GROUP_SETTINGS = (
     "reminder_lead_hours",
     "fill_mode",
     "team_days_before",
+    "participants_open_to_all",
 )
 
 

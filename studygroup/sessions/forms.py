@@ -63,6 +63,27 @@ class NewSessionForm(SessionForm):
 
 class EditSessionForm(SessionForm):
     save_anyway = BooleanField(_l("Save it anyway, as a second session at that time"))
+    # Participants (studygroup.participants.organize checks them against who registered).
+    takes_participants = BooleanField(_l("Take participants"))
+    participant_capacity = IntegerField(
+        _l("Capacity"),
+        validators=[Optional(), number_range(1, 10000)],
+        description=_l("How many may register; more wait on the waitlist."),
+    )
+    participant_cancel_hours_before = IntegerField(
+        _l("Participants can cancel until (hours before)"),
+        default=0,
+        validators=[Optional(), number_range(0, 720)],
+    )
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Here, not on the field: its Optional() stops every check of an empty field.
+        capacity = self.participant_capacity
+        if self.takes_participants.data and capacity.data is None and not capacity.errors:
+            capacity.errors.append(_l("Give the number of seats to take participants."))
+            return False
+        return valid
 
 
 class SeriesForm(SessionTimesMixin, Form):

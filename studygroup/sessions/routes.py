@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -322,6 +323,7 @@ def edit(group: Group, membership: Membership, session_id: int):
     same_start = None
     if form.validate_on_submit():
         try:
+            participant_change = _participant_settings(session, form)
             change = update_session(
                 db.session,
                 session,
@@ -344,7 +346,14 @@ def edit(group: Group, membership: Membership, session_id: int):
                 what = tuple(name for name in ("time", "venue") if getattr(change, name))
                 told = notify_session_change(db.session, session, changes=what, now=utcnow())
             commit_and_send()
-            flash(_("The session is saved.") if change.any else _("Nothing changed."), "success")
+            saved = change.any or participant_change.changed
+            flash(_("The session is saved.") if saved else _("Nothing changed."), "success")
+            if participant_change.promoted:
+                names = [p.user.display_name for p in participant_change.promoted]
+                flash(
+                    _("Moved up from the waitlist: %(names)s.", names=_(", ").join(names)),
+                    "info",
+                )
             if told:
                 flash(
                     ngettext(
@@ -359,6 +368,33 @@ def edit(group: Group, membership: Membership, session_id: int):
     return _edit_page(group, session, form=form, same_start=same_start, status=status)
 
 
+@dataclass
+class ParticipantChange:
+    changed: bool
+    promoted: list
+
+
+def _participant_settings(session: StudySession, form: EditSessionForm) -> ParticipantChange:
+    """The form's participants fieldset, applied (studygroup.participants.organize)."""
+    from studygroup.participants.organize import change_participant_settings
+
+    before = (session.participant_capacity, session.participant_cancel_hours_before)
+    takes = form.takes_participants.data
+    cancel_hours = form.participant_cancel_hours_before.data
+    if cancel_hours is None:
+        cancel_hours = session.participant_cancel_hours_before
+    promoted = change_participant_settings(
+        db.session,
+        session,
+        takes=takes,
+        capacity=form.participant_capacity.data if takes else None,
+        cancel_hours_before=cancel_hours,
+        now=utcnow(),
+    )
+    after = (session.participant_capacity, session.participant_cancel_hours_before)
+    return ParticipantChange(changed=before != after, promoted=promoted)
+
+
 def _session_form(group: Group, session: StudySession, *, formdata=None) -> EditSessionForm:
     zone = ZoneInfo(group.timezone)
     local_start = session.starts_at.astimezone(zone)
@@ -370,6 +406,9 @@ def _session_form(group: Group, session: StudySession, *, formdata=None) -> Edit
         end_time=session.ends_at.astimezone(zone).time(),
         venue=session.venue,
         description=session.description,
+        takes_participants=session.takes_participants,
+        participant_capacity=session.participant_capacity,
+        participant_cancel_hours_before=session.participant_cancel_hours_before,
     )
 
 
