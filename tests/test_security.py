@@ -13,6 +13,7 @@ from studygroup.extensions import db
 from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
 from studygroup.introductions.models import Introduction, IntroductionRequest
+from studygroup.participants.models import Participant, ParticipantQuestion, ParticipantStatus
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import PlaceOffer
 from studygroup.signups.services import sign_up
@@ -46,6 +47,12 @@ def world(make):
     # The member offers their place to others (swaps).
     offer = PlaceOffer(assignment_id=place.id, created_at=datetime.now(UTC))
     db.session.add(offer)
+    # The member registered as a participant, and the session asks them a question.
+    participant = Participant(
+        session_id=session.id, user_id=member.id, status=ParticipantStatus.REGISTERED
+    )
+    question = ParticipantQuestion(session_id=session.id, text="Your company?")
+    db.session.add_all([participant, question])
     db.session.commit()
     return {
         "organizer": organizer,
@@ -64,6 +71,8 @@ def world(make):
             "introduction_id": introduction.id,
             "request_id": request.id,
             "offer_id": offer.id,
+            "participant_id": participant.id,
+            "question_id": question.id,
             "year": datetime.now(UTC).year,
         },
     }
