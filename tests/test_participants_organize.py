@@ -366,8 +366,10 @@ def test_the_list_shows_each_part_with_answers(client, auth, seated, make):
     assert "Fumi" in cancelled and f"participant-{gone.id}" in cancelled
     assert "Fumi" not in page[: page.index('id="cancelled"')]
 
-    found = client.get(list_url(group, session), query_string={"q": "emi"}).get_data(as_text=True)
-    assert "Emi" in found and "Ai" not in found.split("<h2>", 1)[1]
+    found = client.get(list_url(group, session), query_string={"q": "dai"}).get_data(as_text=True)
+    tables = found.split("<h2>", 1)[1]
+    assert "Dai" in tables and "Emi" not in tables and "Ai" not in tables
+    assert '<td data-label="No.">2</td>' in tables  # second in line, though found alone
     by_code = client.get(list_url(group, session), query_string={"q": rows["Bo"].code.lower()})
     tables = by_code.get_data(as_text=True).split("<h2>", 1)[1]
     assert "Bo" in tables and "Chie" not in tables

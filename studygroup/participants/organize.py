@@ -325,6 +325,8 @@ class ParticipantList:
     # The whole session's counts, whatever the search.
     counts: dict[ParticipantStatus, int]
     checked_in: int
+    # Participant id -> number on the waitlist (from 1), counted over the whole waitlist.
+    in_line: dict[int, int] = field(default_factory=dict)
 
 
 _ORDER = {
@@ -360,7 +362,7 @@ def participant_list(
 
     A fixed number of queries whatever the number of participants: the counts (and those
     found by the search), the questions, one per part (with the users joined), one for all
-    the answers shown and the checked-in count."""
+    the answers shown, the waitlist's order and the checked-in count."""
     base = _matching(session, search)
     counts = live_counts(db_session, session.id)
     found = counts
@@ -390,6 +392,16 @@ def participant_list(
             ).where(ParticipantAnswer.participant_id.in_(rows))
         ):
             rows[participant_id].answers[question_id] = answer
+    # Ids only, so a search or a shortened list still shows each one's true number in line.
+    waiting_ids = db_session.scalars(
+        sa.select(Participant.id)
+        .where(
+            Participant.session_id == session.id,
+            Participant.status == ParticipantStatus.WAITLISTED,
+        )
+        .order_by(*_ORDER[ParticipantStatus.WAITLISTED])
+    )
+    in_line = {participant_id: n for n, participant_id in enumerate(waiting_ids, start=1)}
     checked_in = db_session.scalar(
         sa.select(sa.func.count())
         .select_from(Participant)
@@ -406,6 +418,7 @@ def participant_list(
         cancelled=parts[ParticipantStatus.CANCELLED],
         counts=counts,
         checked_in=checked_in or 0,
+        in_line=in_line,
     )
 
 

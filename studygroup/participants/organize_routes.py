@@ -115,7 +115,7 @@ def participants_csv(group: Group, membership: Membership, session_id: int):
     tz = group.timezone
     rows = []
     for part in (listing.registered, listing.waitlist, listing.cancelled):
-        for number, row in enumerate(part.rows, start=1):
+        for row in part.rows:
             p = row.participant
             rows.append(
                 [
@@ -123,7 +123,7 @@ def participants_csv(group: Group, membership: Membership, session_id: int):
                     row.user.reading or "",
                     p.code,
                     status_label(p.status),
-                    number if p.status == ParticipantStatus.WAITLISTED else "",
+                    listing.in_line.get(p.id, ""),
                     _csv_moment(p.created_at, tz),
                     _("Yes") if p.walk_in else "",
                     _csv_moment(p.checked_in_at, tz),
