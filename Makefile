@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 export STUDYGROUP_ENV ?= development
 
-.PHONY: run test test-postgres lint translations messages browser icaljs clean
+.PHONY: run test test-postgres lint translations messages fonts browser icaljs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,17 @@ messages: $(VENV)/.installed-app
 	$(BIN)/pybabel update -i studygroup/translations/messages.pot -d studygroup/translations \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 
-run: $(VENV)/.installed-app translations
+run: $(VENV)/.installed-app translations fonts
 	$(FLASK) db upgrade
 	$(FLASK) demo
 	@echo "studygroup is serving on http://127.0.0.1:5000 (Ctrl-C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-browser:
+# The Japanese font the sharing cards are drawn with (fonts-noto-cjk).
+fonts:
+	@scripts/ensure-fonts
+
+browser: fonts
 	@scripts/ensure-chromium
 
 # Mozilla's ical.js (Thunderbird's parser), a second reader of our feeds in the tests.
@@ -47,12 +51,12 @@ tests/icaljs/node_modules/.installed: tests/icaljs/package.json tests/icaljs/pac
 		npm ci --prefix tests/icaljs --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: the ical.js checks will skip (and fail in CI)"; fi
 
-test: $(VENV)/.installed-dev translations browser icaljs
+test: $(VENV)/.installed-dev translations fonts browser icaljs
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 # The same suite against the local PostgreSQL server (each run makes its own database).
-test-postgres: $(VENV)/.installed-dev translations browser icaljs
+test-postgres: $(VENV)/.installed-dev translations fonts browser icaljs
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

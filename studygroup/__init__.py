@@ -188,6 +188,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.relationships import routes as _relationship_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
     from studygroup.sessions import routes as _session_routes  # noqa: F401
+    from studygroup.sharing import bp as sharing_bp
+    from studygroup.sharing import routes as _sharing_routes  # noqa: F401
     from studygroup.signups import availability_routes as _availability_routes  # noqa: F401
     from studygroup.signups import bp as signups_bp
     from studygroup.signups import offer_routes as _offer_routes  # noqa: F401
@@ -205,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(relationships_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(sharing_bp)
     app.register_blueprint(thanks_bp)
     app.register_blueprint(participant_organize_bp)
     app.register_blueprint(introductions_bp)

@@ -75,6 +75,12 @@ class DefaultConfig:
     # Seconds a client or proxy may reuse a feed before asking again (with its ETag).
     CALENDAR_MAX_AGE = 300
 
+    # Sharing cards (studygroup.sharing): a font file with Japanese glyphs (.ttf/.otf/.ttc);
+    # None: fontconfig's Japanese sans-serif, then known paths (scripts/ensure-fonts).
+    CARD_FONT = None
+    # Seconds a crawler, chat app or proxy may reuse a card before asking again (with its ETag).
+    CARD_MAX_AGE = 3600
+
     # Real SMTP. With no MAIL_SERVER (development) messages are written to the log instead.
     MAIL_SERVER = None
     MAIL_PORT = 587

@@ -61,6 +61,7 @@ from studygroup.paging import (
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import past_page, past_sessions, past_years, upcoming_page
+from studygroup.sharing.pages import group_page_share
 from studygroup.signups.availability import sessions_member_can_help
 from studygroup.signups.lists import past_places_page, records_of, upcoming_places
 from studygroup.signups.services import cancel_future_places, staffing_for, waitlist_numbers
@@ -173,6 +174,7 @@ def show(group: Group, membership: Membership | None):
             current_user if current_user.is_authenticated else None,
             lang=select_locale(),
         ),
+        share=group_page_share(group),
     )
 
 

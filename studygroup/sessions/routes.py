@@ -46,6 +46,7 @@ from studygroup.sessions.services import (
     update_session,
     weekly_rule,
 )
+from studygroup.sharing.pages import session_page_share
 from studygroup.signups.availability_routes import availability_panel
 from studygroup.signups.forms import SignUpForm
 from studygroup.signups.services import (
@@ -231,6 +232,7 @@ def session_page(
         blank_signup_form=SignUpForm(formdata=None),
         failed_slot_id=failed_slot_id,
         availability=availability_panel(session, membership, form=availability_form),
+        share=session_page_share(group, session),
     )
     return page, status
 

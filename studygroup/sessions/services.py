@@ -216,7 +216,8 @@ def update_session(
 ) -> SessionChange:
     """Edit one session only (the rest of its series stays as it is).
 
-    Moving the session moves its role windows by the same amount. Raises `sequence` when the
+    Moving the session moves its role windows by the same amount and keeps the start it
+    had in `previous_starts_at` (shared as rescheduled). Raises `sequence` when the
     time or place changes, and `updated_at` on any change. With `allow_same_start=False`, a
     move onto the start of another of the group's sessions is refused (SameStart), as when
     posting one.
@@ -244,6 +245,9 @@ def update_session(
             else:
                 # Edited by hand for this session: keep its length, move with the start.
                 slot.starts_at, slot.ends_at = slot.starts_at + shift, slot.ends_at + shift
+    if starts_at != session.starts_at:
+        # Shared pages and search engines say it was rescheduled, and from when.
+        session.previous_starts_at = session.starts_at
     session.title = title.strip()
     session.starts_at = starts_at
     session.ends_at = ends_at

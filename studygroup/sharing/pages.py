@@ -1,0 +1,42 @@
+"""The sharing data of the page being answered: its language, its absolute links, and the
+one query each page adds (the seats taken; a group's next sessions)."""
+
+from flask import current_app
+from flask_babel import get_locale
+
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.groups.models import Group
+from studygroup.sessions.models import StudySession
+from studygroup.sharing import services
+from studygroup.urls import page_url
+
+
+def session_page_share(group: Group, session: StudySession) -> services.Share | None:
+    if not services.is_shared(group):
+        return None
+    registered = (
+        services.registered_count(db.session, session) if session.takes_participants else None
+    )
+    return services.session_share(
+        group,
+        session,
+        url=page_url,
+        locale=str(get_locale()),
+        languages=current_app.config["LANGUAGES"],
+        registered=registered,
+        now=utcnow(),
+    )
+
+
+def group_page_share(group: Group) -> services.Share | None:
+    if not services.is_shared(group):
+        return None
+    upcoming = services.upcoming_events(db.session, group, now=utcnow())
+    return services.group_share(
+        group,
+        upcoming,
+        url=page_url,
+        locale=str(get_locale()),
+        languages=current_app.config["LANGUAGES"],
+    )
