@@ -174,7 +174,7 @@ def show(group: Group, membership: Membership | None):
             current_user if current_user.is_authenticated else None,
             lang=select_locale(),
         ),
-        share=group_page_share(group),
+        share=group_page_share(group, upcoming),
     )
 
 

@@ -1,5 +1,5 @@
-"""The sharing data of the page being answered: its language, its absolute links, and the
-one query each page adds (the seats taken; a group's next sessions)."""
+"""The sharing data of the page being answered: its language and its absolute links. A
+session page that takes participants adds one query (the seats taken)."""
 
 from flask import current_app
 from flask_babel import get_locale
@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group
+from studygroup.paging import Page
 from studygroup.sessions.models import StudySession
 from studygroup.sharing import services
 from studygroup.urls import page_url
@@ -29,10 +30,15 @@ def session_page_share(group: Group, session: StudySession) -> services.Share | 
     )
 
 
-def group_page_share(group: Group) -> services.Share | None:
+def group_page_share(group: Group, shown: Page[StudySession]) -> services.Share | None:
+    """`shown`: the page of upcoming sessions the group page lists. Its first page holds the
+    next sessions already (no query); a later page asks for them."""
     if not services.is_shared(group):
         return None
-    upcoming = services.upcoming_events(db.session, group, now=utcnow())
+    if shown.number == 1:
+        upcoming = list(shown.items[: services.GROUP_EVENTS])
+    else:
+        upcoming = services.upcoming_events(db.session, group, now=utcnow())
     return services.group_share(
         group,
         upcoming,
