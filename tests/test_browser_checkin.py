@@ -1,0 +1,245 @@
+"""Reception check-in on a 360 px phone in a real browser, in Japanese and in English: Mika
+(on reception today) searches a name and checks her in with one tap, types a code, and the
+count follows; a check-in whose answer is lost on the way (the server did it, the phone saw
+a failed request) is queued, sent again, and counted once.
+
+Screenshots go to test-artifacts/screenshots/ (git-ignored) for a person to look at.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+import pytest
+import sqlalchemy as sa
+
+from studygroup.extensions import db
+from studygroup.participants.models import Participant, ParticipantStatus
+from studygroup.sessions.models import RoleSlot
+from studygroup.signups.models import Assignment, AssignmentStatus
+from tests import factories
+from tests import test_browser as shared
+from tests.test_browser import DESKTOP, TOKYO, _log_in, _no_horizontal_scroll
+
+pytestmark = pytest.mark.browser
+
+browser = shared.browser
+new_context = shared.new_context
+screenshot = shared.screenshot
+live_server = shared.live_server
+live = shared.live
+
+PHONE_360 = {"width": 360, "height": 740}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    url: str
+    session_id: int
+    ids: dict[str, int]
+
+
+def _seed(app, locale: str) -> Seeded:
+    """Today's evening session of a Tokyo group: Mika Mori on reception, Ken Ito on setup,
+    three registered participants and one on the waitlist."""
+    with app.app_context():
+        make = factories.Factories(db.session)
+        organizer = make.user("organizer@example.com", display_name="Aiko Sato", locale=locale)
+        group = make.group(organizer, name="Tokyo Python Study", slug="tokyo-python")
+        mika = make.member(
+            group, make.user("mika@example.com", display_name="Mika Mori", locale=locale)
+        )
+        ken = make.member(group, make.user("ken@example.com", display_name="Ken Ito"))
+        session = make.session(
+            group,
+            day=datetime.now(TOKYO).date(),
+            start=time(19),
+            end=time(21),
+            title="Pythonもくもく会 第12回",
+        )
+        session.participant_capacity = 3
+        slots = {
+            s.role_type.key: s
+            for s in db.session.scalars(
+                sa.select(RoleSlot).where(RoleSlot.session_id == session.id)
+            )
+        }
+        now = datetime.now(UTC)
+        for user, key in ((mika, "reception"), (ken, "setup")):
+            db.session.add(
+                Assignment(
+                    slot_id=slots[key].id,
+                    user_id=user.id,
+                    status=AssignmentStatus.CONFIRMED,
+                    confirmed_at=now,
+                )
+            )
+        ids = {}
+        people = [
+            ("田中 結衣", "ACDEFH", ParticipantStatus.REGISTERED),
+            ("Priya Nair", "KMNPQR", ParticipantStatus.REGISTERED),
+            ("長谷川 ひかり", "TUVWXY", ParticipantStatus.REGISTERED),
+            ("Sora Abe", "HJKMNP", ParticipantStatus.WAITLISTED),
+        ]
+        for name, code, status in people:
+            user = make.member(group, make.user(display_name=name))
+            participant = Participant(
+                session_id=session.id, user_id=user.id, status=status, code=code, registered_at=now
+            )
+            db.session.add(participant)
+            db.session.flush()
+            ids[name] = participant.id
+        db.session.commit()
+        seeded = Seeded(f"/g/{group.slug}/sessions/{session.id}/checkin", session.id, ids)
+        db.session.remove()
+    return seeded
+
+
+def _checked_in(app, participant_id: int):
+    with app.app_context():
+        row = db.session.get(Participant, participant_id)
+        at = (row.checked_in_at, row.checked_in_by_id)
+        db.session.remove()
+    return at
+
+
+def _walk(live, new_context, screenshot, *, locale: str, words: dict, name: str):
+    from playwright.sync_api import expect
+
+    seeded = _seed(live.app, "ja" if locale.startswith("ja") else "en")
+    context, problems = new_context(locale, PHONE_360)
+    page = context.new_page()
+    _log_in(page, live.url, "mika@example.com")
+    page.goto(live.url + seeded.url)
+    counts = page.locator("#count-participants")
+    expect(counts).to_have_text(words["count"] % 0)
+    width, view = _no_horizontal_scroll(page)
+    assert width <= view, f"the check-in page scrolls sideways: {width}px in {view}px"
+    screenshot(page, f"checkin-start-{name}")
+
+    # Search by reading, one tap on the result.
+    page.get_by_label(words["search_label"]).fill("たなか")
+    button = page.locator("button.hit-button", has_text="田中 結衣")
+    expect(button).to_be_visible()
+    screenshot(page, f"checkin-search-{name}")
+    button.click()
+    expect(page.locator(".checkin-banner.ok")).to_have_text(words["checked_in"] % "田中 結衣")
+    expect(counts).to_have_text(words["count"] % 1)
+    expect(page.locator("li.hit.done", has_text="田中 結衣")).to_be_visible()
+    screenshot(page, f"checkin-done-{name}")
+
+    # A code typed in lower case.
+    page.get_by_label(words["code_label"], exact=True).fill("kmnpqr")
+    page.locator("#code-form button[type=submit]").click()
+    expect(page.locator(".checkin-banner.ok")).to_have_text(words["checked_in"] % "Priya Nair")
+    expect(counts).to_have_text(words["count"] % 2)
+    expect(page.get_by_label(words["code_label"], exact=True)).to_have_value("")
+
+    # The same code again: amber, with when and by whom.
+    page.get_by_label(words["code_label"], exact=True).fill("KMNPQR")
+    page.locator("#code-form button[type=submit]").click()
+    expect(page.locator(".checkin-banner.already")).to_contain_text(words["already"])
+    expect(counts).to_have_text(words["count"] % 2)
+    screenshot(page, f"checkin-already-{name}")
+
+    # The server checks 長谷川 in, but the answer is lost: the phone queues it and sends it
+    # again, and the count says 3, not 4.
+    api = f"{live.url}{seeded.url}/api"
+    calls = []
+
+    def lose_first_answer(route):
+        calls.append(route.request.post_data)
+        if len(calls) == 1:
+            route.fetch()  # the request reaches the server, which checks her in
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(api, lose_first_answer)
+    page.get_by_label(words["search_label"]).fill("はせがわ")
+    page.locator("button.hit-button", has_text="長谷川 ひかり").click()
+    expect(page.locator("#checkin-queue")).to_be_visible()
+    expect(page.locator(".checkin-banner.problem")).to_have_text(words["queued"])
+    screenshot(page, f"checkin-queued-{name}")
+    first = _checked_in(live.app, seeded.ids["長谷川 ひかり"])
+    assert first[0] is not None, "the first request did reach the server"
+    expect(page.locator(".checkin-banner.already")).to_contain_text(
+        words["sent_later"], timeout=15000
+    )
+    expect(counts).to_have_text(words["count"] % 3)
+    expect(page.locator("#checkin-queue")).to_be_hidden()
+    assert len(calls) == 2 and calls[0] == calls[1]
+    assert _checked_in(live.app, seeded.ids["長谷川 ひかり"]) == first
+    assert page.evaluate("localStorage.length") == 1  # the key stays, holding an empty queue
+    assert page.evaluate(f"localStorage.getItem('checkin-queue-{seeded.session_id}')") == "[]"
+    screenshot(page, f"checkin-sent-later-{name}")
+
+    # Sora is on the waitlist: reception is asked, and lets her in.
+    page.unroute(api)
+    page.get_by_label(words["search_label"]).fill("sora")
+    page.locator("button.hit-button", has_text="Sora Abe").click()
+    expect(page.locator(".checkin-banner.ok")).to_have_text(words["checked_in"] % "Sora Abe")
+    expect(counts).to_have_text(words["count_over"])
+    width, view = _no_horizontal_scroll(page)
+    assert width <= view, f"the check-in page scrolls sideways: {width}px in {view}px"
+    screenshot(page, f"checkin-end-{name}")
+
+    # Someone new at the door, on a desktop at the desk: registered and checked in at once.
+    page.set_viewport_size(DESKTOP)
+    page.locator(".checkin-walk-in summary").click()
+    page.get_by_label(words["walk_in_name"], exact=True).fill("Nao Ueda")
+    page.get_by_label(words["walk_in_email"], exact=True).fill("nao@example.com")
+    page.get_by_role("button", name=words["walk_in_button"]).click()
+    expect(page.locator(".checkin-banner.ok")).to_contain_text(words["checked_in"] % "Nao Ueda")
+    expect(counts).to_have_text(words["count_walk_in"])
+    screenshot(page, f"checkin-walk-in-desktop-{name}")
+
+    lost = "net::ERR_INTERNET_DISCONNECTED"
+    assert [p for p in problems.found if lost not in p] == []
+
+
+def test_check_in_on_a_phone_in_japanese(live, new_context, screenshot):
+    _walk(
+        live,
+        new_context,
+        screenshot,
+        locale="ja-JP",
+        name="phone-ja",
+        words={
+            "count": "受付済み %d / 3人",
+            "count_over": "受付済み 4 / 4人",
+            "count_walk_in": "受付済み 5 / 5人",
+            "walk_in_name": "名前",
+            "walk_in_email": "メールアドレス",
+            "walk_in_button": "登録して受付する",
+            "search_label": "名前・よみがな・受付コード",
+            "code_label": "受付コード",
+            "checked_in": "受付済み：%sさん",
+            "already": "Priya Nairさんは",
+            "queued": "通信できません。この端末に保存し、送信できるまで再送します。",
+            "sent_later": "通信が戻ったので送信しました：",
+        },
+    )
+
+
+def test_check_in_on_a_phone_in_english(live, new_context, screenshot):
+    _walk(
+        live,
+        new_context,
+        screenshot,
+        locale="en-US",
+        name="phone-en",
+        words={
+            "count": "Checked in %d / 3",
+            "count_over": "Checked in 4 / 4",
+            "count_walk_in": "Checked in 5 / 5",
+            "walk_in_name": "Name",
+            "walk_in_email": "Email",
+            "walk_in_button": "Register and check in",
+            "search_label": "Name, reading or code",
+            "code_label": "Short code",
+            "checked_in": "Checked in: %s",
+            "already": "Priya Nair was already checked in at",
+            "queued": "No connection: saved on this phone, sending again until it goes through.",
+            "sent_later": "Sent after the connection came back:",
+        },
+    )
