@@ -165,6 +165,8 @@ class DatabaseIdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter
     # Importing the routes modules attaches their views to each feature's blueprint.
+    from studygroup.announcements import bp as announcements_bp
+    from studygroup.announcements import routes as _announcement_routes  # noqa: F401
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401
     from studygroup.calendar import bp as calendar_bp
@@ -210,6 +212,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing_bp)
     app.register_blueprint(thanks_bp)
     app.register_blueprint(participant_organize_bp)
+    app.register_blueprint(announcements_bp)
     app.register_blueprint(introductions_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(errors_bp)

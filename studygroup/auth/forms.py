@@ -136,6 +136,10 @@ class ProfileForm(Form):
     email_introductions = BooleanField(
         _l("Introductions: when someone introduces me, asks me for one, or both accepted")
     )
+    email_announcements = BooleanField(
+        _l("Announcements from organizers"),
+        description=_l("Without the email, you still find them on the session or group page."),
+    )
 
     def validate_reading(self, field):
         if not is_reading(field.data or ""):

@@ -44,6 +44,7 @@ EMAIL_CHOICES = (
     "email_thanks",
     "email_birthday_digest",
     "email_introductions",
+    "email_announcements",
 )
 
 

@@ -175,7 +175,15 @@ def show(group: Group, membership: Membership | None):
             lang=select_locale(),
         ),
         share=group_page_share(group, upcoming),
+        announcements=_announcements(group, membership),
     )
+
+
+def _announcements(group: Group, membership: Membership | None) -> dict:
+    """The group's announcements the viewer was sent (announcements sit above groups)."""
+    from studygroup.announcements.routes import group_panel
+
+    return group_panel(group, membership)
 
 
 @bp.get("/g/<slug>/past")

@@ -215,6 +215,13 @@ MESSAGES = {
         ),
         "email_organizer_requests",
     ),
+    # Organizers' announcements (announcements.services writes them with a frame of their
+    # own: the subject and text are the organizer's).
+    "announcement": (
+        _l("[%(group)s] %(subject)s"),
+        _l("%(name)s, an organizer of %(group)s, sent this announcement."),
+        "email_announcements",
+    ),
 }
 
 # The kinds whose message gives the other member's email address (both agreed to it).

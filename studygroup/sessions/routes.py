@@ -233,8 +233,16 @@ def session_page(
         failed_slot_id=failed_slot_id,
         availability=availability_panel(session, membership, form=availability_form),
         share=session_page_share(group, session),
+        announcements=_announcements(session, membership),
     )
     return page, status
+
+
+def _announcements(session, membership: Membership | None) -> dict:
+    """The copies of announcements the viewer was sent (announcements sit above sessions)."""
+    from studygroup.announcements.routes import session_panel
+
+    return session_panel(session, membership)
 
 
 def _offers(session, staffing, is_member: bool) -> dict:
