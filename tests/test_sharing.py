@@ -386,8 +386,11 @@ def test_japanese_breaks_between_characters_and_english_between_words():
     assert "Python" in "".join(lines) and all(
         "Pyth" not in line or "Python" in line for line in lines
     )
-    # A word longer than a line is cut rather than lost.
+    # A word longer than a line is cut rather than lost, also after other words.
     assert "".join(card.wrap("x" * 25, font, 100)) == "x" * 25
+    lines = card.wrap('会 </script><script>alert("x")</script>', font, 100)
+    assert " ".join(lines).replace(" ", "") == '会</script><script>alert("x")</script>'
+    assert all(len(line) <= 10 for line in lines)
 
 
 def test_a_long_title_shrinks_to_three_lines_with_an_ellipsis():

@@ -62,48 +62,43 @@ def _token_width(font, token: str) -> float:
 
 def wrap(text: str, font, max_width: float) -> list[str]:
     """Lines no wider than `max_width`: Latin breaks between words, Japanese between any two
-    characters, except before closing marks and small kana and after opening brackets."""
-    tokens = _TOKENS.findall(" ".join(text.split()))
+    characters, except before closing marks and small kana and after opening brackets. A
+    word wider than a line (a long URL) is cut by characters."""
     lines: list[list[str]] = [[]]
-    for token in tokens:
+
+    def width(parts: list[str]) -> float:
+        return _width(font, "".join(parts).rstrip())
+
+    def place(token: str) -> None:
         line = lines[-1]
         if token.isspace():
             if line:
                 line.append(" ")
-            continue
-        if _width(font, "".join([*line, token]).rstrip()) <= max_width or not line:
-            if _width(font, token) > max_width and not line:
-                lines[-1:] = [list(piece) for piece in _split_long(token, font, max_width)]
-            else:
-                line.append(token)
-            continue
+            return
+        if width([*line, token]) <= max_width:
+            line.append(token)
+            return
+        if len(token) > 1 and _width(font, token) > max_width:
+            for char in token:
+                place(char)
+            return
         while line and line[-1] == " ":
             line.pop()
-        carried = []
-        # A closing mark may not start the next line: take the character before it along.
+        carried: list[str] = []
+        # A closing mark may not start the next line: the token before it comes along.
         if token[0] in NO_LINE_START and len(line) > 1:
             carried.append(line.pop())
         # An opening bracket may not end this line.
         while len(line) > 1 and line[-1][-1] in NO_LINE_END:
             carried.insert(0, line.pop())
-        carried.append(token)
-        lines.append([])
-        for piece in carried:
-            if _width(font, "".join([*lines[-1], piece])) > max_width and lines[-1]:
-                lines.append([])
-            lines[-1].append(piece)
+        if carried and width([*carried, token]) > max_width:
+            line.extend(carried)  # the rule would overflow the next line: keep them here
+            carried = []
+        lines.append([*carried, token])
+
+    for token in _TOKENS.findall(" ".join(text.split())):
+        place(token)
     return ["".join(line).strip() for line in lines if "".join(line).strip()]
-
-
-def _split_long(word: str, font, max_width: float) -> list[str]:
-    """A word wider than a line (a long URL) is cut by characters."""
-    pieces, current = [], ""
-    for char in word:
-        if current and _width(font, current + char) > max_width:
-            pieces.append(current)
-            current = ""
-        current += char
-    return [*pieces, current] if current else pieces
 
 
 def _ellipsize(line: str, font, max_width: float) -> str:

@@ -8,6 +8,8 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group
 from studygroup.paging import Page
+from studygroup.participants.models import ParticipantStatus
+from studygroup.participants.organize import live_counts
 from studygroup.sessions.models import StudySession
 from studygroup.sharing import services
 from studygroup.urls import page_url
@@ -17,7 +19,9 @@ def session_page_share(group: Group, session: StudySession) -> services.Share | 
     if not services.is_shared(group):
         return None
     registered = (
-        services.registered_count(db.session, session) if session.takes_participants else None
+        live_counts(db.session, session.id)[ParticipantStatus.REGISTERED]
+        if session.takes_participants
+        else None
     )
     return services.session_share(
         group,

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from studygroup.groups.models import Group, Visibility
 from studygroup.i18n import format_date, format_time_range
-from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import SessionStatus, StudySession
 from studygroup.sharing.card import HEIGHT, WIDTH, CardText
 
@@ -38,18 +37,6 @@ def card_locale(group: Group, asked: str | None, languages) -> str:
     if asked in languages:
         return asked
     return "ja" if group.timezone == "Asia/Tokyo" else "en"
-
-
-def registered_count(db_session: Session, session: StudySession) -> int:
-    """Participants holding a seat (waitlisted ones do not)."""
-    return db_session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Participant)
-        .where(
-            Participant.session_id == session.id,
-            Participant.status == ParticipantStatus.REGISTERED,
-        )
-    )
 
 
 def upcoming_events(
