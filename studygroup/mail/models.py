@@ -45,3 +45,6 @@ class OutboundEmail(db.Model):
     lease_owner: Mapped[str | None] = mapped_column(sa.String(32))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A participant's short code: the message gets an HTML part with its QR code as an
+    # inline PNG (email clients show no SVG); drawn when sent, not stored as an image.
+    qr_text: Mapped[str | None] = mapped_column(sa.String(40))

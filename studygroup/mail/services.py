@@ -222,7 +222,40 @@ MESSAGES = {
         _l("%(name)s, an organizer of %(group)s, sent this announcement."),
         "email_announcements",
     ),
+    # Participants (studygroup.participants): coming to a session, apart from its staff.
+    "participant_registered": (
+        _l("You are registered: %(session)s"),
+        _l(
+            "You are registered to take part. Show the QR code or tell your code at "
+            "reception on the day."
+        ),
+        "email_signups",
+    ),
+    "participant_waitlisted": (
+        _l("On the waitlist: %(session)s"),
+        _l(
+            "The session is full, so you are on the waitlist. If a seat frees up, it is "
+            "yours and we tell you by email."
+        ),
+        "email_waitlist",
+    ),
+    "participant_promoted": (
+        _l("A seat freed up — you are registered: %(session)s"),
+        _l(
+            "Someone cancelled and you were first on the waitlist: you are registered. Show "
+            "the QR code or tell your code at reception on the day."
+        ),
+        "email_waitlist",
+    ),
+    "participant_reminder": (
+        _l("Reminder: %(session)s"),
+        _l("A reminder of the session you registered for."),
+        "email_reminders",
+    ),
 }
+
+# The kinds whose message carries the participant's code as a QR image (an HTML part).
+WITH_QR = {"participant_registered", "participant_promoted", "participant_reminder"}
 
 # The kinds whose message gives the other member's email address (both agreed to it).
 SHARES_ADDRESS = {"introduction_accepted"}
@@ -281,7 +314,16 @@ def queue_new_emails(db_session: Session, messages: list[OutboundEmail]) -> list
     commits."""
     if not messages:
         return []
-    columns = ("user_id", "to_address", "subject", "body", "kind", "dedupe_key", "status")
+    columns = (
+        "user_id",
+        "to_address",
+        "subject",
+        "body",
+        "kind",
+        "dedupe_key",
+        "status",
+        "qr_text",
+    )
     rows = [{c: getattr(m, c) for c in columns} | {"created_at": m.created_at} for m in messages]
     return insert_ignoring(
         db_session,
@@ -321,6 +363,7 @@ def compose_email(
     link: Link | None = None,
     note: str = "",
     other: User | None = None,
+    participant=None,
 ) -> OutboundEmail | None:
     """One message for `user` in their language, not yet in the outbox (None when the
     member turned this kind of email off). Messages to organizers name who asks (`about`)
@@ -330,7 +373,8 @@ def compose_email(
     member's own words (a thank-you note), quoted as they wrote them. `other` is a second
     member the message names (%(other)s; an introduction's other side), with their address
     only for the kinds in SHARES_ADDRESS. A message with neither session nor group (an
-    introduction) names no group at all.
+    introduction) names no group at all. `participant` is a registration to come to
+    `session` (pass the session too): its status, code and, for WITH_QR, its QR code.
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
@@ -375,6 +419,12 @@ def compose_email(
             to_organizer=kind in TO_ORGANIZERS,
             settings_url=_url("auth.profile"),
             schedule_url=_url("signups.schedule"),
+            participant=participant,
+            participation_url=(
+                _url("participants.show", slug=group.slug, session_id=session.id)
+                if participant is not None
+                else ""
+            ),
         )
     return OutboundEmail(
         user_id=user.id,
@@ -385,6 +435,7 @@ def compose_email(
         dedupe_key=dedupe_key,
         status=EmailStatus.PENDING,
         created_at=now,
+        qr_text=participant.code if participant is not None and kind in WITH_QR else None,
     )
 
 
@@ -551,6 +602,7 @@ def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.R
             OutboundEmail.body,
             OutboundEmail.created_at,
             OutboundEmail.attempts,
+            OutboundEmail.qr_text,
         )
         .where(OutboundEmail.id.in_(claimed))
         .order_by(OutboundEmail.id)
@@ -668,7 +720,34 @@ def _email_of(message: sa.Row) -> EmailMessage:
     email["Message-ID"] = make_msgid(domain=config["MAIL_SENDER"].split("@")[-1])
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body)
+    if message.qr_text:
+        _add_qr_alternative(email, message.body, message.qr_text)
     return email
+
+
+def _add_qr_alternative(email: EmailMessage, body: str, qr_text: str) -> None:
+    """An HTML alternative of the text with the QR code of `qr_text` as an inline PNG (a cid
+    image): email clients show no inline SVG. The text part stays first and says it all."""
+    from markupsafe import escape
+
+    from studygroup.participants.codes import qr_png
+
+    cid = make_msgid(domain="qr.studygroup")
+    html = (
+        '<!doctype html><html><body><pre style="font-family:inherit;white-space:pre-wrap">'
+        f"{escape(body)}</pre>"
+        f'<p><img src="cid:{cid[1:-1]}" alt="{escape(qr_text)}" width="200" height="200"></p>'
+        "</body></html>"
+    )
+    email.add_alternative(html, subtype="html")
+    email.get_payload()[1].add_related(
+        qr_png(qr_text),
+        maintype="image",
+        subtype="png",
+        cid=cid,
+        disposition="inline",
+        filename="qr.png",
+    )
 
 
 class _Connection:
@@ -697,7 +776,7 @@ class _Connection:
                     "fields": {
                         "to": email["To"],
                         "subject": email["Subject"],
-                        "body": email.get_content(),
+                        "body": email.get_body(("plain",)).get_content(),
                     }
                 },
             )

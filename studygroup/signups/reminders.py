@@ -16,9 +16,10 @@ from studygroup.signups.services import due_reminders
 
 
 def claim_reminders(db_session, *, now) -> int:
-    """Write each due reminder into the outbox once. The outbox's unique `dedupe_key`
-    (place and lead time) is the claim: when two runs overlap, a reminder the other run
-    wrote first is left out of this run's insert, so no reminder is ever written twice.
+    """Write each due reminder (places, then participants) into the outbox once. The
+    outbox's unique `dedupe_key` (place or participant, and lead time) is the claim: when
+    two runs overlap, a reminder the other run wrote first is left out of this run's
+    insert, so no reminder is ever written twice.
     Composes them all, then writes them in chunks (a transaction each). Returns how many it
     claimed."""
     messages = []
@@ -29,6 +30,23 @@ def claim_reminders(db_session, *, now) -> int:
             place=place,
             now=now,
             dedupe_key=f"reminder:{place.id}:{lead}",
+        )
+        if message is not None:
+            messages.append(message)
+    # Participants' reminders, claimed the same way (their own dedupe keys).
+    from studygroup.participants.services import (
+        due_participant_reminders,
+        participant_reminder_key,
+    )
+
+    for participant, lead in due_participant_reminders(db_session, now=now):
+        message = compose_email(
+            user=participant.user,
+            kind="participant_reminder",
+            participant=participant,
+            session=participant.session,
+            now=now,
+            dedupe_key=participant_reminder_key(participant, lead),
         )
         if message is not None:
             messages.append(message)

@@ -1,0 +1,149 @@
+"""Participants' emails through a real SMTP server (aiosmtpd), read back and parsed: the
+registration carries the code in its text and its QR code as an inline PNG."""
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from PIL import Image
+
+from studygroup.extensions import db
+from studygroup.mail.models import OutboundEmail
+from studygroup.mail.services import deliver
+from studygroup.participants.codes import qr_png
+from studygroup.participants.models import Participant, ParticipantStatus
+from studygroup.participants.services import register
+from studygroup.signups.reminders import claim_reminders
+
+
+def _session(make, group, *, capacity=1, days=10, title="第12回"):
+    session = make.session(group, day=date.today() + timedelta(days=days), title=title)
+    session.participant_capacity = capacity
+    db.session.commit()
+    return session
+
+
+def _participant(user):
+    return db.session.scalar(
+        sa.select(Participant).where(
+            Participant.user_id == user.id, Participant.status != ParticipantStatus.CANCELLED
+        )
+    )
+
+
+def _qr_part(message):
+    """The inline PNG of an HTML alternative, and the cid the HTML points to."""
+    html = message.get_body(("html",))
+    assert html is not None, "no HTML alternative"
+    [image] = [p for p in message.walk() if p.get_content_type() == "image/png"]
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html.get_content()
+    assert image.get_content_disposition() == "inline"
+    return image.get_content()
+
+
+def test_registration_in_english_carries_the_code_and_its_qr_png(client, auth, make, smtp_server):
+    group = make.group(name="Shibuya Python")
+    member = make.member(group, make.user("en@example.com", display_name="Ann", locale="en"))
+    session = _session(make, group, title="Meetup 12")
+    auth.login_as(member)
+    response = client.post(f"/g/{group.slug}/sessions/{session.id}/register")
+    assert response.status_code == 302
+    code = _participant(member).code
+
+    [message] = smtp_server.to("en@example.com")
+    assert message["Subject"] == "You are registered: Meetup 12"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    assert "Hello Ann," in text and f"Your code: {code}" in text
+    assert f"/g/{group.slug}/sessions/{session.id}/participation" in text
+    png = _qr_part(message)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png == qr_png(code)  # the QR code of this code, as the app draws it
+    width, height = Image.open(io.BytesIO(png)).size
+    assert width == height and width >= 100
+    assert code in message.get_body(("html",)).get_content()  # the image's alt text
+
+
+def test_waitlist_and_promotion_in_japanese(client, auth, make, smtp_server):
+    group = make.group(name="渋谷Python勉強会")
+    first = make.member(group, make.user("first@example.com", locale="en"))
+    second = make.member(group, make.user("second@example.com", display_name="二番", locale="ja"))
+    session = _session(make, group, capacity=1)
+    auth.login_as(first)
+    client.post(f"/g/{group.slug}/sessions/{session.id}/register")
+    auth.login_as(second)
+    client.post(f"/g/{group.slug}/sessions/{session.id}/register")
+
+    [waitlisted] = smtp_server.to("second@example.com")
+    assert "キャンセル待ち" in waitlisted["Subject"] and "第12回" in waitlisted["Subject"]
+    assert waitlisted.get_content_type() == "text/plain"  # no seat, no code, no QR
+    assert "二番" in waitlisted.get_content()
+
+    auth.login_as(first)
+    client.post(f"/g/{group.slug}/participants/{_participant(first).id}/cancel")
+    promoted = smtp_server.to("second@example.com")[-1]
+    assert "第12回" in promoted["Subject"] and "参加" in promoted["Subject"]
+    code = _participant(second).code
+    text = promoted.get_body(("plain",)).get_content()
+    assert code in text and "受付" in text
+    assert _qr_part(promoted) == qr_png(code)
+
+
+def test_each_setting_turns_its_email_off(client, auth, make, smtp_server):
+    group = make.group()
+    quiet = make.user("quiet@example.com")
+    quiet.email_signups = False
+    waiter = make.user("waiter@example.com")
+    waiter.email_waitlist = False
+    db.session.commit()
+    make.member(group, quiet)
+    make.member(group, waiter)
+    session = _session(make, group, capacity=1)
+    for user in (quiet, waiter):
+        auth.login_as(user)
+        client.post(f"/g/{group.slug}/sessions/{session.id}/register")
+    assert _participant(quiet).status == ParticipantStatus.REGISTERED
+    assert _participant(waiter).status == ParticipantStatus.WAITLISTED
+    assert smtp_server.messages == []
+    auth.login_as(quiet)
+    client.post(f"/g/{group.slug}/participants/{_participant(quiet).id}/cancel")
+    assert _participant(waiter).status == ParticipantStatus.REGISTERED
+    assert smtp_server.messages == []  # promotion is a waitlist email
+
+
+def test_the_reminder_goes_once_with_the_qr_code(app, make, smtp_server):
+    group = make.group()
+    member = make.member(group, make.user("r@example.com", locale="ja"))
+    session = _session(make, group, capacity=3, days=10)
+    register(
+        db.session,
+        member=member,
+        session=session,
+        answers={},
+        now=session.starts_at - timedelta(days=9),
+    )
+    db.session.commit()
+    db.session.execute(sa.delete(OutboundEmail))  # the registration's own email
+    db.session.commit()
+    at = session.starts_at - timedelta(hours=20)
+    assert claim_reminders(db.session, now=at) == 1
+    assert claim_reminders(db.session, now=at) == 0
+    deliver(db.session, now=datetime.now(UTC))
+    [reminder] = smtp_server.to("r@example.com")
+    assert "リマインダー" in reminder["Subject"] and "第12回" in reminder["Subject"]
+    code = _participant(member).code
+    assert code in reminder.get_body(("plain",)).get_content()
+    assert _qr_part(reminder) == qr_png(code)
+
+
+def test_without_a_mail_server_the_log_shows_the_text(app, make, caplog):
+    group = make.group()
+    member = make.member(group, make.user("log@example.com", locale="en"))
+    session = _session(make, group)
+    app.config["MAIL_SERVER"] = ""
+    register(db.session, member=member, session=session, answers={}, now=datetime.now(UTC))
+    db.session.commit()
+    with caplog.at_level("INFO"):
+        report = deliver(db.session, now=datetime.now(UTC))
+    assert report.sent == 1
