@@ -183,6 +183,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.introductions import routes as _introduction_routes  # noqa: F401
     from studygroup.main import bp as main_bp
     from studygroup.main import routes as _main_routes  # noqa: F401
+    from studygroup.participants import bp as participants_bp
+    from studygroup.participants import routes as _participant_routes  # noqa: F401
     from studygroup.participants.organize_routes import bp as participant_organize_bp
     from studygroup.people import bp as people_bp
     from studygroup.people import routes as _people_routes  # noqa: F401
@@ -213,6 +215,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(thanks_bp)
     app.register_blueprint(participant_organize_bp)
     app.register_blueprint(announcements_bp)
+    app.register_blueprint(participants_bp)
     app.register_blueprint(introductions_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(errors_bp)

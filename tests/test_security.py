@@ -53,6 +53,7 @@ def world(make):
     )
     question = ParticipantQuestion(session_id=session.id, text="Your company?")
     db.session.add_all([participant, question])
+    session.participant_capacity = 10  # it takes participants: the member pages answer too
     db.session.commit()
     return {
         "organizer": organizer,

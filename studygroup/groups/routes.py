@@ -58,6 +58,7 @@ from studygroup.paging import (
     page_number,
     search_text,
 )
+from studygroup.participants.services import participant_counts
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import past_page, past_sessions, past_years, upcoming_page
@@ -161,6 +162,7 @@ def show(group: Group, membership: Membership | None):
         past=past,
         past_years=past_years(db.session, group=group, now=now),
         staffing=staffing_for(db.session, upcoming.items),
+        participant_counts=participant_counts(db.session, upcoming.items),
         can_help=(
             sessions_member_can_help(db.session, current_user, upcoming.items)
             if membership is not None and membership.is_active

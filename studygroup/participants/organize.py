@@ -113,26 +113,13 @@ def change_participant_settings(
 def fill_seats(
     db_session: Session, session: StudySession, *, registered: int, now: datetime
 ) -> list[Participant]:
-    """Move people up from the waitlist, first in line first, while seats are free. The
-    caller holds the session's row lock and passes how many are registered."""
-    free = (session.participant_capacity or 0) - registered
-    if free <= 0:
-        return []
-    waiting = db_session.scalars(
-        sa.select(Participant)
-        .where(
-            Participant.session_id == session.id,
-            Participant.status == ParticipantStatus.WAITLISTED,
-        )
-        .order_by(Participant.waitlist_position.nulls_last(), Participant.id)
-        .limit(free)
-        .options(joinedload(Participant.user))
-    ).all()
-    for participant in waiting:
-        participant.status = ParticipantStatus.REGISTERED
-        participant.registered_at = now
-    db_session.flush()
-    return list(waiting)
+    """Move people up from the waitlist, first in line first, while seats are free: the one
+    rule of `participants.services.fill_participants_from_waitlist` (which also emails each
+    one promoted). The caller holds the session's row lock; `registered` is counted again
+    there, under the lock."""
+    from studygroup.participants.services import fill_participants_from_waitlist
+
+    return fill_participants_from_waitlist(db_session, session, now=now)
 
 
 def cancel_participant(

@@ -210,6 +210,8 @@ def session_page(
 ):
     """The session page; after a refused request, again with the request form open at
     `failed_slot_id`, what was typed in it and the errors next to their fields."""
+    from studygroup.participants.routes import participants_panel
+
     opens, closes = signup_window(group, session)
     staffing = staffing_for(db.session, [session])
     is_member = membership is not None and membership.is_active
@@ -234,6 +236,7 @@ def session_page(
         availability=availability_panel(session, membership, form=availability_form),
         share=session_page_share(group, session),
         announcements=_announcements(session, membership),
+        participants=participants_panel(session, membership),
     )
     return page, status
 

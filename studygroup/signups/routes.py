@@ -196,6 +196,10 @@ def cancel(group: Group, membership: Membership, place_id: int):
 def schedule():
     now = utcnow()
     upcoming = upcoming_places(db.session, current_user, now=now)
+    # Sessions the member comes to as a participant (participants/, a room beside this one).
+    from studygroup.participants import services as participants
+
+    attending = participants.upcoming_registrations(db.session, current_user, now=now)
     past = my_past_places_page(
         db.session,
         current_user,
@@ -210,6 +214,8 @@ def schedule():
         offered=offered_sessions(db.session, current_user, now=now),
         past=past,
         numbers=waitlist_numbers(db.session, upcoming),
+        attending=attending,
+        attending_numbers=participants.waitlist_numbers(db.session, attending),
         offers=open_offers(
             db.session, [p.id for p in upcoming if p.status == AssignmentStatus.CONFIRMED]
         ),
