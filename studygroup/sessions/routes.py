@@ -214,6 +214,7 @@ def session_page(
 
     opens, closes = signup_window(group, session)
     staffing = staffing_for(db.session, [session])
+    participants = participants_panel(session, membership)
     is_member = membership is not None and membership.is_active
     page = render_template(
         "sessions/show.html",
@@ -234,9 +235,11 @@ def session_page(
         blank_signup_form=SignUpForm(formdata=None),
         failed_slot_id=failed_slot_id,
         availability=availability_panel(session, membership, form=availability_form),
-        share=session_page_share(group, session),
+        share=session_page_share(
+            group, session, registered=participants["registered"] if participants else None
+        ),
         announcements=_announcements(session, membership),
-        participants=participants_panel(session, membership),
+        participants=participants,
     )
     return page, status
 

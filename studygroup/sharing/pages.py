@@ -15,14 +15,15 @@ from studygroup.sharing import services
 from studygroup.urls import page_url
 
 
-def session_page_share(group: Group, session: StudySession) -> services.Share | None:
+def session_page_share(
+    group: Group, session: StudySession, *, registered: int | None = None
+) -> services.Share | None:
+    """`registered`: the seats taken, when the page counted them already (its Participants
+    box); else counted here."""
     if not services.is_shared(group):
         return None
-    registered = (
-        live_counts(db.session, session.id)[ParticipantStatus.REGISTERED]
-        if session.takes_participants
-        else None
-    )
+    if registered is None and session.takes_participants:
+        registered = live_counts(db.session, session.id)[ParticipantStatus.REGISTERED]
     return services.session_share(
         group,
         session,
