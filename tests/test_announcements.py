@@ -276,22 +276,72 @@ def test_rate_limits_say_when_to_send_again(crowd, make):
     send(organizer, group, session, now=NOW + timedelta(days=1, seconds=1))
 
 
-def test_the_group_row_is_locked_before_counting(crowd, monkeypatch):
-    """Two clicks at once: the second waits for the first's lock, then sees its row."""
-    from studygroup.announcements import services
+def _race(app, author_ids, group_id, session_id):
+    """Every thread sends an announcement at the same moment, each with its own connection;
+    returns "sent" or "refused" per thread."""
+    import threading
 
+    from studygroup.groups.models import Group
+    from studygroup.sessions.models import StudySession
+
+    barrier = threading.Barrier(len(author_ids), timeout=30)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(author_id):
+        with app.app_context():
+            author = db.session.get(User, author_id)
+            group = db.session.get(Group, group_id)
+            session = db.session.get(StudySession, session_id)
+            barrier.wait()
+            try:
+                send(author, group, session, audience=Audience.STAFF, now=datetime.now(UTC))
+                db.session.commit()
+                result = "sent"
+            except RuleViolation:
+                db.session.rollback()
+                result = "refused"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=attempt, args=(a,)) for a in author_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == len(author_ids), "a thread did not finish"
+    return sorted(outcomes)
+
+
+def _racing_app(app_factory):
+    return app_factory(
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 12, "max_overflow": 0, "pool_timeout": 30}
+    )
+
+
+def test_clicks_at_once_never_pass_the_limits_together(crowd, make, app_factory):
+    """Under the group's row lock: eight co-organizers at once send five (the group's day),
+    and one organizer's four clicks at once send one (the minute), on both engines."""
     organizer, group, session, people = crowd
-    order = []
-    real_lock = services.lock_row
-    monkeypatch.setattr(
-        services, "lock_row", lambda *a, **k: order.append("lock") or real_lock(*a, **k)
+    app = _racing_app(app_factory)
+    co = [make.member(group, role=MemberRole.ORGANIZER) for _ in range(8)]
+    assert (
+        _race(app, [c.id for c in co], group.id, session.id)
+        == ["refused"] * 3 + ["sent"] * GROUP_DAILY_LIMIT
     )
-    real_rate = services._check_rate
-    monkeypatch.setattr(
-        services, "_check_rate", lambda *a, **k: order.append("count") or real_rate(*a, **k)
+    other = make.group(organizer)
+    other_session = make.session(other)
+    place(other_session, people["staff"])
+    outcomes = _race(app, [organizer.id] * 4, other.id, other_session.id)
+    assert outcomes == ["refused"] * 3 + ["sent"]
+    counted = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Announcement)
+        .where(Announcement.group_id == other.id)
     )
-    send(organizer, group, session)
-    assert order == ["lock", "count"]
+    assert counted == 1
 
 
 def test_access_404_for_another_group_403_for_a_member(crowd, client, auth, make):
@@ -311,9 +361,7 @@ def test_access_404_for_another_group_403_for_a_member(crowd, client, auth, make
         == 404
     )
     auth.login_as(people["member"])
-    assert (
-        client.get(f"/g/{group.slug}/sessions/{session.id}/announcements/new").status_code == 403
-    )
+    assert client.get(f"/g/{group.slug}/sessions/{session.id}/announcements/new").status_code == 403
     assert client.get(f"/g/{group.slug}/announcements/new").status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == 0
 
