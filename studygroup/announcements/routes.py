@@ -14,7 +14,6 @@ from studygroup.announcements.forms import AnnouncementForm
 from studygroup.announcements.models import Announcement, Audience
 from studygroup.announcements.services import (
     AUDIENCE_LABELS,
-    AUTHOR_INTERVAL,
     BODY_MAX,
     GROUP_DAILY_LIMIT,
     SESSION_AUDIENCES,
@@ -125,7 +124,6 @@ def _write(group, session, audiences, default: Audience, *, back: str):
         back=back,
         body_max=BODY_MAX,
         daily_limit=GROUP_DAILY_LIMIT,
-        minutes=int(AUTHOR_INTERVAL.total_seconds() // 60),
     ), status
 
 
