@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.extensions import db
+from studygroup.mail.models import OutboundEmail
 from studygroup.participants.models import (
     Participant,
     ParticipantAnswer,
@@ -421,9 +422,26 @@ def test_an_organizer_cancels_a_participant_and_the_first_waiting_moves_up(clien
     bo = db.session.get(Participant, rows["Bo"].id)
     assert bo.status == ParticipantStatus.CANCELLED and bo.cancelled_at is not None
     assert db.session.get(Participant, rows["Emi"].id).status == ParticipantStatus.REGISTERED
+    emi = db.session.get(Participant, rows["Emi"].id).user_id
+    told = db.session.scalars(sa.select(OutboundEmail.kind).where(OutboundEmail.user_id == emi))
+    assert list(told) == ["participant_promoted"]
     again = client.post(url, follow_redirects=True).get_data(as_text=True)
-    assert "already cancelled" in again
+    assert "This registration is already cancelled." in again
     assert db.session.get(Participant, rows["Dai"].id).status == ParticipantStatus.WAITLISTED
+
+
+def test_once_the_session_started_the_list_cancels_nobody(client, auth, seated):
+    organizer, group, session, rows = seated
+    session.starts_at = NOW - timedelta(minutes=5)
+    db.session.commit()
+    auth.login_as(organizer)
+    page = client.get(list_url(group, session)).get_data(as_text=True)
+    assert "Cancel registration" not in page
+    url = f"{list_url(group, session)}/{rows['Ai'].id}/cancel"
+    refused = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "This session has already started or is over." in refused
+    db.session.expire_all()
+    assert db.session.get(Participant, rows["Ai"].id).status == ParticipantStatus.REGISTERED
 
 
 # --- CSV ------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 participant list with answers, and cancelling a participant.
 
 Services take the database session and plain values and never read the request; they flush,
-the view commits. Changes that move people between registered and waitlisted take the
-session's row lock (`studygroup.db.lock_row`), the lock registration takes, so a capacity
-change and a registration never both count the same free seat.
+the view commits. Registering, cancelling and moving up from the waitlist are the rules of
+`participants.services` (an organizer's cancel is its `cancel_registration`). A capacity
+change takes the session's row lock (`studygroup.db.lock_row`), the lock registration takes,
+so a capacity change and a registration never both count the same free seat.
 """
 
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from studygroup.participants.models import (
     ParticipantStatus,
     QuestionKind,
 )
+from studygroup.participants.services import fill_participants_from_waitlist
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import StudySession
 
@@ -107,38 +109,8 @@ def change_participant_settings(
     session.participant_capacity = capacity
     session.participant_cancel_hours_before = cancel_hours_before
     db_session.flush()
-    return fill_seats(db_session, session, registered=registered, now=now)
-
-
-def fill_seats(
-    db_session: Session, session: StudySession, *, registered: int, now: datetime
-) -> list[Participant]:
-    """Move people up from the waitlist, first in line first, while seats are free: the one
-    rule of `participants.services.fill_participants_from_waitlist` (which also emails each
-    one promoted). The caller holds the session's row lock; `registered` is counted again
-    there, under the lock."""
-    from studygroup.participants.services import fill_participants_from_waitlist
-
+    # The one promotion rule (waitlist order; each one moved up is emailed).
     return fill_participants_from_waitlist(db_session, session, now=now)
-
-
-def cancel_participant(
-    db_session: Session, participant: Participant, *, now: datetime
-) -> list[Participant]:
-    """An organizer cancels someone's registration (or waitlist place). The row stays, as
-    cancelled; a seat it frees goes to the first on the waitlist (returned). Cancelling a
-    cancelled registration again changes nothing."""
-    session = lock_row(db_session, StudySession, participant.session_id)
-    db_session.refresh(participant)
-    if participant.status == ParticipantStatus.CANCELLED:
-        return []
-    participant.status = ParticipantStatus.CANCELLED
-    participant.cancelled_at = now
-    db_session.flush()
-    if not session.takes_participants:
-        return []
-    registered = live_counts(db_session, session.id)[ParticipantStatus.REGISTERED]
-    return fill_seats(db_session, session, registered=registered, now=now)
 
 
 # --- questions ------------------------------------------------------------------------------

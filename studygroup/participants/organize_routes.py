@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_login import current_user
 
 from studygroup.csvexport import csv_date, csv_response
 from studygroup.db import utcnow
@@ -19,7 +20,6 @@ from studygroup.participants.organize import (
     MAX_QUESTIONS,
     add_question,
     answered_question_ids,
-    cancel_participant,
     edit_question,
     get_participant,
     get_question,
@@ -35,6 +35,7 @@ from studygroup.participants.organize_forms import (
     MoveQuestionForm,
     QuestionForm,
 )
+from studygroup.participants.services import cancel_registration
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import get_session
@@ -96,6 +97,7 @@ def participants(group: Group, membership: Membership, session_id: int):
         answer_label=answer_label,
         question_heading=question_heading,
         action_form=ActionForm(),
+        now=utcnow(),
     )
 
 
@@ -156,14 +158,17 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
     if not ActionForm().validate_on_submit():
         abort(400)
     name = participant.user.display_name
-    was_cancelled = participant.status == ParticipantStatus.CANCELLED
-    promoted = cancel_participant(db.session, participant, now=utcnow())
+    try:
+        promoted = cancel_registration(
+            db.session, participant=participant, actor=current_user, now=utcnow()
+        )
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        return redirect(_list_url(group, session))
     names = [p.user.display_name for p in promoted]
     commit_and_send()
-    if was_cancelled:
-        flash(_("%(name)s's registration was already cancelled.", name=name), "info")
-    else:
-        flash(_("%(name)s's registration is cancelled.", name=name), "success")
+    flash(_("%(name)s's registration is cancelled.", name=name), "success")
     if names:
         flash(
             ngettext(
