@@ -147,3 +147,15 @@ def test_without_a_mail_server_the_log_shows_the_text(app, make, caplog):
     with caplog.at_level("INFO"):
         report = deliver(db.session, now=datetime.now(UTC))
     assert report.sent == 1
+
+
+def test_the_qr_code_is_a_full_qr_code_that_phones_read():
+    """Six letters fit a Micro QR code, which phones' scanners do not read: the app draws a
+    full one (21 modules or more a side, finder patterns dark in three corners)."""
+    image = Image.open(io.BytesIO(qr_png("WPN9PT", scale=1))).convert("L")
+    quiet = 4
+    modules = image.size[0] - 2 * quiet
+    assert modules >= 21 and (modules - 17) % 4 == 0  # versions 1..40: 21, 25, 29...
+    far = quiet + modules - 1
+    for x, y in ((quiet, quiet), (far, quiet), (quiet, far)):
+        assert image.getpixel((x, y)) == 0, (x, y)

@@ -1,7 +1,9 @@
 """A participant's short code and its QR code, drawn by the app itself (segno, no network).
 
 The QR code holds the short code and nothing else: reception scans it on the session's check-in
-page, which looks the code up among that session's participants."""
+page, which looks the code up among that session's participants. Always a full QR code
+(`segno.make_qr`): for six letters `segno.make` would draw a Micro QR code, which phones'
+scanners (BarcodeDetector, jsQR) do not read."""
 
 import io
 
@@ -29,7 +31,7 @@ def unused_code(db_session: Session, session_id: int) -> str:
 def qr_svg(text: str, *, scale: int = 6) -> Markup:
     """An inline SVG of the QR code for `text`, sized in CSS pixels, with a quiet zone."""
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(
+    segno.make_qr(text, error="m").save(
         buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, nl=False, svgclass="qr"
     )
     return Markup(buffer.getvalue().decode())  # noqa: S704 - segno's own SVG, no user markup
@@ -38,5 +40,5 @@ def qr_svg(text: str, *, scale: int = 6) -> Markup:
 def qr_png(text: str, *, scale: int = 8) -> bytes:
     """The QR code for `text` as PNG bytes (email clients do not show inline SVG)."""
     buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=scale)
+    segno.make_qr(text, error="m").save(buffer, kind="png", scale=scale)
     return buffer.getvalue()
