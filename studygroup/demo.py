@@ -258,6 +258,7 @@ def demo_command(force: bool) -> None:
     _introductions(people, now)
     _cards_sent(organizer, now)
     _birthdays(people, now)
+    _announcement(monthly, organizer, now)
     db.session.commit()
     click.echo(
         f"Demo group '{group.name}' with {len(users)} members and "
@@ -556,6 +557,56 @@ def _thank_you_notes(sessions, people, now) -> None:
             now=when,
         )
     db.session.execute(sa.delete(OutboundEmail))
+    db.session.info.pop("queued_emails", None)
+
+
+def _announcement(sessions, organizer, now) -> None:
+    """Two announcements in both languages: to the people of the next monthly meeting (its
+    participants and staff) and, earlier, to the whole group. Each reader finds them on the
+    session and group pages in their language. Their emails are not kept (the demo sends
+    none)."""
+    from studygroup.announcements.models import Audience
+    from studygroup.announcements.services import send_announcement
+    from studygroup.mail.models import OutboundEmail
+
+    upcoming = min((s for s in _loaded(sessions) if s.starts_at > now), key=lambda s: s.starts_at)
+    send_announcement(
+        db.session,
+        author=organizer,
+        group=upcoming.group,
+        session=None,
+        audience=Audience.GROUP,
+        subject_ja="年末LT大会の登壇者を募集しています",
+        body_ja=(
+            "12月の月例会は年末LT大会です。5分のLTをしてくださる方を募集しています。\n"
+            "開催回のページの「登壇者」から申請してください。"
+        ),
+        subject_en="Speakers wanted for the year-end lightning talks",
+        body_en=(
+            "December's meeting is our year-end lightning talk night. We are looking for "
+            "5-minute talks: offer one under Speaker on the session's page."
+        ),
+        now=now - timedelta(days=2),
+    )
+    send_announcement(
+        db.session,
+        author=organizer,
+        group=upcoming.group,
+        session=upcoming,
+        audience=Audience.SESSION,
+        subject_ja="会場は2階の第2会議室です",
+        body_ja=(
+            "今回は2階の第2会議室で開催します。エレベーターを降りて右手です。\n"
+            "設営の方は9時に、受付の方は9時半にお集まりください。"
+        ),
+        subject_en="We meet in room 2 on the second floor",
+        body_en=(
+            "This time we meet in room 2 on the second floor, to the right of the lift.\n"
+            "Setup starts at 9:00 and reception at 9:30."
+        ),
+        now=now - timedelta(hours=1),
+    )
+    db.session.execute(sa.delete(OutboundEmail).where(OutboundEmail.kind == "announcement"))
     db.session.info.pop("queued_emails", None)
 
 

@@ -533,3 +533,35 @@ def test_sending_to_300_costs_a_fixed_number_of_queries(make, count_queries):
     many = queries(NOW + timedelta(minutes=5))
     assert many == few <= 12
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundEmail)) == 31 + 301
+
+
+def test_the_demo_has_announcements_to_read_in_both_languages(runner, client, auth):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    to_group, to_session = db.session.scalars(
+        sa.select(Announcement).order_by(Announcement.created_at)
+    ).all()
+    assert to_group.audience == Audience.GROUP and to_session.audience == Audience.SESSION
+    assert to_session.recipient_count > 0
+    # No demo email is kept in the outbox.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundEmail)) == 0
+
+    def reader(announcement, locale):
+        return db.session.scalar(
+            sa.select(User)
+            .join(AnnouncementRecipient, AnnouncementRecipient.user_id == User.id)
+            .where(AnnouncementRecipient.announcement_id == announcement.id, User.locale == locale)
+            .order_by(User.id)
+            .limit(1)
+        )
+
+    from studygroup.sessions.models import StudySession
+
+    session = db.session.get(StudySession, to_session.session_id)
+    path = f"/g/{session.group.slug}/sessions/{session.id}"
+    auth.login_as(reader(to_session, "ja"))
+    assert "会場は2階の第2会議室です" in client.get(path).text
+    auth.login_as(reader(to_group, "en"))
+    page = client.get(f"/g/{session.group.slug}").text
+    assert "Speakers wanted for the year-end lightning talks" in page
+    assert "登壇者を募集" not in page
