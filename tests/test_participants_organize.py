@@ -25,6 +25,7 @@ from studygroup.participants.organize import (
     change_participant_settings,
     participant_list,
 )
+from studygroup.participants.services import register
 from studygroup.rules import RuleViolation
 
 NOW = datetime.now(UTC)
@@ -562,3 +563,50 @@ def test_members_get_403_and_other_groups_sessions_404(client, auth, seated, mak
     db.session.expire_all()
     assert db.session.get(Participant, rows["Ai"].id).status == ParticipantStatus.REGISTERED
     assert db.session.get(ParticipantQuestion, asked_one.id) is not None
+
+
+def test_answers_given_at_registration_reach_the_list_and_the_csv(client, auth, make):
+    """Through the registration service: the organizer's questions, the members' answers,
+    the waitlist, and a larger capacity that moves the first waiting up (emailed)."""
+    organizer = make.user(display_name="Org")
+    group = make.group(organizer)
+    session = make.session(group)
+    session.participant_capacity = 2
+    company = add_question(
+        db.session, session, text="Your company", kind=QuestionKind.TEXT, required=False, now=NOW
+    )
+    party = add_question(
+        db.session, session, text="After-party?", kind=QuestionKind.YES_NO, required=True, now=NOW
+    )
+    db.session.commit()
+    people = [make.member(group, make.user(display_name=n)) for n in ("Ai", "Bo", "Chie")]
+    given = zip(people, ("Acme", "", "+81 3"), ("yes", "no", "yes"), strict=True)
+    for person, works_at, joins in given:
+        register(
+            db.session,
+            member=person,
+            session=session,
+            answers={company.id: works_at, party.id: joins},
+            now=NOW,
+        )
+    db.session.commit()
+    auth.login_as(organizer)
+    page = client.get(list_url(group, session)).get_data(as_text=True)
+    assert "Registered: 2 of 2" in page and "Waitlist: 1" in page and "Acme" in page
+    table = _rows(client.get(f"{list_url(group, session)}.csv"))
+    assert table[0][-2:] == ["Your company", "After-party?"]
+    assert {row[0]: (row[3], row[-2], row[-1]) for row in table[1:]} == {
+        "Ai": ("Registered", "Acme", "Yes"),
+        "Bo": ("Registered", "", "No"),
+        "Chie": ("Waitlist", "'+81 3", "Yes"),
+    }
+    promoted = change_participant_settings(
+        db.session, session, takes=True, capacity=3, cancel_hours_before=0, now=NOW
+    )
+    db.session.commit()
+    assert [p.user_id for p in promoted] == [people[2].id]
+    assert db.session.scalar(
+        sa.select(OutboundEmail.kind).where(
+            OutboundEmail.user_id == people[2].id, OutboundEmail.kind == "participant_promoted"
+        )
+    )

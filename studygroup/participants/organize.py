@@ -223,7 +223,10 @@ def is_answered(db_session: Session, question: ParticipantQuestion) -> bool:
 def remove_question(db_session: Session, question: ParticipantQuestion, *, now: datetime) -> bool:
     """Stop asking a question. One nobody answered yet is deleted; one with answers is
     retired, so the answers keep their question (the list and CSV still show them).
-    Returns True when it was deleted."""
+    Returns True when it was deleted. Under the session's row lock, which registration
+    takes before it writes answers, so an answer cannot arrive between the check and the
+    delete."""
+    lock_row(db_session, StudySession, question.session_id)
     if is_answered(db_session, question):
         question.retired_at = now
         db_session.flush()
