@@ -12,6 +12,10 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+# No page needs the camera, microphone or location, except reception's check-in page, which
+# scans QR codes and sets CAMERA_ALLOWED itself (studygroup.checkin).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
+CAMERA_ALLOWED = "camera=(self), microphone=(), geolocation=()"
 
 
 def register_security_headers(app: Flask) -> None:
@@ -25,6 +29,7 @@ def register_security_headers(app: Flask) -> None:
         if response.mimetype == "text/html":
             headers.setdefault("Content-Security-Policy", CSP)
             headers.setdefault("X-Frame-Options", "DENY")
+            headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
             # Pages depend on who is logged in: never let a shared cache keep them.
             headers.setdefault("Cache-Control", "no-store")
         if production:

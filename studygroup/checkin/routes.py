@@ -33,6 +33,7 @@ from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import format_date, format_time, select_locale
 from studygroup.input import database_int
 from studygroup.rules import RuleViolation
+from studygroup.security import CAMERA_ALLOWED
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import get_session
 from studygroup.templating import role_label
@@ -54,7 +55,9 @@ def checkin_view(*, api: bool = False):
                 if api:
                     return jsonify(error=_("Please log in again.")), 401
                 return login_manager.unauthorized()
-            access = check_in_access(db.session, current_user, session, utcnow())
+            access = check_in_access(
+                db.session, current_user, session, utcnow(), membership=membership
+            )
             if access == Access.NOT_FOUND:
                 abort(404)
             if access == Access.FORBIDDEN:
@@ -117,6 +120,14 @@ def _page(
 @checkin_view()
 def page(group: Group, membership: Membership, session: StudySession):
     return _page(group, membership, session)
+
+
+@bp.after_request
+def _camera_for_scanning(response):
+    # The scanner asks for the camera (getUserMedia); every other page has it switched off.
+    if response.mimetype == "text/html":
+        response.headers["Permissions-Policy"] = CAMERA_ALLOWED
+    return response
 
 
 @bp.get("/g/<slug>/sessions/<int:session_id>/checkin/results")

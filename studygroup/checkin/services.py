@@ -119,14 +119,23 @@ def holds_reception_place(db_session: Session, user: User, session: StudySession
 
 
 def check_in_access(
-    db_session: Session, user: User | None, session: StudySession, now: datetime
+    db_session: Session,
+    user: User | None,
+    session: StudySession,
+    now: datetime,
+    *,
+    membership: Membership | None = None,
 ) -> Access:
+    """`membership`: the user's in the session's group, when the caller has it loaded."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Access.NOT_FOUND
     group = session.group
-    membership = db_session.scalar(
-        sa.select(Membership).where(Membership.user_id == user.id, Membership.group_id == group.id)
-    )
+    if membership is None or membership.user_id != user.id:
+        membership = db_session.scalar(
+            sa.select(Membership).where(
+                Membership.user_id == user.id, Membership.group_id == group.id
+            )
+        )
     holds = (
         membership is not None
         and membership.is_active
