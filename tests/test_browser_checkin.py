@@ -1,11 +1,14 @@
 """Reception check-in on a 360 px phone in a real browser, in Japanese and in English: Mika
 (on reception today) searches a name and checks her in with one tap, types a code, and the
 count follows; a check-in whose answer is lost on the way (the server did it, the phone saw
-a failed request) is queued, sent again, and counted once.
+a failed request) is queued, sent again, and counted once. And the scanner: Chromium's fake
+camera shows a participant's QR code (drawn by the app's own segno), and the page reads it.
 
 Screenshots go to test-artifacts/screenshots/ (git-ignored) for a person to look at.
 """
 
+import io
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
@@ -13,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.extensions import db
+from studygroup.participants.codes import qr_png
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -22,13 +26,51 @@ from tests.test_browser import DESKTOP, TOKYO, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
 
-browser = shared.browser
 new_context = shared.new_context
 screenshot = shared.screenshot
 live_server = shared.live_server
 live = shared.live
 
 PHONE_360 = {"width": 360, "height": 740}
+SCANNED_CODE = "QRTUVW"
+
+
+def _fake_camera_video(path, text: str) -> None:
+    """A Y4M video (Chromium's fake camera plays it in a loop) of `text`'s QR code in black on
+    white, in the middle of a 640x480 frame: the PNG the confirmation email carries."""
+    from PIL import Image
+
+    code = Image.open(io.BytesIO(qr_png(text, scale=8))).convert("L")
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(code, ((640 - code.width) // 2, (480 - code.height) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * (320 * 240)
+    with open(path, "wb") as f:
+        f.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(5):
+            f.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """The shared browser, with a fake camera showing SCANNED_CODE's QR code."""
+    if not os.access(shared.CHROMIUM, os.X_OK):
+        shared._unavailable(f"{shared.CHROMIUM} is missing: install Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    video = tmp_path_factory.mktemp("camera") / "qr.y4m"
+    _fake_camera_video(video, SCANNED_CODE)
+    camera = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=shared.CHROMIUM, args=shared.CHROMIUM_ARGS + camera
+        )
+        yield browser
+        browser.close()
 
 
 @dataclass(frozen=True)
@@ -40,7 +82,7 @@ class Seeded:
 
 def _seed(app, locale: str) -> Seeded:
     """Today's evening session of a Tokyo group: Mika Mori on reception, Ken Ito on setup,
-    three registered participants and one on the waitlist."""
+    four registered participants and one on the waitlist."""
     with app.app_context():
         make = factories.Factories(db.session)
         organizer = make.user("organizer@example.com", display_name="Aiko Sato", locale=locale)
@@ -79,6 +121,7 @@ def _seed(app, locale: str) -> Seeded:
             ("Priya Nair", "KMNPQR", ParticipantStatus.REGISTERED),
             ("長谷川 ひかり", "TUVWXY", ParticipantStatus.REGISTERED),
             ("Sora Abe", "HJKMNP", ParticipantStatus.WAITLISTED),
+            ("Emi Kato", SCANNED_CODE, ParticipantStatus.REGISTERED),
         ]
         for name, code, status in people:
             user = make.member(group, make.user(display_name=name))
@@ -209,9 +252,9 @@ def test_check_in_on_a_phone_in_japanese(live, new_context, screenshot):
         locale="ja-JP",
         name="phone-ja",
         words={
-            "count": "受付済み %d / 3人",
-            "count_over": "受付済み 4 / 4人",
-            "count_walk_in": "受付済み 5 / 5人",
+            "count": "受付済み %d / 4人",
+            "count_over": "受付済み 4 / 5人",
+            "count_walk_in": "受付済み 5 / 6人",
             "walk_in_name": "名前",
             "walk_in_email": "メールアドレス",
             "walk_in_button": "登録して受付する",
@@ -233,9 +276,9 @@ def test_check_in_on_a_phone_in_english(live, new_context, screenshot):
         locale="en-US",
         name="phone-en",
         words={
-            "count": "Checked in %d / 3",
-            "count_over": "Checked in 4 / 4",
-            "count_walk_in": "Checked in 5 / 5",
+            "count": "Checked in %d / 4",
+            "count_over": "Checked in 4 / 5",
+            "count_walk_in": "Checked in 5 / 6",
             "walk_in_name": "Name",
             "walk_in_email": "Email",
             "walk_in_button": "Register and check in",
@@ -247,3 +290,29 @@ def test_check_in_on_a_phone_in_english(live, new_context, screenshot):
             "sent_later": "Sent after the connection came back:",
         },
     )
+
+
+def test_the_camera_reads_a_participants_qr_code(live, new_context, screenshot):
+    from playwright.sync_api import expect
+
+    seeded = _seed(live.app, "en")
+    context, problems = new_context("en-US", PHONE_360)
+    context.grant_permissions(["camera"])
+    page = context.new_page()
+    _log_in(page, live.url, "mika@example.com")
+    page.goto(live.url + seeded.url)
+    page.get_by_role("button", name="Scan").click()
+    expect(page.locator("#scanner video")).to_be_visible()
+    expect(page.get_by_role("button", name="Scan")).to_be_hidden()
+    expect(page.locator(".checkin-banner.ok")).to_have_text("Checked in: Emi Kato", timeout=15000)
+    expect(page.locator("#count-participants")).to_have_text("Checked in 1 / 4")
+    screenshot(page, "checkin-scanned-phone-en")
+    # The code stays in front of the camera: it is sent once, not on every frame.
+    page.wait_for_timeout(1500)
+    expect(page.locator("#count-participants")).to_have_text("Checked in 1 / 4")
+    expect(page.locator(".checkin-banner.ok")).to_have_text("Checked in: Emi Kato")
+    page.get_by_role("button", name="Stop the camera").click()
+    expect(page.locator("#scanner")).to_be_hidden()
+    expect(page.get_by_role("button", name="Scan")).to_be_visible()
+    assert _checked_in(live.app, seeded.ids["Emi Kato"])[0] is not None
+    assert problems.found == []
