@@ -344,6 +344,22 @@ def test_clicks_at_once_never_pass_the_limits_together(crowd, make, app_factory)
     assert counted == 1
 
 
+def test_a_refused_send_keeps_the_text_and_says_when(crowd, client, auth):
+    organizer, group, session, people = crowd
+    send(organizer, group, session, now=datetime.now(UTC))
+    db.session.commit()
+    auth.login_as(organizer)
+    path = f"/g/{group.slug}/sessions/{session.id}/announcements/new"
+    data = {"audience": "staff", "subject_en": "Again", "body_en": "Second text"}
+    preview = client.post(path, data=data | {"action": "preview"})
+    digest = re.search(r'name="previewed" type="hidden" value="([0-9a-f]+)"', preview.text)[1]
+    response = client.post(path, data=data | {"action": "send", "previewed": digest})
+    assert response.status_code == 422
+    assert "Second text</textarea>" in response.text
+    assert "少し前にお知らせを送ったばかりです。次は" in response.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Announcement)) == 1
+
+
 def test_access_404_for_another_group_403_for_a_member(crowd, client, auth, make):
     organizer, group, session, people = crowd
     other_group = make.group(organizer)
@@ -520,17 +536,20 @@ def test_sending_to_300_costs_a_fixed_number_of_queries(make, count_queries):
 
     def queries(now):
         db.session.expire_all()
+        db.session.info.pop("queued_emails", None)
         author = db.session.get(User, organizer.id)
         g = db.session.get(type(group), group.id)
         with count_queries() as q:
             send(author, g, None, audience=Audience.GROUP, now=now)
         db.session.commit()
-        return q.count
+        return q.count, len(db.session.info.get("queued_emails", []))
 
     add_members(30, 0)
-    few = queries(NOW)
+    few, sent_at_once = queries(NOW)
+    assert sent_at_once == 31  # a small announcement goes out after the commit
     add_members(270, 1000)
-    many = queries(NOW + timedelta(minutes=5))
+    many, sent_at_once = queries(NOW + timedelta(minutes=5))
+    assert sent_at_once == 0  # 301 wait for the outbox's run rather than hold the request
     assert many == few <= 12
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundEmail)) == 31 + 301
 

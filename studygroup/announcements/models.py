@@ -46,7 +46,5 @@ class AnnouncementRecipient(db.Model):
     """Who an announcement was sent to (whether or not their email choices let the email
     through): they, and organizers, see its copy on the session page."""
 
-    announcement_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("announcement.id"), primary_key=True
-    )
+    announcement_id: Mapped[int] = mapped_column(sa.ForeignKey("announcement.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), primary_key=True, index=True)

@@ -185,7 +185,8 @@ def _check_organizer(db_session: Session, author: User, group: Group) -> None:
 
 
 def _check_rate(db_session: Session, *, author: User, group: Group, now: datetime) -> None:
-    """The limits, read under the group's row lock taken by the caller."""
+    """The limits, read under the group's row lock taken by the caller. Their messages
+    belong to no one field (the page shows them above the form, the text kept)."""
     from studygroup.i18n import format_datetime
 
     since = now - timedelta(days=1)
@@ -205,8 +206,7 @@ def _check_rate(db_session: Session, *, author: User, group: Group, now: datetim
                 "this one from %(when)s.",
                 n=GROUP_DAILY_LIMIT,
                 when=format_datetime(again, group.timezone),
-            ),
-            field="body_ja",
+            )
         )
     last = db_session.scalar(
         sa.select(sa.func.max(Announcement.created_at)).where(
@@ -218,8 +218,7 @@ def _check_rate(db_session: Session, *, author: User, group: Group, now: datetim
             _l(
                 "You sent an announcement a moment ago. You can send the next one from %(when)s.",
                 when=format_datetime(last + AUTHOR_INTERVAL, group.timezone),
-            ),
-            field="body_ja",
+            )
         )
 
 
