@@ -431,18 +431,44 @@ def test_an_organizer_cancels_a_participant_and_the_first_waiting_moves_up(clien
     assert db.session.get(Participant, rows["Dai"].id).status == ParticipantStatus.WAITLISTED
 
 
+def test_an_organizer_lets_someone_in_from_the_waitlist_over_the_capacity(
+    client, auth, seated
+):
+    organizer, group, session, rows = seated
+    auth.login_as(organizer)
+    url = f"{list_url(group, session)}/{rows['Dai'].id}/let-in"
+    page = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "Dai is registered from the waitlist. Dai is told by email." in page
+    assert "Registered: 4 of 3" in page  # over the capacity, which stays
+    db.session.expire_all()
+    assert db.session.get(Participant, rows["Dai"].id).status == ParticipantStatus.REGISTERED
+    assert db.session.get(Participant, rows["Emi"].id).status == ParticipantStatus.WAITLISTED
+    dai = db.session.get(Participant, rows["Dai"].id).user_id
+    told = db.session.scalars(sa.select(OutboundEmail.kind).where(OutboundEmail.user_id == dai))
+    assert list(told) == ["participant_promoted"]
+    again = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "Only someone on the waitlist can be let in." in again
+    # Cancelling one of the four frees no seat under the capacity of 3: Emi keeps waiting.
+    client.post(f"{list_url(group, session)}/{rows['Ai'].id}/cancel")
+    db.session.expire_all()
+    assert db.session.get(Participant, rows["Emi"].id).status == ParticipantStatus.WAITLISTED
+
+
 def test_once_the_session_started_the_list_cancels_nobody(client, auth, seated):
     organizer, group, session, rows = seated
     session.starts_at = NOW - timedelta(minutes=5)
     db.session.commit()
     auth.login_as(organizer)
     page = client.get(list_url(group, session)).get_data(as_text=True)
-    assert "Cancel registration" not in page
+    assert "Cancel registration" not in page and "Let in" not in page
     url = f"{list_url(group, session)}/{rows['Ai'].id}/cancel"
     refused = client.post(url, follow_redirects=True).get_data(as_text=True)
     assert "This session has already started or is over." in refused
+    late = client.post(f"{list_url(group, session)}/{rows['Dai'].id}/let-in")
+    assert late.status_code == 302
     db.session.expire_all()
     assert db.session.get(Participant, rows["Ai"].id).status == ParticipantStatus.REGISTERED
+    assert db.session.get(Participant, rows["Dai"].id).status == ParticipantStatus.WAITLISTED
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -533,6 +559,7 @@ def test_members_get_403_and_other_groups_sessions_404(client, auth, seated, mak
     gets = [base, f"{base}.csv", f"{base}/questions"]
     posts = [
         f"{base}/{rows['Ai'].id}/cancel",
+        f"{base}/{rows['Dai'].id}/let-in",
         f"{base}/questions",
         f"{base}/questions/{asked_one.id}",
         f"{base}/questions/{asked_one.id}/move",
@@ -554,6 +581,7 @@ def test_members_get_403_and_other_groups_sessions_404(client, auth, seated, mak
     for url in [theirs, f"{theirs}.csv", f"{theirs}/questions"]:
         assert client.get(url).status_code == 404, url
     assert client.post(f"{theirs}/{rows['Ai'].id}/cancel").status_code == 404
+    assert client.post(f"{theirs}/{rows['Dai'].id}/let-in").status_code == 404
     assert client.post(f"{theirs}/questions/{asked_one.id}/remove").status_code == 404
     # A participant or question of another session of one's own group: 404 too.
     own = make.session(other)

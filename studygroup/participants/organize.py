@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
 from studygroup.db import lock_row
+from studygroup.mail.services import queue_email
 from studygroup.names import name_matches
 from studygroup.participants.models import (
     CODE_ALPHABET,
@@ -111,6 +112,35 @@ def change_participant_settings(
     db_session.flush()
     # The one promotion rule (waitlist order; each one moved up is emailed).
     return fill_participants_from_waitlist(db_session, session, now=now)
+
+
+def let_in_from_waitlist(
+    db_session: Session, participant: Participant, *, now: datetime
+) -> Participant:
+    """An organizer registers someone from the waitlist now, ahead of the line and over the
+    capacity if it is full (a speaker's colleague, someone who helps at the door). The
+    capacity stays: nobody else moves up until a seat is free under it again. Refused once
+    the session started (reception lets people in then) or when they are not waiting.
+    Emailed as any move up is; under the session's row lock."""
+    session = lock_row(db_session, StudySession, participant.session_id)
+    db_session.refresh(participant)
+    if participant.status != ParticipantStatus.WAITLISTED:
+        raise RuleViolation(_l("Only someone on the waitlist can be let in."))
+    if not session.is_scheduled or session.starts_at <= now:
+        raise RuleViolation(_l("This session has already started or is over."))
+    participant.status = ParticipantStatus.REGISTERED
+    participant.registered_at = now
+    participant.updated_at = now
+    queue_email(
+        db_session,
+        user=participant.user,
+        kind="participant_promoted",
+        participant=participant,
+        session=session,
+        now=now,
+    )
+    db_session.flush()
+    return participant
 
 
 # --- questions ------------------------------------------------------------------------------

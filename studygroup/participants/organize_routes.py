@@ -23,6 +23,7 @@ from studygroup.participants.organize import (
     edit_question,
     get_participant,
     get_question,
+    let_in_from_waitlist,
     move_question,
     participant_list,
     questions_of,
@@ -39,7 +40,7 @@ from studygroup.participants.services import cancel_registration
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import get_session
-from studygroup.views import commit_and_send, show_violation
+from studygroup.views import commit_and_send, show_violation, told_by_email
 
 bp = Blueprint("participant_organize", __name__, template_folder="templates")
 
@@ -178,6 +179,34 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
                 names=_(", ").join(names),
             ),
             "info",
+        )
+    return redirect(_list_url(group, session))
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/let-in")
+@group_view(organizer=True)
+def let_in(group: Group, membership: Membership, session_id: int, participant_id: int):
+    session = _session_or_404(group, session_id)
+    participant = get_participant(db.session, session, participant_id)
+    if participant is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        let_in_from_waitlist(db.session, participant, now=utcnow())
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+    else:
+        name = participant.user.display_name
+        commit_and_send()
+        flash(
+            told_by_email(
+                _("%(name)s is registered from the waitlist.", name=name),
+                participant.user,
+                "participant_promoted",
+            ),
+            "success",
         )
     return redirect(_list_url(group, session))
 
