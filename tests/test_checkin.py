@@ -23,7 +23,13 @@ from studygroup.checkin.services import (
     walk_in,
 )
 from studygroup.extensions import db
-from studygroup.groups.models import JoinPolicy, MemberRole, Membership, MembershipStatus
+from studygroup.groups.models import (
+    JoinPolicy,
+    MemberRole,
+    Membership,
+    MembershipStatus,
+    Visibility,
+)
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus
@@ -507,6 +513,20 @@ def test_walk_in_when_open_to_all_makes_no_membership(make):
     db.session.commit()
     guest = db.session.scalar(sa.select(User).where(User.email == "guest@example.com"))
     assert db.session.scalar(sa.select(Membership).where(Membership.user_id == guest.id)) is None
+    # A members-only group opens nothing to outsiders, as when registering beforehand.
+    day.group.visibility = Visibility.MEMBERS
+    db.session.commit()
+    with pytest.raises(RuleViolation):
+        walk_in(
+            db.session,
+            session=day.session,
+            by=day.receptionist,
+            by_organizer=False,
+            now=_now(),
+            cost=CHEAP,
+            email="other@example.com",
+            display_name="Other",
+        )
 
 
 def test_a_removed_member_is_not_registered_at_the_door(day, make):
@@ -670,3 +690,20 @@ def test_only_the_check_in_page_may_use_the_camera(day, client, auth):
     assert client.get(day.url()).headers["Permissions-Policy"].startswith("camera=(self)")
     session_page = client.get(f"/g/{day.group.slug}/sessions/{day.session.id}")
     assert session_page.headers["Permissions-Policy"].startswith("camera=()")
+
+
+def test_no_walk_in_for_a_session_without_participants(day):
+    day.session.participant_capacity = None
+    db.session.commit()
+    with pytest.raises(RuleViolation):
+        walk_in(
+            db.session,
+            session=day.session,
+            by=day.organizer,
+            by_organizer=True,
+            now=_now(),
+            cost=CHEAP,
+            user=day.setup_member,
+        )
+    # Staff still check in.
+    assert check_in_staff(db.session, place=day.setup_place, by=day.organizer, now=_now()).now

@@ -36,6 +36,7 @@ from studygroup.participants.models import (
     Participant,
     ParticipantStatus,
 )
+from studygroup.participants.services import may_register
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import (
@@ -406,13 +407,16 @@ def walk_in(
     used; a new person gets an account (name, email) with a random password nobody knows:
     they set their own later (the app has no password-reset email yet, see the report).
 
-    Group rules (our choice): a group open to all takes any account as a participant; else
-    the person must be an active member, and a walk-in who is not becomes one by the
-    group's join policy: an open group takes them; an approval or invitation group only
-    when an organizer is at reception (as if invited). Nobody removed by an organizer.
+    Group rules (our choice): whoever may register beforehand may come in (`may_register`:
+    a public group open to all takes any account); else the person must be an active
+    member, and one who is not becomes one by the group's join policy: an open group takes
+    them; an approval or invitation group only when an organizer is at reception (as if
+    invited). Nobody an organizer removed.
     Takes the session's row lock; the caller commits.
     """
     group = session.group
+    if not session.takes_participants:
+        raise RuleViolation(_l("This session does not take participants."))
     new_account = False
     # First the lock: two taps on "register" for one new person make one account.
     lock_row(db_session, StudySession, session.id)
@@ -474,7 +478,7 @@ def _admit_to_group(
         return
     if membership is not None and membership.status == MembershipStatus.REMOVED:
         raise RuleViolation(_l("An organizer removed this person from the group."))
-    if group.participants_open_to_all:
+    if may_register(group, membership):  # open to all (a public group): no membership needed
         return
     if group.join_policy != JoinPolicy.OPEN and not by_organizer:
         raise RuleViolation(
