@@ -584,3 +584,19 @@ def test_the_demo_has_announcements_to_read_in_both_languages(runner, client, au
     page = client.get(f"/g/{session.group.slug}").text
     assert "Speakers wanted for the year-end lightning talks" in page
     assert "登壇者を募集" not in page
+
+
+def test_the_organizers_words_are_text_on_every_page(crowd, client, auth):
+    organizer, group, session, people = crowd
+    words = '<script>alert("x")</script> & <b>bold</b>'
+    send(organizer, group, session, audience=Audience.STAFF, subject_en=words, body_en=words)
+    db.session.commit()
+    auth.login_as(people["staff"])
+    page = client.get(f"/g/{group.slug}/sessions/{session.id}").text
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+    auth.login_as(organizer)
+    preview = client.post(
+        f"/g/{group.slug}/sessions/{session.id}/announcements/new",
+        data={"audience": "staff", "subject_en": "Hi", "body_en": words, "action": "preview"},
+    ).text
+    assert "<script>alert" not in preview and "&lt;b&gt;bold&lt;/b&gt;" in preview
