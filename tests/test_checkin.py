@@ -707,3 +707,35 @@ def test_no_walk_in_for_a_session_without_participants(day):
         )
     # Staff still check in.
     assert check_in_staff(db.session, place=day.setup_place, by=day.organizer, now=_now()).now
+
+
+def test_a_member_found_by_search_is_registered_at_the_door_from_the_page(day, client, auth):
+    auth.login_as(day.receptionist)
+    page = client.get(day.url("?q=ken")).get_data(as_text=True)
+    assert "Register at the door and check in" in page
+    response = client.post(day.url(), data={"action": "member", "id": str(day.setup_member.id)})
+    assert "Checked in: Ken Ito" in response.get_data(as_text=True)
+    assert "Checked in 1 / 1" in response.get_data(as_text=True)
+    # Someone who is not a member of this group is not found that way.
+    stranger = day.make.user()
+    response = client.post(day.url(), data={"action": "member", "id": str(stranger.id)})
+    assert response.status_code == 422
+    assert "not a member of this group" in response.get_data(as_text=True)
+
+
+def test_the_api_wants_the_csrf_token(day, app_factory, make):
+    from tests.conftest import Auth, IsolatedClient
+
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    Auth(client).login_as(day.receptionist)
+    p = day.participant(code="ACDEFH")
+    response = client.post(
+        day.url("/api"),
+        json={"action": "code", "code": "ACDEFH"},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 400 and response.is_json
+    db.session.refresh(p)
+    assert p.checked_in_at is None
