@@ -159,3 +159,93 @@ def test_the_qr_code_is_a_full_qr_code_that_phones_read():
     far = quiet + modules - 1
     for x, y in ((quiet, quiet), (far, quiet), (quiet, far)):
         assert image.getpixel((x, y)) == 0, (x, y)
+
+
+def test_participants_are_told_of_a_move_a_cancellation_and_a_reinstatement(
+    client, auth, make, smtp_server
+):
+    """Registered and waitlisted participants get the staff's change emails in their own
+    language; a participant who is on a role too gets one email, not two; the setting
+    email_session_changes turns them off."""
+    from studygroup.sessions.models import RoleSlot
+    from studygroup.signups.services import sign_up
+
+    organizer = make.user("org@example.com")
+    group = make.group(organizer, name="Shibuya Python")
+    ann = make.member(group, make.user("ann@example.com", display_name="Ann", locale="en"))
+    ken = make.member(group, make.user("ken@example.com", display_name="健", locale="ja"))
+    both = make.member(group, make.user("both@example.com", display_name="Bo", locale="en"))
+    quiet = make.member(group, make.user("quiet@example.com", locale="en"))
+    gone = make.member(group, make.user("gone@example.com", locale="en"))
+    quiet.email_session_changes = False
+    session = _session(make, group, capacity=2, title="Meetup 12")
+    now = datetime.now(UTC)
+    for member in (ann, both, ken, gone, quiet):  # ken and the rest: on the waitlist
+        register(db.session, member=member, session=session, answers={}, now=now)
+    setup = db.session.scalar(
+        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.id)
+    )
+    sign_up(db.session, member=both, slot=setup, now=now)
+    gone_registration = _participant(gone)
+    gone_registration.status = ParticipantStatus.CANCELLED  # cancelled: not told any more
+    db.session.commit()
+    assert _participant(ken).status == ParticipantStatus.WAITLISTED
+    deliver(db.session, now=now)
+    smtp_server.messages.clear()
+
+    auth.login_as(organizer)
+    response = client.post(
+        f"/g/{group.slug}/sessions/{session.id}/edit",
+        data={
+            "title": "Meetup 12",
+            "day": (date.today() + timedelta(days=11)).isoformat(),
+            "start_time": "10:00",
+            "end_time": "12:00",
+            "venue": "Hall B",
+            "description": "",
+            "takes_participants": "y",
+            "participant_capacity": "2",
+            "participant_cancel_hours_before": "0",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "1 person on its roles is told by email." in page
+    # ann and ken: Bo is told as staff, quiet turned these emails off.
+    assert "2 participants are told by email." in page
+
+    [moved] = smtp_server.to("ann@example.com")
+    assert moved["Subject"] == "Changed: Meetup 12"
+    text = moved.get_content()
+    assert "The session you registered for has changed." in text
+    assert "What changed: time, venue" in text and "Venue: Hall B" in text
+    assert f"Your code: {_participant(ann).code}" in text
+    [moved_ja] = smtp_server.to("ken@example.com")
+    assert moved_ja["Subject"] == "変更のお知らせ: Meetup 12"
+    text_ja = moved_ja.get_content()
+    # Waitlisted: told, in Japanese, with no code (he has no seat yet).
+    assert "お申し込みいただいた開催回の内容が変更されました。" in text_ja
+    assert "変更点: 日時、会場" in text_ja
+    assert _participant(ken).code not in text_ja
+    assert len(smtp_server.to("both@example.com")) == 1
+    assert "helping at" in smtp_server.to("both@example.com")[0].get_content()
+    assert smtp_server.to("quiet@example.com") == []
+    assert smtp_server.to("gone@example.com") == []
+
+    smtp_server.messages.clear()
+    client.post(f"/g/{group.slug}/sessions/{session.id}/cancel")
+    [cancelled] = smtp_server.to("ann@example.com")
+    assert cancelled["Subject"] == "Cancelled: Meetup 12"
+    assert "The session you registered for is cancelled." in cancelled.get_content()
+    assert "(Cancelled)" in cancelled.get_content()
+    assert "to cancel it" not in cancelled.get_content()  # nothing to cancel any more
+    assert len(smtp_server.to("ken@example.com")) == 1
+    assert len(smtp_server.to("both@example.com")) == 1
+
+    smtp_server.messages.clear()
+    client.post(f"/g/{group.slug}/sessions/{session.id}/reinstate")
+    [back] = smtp_server.to("ann@example.com")
+    assert "What changed: it takes place after all" in back.get_content()
+    assert len(smtp_server.to("ken@example.com")) == 1
+    assert len(smtp_server.to("both@example.com")) == 1
+    assert smtp_server.to("quiet@example.com") == []

@@ -252,6 +252,16 @@ MESSAGES = {
         _l("A reminder of the session you registered for."),
         "email_reminders",
     ),
+    "participant_session_changed": (
+        _l("Changed: %(session)s"),
+        _l("The session you registered for has changed."),
+        "email_session_changes",
+    ),
+    "participant_session_cancelled": (
+        _l("Cancelled: %(session)s"),
+        _l("The session you registered for is cancelled. We are sorry for the trouble."),
+        "email_session_changes",
+    ),
 }
 
 # The kinds whose message carries the participant's code as a QR image (an HTML part).

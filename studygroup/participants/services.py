@@ -386,6 +386,52 @@ def fill_participants_from_waitlist(
     return list(waiting)
 
 
+# --- telling participants -----------------------------------------------------------------
+
+
+def notify_participants_of_change(
+    db_session: Session,
+    session: StudySession,
+    *,
+    changes: tuple[str, ...],
+    now: datetime,
+    already_told: set[int] | frozenset[int] = frozenset(),
+) -> int:
+    """Email the session's live participants (registered and waitlisted) that it was
+    cancelled, put back on or moved (`changes` names what), in each one's language, as
+    `signups.services.notify_session_change` does for staff; called next to it, with the
+    staff it told as `already_told`, so someone on both lists gets one email. Their
+    `email_session_changes` choice applies. Returns the number of emails queued; the
+    caller commits."""
+    participants = db_session.scalars(
+        sa.select(Participant)
+        .where(
+            Participant.session_id == session.id,
+            Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
+        )
+        .options(joinedload(Participant.user))
+        .order_by(Participant.id)
+    ).all()
+    kind = (
+        "participant_session_cancelled" if session.is_cancelled else "participant_session_changed"
+    )
+    told = 0
+    for participant in participants:
+        if participant.user_id in already_told:
+            continue
+        message = queue_email(
+            db_session,
+            user=participant.user,
+            kind=kind,
+            participant=participant,
+            session=session,
+            changes=changes,
+            now=now,
+        )
+        told += message is not None
+    return told
+
+
 # --- reminders ----------------------------------------------------------------------------
 
 

@@ -357,10 +357,10 @@ def edit(group: Group, membership: Membership, session_id: int):
             if isinstance(error, SameStart):
                 same_start = error.session
         else:
-            told = 0
+            told, participants_told = 0, 0
             if change.time or change.venue:
                 what = tuple(name for name in ("time", "venue") if getattr(change, name))
-                told = notify_session_change(db.session, session, changes=what, now=utcnow())
+                told, participants_told = _tell_change(session, what)
             commit_and_send()
             saved = change.any or participant_change.changed
             flash(_("The session is saved.") if saved else _("Nothing changed."), "success")
@@ -376,6 +376,15 @@ def edit(group: Group, membership: Membership, session_id: int):
                         "%(num)d person on its roles is told by email.",
                         "%(num)d people on its roles are told by email.",
                         told,
+                    ),
+                    "info",
+                )
+            if participants_told:
+                flash(
+                    ngettext(
+                        "%(num)d participant is told by email.",
+                        "%(num)d participants are told by email.",
+                        participants_told,
                     ),
                     "info",
                 )
@@ -599,6 +608,19 @@ def held(group: Group, membership: Membership, session_id: int):
     return _set_status(group, session_id, mark_held, _("The session counts as held again."))
 
 
+def _tell_change(session: StudySession, changes: tuple[str, ...]) -> tuple[int, int]:
+    """Email the session's staff, then its participants who are not staff, about a change;
+    how many of each were told."""
+    from studygroup.participants.services import notify_participants_of_change
+
+    now = utcnow()
+    staff = notify_session_change(db.session, session, changes=changes, now=now)
+    participants = notify_participants_of_change(
+        db.session, session, changes=changes, now=now, already_told=staff
+    )
+    return len(staff), participants
+
+
 def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):
     session = _session_or_404(group, session_id)
     try:
@@ -607,8 +629,7 @@ def _set_status(group: Group, session_id: int, change, message: str, notify: boo
         flash(str(error.message), "error")
     else:
         if notify:
-            changes = () if session.is_cancelled else ("status",)
-            notify_session_change(db.session, session, changes=changes, now=utcnow())
+            _tell_change(session, () if session.is_cancelled else ("status",))
         commit_and_send()
         flash(message, "success")
     return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))

@@ -1230,9 +1230,11 @@ def cancel_future_places(
 
 def notify_session_change(
     db_session: Session, session: StudySession, *, changes: tuple[str, ...], now: datetime
-) -> int:
+) -> set[int]:
     """Email everyone holding or waiting for a place that the session changed or was
-    cancelled (what changed is named). Returns the number of messages queued."""
+    cancelled (what changed is named), each member once. Returns the ids of the members
+    told, so participants who are staff too are not told twice
+    (`participants.services.notify_participants_of_change`)."""
     places = db_session.scalars(
         sa.select(Assignment)
         .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
@@ -1247,7 +1249,7 @@ def notify_session_change(
             continue
         told.add(place.user_id)
         queue_email(db_session, user=place.user, kind=kind, place=place, changes=changes, now=now)
-    return len(told)
+    return told
 
 
 def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignment, int]]:
