@@ -5,7 +5,8 @@ Saturday for the past twelve months (and the next six), a weekly online もく�
 past two months (and the next two), attendance marked except at the latest meeting, a talk
 request waiting for the organizers and a waitlist at the next meeting, a setup place offered
 to whoever takes it, and fourteen members who can help with the meeting after that (an
-organizer who lets the organizers form the team sees a suggestion at once).
+organizer who lets the organizers form the team sees a suggestion at once). The meetings take
+participants, and a hands-on today has reception open (studygroup.demo_participants).
 """
 
 import random
@@ -22,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from studygroup.auth.models import CoworkersVisibility, User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
 from studygroup.db import utcnow
+from studygroup.demo_participants import add_guests, add_participants
 from studygroup.extensions import db
 from studygroup.groups.models import (
     Anchor,
@@ -196,6 +198,7 @@ def demo_command(force: bool) -> None:
         )
         db.session.add(user)
         users.append((user, skills))
+    guests = add_guests(password_hash)
     db.session.flush()
     for user, skills in users:
         set_skills(db.session, user, parse_skills(skills))
@@ -258,6 +261,7 @@ def demo_command(force: bool) -> None:
     _introductions(people, now)
     _cards_sent(organizer, now)
     _birthdays(people, now)
+    add_participants(_loaded(monthly), group, people, guests, organizer, now)
     _announcement(monthly, organizer, now)
     db.session.commit()
     click.echo(
@@ -705,6 +709,8 @@ def _print_logins() -> None:
     click.echo("  suzuki@example.com       member (sets up the room every month)")
     click.echo("  ito@example.com          member who keeps co-working private")
     click.echo("  tanaka@example.com       member who offers his setup place at the next meeting")
+    click.echo("  watanabe@example.com     reception today: checks participants in on a phone")
+    click.echo("  maria@example.com        participant today (reads English): her QR code")
 
 
 def _print_feeds() -> None:

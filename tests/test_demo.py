@@ -2,6 +2,7 @@ import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.demo import DEMO_PEOPLE
+from studygroup.demo_participants import GUESTS
 from studygroup.extensions import db
 from studygroup.sessions.models import StudySession
 
@@ -11,12 +12,13 @@ def test_demo_fills_an_empty_database_once(runner, client):
     assert result.exit_code == 0, result.output
     assert "organizer@example.com" in result.output
     assert "studygroup-demo-2026" in result.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == len(DEMO_PEOPLE) == 30
+    users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    assert len(DEMO_PEOPLE) == 30 and users == 30 + len(GUESTS)
     sessions = db.session.scalar(sa.select(sa.func.count()).select_from(StudySession))
     assert sessions >= 12
     again = runner.invoke(args=["demo"])
     assert "already has users" in again.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 30
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users
     # The printed login works.
     response = client.post(
         "/login", data={"email": "organizer@example.com", "password": "studygroup-demo-2026"}
@@ -260,3 +262,134 @@ def test_the_demo_forms_a_team_once_an_organizer_lets_it(runner):
     assert offer.status == "open"
     assert offer.place.user_id == people["tanaka"].id
     assert offer.place.slot.session_id == monthly[0].id
+
+
+def _counts(session):
+    from studygroup.participants.models import Participant, ParticipantStatus
+
+    rows = db.session.execute(
+        sa.select(Participant.status, Participant.checked_in_at.is_not(None), sa.func.count())
+        .where(Participant.session_id == session.id)
+        .group_by(Participant.status, Participant.checked_in_at.is_not(None))
+    ).all()
+    registered = sum(n for status, _c, n in rows if status == ParticipantStatus.REGISTERED)
+    waitlisted = sum(n for status, _c, n in rows if status == ParticipantStatus.WAITLISTED)
+    checked_in = sum(n for _s, checked, n in rows if checked)
+    return registered, waitlisted, checked_in
+
+
+def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner, client):
+    """Every monthly meeting takes 40 with the two questions; the past ones had 20-35
+    registered, most checked in and a few no-shows; the next has about 25 and room (and
+    Kobayashi not on it). Today's hands-on (Tokyo's date) is full with two waiting, five
+    checked in, Maria registered and not yet in; Watanabe, printed as reception today,
+    opens its check-in page in the app; the next meeting's announcement reached its
+    participants in both languages."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from studygroup.announcements.models import Announcement, AnnouncementRecipient, Audience
+    from studygroup.checkin.services import Access, check_in_access
+    from studygroup.demo_participants import (
+        AFFILIATION,
+        MONTHLY_CAPACITY,
+        PARTY,
+        TODAY_CAPACITY,
+        today_session,
+    )
+    from studygroup.participants.models import Participant, ParticipantStatus
+    from studygroup.participants.services import questions_of
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "watanabe@example.com     reception today" in result.output
+    assert "maria@example.com" in result.output
+    now = datetime.now(UTC)
+    people = {u.email.split("@")[0]: u for u in db.session.scalars(sa.select(User))}
+    monthly = db.session.scalars(
+        sa.select(StudySession)
+        .where(StudySession.title.contains("第"))
+        .order_by(StudySession.starts_at)
+    ).all()
+    held = [s for s in monthly if s.starts_at < now]
+    upcoming = [s for s in monthly if s.starts_at >= now]
+    assert all(s.participant_capacity == MONTHLY_CAPACITY for s in monthly)
+    for session in held:
+        registered, waitlisted, checked_in = _counts(session)
+        assert 20 <= registered <= 35 and waitlisted == 0, session.title
+        assert registered * 0.7 <= checked_in < registered, session.title  # a few no-shows
+        assert [(q.text, q.kind.value) for q in questions_of(db.session, session)] == [
+            (AFFILIATION, "text"),
+            (PARTY, "yes_no"),
+        ]
+    registered, waitlisted, checked_in = _counts(upcoming[0])
+    assert (registered, waitlisted, checked_in) == (25, 0, 0)
+    kobayashi = db.session.scalar(
+        sa.select(Participant).where(
+            Participant.session_id == upcoming[0].id, Participant.user_id == people["kobayashi"].id
+        )
+    )
+    assert kobayashi is None  # the browser walk registers her
+
+    today = today_session(db.session)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert today.starts_at.astimezone(tokyo).date() == now.astimezone(tokyo).date()
+    assert today.participant_capacity == TODAY_CAPACITY
+    assert _counts(today) == (TODAY_CAPACITY, 2, 5)
+    maria = db.session.scalar(
+        sa.select(Participant).where(
+            Participant.session_id == today.id, Participant.user_id == people["maria"].id
+        )
+    )
+    assert maria.status == ParticipantStatus.REGISTERED and maria.checked_in_at is None
+    watanabe = people["watanabe"]
+    assert check_in_access(db.session, watanabe, today, now) == Access.OPEN
+    assert check_in_access(db.session, people["suzuki"], today, now) == Access.FORBIDDEN
+
+    client.post("/login", data={"email": "watanabe@example.com", "password": "studygroup-demo-2026"})
+    page = client.get(f"/g/shibuya-py/sessions/{today.id}/checkin").get_data(as_text=True)
+    assert "受付済み 5 / 20人" in page  # Watanabe reads Japanese
+
+    # The next meeting's announcement reached its participants too, each in their language.
+    announcement = db.session.scalar(
+        sa.select(Announcement).where(Announcement.audience == Audience.SESSION)
+    )
+    assert announcement.session_id == upcoming[0].id
+    told = set(
+        db.session.scalars(
+            sa.select(AnnouncementRecipient.user_id).where(
+                AnnouncementRecipient.announcement_id == announcement.id
+            )
+        )
+    )
+    participants = set(
+        db.session.scalars(
+            sa.select(Participant.user_id).where(Participant.session_id == upcoming[0].id)
+        )
+    )
+    assert participants <= told
+    locales = {u.locale for u in people.values() if u.id in participants}
+    assert locales == {"ja", "en"}
+
+
+def test_late_in_the_evening_in_tokyo_today_s_session_is_still_today(runner, monkeypatch):
+    """Run at 23:50 in Tokyo, the hands-on is still on that day (already over), so
+    reception can still open the check-in page."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    import studygroup.demo
+    from studygroup.checkin.services import Access, check_in_access
+    from studygroup.demo_participants import today_session
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    late = datetime.now(tokyo).replace(hour=23, minute=50).astimezone(UTC)
+    monkeypatch.setattr(studygroup.demo, "utcnow", lambda: late)
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    today = today_session(db.session)
+    assert today.starts_at.astimezone(tokyo).date() == late.astimezone(tokyo).date()
+    assert today.ends_at < late
+    assert _counts(today) == (20, 2, 5)
+    watanabe = db.session.scalar(sa.select(User).where(User.email == "watanabe@example.com"))
+    assert check_in_access(db.session, watanabe, today, late) == Access.OPEN
