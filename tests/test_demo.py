@@ -346,7 +346,9 @@ def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner,
     assert check_in_access(db.session, watanabe, today, now) == Access.OPEN
     assert check_in_access(db.session, people["suzuki"], today, now) == Access.FORBIDDEN
 
-    client.post("/login", data={"email": "watanabe@example.com", "password": "studygroup-demo-2026"})
+    client.post(
+        "/login", data={"email": "watanabe@example.com", "password": "studygroup-demo-2026"}
+    )
     page = client.get(f"/g/shibuya-py/sessions/{today.id}/checkin").get_data(as_text=True)
     assert "受付済み 5 / 20人" in page  # Watanabe reads Japanese
 
