@@ -74,6 +74,7 @@ def test_the_migrations_go_down_and_up_with_data(empty_database, app_factory):
     status), the name keys are made again from the names, tokens and change times are kept."""
     from studygroup.auth.models import User
     from studygroup.demo import DEMO_PEOPLE
+    from studygroup.demo_participants import GUESTS
 
     app = app_factory(empty_database)
     with app.app_context():
@@ -112,7 +113,7 @@ def test_the_migrations_go_down_and_up_with_data(empty_database, app_factory):
         assert after[held].status == "scheduled" and after[held].cancelled_at is None
 
         upgrade()
-        people = len(DEMO_PEOPLE) + len(names)
+        people = len(DEMO_PEOPLE) + len(GUESTS) + len(names)
         tokens = db.session.scalars(sa.select(User.coworkers_link_token)).all()
         assert len(tokens) == people and len(set(tokens)) == people
         assert all(len(t) > 30 for t in tokens)
