@@ -46,6 +46,9 @@ class DefaultConfig:
     # long; its logins to that account skip the limits above until it fails this often.
     LOGIN_DEVICE_COOKIE_DAYS = 365
     LOGIN_MAX_FAILURES_PER_DEVICE = 10
+    # "Forgot your password?" asks from one network address within the window above (each
+    # account also gets at most studygroup.auth.reset.RESET_EMAILS_PER_HOUR emails an hour).
+    PASSWORD_RESET_MAX_PER_ADDRESS = 20
 
     # Behind a reverse proxy: how many proxies set X-Forwarded-* (0 = none trusted).
     PROXY_FIX_X_FOR = 0

@@ -21,11 +21,13 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 
 from studygroup import create_app
+from studygroup.auth.reset import Purpose, password_link_token
 from studygroup.auth.services import register_user
 from studygroup.calendar import tokens
 from studygroup.extensions import db
@@ -252,6 +254,10 @@ def build_world() -> World:
             member.coworkers_link_token,
             tokens.token_of(member),
             tokens.group_link_token(closed_membership, closed, member),
+            # A working "set your password" link (studygroup.auth.reset).
+            password_link_token(
+                member, purpose=Purpose.RESET, secret_key=current_app.config["SECRET_KEY"], now=now
+            ),
         ],
     )
     world.all_ids = sorted({i for values in ids.values() for i in values})
@@ -569,6 +575,7 @@ def test_the_forms_of_every_page_were_found(app, shared_world):
         "auth.login",
         "auth.register",
         "auth.profile",
+        "auth.forgot_password",
     ):
         assert endpoint in forms, endpoint
     moves = [_offered(v) for v in forms["signups.place_action"]]

@@ -105,6 +105,7 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(app_fac
     client = app.test_client()
     rules = _rules(app, STATE_CHANGING)
     assert len(rules) >= 15  # the walk really covers the app
+    assert {"auth.forgot_password", "auth.reset_password"} <= {r.endpoint for r in rules}
     for as_user in (None, world["organizer"]):
         if as_user is not None:
             with client.session_transaction() as session:

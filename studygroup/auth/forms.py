@@ -194,3 +194,40 @@ class PasswordChangeForm(NewPasswordMixin, Form):
 
     def validate_new_password(self, field):
         self.check_new_password(field, self.user.email, self.user.display_name)
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(
+        _l("Email"),
+        filters=[strip],
+        validators=[required(), Email(check_deliverability=False), Length(max=254)],
+        description=_l("The address you log in with."),
+    )
+
+
+class ResetPasswordForm(NewPasswordMixin, Form):
+    """A new password from a reset or welcome link: the registration rule, typed twice (no
+    current password to check it against, so a typo would lock them out again)."""
+
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[required()],
+        description=_l("8 to 64 characters."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(
+        _l("New password again"),
+        validators=[required()],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_new_password(self, field):
+        self.check_new_password(field, self.user.email, self.user.display_name)
+
+    def validate_confirm_password(self, field):
+        if self.new_password.data and field.data != self.new_password.data:
+            raise ValidationError(_l("The two passwords are not the same."))

@@ -9,8 +9,24 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.orm import undefer_group
 
 from studygroup.auth import bp, devices
-from studygroup.auth.forms import LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+from studygroup.auth.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from studygroup.auth.models import User
+from studygroup.auth.reset import (
+    LIFETIMES,
+    PasswordLinkRefused,
+    Purpose,
+    account_for_reset,
+    queue_reset_email,
+    read_password_link,
+    set_password_with_link,
+)
 from studygroup.auth.services import (
     HashCost,
     authenticate,
@@ -22,7 +38,7 @@ from studygroup.auth.services import (
     remember_page_locale,
     set_skills,
 )
-from studygroup.auth.throttle import LoginThrottled, begin_attempt, end_attempt
+from studygroup.auth.throttle import LoginThrottled, begin_attempt, end_attempt, take_reset_turn
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
 from studygroup.i18n import (
@@ -33,7 +49,7 @@ from studygroup.i18n import (
 )
 from studygroup.logging import security_event
 from studygroup.security import client_address, return_path
-from studygroup.views import commit_unless_duplicate
+from studygroup.views import commit_and_send, commit_unless_duplicate
 
 EMAIL_CHOICES = (
     "email_signups",
@@ -299,3 +315,107 @@ def password():
     if wrong:
         security_event("password_check_failed", user_id=user.id)
     return render_template("auth/password.html", form=form)
+
+
+# --- "forgot your password?" and welcome links (studygroup.auth.reset) ----------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a link to set a new password. Whether an account has the address or not, the
+    answer is the same, so the page tells nobody who has an account here."""
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot.html", form=form)
+    now = utcnow()
+    wait = take_reset_turn(db.session, client_address(), now=now, config=current_app.config)
+    db.session.commit()
+    if wait:
+        security_event("password_reset_throttled", retry_after=wait)
+        minutes = math.ceil(wait / 60)
+        form.email.errors = [
+            *form.email.errors,
+            ngettext(
+                "Too many requests from this network. Try again in %(num)d minute.",
+                "Too many requests from this network. Try again in %(num)d minutes.",
+                minutes,
+            ),
+        ]
+        response = make_response(render_template("auth/forgot.html", form=form), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = account_for_reset(db.session, form.email.data)
+    queued = None
+    if user is not None:
+        queued = queue_reset_email(
+            db.session, user, secret_key=current_app.config["SECRET_KEY"], now=now
+        )
+    security_event(
+        "password_reset_asked",
+        email_hash=_email_hash(form.email.data),
+        emailed=queued is not None,
+    )
+    commit_and_send()
+    hours = round(LIFETIMES[Purpose.RESET].total_seconds() / 3600)
+    flash(
+        ngettext(
+            "If an account has the address %(email)s, we sent it a link to set a new password. "
+            "The link works for %(num)d hour. No email? Look in the spam folder, or ask again.",
+            "If an account has the address %(email)s, we sent it a link to set a new password. "
+            "The link works for %(num)d hours. No email? Look in the spam folder, or ask again.",
+            hours,
+            email=form.email.data,
+        ),
+        "info",
+    )
+    return redirect(url_for("auth.login"))
+
+
+def _private(response, status: int = 200):
+    """A page whose address holds a secret link: no Referer carries it anywhere."""
+    response = make_response(response, status)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """The page of a reset or welcome link: choose a new password, then logged in. A link that
+    has expired or was used gets a page that says so, with the way to ask for another."""
+    now, config = utcnow(), current_app.config
+    try:
+        link = read_password_link(db.session, token, secret_key=config["SECRET_KEY"], now=now)
+    except PasswordLinkRefused as refused:
+        return _refused_link(refused)
+    form = ResetPasswordForm(link.user)
+    if form.validate_on_submit():
+        try:
+            link = set_password_with_link(
+                db.session,
+                token,
+                form.new_password.data,
+                secret_key=config["SECRET_KEY"],
+                now=now,
+                cost=HashCost.from_config(config),
+            )
+        except PasswordLinkRefused as refused:
+            db.session.rollback()
+            return _refused_link(refused)
+        db.session.commit()
+        user = link.user
+        login_user(user)
+        keep_member_locale(user)
+        security_event("password_set_by_link", user_id=user.id, purpose=link.purpose.value)
+        flash(
+            _("Your password is set and you are logged in. Other devices are logged out."),
+            "success",
+        )
+        return _remember_device(redirect(url_for("main.home")), user, _devices())
+    page = render_template("auth/reset.html", form=form, user=link.user, purpose=link.purpose)
+    return _private(page, 422 if form.errors else 200)
+
+
+def _refused_link(refused: PasswordLinkRefused):
+    security_event("password_link_refused", reason=refused.problem.value)
+    page = render_template("auth/reset_refused.html", problem=refused.problem.value)
+    return _private(page, 404 if refused.problem.value == "broken" else 410)

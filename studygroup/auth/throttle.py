@@ -199,3 +199,17 @@ def forget_old_attempts(db_session: Session, *, now: datetime, config) -> int:
         )
     )
     return failures.rowcount + counters.rowcount
+
+
+def take_reset_turn(db_session: Session, address: str, *, now: datetime, config) -> int:
+    """Count one "forgot your password?" ask from a network address: 0 when it may go on,
+    else the seconds until it may (PASSWORD_RESET_MAX_PER_ADDRESS asks, forgotten after a
+    quiet LOGIN_THROTTLE_WINDOW). Every ask counts, whether an account exists or not, so the
+    answer says nothing about accounts. The caller commits."""
+    window = config["LOGIN_THROTTLE_WINDOW"]
+    row, asks = _locked_counter(db_session, f"reset:{address[:64]}", now=now, window=window)
+    if asks >= config["PASSWORD_RESET_MAX_PER_ADDRESS"]:
+        return max(1, math.ceil((row.last_attempt_at + window - now).total_seconds()))
+    row.attempts = asks + 1
+    row.last_attempt_at = now
+    return 0

@@ -23,5 +23,8 @@ class WalkInForm(Form):
         _l("Email"),
         filters=[strip],
         validators=[required(), Email(check_deliverability=False), Length(max=254)],
-        description=_l("Their account's address; a new one gets an account."),
+        description=_l(
+            "Their account's address. A new one gets an account, and an email to choose "
+            "their password."
+        ),
     )

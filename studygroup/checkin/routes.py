@@ -37,6 +37,7 @@ from studygroup.security import CAMERA_ALLOWED
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import get_session
 from studygroup.templating import role_label
+from studygroup.views import commit_and_send
 
 
 def checkin_view(*, api: bool = False):
@@ -187,7 +188,7 @@ def post(group: Group, membership: Membership, session: StudySession):
             walk_in_form=walk_in_form,
             status=422,
         )
-    db.session.commit()
+    commit_and_send()  # a new account's welcome email goes at once
     return _page(group, membership, session, result=result)
 
 

@@ -13,10 +13,12 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import User
+from studygroup.auth.reset import queue_welcome_email
 from studygroup.auth.services import HashCost, normalize_email, register_user
 from studygroup.db import lock_row
 from studygroup.groups.models import (
@@ -404,8 +406,9 @@ def walk_in(
     (they are in the room).
 
     `user`: a member found by search. Else `email`: an existing account with that address is
-    used; a new person gets an account (name, email) with a random password nobody knows:
-    they set their own later (the app has no password-reset email yet, see the report).
+    used; a new person gets an account (name, email) with a random password nobody knows,
+    and a welcome email in `locale` (the receptionist's page language, our best guess) with
+    their code and a link to choose their password (studygroup.auth.reset).
 
     Group rules (our choice): whoever may register beforehand may come in (`may_register`:
     a public group open to all takes any account); else the person must be an active
@@ -463,9 +466,19 @@ def walk_in(
         participant.added_by_id = by.id
         participant.updated_at = now
     db_session.flush()
-    return _mark_participant(
+    result = _mark_participant(
         db_session, participant, by=by, now=now, walk_in=True, new_account=new_account
     )
+    if new_account:
+        queue_welcome_email(
+            db_session,
+            user,
+            session=session,
+            participant=participant,
+            secret_key=current_app.config["SECRET_KEY"],
+            now=now,
+        )
+    return result
 
 
 def _admit_to_group(

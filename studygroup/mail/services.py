@@ -262,6 +262,23 @@ MESSAGES = {
         _l("The session you registered for is cancelled. We are sorry for the trouble."),
         "email_session_changes",
     ),
+    # Account links (studygroup.auth.reset): nobody can turn these off, they are the way in.
+    "password_reset": (
+        _l("Set a new password for studygroup"),
+        _l(
+            "Someone, we hope you, asked to set a new password for your studygroup account. "
+            "To choose one, open this link:"
+        ),
+        None,
+    ),
+    "walk_in_welcome": (
+        _l("Welcome to %(group)s: set your password"),
+        _l(
+            "You were registered at reception for %(session)s, and an account was made for "
+            "you with this email address. To log in, choose your password at this link:"
+        ),
+        None,
+    ),
 }
 
 # The kinds whose message carries the participant's code as a QR image (an HTML part).
@@ -303,7 +320,12 @@ def queue_email(db_session: Session, **what) -> OutboundEmail | None:
     Returns None when the member turned this kind of email off. With `dedupe_key` the
     message is written once: None too when a message with that key is in the outbox already.
     """
-    message = compose_email(**what)
+    return queue_composed(db_session, compose_email(**what))
+
+
+def queue_composed(db_session: Session, message: OutboundEmail | None) -> OutboundEmail | None:
+    """Write a composed message into the outbox (see `queue_email`); the caller commits and
+    `send_queued` sends it after the commit."""
     if message is None:
         return None
     if message.dedupe_key is None:
@@ -450,8 +472,65 @@ def compose_email(
 
 
 def wants_email(user: User, kind: str) -> bool:
-    """Whether the member lets this kind of email reach them (their profile's choices)."""
-    return bool(getattr(user, MESSAGES[kind][2]))
+    """Whether the member lets this kind of email reach them (their profile's choices; a
+    kind with no setting, such as a password link, always does)."""
+    setting = MESSAGES[kind][2]
+    return setting is None or bool(getattr(user, setting))
+
+
+def compose_password_email(
+    *,
+    user: User,
+    kind: str,
+    now: datetime,
+    link_url: str,
+    valid_for: timedelta,
+    session=None,
+    participant=None,
+) -> OutboundEmail:
+    """A message with a link to set a password (`kind` "password_reset", or "walk_in_welcome"
+    with the `session` and `participant` of the walk-in), in the member's language. The link
+    is in the body only: the outbox keeps it until it expires or is used."""
+    from flask_babel import ngettext
+
+    from studygroup.i18n import format_datetime as format_local
+
+    subject_text, intro, _setting = MESSAGES[kind]
+    group = session.group if session is not None else None
+    with force_locale(locale_of(user)):
+        values = {
+            "session": session.title if session is not None else "",
+            "group": group.name if group is not None else "",
+        }
+        hours = round(valid_for.total_seconds() / 3600)
+        if hours < 48:
+            lifetime = ngettext("%(num)d hour", "%(num)d hours", hours)
+        else:
+            lifetime = ngettext("%(num)d day", "%(num)d days", round(hours / 24))
+        subject = " ".join((str(subject_text) % values).split())
+        body = render_template(
+            "mail/password_link.txt",
+            user=user,
+            intro=str(intro) % values,
+            link_url=link_url,
+            lifetime=lifetime,
+            welcome=kind == "walk_in_welcome",
+            group=group,
+            session=session,
+            participant=participant,
+            when=format_local(session.starts_at, group.timezone) if session else "",
+            login_url=_url("auth.login"),
+            forgot_url=_url("auth.forgot_password"),
+        )
+    return OutboundEmail(
+        user_id=user.id,
+        to_address=user.email,
+        subject=subject[:300],
+        body=body,
+        kind=kind,
+        status=EmailStatus.PENDING,
+        created_at=now,
+    )
 
 
 def _list_in_language(items: list[str]) -> str:
