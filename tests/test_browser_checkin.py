@@ -205,8 +205,9 @@ def _walk(live, new_context, screenshot, *, locale: str, words: dict, name: str)
     screenshot(page, f"checkin-queued-{name}")
     first = _checked_in(live.app, seeded.ids["長谷川 ひかり"])
     assert first[0] is not None, "the first request did reach the server"
-    expect(page.locator(".checkin-banner.already")).to_contain_text(
-        words["sent_later"], timeout=15000
+    # Her own lost try: told as the check-in it was, in green, not as someone else's.
+    expect(page.locator(".checkin-banner.ok")).to_have_text(
+        f"{words['sent_later']} {words['checked_in'] % '長谷川 ひかり'}", timeout=15000
     )
     expect(counts).to_have_text(words["count"] % 3)
     expect(page.locator("#checkin-queue")).to_be_hidden()

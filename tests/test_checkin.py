@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.checkin.services import (
+    JUST_NOW,
     Access,
     NoSuchCode,
     NotRegistered,
@@ -626,6 +627,29 @@ def test_the_json_api(day, client, auth):
             response = client.post(api, json=payload)
         assert response.status_code == status, payload
         assert response.is_json and response.get_json()["error"], payload
+
+
+def test_a_retry_that_finds_its_own_check_in_says_so(day, client, auth):
+    """The phone's queue sends again a check-in whose answer was lost: the API flags it as the
+    receptionist's own, just now, so the script shows it green; anyone else's stays "already"."""
+    p = day.participant(code="ACDEFH", name="Yui Tanaka")
+    auth.login_as(day.receptionist)
+    api = day.url("/api")
+    first = client.post(api, json={"action": "participant", "id": p.id}).get_json()
+    assert first["outcome"] == "now" and first["by_you_just_now"] is False
+    retry = client.post(api, json={"action": "participant", "id": p.id}).get_json()
+    assert retry["outcome"] == "already" and retry["by_you_just_now"] is True
+    assert retry["counts"]["checked_in"] == 1
+    auth.login_as(day.organizer)
+    other = client.post(api, json={"action": "code", "code": "ACDEFH"}).get_json()
+    assert other["outcome"] == "already" and other["by_you_just_now"] is False
+    # Long after: no longer "just now".
+    result = check_in(
+        db.session, session=day.session, participant_id=p.id, by=day.receptionist, now=_now()
+    )
+    assert result.by_just_now(day.receptionist, _now())
+    assert not result.by_just_now(day.receptionist, _now() + JUST_NOW + timedelta(seconds=5))
+    assert not result.by_just_now(day.organizer, _now())
 
 
 def test_the_page_in_japanese(day, client, auth):

@@ -331,6 +331,8 @@ def api(group: Group, membership: Membership, session: StudySession):
         role=role_label(result.role) if result.role else None,
         checked_in_at=result.checked_in_at.isoformat(),
         checked_in_by=result.checked_in_by,
+        # A retry (the script's queue) that finds its own earlier try: shown as a check-in.
+        by_you_just_now=result.by_just_now(current_user, now),
         message=result_message(result, group.timezone),
         counts=counts.as_dict(),
         counts_text=counts_text(counts),

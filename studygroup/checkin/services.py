@@ -51,6 +51,8 @@ from studygroup.signups.models import (
 RECEPTION_KEY = "reception"
 # A search shows this many people of each kind; reception types more to narrow it down.
 SEARCH_LIMIT = 20
+# A phone's queue retries every few seconds; a connection can stay bad for some minutes.
+JUST_NOW = timedelta(minutes=10)
 
 
 # --- who may open the page, and when --------------------------------------------------------
@@ -173,10 +175,21 @@ class CheckInResult:
     role: RoleType | None = None  # staff: the role of the place
     walk_in: bool = False
     new_account: bool = False
+    checked_in_by_id: int | None = None
 
     @property
     def now(self) -> bool:
         return self.outcome == Outcome.NOW
+
+    def by_just_now(self, user: User, now: datetime) -> bool:
+        """Checked in before by `user` themselves, within JUST_NOW: most likely their own
+        earlier try, whose answer was lost (a bad connection), so the retry is told as a
+        check-in rather than as someone else's."""
+        return (
+            self.outcome == Outcome.ALREADY
+            and self.checked_in_by_id == user.id
+            and timedelta(0) <= now - self.checked_in_at <= JUST_NOW
+        )
 
 
 class NoSuchCode(RuleViolation):
@@ -242,6 +255,7 @@ def _participant_result(
         outcome=outcome,
         checked_in_at=participant.checked_in_at,
         checked_in_by=names.get(participant.checked_in_by_id),
+        checked_in_by_id=participant.checked_in_by_id,
         **extra,
     )
 
@@ -371,6 +385,7 @@ def check_in_staff(db_session: Session, *, place: Assignment, by: User, now: dat
         outcome=Outcome.NOW if done == 1 else Outcome.ALREADY,
         checked_in_at=place.checked_in_at,
         checked_in_by=names.get(place.checked_in_by_id),
+        checked_in_by_id=place.checked_in_by_id,
         role=role,
     )
 

@@ -103,9 +103,15 @@
         queue = queue.slice(1);
         saveQueue(queue);
         if (outcome.kind === "done") {
-          banner(outcome.body.outcome === "now" ? "ok" : "already",
-                 `${text.textSentLater} ${outcome.body.message}`);
-          showCounts(outcome.body);
+          const body = outcome.body;
+          if (body.by_you_just_now) {
+            // Our own earlier try got through and only its answer was lost: for reception
+            // this is the check-in they asked for, not someone else's.
+            banner("ok", `${text.textSentLater} ${text.textCheckedIn.replace("{name}", body.name)}`);
+          } else {
+            banner(body.outcome === "now" ? "ok" : "already", `${text.textSentLater} ${body.message}`);
+          }
+          showCounts(body);
         } else {
           banner("problem", outcome.error, outcome.admit);
         }
