@@ -3,7 +3,7 @@ preview before it is sent, the group's list, and the session page's section."""
 
 import hashlib
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,24 +36,17 @@ from studygroup.groups.models import Group, Membership
 from studygroup.i18n import locale_of, parentheses
 from studygroup.paging import page_number
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import get_session
 from studygroup.views import commit_and_send, show_violation
 
 LANGUAGE_NAMES = {"ja": _l("Japanese"), "en": _l("English")}
 
 
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 @bp.route("/g/<slug>/sessions/<int:session_id>/announcements/new", methods=["GET", "POST"])
 @group_view(organizer=True)
 def new_for_session(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     back = url_for("sessions.show", slug=group.slug, session_id=session.id)
     return _write(group, session, SESSION_AUDIENCES, Audience.SESSION, back=back)
 

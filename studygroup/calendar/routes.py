@@ -16,7 +16,7 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
-from studygroup.sessions.services import get_session
+from studygroup.sessions.lookup import session_or_404
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.urls import page_base_url
 
@@ -159,9 +159,7 @@ def member_feed(token: str):
 @bp.get("/g/<slug>/sessions/<int:session_id>/calendar.ics")
 @group_view()
 def session_file(group: Group, membership: Membership | None, session_id: int):
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
+    session = session_or_404(group, session_id)
     feed = feeds.session_file(group, session, options=_options(select_locale()))
     return _send(feed, private=True, download_name=f"{group.slug}-{session.id}.ics")
 

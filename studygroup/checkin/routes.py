@@ -34,8 +34,8 @@ from studygroup.i18n import format_date, format_time, select_locale
 from studygroup.input import database_int
 from studygroup.rules import RuleViolation
 from studygroup.security import CAMERA_ALLOWED
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import get_session
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send
 
@@ -49,9 +49,7 @@ def checkin_view(*, api: bool = False):
         @group_view()
         @wraps(view)
         def wrapped(group: Group, membership: Membership | None, session_id: int):
-            session = get_session(db.session, group, session_id)
-            if session is None:
-                abort(404)
+            session = session_or_404(group, session_id)
             if not current_user.is_authenticated:
                 if api:
                     return jsonify(error=_("Please log in again.")), 401

@@ -38,8 +38,8 @@ from studygroup.participants.organize_forms import (
 )
 from studygroup.participants.services import cancel_registration
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import get_session
 from studygroup.views import commit_and_send, show_violation, told_by_email
 
 bp = Blueprint("participant_organize", __name__, template_folder="templates")
@@ -68,13 +68,6 @@ def question_heading(question) -> str:
     return question.text
 
 
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 def _list_url(group: Group, session: StudySession, **args) -> str:
     return url_for(
         "participant_organize.participants", slug=group.slug, session_id=session.id, **args
@@ -84,7 +77,7 @@ def _list_url(group: Group, session: StudySession, **args) -> str:
 @bp.get("/g/<slug>/sessions/<int:session_id>/participants")
 @group_view(organizer=True)
 def participants(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     search = search_text(request.args.get("q"))
     show_all = request.args.get("all") == "1"
     listing = participant_list(db.session, session, search=search, limit=None if show_all else 100)
@@ -113,7 +106,7 @@ def _csv_moment(value: datetime | None, tz: str) -> str:
 @bp.get("/g/<slug>/sessions/<int:session_id>/participants.csv")
 @group_view(organizer=True)
 def participants_csv(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     listing = participant_list(db.session, session, limit=None)
     tz = group.timezone
     rows = []
@@ -152,7 +145,7 @@ def participants_csv(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/cancel")
 @group_view(organizer=True)
 def cancel(group: Group, membership: Membership, session_id: int, participant_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     participant = get_participant(db.session, session, participant_id)
     if participant is None:
         abort(404)
@@ -186,7 +179,7 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/let-in")
 @group_view(organizer=True)
 def let_in(group: Group, membership: Membership, session_id: int, participant_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     participant = get_participant(db.session, session, participant_id)
     if participant is None:
         abort(404)
@@ -254,7 +247,7 @@ def _questions_url(group: Group, session: StudySession) -> str:
 @bp.route("/g/<slug>/sessions/<int:session_id>/participants/questions", methods=["GET", "POST"])
 @group_view(organizer=True)
 def questions(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     if request.method == "GET":
         return _questions_page(group, session)
     form = QuestionForm()
@@ -288,7 +281,7 @@ def _question_or_404(session: StudySession, question_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/questions/<int:question_id>")
 @group_view(organizer=True)
 def edit(group: Group, membership: Membership, session_id: int, question_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     question = _question_or_404(session, question_id)
     form = EditQuestionForm(prefix=f"q{question.id}")
     if question.retired_at is None and form.validate_on_submit():
@@ -310,7 +303,7 @@ def edit(group: Group, membership: Membership, session_id: int, question_id: int
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/questions/<int:question_id>/move")
 @group_view(organizer=True)
 def move(group: Group, membership: Membership, session_id: int, question_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     question = _question_or_404(session, question_id)
     form = MoveQuestionForm()
     if not form.validate_on_submit():
@@ -323,7 +316,7 @@ def move(group: Group, membership: Membership, session_id: int, question_id: int
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/questions/<int:question_id>/remove")
 @group_view(organizer=True)
 def remove(group: Group, membership: Membership, session_id: int, question_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     question = _question_or_404(session, question_id)
     if not ActionForm().validate_on_submit():
         abort(400)

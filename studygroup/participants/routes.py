@@ -25,17 +25,10 @@ from studygroup.participants.services import (
     waitlist_numbers,
 )
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import get_session
 from studygroup.signups.services import signup_window
 from studygroup.views import commit_and_send, show_violation
-
-
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None or not session.takes_participants:
-        abort(404)
-    return session
 
 
 def participants_panel(session: StudySession, membership: Membership | None) -> dict | None:
@@ -67,7 +60,7 @@ def participants_panel(session: StudySession, membership: Membership | None) -> 
 def register_for(group: Group, membership: Membership | None, session_id: int):
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id, taking_participants=True)
     mine = my_registration(db.session, current_user, session)
     if mine is not None and mine.is_live:
         return redirect(url_for("participants.show", slug=group.slug, session_id=session.id))
@@ -122,7 +115,7 @@ def show(group: Group, membership: Membership | None, session_id: int):
     """The member's own confirmation: status, waitlist number, answers, code and QR code."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id, taking_participants=True)
     participant = my_registration(db.session, current_user, session)
     if participant is None:
         return redirect(
@@ -159,9 +152,7 @@ def cancel(group: Group, membership: Membership | None, participant_id: int):
     participant = db.session.get(Participant, participant_id)
     if participant is None:
         abort(404)
-    session = get_session(db.session, group, participant.session_id)
-    if session is None:  # another group's registration
-        abort(404)
+    session = session_or_404(group, participant.session_id)  # 404: another group's registration
     organizer = membership is not None and membership.is_organizer
     if participant.user_id != current_user.id and not organizer:
         abort(403)

@@ -27,6 +27,7 @@ from studygroup.sessions.forms import (
     headcount_form,
     headcounts_from,
 )
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import (
     NothingToPost,
@@ -35,7 +36,6 @@ from studygroup.sessions.services import (
     cancel_session,
     create_series,
     create_session,
-    get_session,
     mark_held,
     mark_not_held,
     monthly_rule,
@@ -58,13 +58,6 @@ from studygroup.signups.services import (
 )
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send, moved_up_message, show_violation
-
-
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
 
 
 @bp.route("/g/<slug>/sessions/new", methods=["GET", "POST"])
@@ -195,7 +188,7 @@ def new_series(group: Group, membership: Membership):
 @bp.get("/g/<slug>/sessions/<int:session_id>")
 @group_view()
 def show(group: Group, membership: Membership | None, session_id: int):
-    return session_page(group, membership, _session_or_404(group, session_id))
+    return session_page(group, membership, session_or_404(group, session_id))
 
 
 def session_page(
@@ -332,7 +325,7 @@ def _clashes(staffing, session, user) -> dict[int, str]:
 @bp.route("/g/<slug>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @group_view(organizer=True)
 def edit(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     form = _session_form(
         group, session, formdata=request.form if request.method == "POST" else None
     )
@@ -498,7 +491,7 @@ def _edit_page(
 @bp.post("/g/<slug>/sessions/<int:session_id>/slots/<int:slot_id>")
 @group_view(organizer=True)
 def edit_slot(group: Group, membership: Membership, session_id: int, slot_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     slot = next((s for s in session.slots if s.id == slot_id), None)
     if slot is None:
         abort(404)
@@ -559,7 +552,7 @@ def _ids(text: str | None) -> list[int] | None:
 @bp.post("/g/<slug>/sessions/<int:session_id>/slots")
 @group_view(organizer=True)
 def add_role(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     form = _add_form(group, session, formdata=request.form)
     if not form.validate_on_submit():
         return _edit_page(group, session, add_form=form, status=422)
@@ -622,7 +615,7 @@ def _tell_change(session: StudySession, changes: tuple[str, ...]) -> tuple[int, 
 
 
 def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     try:
         change(session, now=utcnow())
     except RuleViolation as error:

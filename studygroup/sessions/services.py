@@ -723,12 +723,12 @@ def past_page(
     return paginate(db_session, _with_slots(query), page=page, size=size)
 
 
-def get_session(db_session: Session, group: Group, session_id: int) -> StudySession | None:
-    """The session if it belongs to `group` (another group's id gives None, hence 404)."""
-    return db_session.scalar(
-        _with_slots(
-            sa.select(StudySession).where(
-                StudySession.id == session_id, StudySession.group_id == group.id
-            )
-        )
+def get_session(
+    db_session: Session, group: Group, session_id: int, *, slots: bool = True
+) -> StudySession | None:
+    """The session if it belongs to `group` (another group's id gives None, hence 404), with
+    its role slots loaded unless `slots=False`."""
+    query = sa.select(StudySession).where(
+        StudySession.id == session_id, StudySession.group_id == group.id
     )
+    return db_session.scalar(_with_slots(query) if slots else query)

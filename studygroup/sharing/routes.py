@@ -3,7 +3,6 @@ login); a members-only group has none."""
 
 import hashlib
 
-import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_babel import force_locale
 from werkzeug.http import is_resource_modified
@@ -12,7 +11,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import find_group
 from studygroup.groups.models import Group
-from studygroup.sessions.models import StudySession
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sharing import bp, services
 from studygroup.sharing.card import CardText, render_card
 from studygroup.sharing.fonts import card_fonts
@@ -49,13 +48,8 @@ def _send_card(text: CardText, *, last_modified=None):
 @bp.get("/g/<slug>/sessions/<int:session_id>/card.png")
 def session_card(slug: str, session_id: int):
     group = _shared_group_or_404(slug)
-    session = db.session.scalar(
-        sa.select(StudySession).where(
-            StudySession.id == session_id, StudySession.group_id == group.id
-        )
-    )
-    if session is None:
-        abort(404)
+    # The card draws no role slots: they stay unloaded.
+    session = session_or_404(group, session_id, slots=False)
     locale = services.card_locale(group, request.args.get("lang"), current_app.config["LANGUAGES"])
     with force_locale(locale):
         text = services.session_card_text(group, session)

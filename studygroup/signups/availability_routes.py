@@ -12,8 +12,8 @@ from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import RoleSlot, StudySession
-from studygroup.sessions.services import get_session
 from studygroup.signups import bp
 from studygroup.signups.availability import (
     MemberAnswers,
@@ -100,13 +100,6 @@ def availability_panel(
     )
 
 
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 def _back(group: Group, session: StudySession):
     return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id) + "#can-help")
 
@@ -116,7 +109,7 @@ def _back(group: Group, session: StudySession):
 def say_can_help_for(group: Group, membership: Membership, session_id: int):
     from studygroup.sessions.routes import session_page
 
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     slots = formed_slots(session)
     answers = answers_of(db.session, current_user, session)
     form = _form(session, slots, answers)
@@ -148,7 +141,7 @@ def say_can_help_for(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/availability/withdraw")
 @group_view(member=True)
 def withdraw_can_help(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     try:
         not_this_time = withdraw_availability(
             db.session, member=current_user, session=session, now=utcnow()
@@ -168,7 +161,7 @@ def withdraw_can_help(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/availability/series/end")
 @group_view(member=True)
 def end_usually_available(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     if session.series_id is None:
         abort(404)
     try:

@@ -28,6 +28,7 @@ from studygroup.paging import (
     search_text,
 )
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session
@@ -254,13 +255,6 @@ def staffing_overview(group: Group, membership: Membership):
     )
 
 
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 def _active_members(group: Group) -> list[User]:
     return list(
         db.session.scalars(
@@ -275,7 +269,7 @@ def _active_members(group: Group) -> list[User]:
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing")
 @group_view(organizer=True)
 def session_staffing(group: Group, membership: Membership, session_id: int):
-    return _staffing_page(group, _session_or_404(group, session_id))
+    return _staffing_page(group, session_or_404(group, session_id))
 
 
 def _assign_form(session: StudySession, members: list[User], *, formdata=None) -> AssignForm:
@@ -351,7 +345,7 @@ def _can_help(session: StudySession) -> list[tuple[Availability, list[str]]]:
 @bp.post("/g/<slug>/sessions/<int:session_id>/staffing/assign")
 @group_view(organizer=True)
 def assign_member(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     members = _active_members(group)
     form = _assign_form(session, members, formdata=request.form)
     if not form.validate_on_submit():
@@ -415,9 +409,7 @@ def place_action(group: Group, membership: Membership, place_id: int):
     place = _place_in_group(group, place_id)
     session = place.slot.session
     form = PlaceActionForm(member_name=place.user.display_name)
-    form.to_slot_id.choices = options(
-        (s.id, s.id) for s in _session_or_404(group, session.id).slots
-    )
+    form.to_slot_id.choices = options((s.id, s.id) for s in session_or_404(group, session.id).slots)
     from_organize = request.form.get("back") == "organize"
     back_url = (
         url_for("main.organize", _anchor="needs")
@@ -484,7 +476,7 @@ def place_action(group: Group, membership: Membership, place_id: int):
             fields=fields,
             cancel_url=back_url,
         )
-        return _staffing_page(group, _session_or_404(group, session.id), asking=asking)
+        return _staffing_page(group, session_or_404(group, session.id), asking=asking)
     except RuleViolation as refused:
         db.session.rollback()
         flash(str(refused.message), "error")
@@ -582,7 +574,7 @@ def _what_happened(
 @bp.post("/g/<slug>/sessions/<int:session_id>/attendance")
 @group_view(organizer=True)
 def confirm_session_attendance(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     try:
         marked = confirm_attendance(
             db.session, organizer=current_user, session=session, now=utcnow()
@@ -608,7 +600,7 @@ def confirm_session_attendance(group: Group, membership: Membership, session_id:
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing.csv")
 @group_view(organizer=True)
 def staffing_csv(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     staffing = staffing_for(db.session, [session])
     rows = []
     for slot in session.slots:

@@ -14,8 +14,8 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.input import database_int
 from studygroup.rules import RuleViolation
+from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import RoleSlot, StudySession
-from studygroup.sessions.services import get_session
 from studygroup.signups import bp
 from studygroup.signups.forming import (
     Team,
@@ -38,13 +38,6 @@ def _expired() -> str:  # noqa: N802 (a message, named as one)
 
 def _unknown_swap() -> str:
     return _("Choose the swap on the suggested team's page.")
-
-
-def _session_or_404(group: Group, session_id: int) -> StudySession:
-    session = get_session(db.session, group, session_id)
-    if session is None:
-        abort(404)
-    return session
 
 
 def _team_url(group: Group, session: StudySession) -> str:
@@ -127,7 +120,7 @@ def _team_page(
 @bp.get("/g/<slug>/sessions/<int:session_id>/team")
 @group_view(organizer=True)
 def session_team(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     if not has_formed_roles(session):
         abort(404)
     return _team_page(group, session)
@@ -136,7 +129,7 @@ def session_team(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/team/swap")
 @group_view(organizer=True)
 def swap_team_member(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     prefix = next(
         (
             k[: -len("-user_id")]
@@ -168,7 +161,7 @@ def swap_team_member(group: Group, membership: Membership, session_id: int):
     except RuleViolation as refused:
         db.session.rollback()
         form.user_id.errors = [refused.message]
-        return _team_page(group, _session_or_404(group, session_id), failed=form, status=422)
+        return _team_page(group, session_or_404(group, session_id), failed=form, status=422)
     db.session.commit()
     flash(_("Swapped. Every organizer sees the team with this change."), "success")
     return redirect(_team_url(group, session) + f"#slot-{slot.id}")
@@ -192,7 +185,7 @@ def _slot_of(session: StudySession, value) -> RoleSlot:
 @bp.post("/g/<slug>/sessions/<int:session_id>/team/reset")
 @group_view(organizer=True)
 def reset_team(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     if not Form().validate_on_submit():
         return _team_page(group, session, message=_expired(), status=422)
     reset_choices(db.session, session=session, now=utcnow())
@@ -204,7 +197,7 @@ def reset_team(group: Group, membership: Membership, session_id: int):
 @bp.post("/g/<slug>/sessions/<int:session_id>/team/accept")
 @group_view(organizer=True)
 def accept_session_team(group: Group, membership: Membership, session_id: int):
-    session = _session_or_404(group, session_id)
+    session = session_or_404(group, session_id)
     form = TeamAcceptForm()
     if not form.validate_on_submit():
         return _team_page(group, session, message=_expired(), status=422)
@@ -219,12 +212,12 @@ def accept_session_team(group: Group, membership: Membership, session_id: int):
     except TeamChanged as changed:
         db.session.rollback()
         return _team_page(
-            group, _session_or_404(group, session_id), message=str(changed.message), status=409
+            group, session_or_404(group, session_id), message=str(changed.message), status=409
         )
     except RuleViolation as refused:
         db.session.rollback()
         return _team_page(
-            group, _session_or_404(group, session_id), message=str(refused.message), status=422
+            group, session_or_404(group, session_id), message=str(refused.message), status=422
         )
     count = len(places)
     commit_and_send()
