@@ -29,7 +29,11 @@ from studygroup.participants.models import (
     ParticipantStatus,
     QuestionKind,
 )
-from studygroup.participants.services import fill_participants_from_waitlist
+from studygroup.participants.services import (
+    fill_participants_from_waitlist,
+    questions_of,
+    session_counts,
+)
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import StudySession
 
@@ -41,18 +45,6 @@ PARTICIPANTS_SHOWN = 100
 
 
 # --- settings -------------------------------------------------------------------------------
-
-
-def live_counts(db_session: Session, session_id: int) -> dict[ParticipantStatus, int]:
-    """How many participants are registered and waitlisted (cancelled too), in one query."""
-    rows = db_session.execute(
-        sa.select(Participant.status, sa.func.count())
-        .where(Participant.session_id == session_id)
-        .group_by(Participant.status)
-    )
-    counts = dict.fromkeys(ParticipantStatus, 0)
-    counts.update({ParticipantStatus(status): n for status, n in rows})
-    return counts
 
 
 def change_participant_settings(
@@ -76,7 +68,7 @@ def change_participant_settings(
         session.participant_cancel_hours_before = cancel_hours_before
         return []  # nobody can be registered: no lock needed
     lock_row(db_session, StudySession, session.id)
-    counts = live_counts(db_session, session.id)
+    counts = session_counts(db_session, session)
     registered = counts[ParticipantStatus.REGISTERED]
     live = registered + counts[ParticipantStatus.WAITLISTED]
     if not takes:
@@ -144,25 +136,6 @@ def let_in_from_waitlist(
 
 
 # --- questions ------------------------------------------------------------------------------
-
-
-def questions_of(
-    db_session: Session, session: StudySession, *, retired: bool = False
-) -> list[ParticipantQuestion]:
-    """The session's questions in the order participants see them (retired ones after them
-    with `retired=True`)."""
-    query = sa.select(ParticipantQuestion).where(ParticipantQuestion.session_id == session.id)
-    if not retired:
-        query = query.where(ParticipantQuestion.retired_at.is_(None))
-    return list(
-        db_session.scalars(
-            query.order_by(
-                ParticipantQuestion.retired_at.is_not(None),
-                ParticipantQuestion.position,
-                ParticipantQuestion.id,
-            )
-        )
-    )
 
 
 def _checked_text(text: str) -> str:
@@ -356,7 +329,7 @@ def participant_list(
     found by the search), the questions, one per part (with the users joined), one for all
     the answers shown, the waitlist's order and the checked-in count."""
     base = _matching(session, search)
-    counts = live_counts(db_session, session.id)
+    counts = session_counts(db_session, session)
     found = counts
     if search.strip():
         matching = base.subquery()
@@ -366,7 +339,7 @@ def participant_list(
                 sa.select(matching.c.status, sa.func.count()).group_by(matching.c.status)
             ).all()
         )
-    questions = questions_of(db_session, session, retired=True)
+    questions = questions_of(db_session, session, include_retired=True)
     parts = {}
     for status, order in _ORDER.items():
         rows_query = base.where(Participant.status == status).order_by(*order)

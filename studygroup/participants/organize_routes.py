@@ -26,7 +26,6 @@ from studygroup.participants.organize import (
     let_in_from_waitlist,
     move_question,
     participant_list,
-    questions_of,
     remove_question,
 )
 from studygroup.participants.organize_forms import (
@@ -36,7 +35,7 @@ from studygroup.participants.organize_forms import (
     MoveQuestionForm,
     QuestionForm,
 )
-from studygroup.participants.services import cancel_registration
+from studygroup.participants.services import cancel_registration, questions_of
 from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
@@ -215,7 +214,7 @@ def _questions_page(
     edited: tuple[int, EditQuestionForm] | None = None,
     status: int = 200,
 ):
-    asked = questions_of(db.session, session, retired=True)
+    asked = questions_of(db.session, session, include_retired=True)
     edit_forms = {
         q.id: edited[1]
         if edited is not None and edited[0] == q.id

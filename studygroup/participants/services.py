@@ -11,6 +11,7 @@ here touches places or co-working.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -48,18 +49,52 @@ def answer_field(question: ParticipantQuestion) -> str:
 # --- reading ------------------------------------------------------------------------------
 
 
-def questions_of(db_session: Session, session: StudySession) -> list[ParticipantQuestion]:
-    """The questions participants answer now: not retired, in the organizers' order."""
+def questions_of(
+    db_session: Session, session: StudySession, *, include_retired: bool = False
+) -> list[ParticipantQuestion]:
+    """The questions participants answer now, in the organizers' order; with
+    `include_retired` the retired ones after them (the organizers' list and CSV still show
+    their answers)."""
+    query = sa.select(ParticipantQuestion).where(ParticipantQuestion.session_id == session.id)
+    if not include_retired:
+        query = query.where(ParticipantQuestion.retired_at.is_(None))
     return list(
         db_session.scalars(
-            sa.select(ParticipantQuestion)
-            .where(
-                ParticipantQuestion.session_id == session.id,
-                ParticipantQuestion.retired_at.is_(None),
+            query.order_by(
+                ParticipantQuestion.retired_at.is_not(None),
+                ParticipantQuestion.position,
+                ParticipantQuestion.id,
             )
-            .order_by(ParticipantQuestion.position, ParticipantQuestion.id)
         )
     )
+
+
+def status_counts(
+    db_session: Session,
+    session_ids: Iterable[int],
+    *,
+    statuses: Iterable[ParticipantStatus] = tuple(ParticipantStatus),
+) -> dict[int, dict[ParticipantStatus, int]]:
+    """{session id: {status: how many}} for every one of `session_ids` and `statuses` (0 where
+    none), in one query whatever the number of sessions."""
+    ids, statuses = list(session_ids), list(statuses)
+    counts = {session_id: dict.fromkeys(statuses, 0) for session_id in ids}
+    if not ids:
+        return counts
+    rows = db_session.execute(
+        sa.select(Participant.session_id, Participant.status, sa.func.count())
+        .where(Participant.session_id.in_(ids), Participant.status.in_(statuses))
+        .group_by(Participant.session_id, Participant.status)
+    )
+    for session_id, status, n in rows:
+        counts[session_id][ParticipantStatus(status)] = n
+    return counts
+
+
+def session_counts(db_session: Session, session: StudySession) -> dict[ParticipantStatus, int]:
+    """One session's participants by status, cancelled ones too (`status_counts` for one),
+    whether or not it takes participants now."""
+    return status_counts(db_session, [session.id])[session.id]
 
 
 def participant_counts(db_session: Session, sessions) -> dict[int, tuple[int, int, int]]:
@@ -68,22 +103,15 @@ def participant_counts(db_session: Session, sessions) -> dict[int, tuple[int, in
     capacities = {s.id: s.participant_capacity for s in sessions if s.takes_participants}
     if not capacities:
         return {}
-    rows = db_session.execute(
-        sa.select(
-            Participant.session_id,
-            sa.func.count().filter(Participant.status == ParticipantStatus.REGISTERED),
-            sa.func.count().filter(Participant.status == ParticipantStatus.WAITLISTED),
+    counts = status_counts(db_session, capacities, statuses=LIVE_PARTICIPANT_STATUSES)
+    return {
+        session_id: (
+            by_status[ParticipantStatus.REGISTERED],
+            capacities[session_id],
+            by_status[ParticipantStatus.WAITLISTED],
         )
-        .where(
-            Participant.session_id.in_(capacities),
-            Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
-        )
-        .group_by(Participant.session_id)
-    )
-    counts = {session_id: (0, capacity, 0) for session_id, capacity in capacities.items()}
-    for session_id, registered, waitlisted in rows:
-        counts[session_id] = (registered, capacities[session_id], waitlisted)
-    return counts
+        for session_id, by_status in counts.items()
+    }
 
 
 def my_registration(db_session: Session, member: User | None, session: StudySession):

@@ -8,8 +8,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group
 from studygroup.paging import Page
-from studygroup.participants.models import ParticipantStatus
-from studygroup.participants.organize import live_counts
+from studygroup.participants.services import participant_counts
 from studygroup.sessions.models import StudySession
 from studygroup.sharing import services
 from studygroup.urls import page_url
@@ -23,7 +22,7 @@ def session_page_share(
     if not services.is_shared(group):
         return None
     if registered is None and session.takes_participants:
-        registered = live_counts(db.session, session.id)[ParticipantStatus.REGISTERED]
+        registered, _capacity, _waitlisted = participant_counts(db.session, [session])[session.id]
     return services.session_share(
         group,
         session,
