@@ -763,3 +763,41 @@ def test_the_api_wants_the_csrf_token(day, app_factory, make):
     assert response.status_code == 400 and response.is_json
     db.session.refresh(p)
     assert p.checked_in_at is None
+
+
+def test_someone_let_in_from_the_waitlist_at_reception_gets_the_registration_email(
+    day, client, auth
+):
+    """By the API's admit and by the door's member search: the registration's email with the
+    code for its QR code, once (a retried admit sends nothing more), in their language."""
+    from studygroup.mail.models import OutboundEmail
+
+    def sent_to(participant):
+        return db.session.scalars(
+            sa.select(OutboundEmail).where(OutboundEmail.user_id == participant.user_id)
+        ).all()
+
+    sora = day.participant(status=ParticipantStatus.WAITLISTED, name="Sora Abe")
+    db.session.get(User, sora.user_id).locale = "ja"
+    ren = day.participant(status=ParticipantStatus.WAITLISTED, name="Ren Oda")
+    db.session.commit()
+    auth.login_as(day.receptionist)
+    for _ in range(2):
+        body = client.post(day.url("/api"), json={"action": "admit", "id": sora.id}).get_json()
+    assert body["outcome"] == "already"
+    [email] = sent_to(sora)
+    assert email.kind == "participant_registered" and email.qr_text == sora.code
+    assert email.subject == "参加登録完了: もくもく会"
+    walk_in(
+        db.session,
+        session=day.session,
+        by=day.receptionist,
+        by_organizer=False,
+        now=_now(),
+        cost=CHEAP,
+        user=db.session.get(User, ren.user_id),
+    )
+    db.session.commit()
+    db.session.refresh(ren)
+    assert ren.status == ParticipantStatus.REGISTERED and ren.checked_in_at is not None
+    assert [e.kind for e in sent_to(ren)] == ["participant_registered"]

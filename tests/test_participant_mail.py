@@ -249,3 +249,77 @@ def test_participants_are_told_of_a_move_a_cancellation_and_a_reinstatement(
     assert len(smtp_server.to("ken@example.com")) == 1
     assert len(smtp_server.to("both@example.com")) == 1
     assert smtp_server.to("quiet@example.com") == []
+
+
+def test_a_registration_cancelled_by_the_organizers_is_emailed_to_its_member(
+    client, auth, make, smtp_server
+):
+    """From the participant list and from the session page, in the member's language, with
+    nothing left to cancel; a member who cancels themselves and one who turned sign-up
+    emails off get nothing."""
+    organizer = make.user("org@example.com")
+    group = make.group(organizer, name="渋谷Python勉強会")
+    ken = make.member(group, make.user("ken@example.com", display_name="健", locale="ja"))
+    ann = make.member(group, make.user("ann@example.com", display_name="Ann", locale="en"))
+    quiet = make.member(group, make.user("quiet@example.com", locale="en"))
+    myself = make.member(group, make.user("me@example.com", locale="en"))
+    quiet.email_signups = False
+    session = _session(make, group, capacity=5, title="第12回")
+    now = datetime.now(UTC)
+    for member in (ken, ann, quiet, myself):
+        register(db.session, member=member, session=session, answers={}, now=now)
+    db.session.commit()
+    deliver(db.session, now=now)
+    smtp_server.messages.clear()
+
+    auth.login_as(organizer)
+    listing = f"/g/{group.slug}/sessions/{session.id}/participants"
+    assert client.post(f"{listing}/{_participant(ken).id}/cancel").status_code == 302
+    [told_ja] = smtp_server.to("ken@example.com")
+    assert told_ja["Subject"] == "参加登録キャンセルのお知らせ: 第12回"
+    text_ja = told_ja.get_content()
+    assert "健" in text_ja and "主催者により、参加登録がキャンセルされました。" in text_ja
+    assert told_ja.get_content_type() == "text/plain"  # no seat: no code, no QR
+    ann_id = _participant(ann).id
+    client.post(f"/g/{group.slug}/participants/{ann_id}/cancel")  # the session page's button
+    [told] = smtp_server.to("ann@example.com")
+    assert told["Subject"] == "Registration cancelled: 第12回"
+    text = told.get_content()
+    assert "Your registration was cancelled by the organizers." in text
+    assert "Your code" not in text and "to cancel it" not in text
+    client.post(f"{listing}/{_participant(quiet).id}/cancel")
+    assert db.session.get(Participant, ann_id).status == ParticipantStatus.CANCELLED
+    assert smtp_server.to("quiet@example.com") == []
+
+    auth.login_as(myself)
+    client.post(f"/g/{group.slug}/participants/{_participant(myself).id}/cancel")
+    assert _participant(myself) is None
+    assert smtp_server.to("me@example.com") == []
+    kinds = db.session.scalars(sa.select(OutboundEmail.kind).order_by(OutboundEmail.id)).all()
+    assert kinds[-2:] == ["participant_cancelled_by_organizers"] * 2
+
+
+def test_someone_let_in_by_an_organizer_gets_the_registration_with_the_qr_code(
+    client, auth, make, smtp_server
+):
+    organizer = make.user("org@example.com")
+    group = make.group(organizer)
+    first = make.member(group, make.user("first@example.com", locale="en"))
+    waiting = make.member(group, make.user("wait@example.com", display_name="待ち", locale="ja"))
+    session = _session(make, group, capacity=1, title="第12回")
+    now = datetime.now(UTC)
+    for member in (first, waiting):
+        register(db.session, member=member, session=session, answers={}, now=now)
+    db.session.commit()
+    deliver(db.session, now=now)
+    smtp_server.messages.clear()
+
+    auth.login_as(organizer)
+    listing = f"/g/{group.slug}/sessions/{session.id}/participants"
+    client.post(f"{listing}/{_participant(waiting).id}/let-in")
+    assert _participant(waiting).status == ParticipantStatus.REGISTERED
+    [message] = smtp_server.to("wait@example.com")
+    assert message["Subject"] == "参加登録完了: 第12回"  # not "someone cancelled"
+    code = _participant(waiting).code
+    assert code in message.get_body(("plain",)).get_content()
+    assert _qr_part(message) == qr_png(code)

@@ -38,7 +38,7 @@ from studygroup.participants.models import (
     Participant,
     ParticipantStatus,
 )
-from studygroup.participants.services import may_register
+from studygroup.participants.services import may_register, tell_let_in
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import (
@@ -316,7 +316,9 @@ def admit_waitlisted(
     db_session: Session, *, session: StudySession, participant_id: int, by: User, now: datetime
 ) -> CheckInResult:
     """Reception lets a waitlisted participant in: registered over capacity (they are in the
-    room) and checked in. Under the session's row lock, as every registration change."""
+    room) and checked in, and emailed the registration's confirmation (its code and QR code,
+    for the record; through the outbox's next run). Under the session's row lock, as every
+    registration change."""
     lock_row(db_session, StudySession, session.id)
     participant = db_session.scalar(
         sa.select(Participant)
@@ -330,6 +332,7 @@ def admit_waitlisted(
         participant.registered_at = now
         participant.added_by_id = by.id
         participant.updated_at = now
+        tell_let_in(db_session, participant, session, now=now)
         db_session.flush()
     return _mark_participant(db_session, participant, by=by, now=now)
 
@@ -475,11 +478,12 @@ def walk_in(
             updated_at=now,
         )
         db_session.add(participant)
-    elif participant.status == ParticipantStatus.WAITLISTED:
+    elif participant.status == ParticipantStatus.WAITLISTED:  # let in, as admit_waitlisted
         participant.status = ParticipantStatus.REGISTERED
         participant.registered_at = now
         participant.added_by_id = by.id
         participant.updated_at = now
+        tell_let_in(db_session, participant, session, now=now)
     db_session.flush()
     result = _mark_participant(
         db_session, participant, by=by, now=now, walk_in=True, new_account=new_account

@@ -247,6 +247,14 @@ MESSAGES = {
         ),
         "email_waitlist",
     ),
+    "participant_cancelled_by_organizers": (
+        _l("Registration cancelled: %(session)s"),
+        _l(
+            "Your registration was cancelled by the organizers. If you think this is a "
+            "mistake, please ask them."
+        ),
+        "email_signups",
+    ),
     "participant_reminder": (
         _l("Reminder: %(session)s"),
         _l("A reminder of the session you registered for."),

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
 from studygroup.db import lock_row
-from studygroup.mail.services import queue_email
 from studygroup.names import name_matches
 from studygroup.participants.models import (
     CODE_ALPHABET,
@@ -33,6 +32,7 @@ from studygroup.participants.services import (
     fill_participants_from_waitlist,
     questions_of,
     session_counts,
+    tell_let_in,
 )
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import StudySession
@@ -113,7 +113,8 @@ def let_in_from_waitlist(
     capacity if it is full (a speaker's colleague, someone who helps at the door). The
     capacity stays: nobody else moves up until a seat is free under it again. Refused once
     the session started (reception lets people in then) or when they are not waiting.
-    Emailed as any move up is; under the session's row lock."""
+    Emailed the registration's confirmation with its QR code; under the session's row
+    lock."""
     session = lock_row(db_session, StudySession, participant.session_id)
     db_session.refresh(participant)
     if participant.status != ParticipantStatus.WAITLISTED:
@@ -123,14 +124,7 @@ def let_in_from_waitlist(
     participant.status = ParticipantStatus.REGISTERED
     participant.registered_at = now
     participant.updated_at = now
-    queue_email(
-        db_session,
-        user=participant.user,
-        kind="participant_promoted",
-        participant=participant,
-        session=session,
-        now=now,
-    )
+    tell_let_in(db_session, participant, session, now=now)
     db_session.flush()
     return participant
 

@@ -339,8 +339,9 @@ def cancel_registration(
     The member may cancel a registered place until `cancel_deadline` (the session's
     `participant_cancel_hours_before`), and leave the waitlist any time before the start;
     organizers may cancel anyone's before the start. A freed seat goes to the first on the
-    waitlist (`fill_participants_from_waitlist`). Takes the session's row lock and re-reads
-    the registration under it. Returns those promoted; the caller commits.
+    waitlist (`fill_participants_from_waitlist`). A registration an organizer cancels is
+    emailed to its member (their `email_signups` choice applies). Takes the session's row
+    lock and re-reads the registration under it. Returns those promoted; the caller commits.
     """
     session = lock_row(db_session, StudySession, participant.session_id)
     db_session.refresh(participant)
@@ -366,6 +367,15 @@ def cancel_registration(
     participant.status = ParticipantStatus.CANCELLED
     participant.cancelled_at = now
     participant.updated_at = now
+    if actor.id != participant.user_id:  # they did not do it themselves: tell them
+        queue_email(
+            db_session,
+            user=db_session.get(User, participant.user_id),
+            kind="participant_cancelled_by_organizers",
+            participant=participant,
+            session=session,
+            now=now,
+        )
     db_session.flush()
     if was != ParticipantStatus.REGISTERED:
         return []
@@ -415,6 +425,22 @@ def fill_participants_from_waitlist(
 
 
 # --- telling participants -----------------------------------------------------------------
+
+
+def tell_let_in(
+    db_session: Session, participant: Participant, session: StudySession, *, now: datetime
+) -> None:
+    """Queue the registration's confirmation (its code and QR code) for someone let in from
+    the waitlist ahead of the line, by an organizer or at reception: nobody cancelled for
+    them, so it is not the move-up email."""
+    queue_email(
+        db_session,
+        user=db_session.get(User, participant.user_id),  # from the identity map when loaded
+        kind="participant_registered",
+        participant=participant,
+        session=session,
+        now=now,
+    )
 
 
 def notify_participants_of_change(
