@@ -48,8 +48,9 @@ from studygroup.i18n import (
     visitor_locale,
 )
 from studygroup.logging import security_event
+from studygroup.mail.services import deliver
 from studygroup.security import client_address, return_path
-from studygroup.views import commit_and_send, commit_unless_duplicate
+from studygroup.views import commit_unless_duplicate
 
 EMAIL_CHOICES = (
     "email_signups",
@@ -355,7 +356,7 @@ def forgot_password():
         email_hash=_email_hash(form.email.data),
         emailed=queued is not None,
     )
-    commit_and_send()
+    db.session.commit()
     hours = round(LIFETIMES[Purpose.RESET].total_seconds() / 3600)
     flash(
         ngettext(
@@ -368,7 +369,30 @@ def forgot_password():
         ),
         "info",
     )
-    return redirect(url_for("auth.login"))
+    return _send_after_the_answer(redirect(url_for("auth.login")))
+
+
+def _send_after_the_answer(response):
+    """Send the emails this request queued once the answer has gone out (the server closes
+    the response after sending it): a reset email sent before answering would make the
+    answer slower for addresses that have an account, and so tell who has one. An email
+    that fails stays in the outbox for the next `send-reminders` run."""
+    ids = db.session.info.pop("queued_emails", [])
+    if not ids:
+        return response
+    app = current_app._get_current_object()
+
+    def send():
+        with app.app_context():
+            try:
+                deliver(db.session, now=utcnow(), ids=ids)
+            except Exception:
+                app.logger.exception("sending queued email failed")
+            finally:
+                db.session.remove()
+
+    response.call_on_close(send)
+    return response
 
 
 def _private(response, status: int = 200):
