@@ -33,9 +33,9 @@ AFFILIATIONS = (
 
 TODAY_TITLE = "Python ハンズオン：はじめての Flask"
 TODAY_CAPACITY = 20
-TODAY_CHECKED_IN = 5
+TODAY_CHECKED_IN = 5  # participants; and the setup crew and Watanabe herself
 TODAY_RECEPTION = "watanabe"  # the printed "reception today" login
-TODAY_SETUP = ("matsumoto", "chen")
+TODAY_SETUP = ("matsumoto", "chen", "hashimoto")
 TODAY_SPEAKER = "nakamura"
 # Registered for today, not checked in yet: the printed participant login, to show the QR code.
 TODAY_PARTICIPANT = "maria"
@@ -211,8 +211,9 @@ def today_bounds(group, now: datetime) -> tuple[datetime, datetime]:
 
 
 def _today(group, people, everyone, organizer, now, rng) -> None:
-    """Full with two on the waitlist, staffed (Watanabe at reception), five checked in."""
-    from studygroup.checkin.services import check_in
+    """Full with two on the waitlist, staffed (Watanabe at reception), five checked in, and
+    the staff who are there (all but the speaker)."""
+    from studygroup.checkin.services import check_in, check_in_staff
     from studygroup.sessions.services import create_session
     from studygroup.signups.services import answer_request, assign, sign_up
 
@@ -237,14 +238,18 @@ def _today(group, people, everyone, organizer, now, rng) -> None:
     [session] = _loaded([session])
     slots = _slots(session)
     before = starts - timedelta(days=7)
-    for name in TODAY_SETUP:
+    arrived = [
         sign_up(db.session, member=people[name], slot=slots["setup"], now=before)
-    assign(
-        db.session,
-        organizer=organizer,
-        member=people[TODAY_RECEPTION],
-        slot=slots["reception"],
-        now=before,
+        for name in TODAY_SETUP
+    ]
+    arrived.append(
+        assign(
+            db.session,
+            organizer=organizer,
+            member=people[TODAY_RECEPTION],
+            slot=slots["reception"],
+            now=before,
+        ).place
     )
     talk = sign_up(
         db.session,
@@ -271,6 +276,8 @@ def _today(group, people, everyone, organizer, now, rng) -> None:
         for p in registered
         if p.status == ParticipantStatus.REGISTERED and p.user_id != people[TODAY_PARTICIPANT].id
     ]
+    for place in arrived:
+        check_in_staff(db.session, place=place, by=people[TODAY_RECEPTION], now=now)
     for participant in first_come[:TODAY_CHECKED_IN]:
         check_in(
             db.session,

@@ -289,7 +289,7 @@ def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner,
     from zoneinfo import ZoneInfo
 
     from studygroup.announcements.models import Announcement, AnnouncementRecipient, Audience
-    from studygroup.checkin.services import Access, check_in_access
+    from studygroup.checkin.services import Access, check_in_access, checkin_counts
     from studygroup.demo_participants import (
         AFFILIATION,
         MONTHLY_CAPACITY,
@@ -336,6 +336,8 @@ def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner,
     assert today.starts_at.astimezone(tokyo).date() == now.astimezone(tokyo).date()
     assert today.participant_capacity == TODAY_CAPACITY
     assert _counts(today) == (TODAY_CAPACITY, 2, 5)
+    counts = checkin_counts(db.session, today)
+    assert (counts.staff_checked_in, counts.staff) == (4, 5)  # the speaker is not there yet
     maria = db.session.scalar(
         sa.select(Participant).where(
             Participant.session_id == today.id, Participant.user_id == people["maria"].id
