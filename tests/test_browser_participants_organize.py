@@ -180,3 +180,73 @@ def test_an_organizer_sets_seats_asks_questions_and_reads_the_list(
     expect(cancelled.get_by_text("Ken Ito")).to_be_hidden()  # folded away until opened
     look("list")
     assert problems.found == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "size", "words"),
+    [
+        ("ja", PHONE_360, "phone", {"post": "公開する", "series": "まとめて公開する"}),
+        ("en", DESKTOP, "desktop", {"post": "Post the session", "series": "Post the sessions"}),
+    ],
+)
+def test_a_new_session_and_a_new_series_take_participants_from_their_forms(
+    live, new_context, screenshot, locale, viewport, size, words
+):
+    """The participants fieldset on the new-session and series forms: seats set there, no
+    edit afterwards; on a phone nothing scrolls sideways."""
+    from playwright.sync_api import expect
+
+    from studygroup.sessions.models import StudySession
+
+    with live.app.app_context():
+        make = factories.Factories(db.session)
+        organizer = make.user("organizer@example.com", display_name="佐藤 美咲", locale=locale)
+        group_id = make.group(organizer, name="渋谷Python勉強会", slug="shibuya-py").id
+        db.session.commit()
+        db.session.remove()
+    context, problems = new_context(locale, viewport)
+    page = context.new_page()
+    _log_in(page, live.url, "organizer@example.com")
+
+    def look(name):
+        screenshot(page, f"participants-new-{name}-{locale}-{size}")
+        if size == "phone":
+            width, inner = _no_horizontal_scroll(page)
+            assert width <= inner, name
+
+    page.goto(f"{live.url}/g/shibuya-py/sessions/new")
+    form = page.locator("main form")
+    form.locator("input[name=title]").fill("第13回 もくもく会")
+    form.locator("input[name=day]").fill("2027-03-13")
+    form.locator("input[name=start_time]").fill("13:00")
+    form.locator("input[name=end_time]").fill("17:00")
+    settings = page.locator("#participant-settings")
+    settings.locator("input[name=takes_participants]").check()
+    settings.locator("input[name=participant_capacity]").fill("25")
+    settings.locator("input[name=participant_cancel_hours_before]").fill("24")
+    look("session")
+    page.get_by_role("button", name=words["post"], exact=True).click()
+    expect(page.locator("#participants, .participants").first).to_be_visible()
+
+    page.goto(f"{live.url}/g/shibuya-py/series/new")
+    form = page.locator("main form")
+    form.locator("input[name=title]").fill("月例会")
+    form.locator("input[name=first_day]").fill("2027-04-01")
+    form.locator("input[name=months]").fill("3")
+    form.locator("input[name=start_time]").fill("19:00")
+    form.locator("input[name=end_time]").fill("21:00")
+    settings = page.locator("#participant-settings")
+    settings.locator("input[name=takes_participants]").check()
+    settings.locator("input[name=participant_capacity]").fill("40")
+    look("series")
+    page.get_by_role("button", name=words["series"], exact=True).click()
+    page.wait_for_url(f"{live.url}/g/shibuya-py")
+    with live.app.app_context():
+        sessions = db.session.scalars(
+            db.select(StudySession).where(StudySession.group_id == group_id)
+        ).all()
+        seats = sorted((s.title, s.participant_capacity) for s in sessions)
+        db.session.remove()
+    assert seats[0] == ("月例会", 40) and len(seats) == 4  # third Saturdays: Apr, May, Jun
+    assert seats[-1] == ("第13回 もくもく会", 25)
+    assert problems.found == []

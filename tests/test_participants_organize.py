@@ -3,6 +3,7 @@ participant list with answers (and its statement count), the CSV, cancelling, an
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
@@ -178,6 +179,80 @@ def test_an_organizer_turns_participants_on_with_a_capacity(client, organizer_an
     client.post(edit_url(group, session), data=data)
     db.session.refresh(session)
     assert not session.takes_participants  # nobody registered: turning it off is fine
+
+
+def _sessions_of(group):
+    from studygroup.sessions.models import StudySession
+
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(StudySession).where(StudySession.group_id == group.id).order_by("starts_at")
+    ).all()
+
+
+def test_a_new_session_takes_participants_from_its_own_form(client, organizer_and_group):
+    """The new-session form has the edit form's participants fieldset: no need to edit the
+    session after posting it."""
+    organizer, group = organizer_and_group
+    new_url = f"/g/{group.slug}/sessions/new"
+    data = form_of(client, new_url)
+    assert "takes_participants" not in data and data["participant_cancel_hours_before"] == "0"
+    in_a_week = (NOW + timedelta(days=7)).date().isoformat()
+    data.update(title="第7回", day=in_a_week, start_time="19:00", end_time="21:00")
+    data.update(takes_participants="y", participant_capacity="")
+    refused = client.post(new_url, data=data).get_data(as_text=True)
+    assert "Give the number of seats to take participants." in refused
+    assert 'value="第7回"' in refused  # what was typed stays
+    assert _sessions_of(group) == []
+
+    data.update(participant_capacity="30", participant_cancel_hours_before="24")
+    posted = client.post(new_url, data=data, follow_redirects=True).get_data(as_text=True)
+    assert "The session is posted." in posted
+    [session] = _sessions_of(group)
+    assert (session.participant_capacity, session.participant_cancel_hours_before) == (30, 24)
+    assert f"/g/{group.slug}/sessions/{session.id}/register" in posted
+
+    # A capacity typed with the box left unticked takes nobody.
+    data.pop("takes_participants")
+    data.update(day=(NOW + timedelta(days=14)).date().isoformat())
+    client.post(new_url, data=data)
+    later = _sessions_of(group)[-1]
+    assert later.id != session.id and not later.takes_participants
+    assert later.participant_cancel_hours_before == 24
+
+
+def test_each_session_of_a_new_series_takes_participants(client, organizer_and_group):
+    organizer, group = organizer_and_group
+    series_url = f"/g/{group.slug}/series/new"
+    data = form_of(client, series_url)
+    assert "participant_capacity" in data
+    first = (NOW + timedelta(days=7)).date()
+    data.update(
+        title="月例会",
+        pattern="weekly",
+        weekday="SA",
+        interval="1",
+        first_day=first.isoformat(),
+        months="1",
+        start_time="10:00",
+        end_time="12:00",
+        takes_participants="y",
+        participant_capacity="0",
+        participant_cancel_hours_before="12",
+    )
+    data.pop("preview", None)
+    refused = client.post(series_url, data=data).get_data(as_text=True)
+    [capacity_input] = re.findall(r'<input[^>]*id="participant_capacity"[^>]*>', refused)
+    assert 'aria-invalid="true"' in capacity_input  # said next to the field
+    assert _sessions_of(group) == []
+
+    data.update(participant_capacity="20")
+    assert client.post(series_url, data=data).status_code == 302
+    sessions = _sessions_of(group)
+    assert len(sessions) >= 4
+    assert {(s.participant_capacity, s.participant_cancel_hours_before) for s in sessions} == {
+        (20, 12)
+    }
 
 
 @pytest.mark.parametrize("capacity", ["0", "-1", "１０", "abc"])

@@ -57,13 +57,10 @@ class SessionForm(SessionTimesMixin, Form):
     description = TextAreaField(_l("Description"), validators=[Length(max=10000)])
 
 
-class NewSessionForm(SessionForm):
-    post_anyway = BooleanField(_l("Post it anyway, as a second session at that time"))
+class ParticipantSettingsMixin:
+    """The participants fieldset of the new-session, series and edit forms (the edit checks
+    it against who registered, studygroup.participants.organize)."""
 
-
-class EditSessionForm(SessionForm):
-    save_anyway = BooleanField(_l("Save it anyway, as a second session at that time"))
-    # Participants (studygroup.participants.organize checks them against who registered).
     takes_participants = BooleanField(_l("Take participants"))
     participant_capacity = IntegerField(
         _l("Capacity"),
@@ -85,8 +82,26 @@ class EditSessionForm(SessionForm):
             return False
         return valid
 
+    def participant_settings(self) -> dict:
+        """The fieldset as create_session's and create_series' keywords (a new session has
+        nobody registered, so nothing else to check)."""
+        return {
+            "participant_capacity": (
+                self.participant_capacity.data if self.takes_participants.data else None
+            ),
+            "participant_cancel_hours_before": self.participant_cancel_hours_before.data or 0,
+        }
 
-class SeriesForm(SessionTimesMixin, Form):
+
+class NewSessionForm(ParticipantSettingsMixin, SessionForm):
+    post_anyway = BooleanField(_l("Post it anyway, as a second session at that time"))
+
+
+class EditSessionForm(ParticipantSettingsMixin, SessionForm):
+    save_anyway = BooleanField(_l("Save it anyway, as a second session at that time"))
+
+
+class SeriesForm(ParticipantSettingsMixin, SessionTimesMixin, Form):
     title = StringField(_l("Title"), validators=[required(), Length(max=200)])
     first_day = DateField(
         _l("First date"),

@@ -80,6 +80,7 @@ def new(group: Group, membership: Membership):
                 role_types=role_types,
                 now=utcnow(),
                 allow_same_start=form.post_anyway.data,
+                **form.participant_settings(),
             )
         except RuleViolation as error:
             db.session.rollback()
@@ -141,6 +142,7 @@ def new_series(group: Group, membership: Membership):
                     description=form.description.data or "",
                     headcounts=headcounts_from(form),
                     now=utcnow(),
+                    **form.participant_settings(),
                 )
         except NothingToPost as nothing:
             db.session.rollback()  # the dates stay on the page, each marked as taken

@@ -138,8 +138,11 @@ def create_session(
     series: SessionSeries | None = None,
     role_types: list[RoleType] | None = None,
     allow_same_start: bool = True,
+    participant_capacity: int | None = None,
+    participant_cancel_hours_before: int = 0,
 ) -> StudySession:
-    """Create one session with a slot for each active role type.
+    """Create one session with a slot for each active role type, taking participants when
+    `participant_capacity` is given.
 
     `headcounts` maps role type id to head-count; missing ones take the role's default and a
     head-count of 0 leaves that role out of this session. With `allow_same_start=False` it
@@ -162,6 +165,8 @@ def create_session(
         description=description,
         status=SessionStatus.SCHEDULED,
         sequence=0,
+        participant_capacity=participant_capacity,
+        participant_cancel_hours_before=participant_cancel_hours_before,
         created_at=now,
         updated_at=now,
     )
@@ -537,8 +542,11 @@ def create_series(
     venue: str = "",
     description: str = "",
     headcounts: dict[int, int] | None = None,
+    participant_capacity: int | None = None,
+    participant_cancel_hours_before: int = 0,
 ) -> list[StudySession]:
-    """Create the series row and one concrete, independently editable session per date.
+    """Create the series row and one concrete, independently editable session per date, each
+    with the same participant settings (`create_session`).
 
     Dates on which the group already has a session (`sessions_starting_at`) are skipped, so
     posting a series twice makes no duplicates; the caller tells how many were skipped
@@ -573,6 +581,8 @@ def create_series(
             series=series,
             role_types=role_types,
             now=now,
+            participant_capacity=participant_capacity,
+            participant_cancel_hours_before=participant_cancel_hours_before,
         )
         for p in planned
     ]
