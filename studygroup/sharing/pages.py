@@ -36,13 +36,11 @@ def session_page_share(
 
 def group_page_share(group: Group, shown: Page[StudySession]) -> services.Share | None:
     """`shown`: the page of upcoming sessions the group page lists. Its first page holds the
-    next sessions already (no query); a later page asks for them."""
+    next sessions already (no query). A later page names no events: its canonical link sends
+    crawlers and link previews to the first page, so it need not ask for them again."""
     if not services.is_shared(group):
         return None
-    if shown.number == 1:
-        upcoming = list(shown.items[: services.GROUP_EVENTS])
-    else:
-        upcoming = services.upcoming_events(db.session, group, now=utcnow())
+    upcoming = list(shown.items[: services.GROUP_EVENTS]) if shown.number == 1 else []
     return services.group_share(
         group,
         upcoming,
