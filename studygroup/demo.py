@@ -266,7 +266,7 @@ def demo_command(force: bool) -> None:
     db.session.commit()
     click.echo(
         f"Demo group '{group.name}' with {len(users)} members and "
-        f"{len(monthly) + len(weekly)} sessions."
+        f"{len(monthly) + len(weekly) + 1} sessions (one today)."
     )
     _print_logins()
     _print_feeds()

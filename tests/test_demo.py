@@ -306,6 +306,8 @@ def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner,
     assert "maria@example.com" in result.output
     now = datetime.now(UTC)
     people = {u.email.split("@")[0]: u for u in db.session.scalars(sa.select(User))}
+    # The history was written with registration emails off; everyone has them on again.
+    assert all(u.email_signups and u.email_waitlist for u in people.values())
     monthly = db.session.scalars(
         sa.select(StudySession)
         .where(StudySession.title.contains("第"))
