@@ -161,7 +161,14 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
         return redirect(_list_url(group, session))
     names = [p.user.display_name for p in promoted]
     commit_and_send()
-    flash(_("%(name)s's registration is cancelled.", name=name), "success")
+    flash(
+        told_by_email(
+            _("%(name)s's registration is cancelled.", name=name),
+            participant.user,
+            "participant_cancelled_by_organizers",
+        ),
+        "success",
+    )
     if names:
         flash(
             ngettext(
@@ -196,7 +203,7 @@ def let_in(group: Group, membership: Membership, session_id: int, participant_id
             told_by_email(
                 _("%(name)s is registered from the waitlist.", name=name),
                 participant.user,
-                "participant_promoted",
+                "participant_registered",
             ),
             "success",
         )
