@@ -35,7 +35,12 @@ from studygroup.participants.models import (
 )
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import SessionStatus, StudySession
-from studygroup.signups.services import signup_window
+from studygroup.signups.services import (
+    longest_reminder_lead,
+    reminder_lead_due,
+    signup_window,
+    unclaimed_reminders,
+)
 
 MAX_ANSWER_LENGTH = 500
 YES_NO = ("yes", "no")
@@ -495,13 +500,10 @@ def participant_reminder_key(participant: Participant, lead: int) -> str:
 
 def due_participant_reminders(db_session: Session, *, now: datetime):
     """Registered participants whose reminder is due now, with the lead time (hours) it is
-    for, by the same rule as places (`signups.services.due_reminders`): only the nearest
-    lead that has passed, none for a lead that had passed when they got their seat, and
-    none an earlier run claimed already (the outbox's dedupe key)."""
-    from studygroup.mail.models import OutboundEmail
-
-    groups = db_session.scalars(sa.select(Group)).all()
-    longest = max((max(g.reminder_leads, default=0) for g in groups), default=0)
+    for, by the rule of places (`signups.services.reminder_lead_due`: the nearest lead that
+    has passed, none for a lead that had passed when they got their seat), none an earlier
+    run claimed already (the outbox's dedupe key)."""
+    longest = longest_reminder_lead(db_session)
     if not longest:
         return []
     participants = db_session.scalars(
@@ -518,27 +520,10 @@ def due_participant_reminders(db_session: Session, *, now: datetime):
             joinedload(Participant.session).joinedload(StudySession.group),
         )
     ).all()
-    due = []
-    for participant in participants:
-        starts = participant.session.starts_at
-        passed = [
-            h
-            for h in participant.session.group.reminder_leads
-            if starts - timedelta(hours=h) <= now
-        ]
-        if not passed:
-            continue
-        lead = min(passed)
-        registered = participant.registered_at
-        if registered is not None and registered > starts - timedelta(hours=lead):
-            continue
-        due.append((participant, lead))
-    if not due:
-        return due
-    keys = {participant_reminder_key(p, lead) for p, lead in due}
-    claimed = set(
-        db_session.scalars(
-            sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
-        )
-    )
-    return [(p, lead) for p, lead in due if participant_reminder_key(p, lead) not in claimed]
+    due = [
+        (participant, lead)
+        for participant in participants
+        if (lead := reminder_lead_due(participant.session, participant.registered_at, now))
+        is not None
+    ]
+    return unclaimed_reminders(db_session, due, participant_reminder_key)

@@ -12,7 +12,7 @@ from studygroup.auth.throttle import forget_old_attempts
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.mail.services import claim_in_chunks, compose_email, deliver
-from studygroup.signups.services import due_reminders
+from studygroup.signups.services import due_reminders, reminder_key
 
 
 def claim_reminders(db_session, *, now) -> int:
@@ -29,7 +29,7 @@ def claim_reminders(db_session, *, now) -> int:
             kind="reminder",
             place=place,
             now=now,
-            dedupe_key=f"reminder:{place.id}:{lead}",
+            dedupe_key=reminder_key(place, lead),
         )
         if message is not None:
             messages.append(message)

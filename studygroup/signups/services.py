@@ -1252,17 +1252,52 @@ def notify_session_change(
     return told
 
 
-def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignment, int]]:
-    """Confirmed places whose reminder is due now, with the lead time (hours) it is for.
-
-    For each place only the nearest lead that has passed counts (so a run that was down for a
-    day sends one reminder, not two), and none for a lead that had already passed when the
-    member got the place: their confirmation email said it all.
-    """
-    from studygroup.sessions.models import SessionStatus
-
+def longest_reminder_lead(db_session: Session) -> int:
+    """The longest reminder lead (hours) any group sets; 0 when no group sends reminders."""
     groups = db_session.scalars(sa.select(Group)).all()
-    longest = max((max(g.reminder_leads, default=0) for g in groups), default=0)
+    return max((max(g.reminder_leads, default=0) for g in groups), default=0)
+
+
+def reminder_lead_due(session: StudySession, got_it_at: datetime | None, now: datetime):
+    """The lead (hours) whose reminder is due now for someone coming to `session`, or None.
+
+    Only the nearest lead that has passed counts (so a run that was down for a day sends one
+    reminder, not two), and none for a lead that had already passed when the member got
+    their place or seat (`got_it_at`): their confirmation email said it all. The one rule
+    for places and participants.
+    """
+    starts = session.starts_at
+    passed = [h for h in session.group.reminder_leads if starts - timedelta(hours=h) <= now]
+    if not passed:
+        return None
+    lead = min(passed)
+    if got_it_at is not None and got_it_at > starts - timedelta(hours=lead):
+        return None
+    return lead
+
+
+def unclaimed_reminders(db_session: Session, due: list, key) -> list:
+    """`due` ((place or participant, lead) pairs) less those an earlier run already wrote
+    into the outbox (its dedupe key `key(item, lead)`): each run then only does new work."""
+    if not due:
+        return due
+    keys = {key(item, lead) for item, lead in due}
+    claimed = set(
+        db_session.scalars(
+            sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
+        )
+    )
+    return [(item, lead) for item, lead in due if key(item, lead) not in claimed]
+
+
+def reminder_key(place: Assignment, lead: int) -> str:
+    return f"reminder:{place.id}:{lead}"
+
+
+def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignment, int]]:
+    """Confirmed places whose reminder is due now, with the lead time (hours) it is for
+    (`reminder_lead_due`), none an earlier run claimed already."""
+    longest = longest_reminder_lead(db_session)
     if not longest:
         return []
     places = db_session.scalars(
@@ -1280,27 +1315,9 @@ def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignmen
             joinedload(Assignment.slot).joinedload(RoleSlot.session).joinedload(StudySession.group),
         )
     ).all()
-    due = []
-    for place in places:
-        starts = place.slot.session.starts_at
-        passed = [
-            h for h in place.slot.session.group.reminder_leads if starts - timedelta(hours=h) <= now
-        ]
-        if not passed:
-            continue
-        lead = min(passed)
-        if place.confirmed_at is not None and place.confirmed_at > starts - timedelta(hours=lead):
-            continue
-        due.append((place, lead))
-    if not due:
-        return due
-    # Leave out reminders an earlier run already claimed: each run then only does new work.
-    from studygroup.mail.models import OutboundEmail
-
-    keys = {f"reminder:{place.id}:{lead}" for place, lead in due}
-    claimed = set(
-        db_session.scalars(
-            sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
-        )
-    )
-    return [(p, lead) for p, lead in due if f"reminder:{p.id}:{lead}" not in claimed]
+    due = [
+        (place, lead)
+        for place in places
+        if (lead := reminder_lead_due(place.slot.session, place.confirmed_at, now)) is not None
+    ]
+    return unclaimed_reminders(db_session, due, reminder_key)
