@@ -273,3 +273,11 @@ def test_holding_the_session_after_all_is_emailed(client, auth, make, smtp_serve
     latest = smtp_server.to("back@example.com")[-1]
     assert latest["Subject"] == "Changed: Meetup"
     assert "What changed: it takes place after all" in latest.get_content()
+
+
+def test_every_kind_fits_the_outbox_column():
+    """SQLite does not hold a string to its length; PostgreSQL refuses a longer kind (a 500)."""
+    from studygroup.mail.services import MESSAGES
+
+    length = OutboundEmail.__table__.c.kind.type.length
+    assert [kind for kind in MESSAGES if len(kind) > length] == []

@@ -299,7 +299,7 @@ def test_a_registration_cancelled_by_the_organizers_is_emailed_to_its_member(
     assert _participant(myself) is None
     assert smtp_server.to("me@example.com") == []
     kinds = db.session.scalars(sa.select(OutboundEmail.kind).order_by(OutboundEmail.id)).all()
-    assert kinds[-2:] == ["participant_cancelled_by_organizers"] * 2
+    assert kinds[-2:] == ["participant_cancelled_by_org"] * 2
 
 
 def test_someone_let_in_by_an_organizer_gets_the_registration_with_the_qr_code(

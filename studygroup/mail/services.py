@@ -247,7 +247,7 @@ MESSAGES = {
         ),
         "email_waitlist",
     ),
-    "participant_cancelled_by_organizers": (
+    "participant_cancelled_by_org": (
         _l("Registration cancelled: %(session)s"),
         _l(
             "Your registration was cancelled by the organizers. If you think this is a "

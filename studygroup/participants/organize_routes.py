@@ -165,7 +165,7 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
         told_by_email(
             _("%(name)s's registration is cancelled.", name=name),
             participant.user,
-            "participant_cancelled_by_organizers",
+            "participant_cancelled_by_org",
         ),
         "success",
     )

@@ -376,7 +376,7 @@ def cancel_registration(
         queue_email(
             db_session,
             user=db_session.get(User, participant.user_id),
-            kind="participant_cancelled_by_organizers",
+            kind="participant_cancelled_by_org",
             participant=participant,
             session=session,
             now=now,
