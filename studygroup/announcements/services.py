@@ -426,18 +426,23 @@ def announcements_for(
     return list(db_session.scalars(_newest_first(query)))
 
 
-def group_announcements(
-    db_session: Session, *, group: Group, viewer: User | None, organizer: bool, page: int
-) -> Page[Announcement]:
-    """The group's own announcements (audience GROUP) sent to `viewer`, or all of them for
-    organizers, newest first, PER_PAGE a page. Two queries."""
-    query = _visible_to(
+def _group_own(group: Group, viewer: User | None, organizer: bool) -> sa.Select | None:
+    """The group's own announcements (audience GROUP) `viewer` may read (None: none)."""
+    return _visible_to(
         sa.select(Announcement).where(
             Announcement.group_id == group.id, Announcement.audience == Audience.GROUP
         ),
         viewer,
         organizer,
     )
+
+
+def group_announcements(
+    db_session: Session, *, group: Group, viewer: User | None, organizer: bool, page: int
+) -> Page[Announcement]:
+    """The group's own announcements (audience GROUP) sent to `viewer`, or all of them for
+    organizers, newest first, PER_PAGE a page. Two queries."""
+    query = _group_own(group, viewer, organizer)
     if query is None:
         return Page([], 1, PER_PAGE, 0)
     return paginate(db_session, _newest_first(query), page=page, size=PER_PAGE)
@@ -448,13 +453,7 @@ def latest_group_announcements(
 ) -> tuple[list[Announcement], bool]:
     """The group page's list: the newest PER_PAGE group announcements for `viewer`, and
     whether there are more. One query."""
-    query = _visible_to(
-        sa.select(Announcement).where(
-            Announcement.group_id == group.id, Announcement.audience == Audience.GROUP
-        ),
-        viewer,
-        organizer,
-    )
+    query = _group_own(group, viewer, organizer)
     if query is None:
         return [], False
     rows = list(db_session.scalars(_newest_first(query).limit(PER_PAGE + 1)))

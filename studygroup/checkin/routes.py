@@ -1,7 +1,7 @@
 """The check-in page (works without JavaScript: each button is a form post), the HTML fragment
 of search results the script swaps in, and the JSON API the script posts check-ins to."""
 
-from functools import wraps
+from functools import partial, wraps
 
 from flask import abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -196,14 +196,17 @@ def _do(action, group, membership, session, code_form, walk_in_form) -> CheckInR
         return check_in(
             db.session, session=session, code=code_form.code.data, by=current_user, now=now
         )
+    at_the_door = partial(
+        walk_in,
+        db.session,
+        session=session,
+        by=current_user,
+        by_organizer=membership.is_organizer,
+        now=now,
+        cost=HashCost.from_config(current_app.config),
+    )
     if action == "walk_in":
-        return walk_in(
-            db.session,
-            session=session,
-            by=current_user,
-            by_organizer=membership.is_organizer,
-            now=now,
-            cost=HashCost.from_config(current_app.config),
+        return at_the_door(
             email=walk_in_form.email.data,
             display_name=walk_in_form.display_name.data,
             locale=select_locale(),
@@ -211,17 +214,8 @@ def _do(action, group, membership, session, code_form, walk_in_form) -> CheckInR
     target = _id_field("id")
     if target is None:
         abort(400)
-    if action == "participant":
-        return check_in(
-            db.session, session=session, participant_id=target, by=current_user, now=now
-        )
-    if action == "admit":
-        return admit_waitlisted(
-            db.session, session=session, participant_id=target, by=current_user, now=now
-        )
-    if action == "staff":
-        place = staff_place(db.session, session, target)
-        return check_in_staff(db.session, place=place, by=current_user, now=now)
+    if action in BY_ID:
+        return _check_in_by_id(action, session, target, now)
     # "member": an active member of the group found by search, registered at the door.
     member = db.session.scalar(
         db.select(User)
@@ -234,15 +228,24 @@ def _do(action, group, membership, session, code_form, walk_in_form) -> CheckInR
     )
     if member is None:
         raise RuleViolation(_("This person is not a member of this group."))
-    return walk_in(
-        db.session,
-        session=session,
-        by=current_user,
-        by_organizer=membership.is_organizer,
-        now=now,
-        cost=HashCost.from_config(current_app.config),
-        user=member,
-    )
+    return at_the_door(user=member)
+
+
+# The check-ins that name a participant or a staff place by id (the page's buttons, the API).
+BY_ID = ("participant", "admit", "staff")
+
+
+def _check_in_by_id(action: str, session: StudySession, target: int, now) -> CheckInResult:
+    if action == "participant":
+        return check_in(
+            db.session, session=session, participant_id=target, by=current_user, now=now
+        )
+    if action == "admit":
+        return admit_waitlisted(
+            db.session, session=session, participant_id=target, by=current_user, now=now
+        )
+    place = staff_place(db.session, session, target)
+    return check_in_staff(db.session, place=place, by=current_user, now=now)
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def api(group: Group, membership: Membership, session: StudySession):
             if not isinstance(code, str) or not code.strip() or len(code) > 20:
                 return jsonify(error=_("Type the code of six letters."), field="code"), 422
             result = check_in(db.session, session=session, code=code, by=current_user, now=now)
-        elif action in ("participant", "admit", "staff"):
+        elif action in BY_ID:
             raw = body.get("id")
             try:
                 target = database_int(raw) if not isinstance(raw, bool) else None
@@ -299,17 +302,7 @@ def api(group: Group, membership: Membership, session: StudySession):
                 target = None
             if target is None:
                 return jsonify(error=_("This check-in names nobody."), field="id"), 422
-            if action == "participant":
-                result = check_in(
-                    db.session, session=session, participant_id=target, by=current_user, now=now
-                )
-            elif action == "admit":
-                result = admit_waitlisted(
-                    db.session, session=session, participant_id=target, by=current_user, now=now
-                )
-            else:
-                place = staff_place(db.session, session, target)
-                result = check_in_staff(db.session, place=place, by=current_user, now=now)
+            result = _check_in_by_id(action, session, target, now)
         else:
             return jsonify(error=_("Unknown kind of check-in."), field="action"), 422
     except NotRegistered as refused:

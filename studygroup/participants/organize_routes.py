@@ -141,15 +141,22 @@ def participants_csv(group: Group, membership: Membership, session_id: int):
     return csv_response(f"participants-{group.slug}-{session.id}.csv", header, rows)
 
 
-@bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/cancel")
-@group_view(organizer=True)
-def cancel(group: Group, membership: Membership, session_id: int, participant_id: int):
+def _posted_participant(group: Group, session_id: int, participant_id: int):
+    """The session and the participant a list button posts about: 404 for another session's
+    or group's, 400 without the form's CSRF token."""
     session = session_or_404(group, session_id)
     participant = get_participant(db.session, session, participant_id)
     if participant is None:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
+    return session, participant
+
+
+@bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/cancel")
+@group_view(organizer=True)
+def cancel(group: Group, membership: Membership, session_id: int, participant_id: int):
+    session, participant = _posted_participant(group, session_id, participant_id)
     name = participant.user.display_name
     try:
         promoted = cancel_registration(
@@ -185,12 +192,7 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
 @bp.post("/g/<slug>/sessions/<int:session_id>/participants/<int:participant_id>/let-in")
 @group_view(organizer=True)
 def let_in(group: Group, membership: Membership, session_id: int, participant_id: int):
-    session = session_or_404(group, session_id)
-    participant = get_participant(db.session, session, participant_id)
-    if participant is None:
-        abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    session, participant = _posted_participant(group, session_id, participant_id)
     try:
         let_in_from_waitlist(db.session, participant, now=utcnow())
     except RuleViolation as refused:

@@ -24,13 +24,7 @@ def session_page_share(
     if registered is None and session.takes_participants:
         registered, _capacity, _waitlisted = participant_counts(db.session, [session])[session.id]
     return services.session_share(
-        group,
-        session,
-        url=page_url,
-        locale=str(get_locale()),
-        languages=current_app.config["LANGUAGES"],
-        registered=registered,
-        now=utcnow(),
+        group, session, **_this_page(), registered=registered, now=utcnow()
     )
 
 
@@ -41,10 +35,13 @@ def group_page_share(group: Group, shown: Page[StudySession]) -> services.Share 
     if not services.is_shared(group):
         return None
     upcoming = list(shown.items[: services.GROUP_EVENTS]) if shown.number == 1 else []
-    return services.group_share(
-        group,
-        upcoming,
-        url=page_url,
-        locale=str(get_locale()),
-        languages=current_app.config["LANGUAGES"],
-    )
+    return services.group_share(group, upcoming, **_this_page())
+
+
+def _this_page() -> dict:
+    """What both shares take from the request: absolute links, its language, the languages."""
+    return {
+        "url": page_url,
+        "locale": str(get_locale()),
+        "languages": current_app.config["LANGUAGES"],
+    }
