@@ -506,9 +506,7 @@ def test_an_organizer_cancels_a_participant_and_the_first_waiting_moves_up(clien
     assert db.session.get(Participant, rows["Dai"].id).status == ParticipantStatus.WAITLISTED
 
 
-def test_an_organizer_lets_someone_in_from_the_waitlist_over_the_capacity(
-    client, auth, seated
-):
+def test_an_organizer_lets_someone_in_from_the_waitlist_over_the_capacity(client, auth, seated):
     organizer, group, session, rows = seated
     auth.login_as(organizer)
     url = f"{list_url(group, session)}/{rows['Dai'].id}/let-in"

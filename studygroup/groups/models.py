@@ -90,9 +90,7 @@ class Group(db.Model):
     team_days_before: Mapped[int] = mapped_column(default=10, server_default="10")
     # Participants: False, only members may register for sessions; True, anyone with an
     # account (the group's join policy still governs membership).
-    participants_open_to_all: Mapped[bool] = mapped_column(
-        default=False, server_default=sa.false()
-    )
+    participants_open_to_all: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Reminder lead times in hours before the start, comma-separated ("144,24": 6 days, 1 day).
     reminder_lead_hours: Mapped[str] = mapped_column(
         sa.String(64), default="144,24", server_default="144,24"

@@ -115,9 +115,7 @@ class ParticipantQuestion(db.Model):
 class ParticipantAnswer(db.Model):
     """One participant's answer to one question ("yes"/"no" for a yes-no question)."""
 
-    participant_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("participant.id"), primary_key=True
-    )
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participant.id"), primary_key=True)
     question_id: Mapped[int] = mapped_column(
         sa.ForeignKey("participant_question.id"), primary_key=True
     )
