@@ -10,7 +10,7 @@ class CodeForm(Form):
         _l("Short code"),
         filters=[strip],
         validators=[required(), Length(max=20)],
-        description=_l("The six letters on the participant's confirmation."),
+        description=_l("The six characters on the participant's confirmation."),
     )
 
 

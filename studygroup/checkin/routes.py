@@ -292,7 +292,7 @@ def api(group: Group, membership: Membership, session: StudySession):
         if action == "code":
             code = body.get("code")
             if not isinstance(code, str) or not code.strip() or len(code) > 20:
-                return jsonify(error=_("Type the code of six letters."), field="code"), 422
+                return jsonify(error=_("Type the six-character code."), field="code"), 422
             result = check_in(db.session, session=session, code=code, by=current_user, now=now)
         elif action in BY_ID:
             raw = body.get("id")
