@@ -85,6 +85,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Migrations write no pages' data, and data_revision may not exist yet: no raise.
+        connection.info["studygroup.migrating"] = True
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch mode rebuilds SQLite tables (copy, drop, rename): with foreign keys on,
@@ -98,6 +100,8 @@ def run_migrations_online():
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
+        connection.info.pop("studygroup.migrating", None)
+        connection.info.pop("studygroup.revision_table", None)  # a downgrade may drop it
 
 
 if context.is_offline_mode():

@@ -146,7 +146,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
     from studygroup.calendar.cache import FeedCache, VersionMemo
+    from studygroup.pagecache import revision
+    from studygroup.pagecache.cache import PageCache
 
+    revision.listen()
+    app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_MAX_BYTES"])
     app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
     app.extensions["calendar_versions"] = VersionMemo(app.config["CALENDAR_VERSION_TTL"])
 

@@ -71,6 +71,8 @@ class DefaultConfig:
     # new UIDs would make every subscriber's events appear twice.
     CALENDAR_UID_DOMAIN = None
     # Built feeds kept in each process, by version.
+    # Rendered pages kept per process (studygroup.pagecache); 0 turns the page cache off.
+    PAGE_CACHE_MAX_BYTES = 8 * 1024 * 1024
     CALENDAR_CACHE_MAX_BYTES = 64 * 1024 * 1024
     # Seconds a process keeps what a feed URL resolved to (its owner and version) before it
     # asks the database again: polls are cheap, and an edit reaches them within this time.

@@ -15,6 +15,7 @@ from studygroup.groups.models import (
 )
 from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.pagecache.models import DataRevision
 from studygroup.participants.models import (
     Participant,
     ParticipantAnswer,
@@ -29,6 +30,7 @@ from studygroup.thanks.models import ThanksNote
 
 __all__ = [
     "Anchor",
+    "DataRevision",
     "Announcement",
     "AnnouncementRecipient",
     "Audience",

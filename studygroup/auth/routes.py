@@ -6,7 +6,6 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.orm import undefer_group
 
 from studygroup.auth import bp, devices
 from studygroup.auth.forms import (
@@ -41,6 +40,7 @@ from studygroup.auth.services import (
 from studygroup.auth.throttle import LoginThrottled, begin_attempt, end_attempt, take_reset_turn
 from studygroup.db import unreachable_in_this_request, utcnow
 from studygroup.extensions import db, login_manager
+from studygroup.groups.access import load_viewer
 from studygroup.i18n import (
     forget_member_locale,
     keep_member_locale,
@@ -70,11 +70,7 @@ def load_user(session_token: str) -> User | None:
     if unreachable_in_this_request():
         # The error page for an unreachable database renders as nobody, without asking it.
         return None
-    # With the header's counts (deferred columns in the "nav" group, such as introductions
-    # waiting for an answer), so the header costs no query of its own.
-    return db.session.scalar(
-        db.select(User).where(User.session_token == session_token).options(undefer_group("nav"))
-    )
+    return load_viewer(session_token, (request.view_args or {}).get("slug"))
 
 
 def _email_hash(email: str) -> str:

@@ -30,6 +30,7 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.introductions.services import accepted_introductions, accepted_pairs_among
 from studygroup.names import name_order
+from studygroup.pagecache.cache import kept_page
 from studygroup.relationships.birthdays import birthdays_this_week, month_day
 from studygroup.relationships.services import (
     RECONNECT_MONTHS,
@@ -77,6 +78,7 @@ def mine():
 
 @bp.get("/people/<int:user_id>/coworkers")
 @login_required
+@kept_page
 def page(user_id: int):
     return _render_page(_member_or_404(user_id))
 
@@ -243,6 +245,7 @@ def reset_link():
 
 @bp.get("/g/<slug>/network")
 @group_view(organizer=True)
+@kept_page
 def network(group: Group, membership: Membership):
     picture = group_network(db.session, group, now=utcnow())
     drawing = group_picture(picture)

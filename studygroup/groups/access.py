@@ -1,21 +1,78 @@
 """Who may see and manage a group. Views get the group and the viewer's membership."""
 
-from functools import wraps
+from functools import cache, wraps
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort, g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.orm import Load
 
+from studygroup.auth.models import User
 from studygroup.extensions import db, login_manager
-from studygroup.groups.models import Group
+from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import SLUG_RE, can_view_group, membership_of
+from studygroup.pagecache.cache import note_revision
+from studygroup.pagecache.models import revision_number
+
+_VIEWER_GROUP = "studygroup.viewer_group"  # per request (environ), never a later request's g
+
+
+def load_viewer(session_token: str, slug: str | None) -> User | None:
+    """The logged-in member, in the request's one statement that also reads what every page
+    needs: the data revision (the page cache's key, `note_revision`) and, on a group's pages
+    (`slug` in the URL), the group and the member's membership.
+
+    The user comes with the header's counts (deferred columns in the "nav" group, such as
+    introductions waiting for an answer), so the header costs no query of its own.
+    """
+    in_group = slug is not None and SLUG_RE.match(slug) is not None
+    row = db.session.execute(
+        _viewer_statement(in_group), {"token": session_token, "slug": slug}
+    ).first()
+    if row is None:
+        return None
+    note_revision(row[1])
+    if in_group and has_request_context():
+        request.environ[_VIEWER_GROUP] = (slug, row[2], row[3])
+    return row[0]
+
+
+@cache
+def _viewer_statement(in_group: bool) -> sa.Select:
+    """Built once per process (every request runs it: building it each time cost more than
+    running it), with the token and the slug as parameters."""
+    columns = [User, revision_number()] + ([Group, Membership] if in_group else [])
+    statement = sa.select(*columns).select_from(User)
+    if in_group:
+        statement = statement.outerjoin(Group, Group.slug == sa.bindparam("slug")).outerjoin(
+            Membership, (Membership.user_id == User.id) & (Membership.group_id == Group.id)
+        )
+    return statement.where(User.session_token == sa.bindparam("token")).options(
+        Load(User).undefer_group("nav")
+    )
 
 
 def find_group(slug: str) -> Group | None:
-    """The group at this address; a malformed address is simply not found."""
+    """The group at this address; a malformed address is simply not found. Also reads the
+    data revision for a visitor not logged in."""
     if not SLUG_RE.match(slug):
         return None
-    return db.session.scalar(sa.select(Group).where(Group.slug == slug))
+    row = db.session.execute(sa.select(Group, revision_number()).where(Group.slug == slug)).first()
+    if row is None:
+        return None
+    note_revision(row[1])
+    return row[0]
+
+
+def group_and_membership(slug: str) -> tuple[Group | None, Membership | None]:
+    """The group at this address and the viewer's membership in it (None, None: no group)."""
+    if current_user.is_authenticated:  # loads the viewer, and with them the group (load_viewer)
+        preloaded = request.environ.get(_VIEWER_GROUP)
+        if preloaded is not None and preloaded[0] == slug:
+            return preloaded[1], preloaded[2]
+        group = find_group(slug)
+        return group, (membership_of(db.session, current_user, group) if group else None)
+    return find_group(slug), None
 
 
 def group_view(*, organizer: bool = False, member: bool = False):
@@ -29,10 +86,9 @@ def group_view(*, organizer: bool = False, member: bool = False):
     def decorator(view):
         @wraps(view)
         def wrapped(slug: str, **kwargs):
-            group = find_group(slug)
+            group, membership = group_and_membership(slug)
             if group is None:
                 abort(404)
-            membership = membership_of(db.session, current_user, group)
             if not can_view_group(group, membership):
                 abort(404)
             if organizer or member:

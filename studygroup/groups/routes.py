@@ -51,6 +51,7 @@ from studygroup.groups.services import (
 )
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
+from studygroup.pagecache.cache import kept_page
 from studygroup.paging import (
     ARCHIVE_PER_PAGE,
     PEOPLE_PER_PAGE,
@@ -144,6 +145,7 @@ def address_suggestion():
 
 @bp.get("/g/<slug>")
 @group_view()
+@kept_page
 def show(group: Group, membership: Membership | None):
     now = utcnow()
     upcoming = upcoming_page(

@@ -8,6 +8,7 @@ from studygroup.groups.services import groups_of, public_groups
 from studygroup.i18n import keep_member_locale
 from studygroup.main import bp
 from studygroup.main.attention import GAPS_AHEAD, needs_attention
+from studygroup.pagecache.cache import kept_page
 from studygroup.paging import SESSIONS_PER_PAGE, page_number
 from studygroup.security import safe_next_url
 from studygroup.sessions.services import (
@@ -19,6 +20,7 @@ from studygroup.signups.services import staffing_for
 
 
 @bp.get("/")
+@kept_page
 def home():
     if not current_user.is_authenticated:
         return render_template("main/landing.html", groups=public_groups(db.session))
@@ -41,6 +43,7 @@ def home():
 
 @bp.get("/organize")
 @login_required
+@kept_page
 def organize():
     """The organizer portal: first what needs me, then every group I organize with its next
     sessions and head-counts."""

@@ -14,6 +14,7 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, RoleType
 from studygroup.groups.services import role_types_of
 from studygroup.input import database_int
+from studygroup.pagecache.cache import kept_page
 from studygroup.rules import RuleViolation
 from studygroup.sessions import bp
 from studygroup.sessions.forms import (
@@ -189,6 +190,7 @@ def new_series(group: Group, membership: Membership):
 
 @bp.get("/g/<slug>/sessions/<int:session_id>")
 @group_view()
+@kept_page
 def show(group: Group, membership: Membership | None, session_id: int):
     return session_page(group, membership, session_or_404(group, session_id))
 

@@ -20,6 +20,7 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.i18n import format_time, select_locale
 from studygroup.names import by_name
+from studygroup.pagecache.cache import kept_page
 from studygroup.paging import (
     ARCHIVE_PER_PAGE,
     PEOPLE_PER_PAGE,
@@ -194,6 +195,7 @@ def cancel(group: Group, membership: Membership, place_id: int):
 
 @bp.get("/schedule")
 @login_required
+@kept_page
 def schedule():
     now = utcnow()
     upcoming = upcoming_places(db.session, current_user, now=now)
@@ -235,6 +237,7 @@ def schedule():
 
 @bp.get("/g/<slug>/staffing")
 @group_view(organizer=True)
+@kept_page
 def staffing_overview(group: Group, membership: Membership):
     gaps_only = request.args.get("show") == "gaps"
     overview = staffing_overview_of(
@@ -268,6 +271,7 @@ def _active_members(group: Group) -> list[User]:
 
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing")
 @group_view(organizer=True)
+@kept_page
 def session_staffing(group: Group, membership: Membership, session_id: int):
     return _staffing_page(group, session_or_404(group, session_id))
 

@@ -1,0 +1,82 @@
+"""The data revision: one number that every committed write raises, in its own transaction.
+
+Listening on the engine (not the ORM) catches every write, whether a flush, a Core `update()`
+or raw SQL: a statement that writes marks its connection, and the transaction's commit raises
+`data_revision.number` just before it commits. Raised inside the transaction, the number and
+the data it describes become visible together, so a reader that sees the new number sees the
+new data. The row is taken last, just before the commit, so it adds no lock-order deadlock
+(a writer holding it only commits), at the price of one short write on one row per writing
+transaction: see the closing note of issue 13.
+"""
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+# A statement that may change data; `WITH ... UPDATE` too. A false positive (a CTE that only
+# reads FOR UPDATE) costs one needless raise, never a stale page.
+_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
+_CTE_WRITES = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
+_WROTE = "studygroup.wrote"
+MIGRATING = "studygroup.migrating"  # set by migrations/env.py while it runs
+TABLE_SEEN = "studygroup.revision_table"  # this connection found data_revision (forgotten by
+# migrations/env.py, which may drop it)
+RAISE_REVISION = "UPDATE data_revision SET number = number + 1 WHERE id = 1"
+
+_listening = False
+
+
+def wrote_in_this_transaction(connection: Connection) -> bool:
+    """This connection's open transaction has written, not yet committed (a page built now
+    might show what nobody else sees yet: not one to keep)."""
+    return bool(connection.info.get(_WROTE))
+
+
+def listen() -> None:
+    """Attach the listeners to every engine (once per process)."""
+    global _listening
+    if _listening:
+        return
+    _listening = True
+    sa.event.listen(Engine, "begin", _forget)
+    sa.event.listen(Engine, "rollback", _forget)
+    sa.event.listen(Engine, "before_cursor_execute", _mark_writes)
+    sa.event.listen(Engine, "commit", _raise_revision)
+
+
+def _forget(connection: Connection) -> None:
+    connection.info.pop(_WROTE, None)
+
+
+def _mark_writes(connection, cursor, statement, parameters, context, executemany) -> None:
+    if connection.info.get(_WROTE):
+        return
+    if _WRITES.match(statement) or _CTE_WRITES.match(statement):
+        connection.info[_WROTE] = True
+
+
+def _raise_revision(connection: Connection) -> None:
+    if not connection.info.pop(_WROTE, False) or connection.info.get(MIGRATING):
+        return
+    # The DBAPI cursor, not connection.execute(): this runs inside the commit, where the
+    # Connection is mid-transition; it is also not a statement the listener above should see.
+    cursor = connection.connection.cursor()
+    try:
+        if not connection.info.get(TABLE_SEEN):
+            if not _table_exists(cursor, connection.dialect.name):
+                return  # a database below this migration (a migration test's writes)
+            connection.info[TABLE_SEEN] = True
+        cursor.execute(RAISE_REVISION)
+    finally:
+        cursor.close()
+
+
+def _table_exists(cursor, dialect: str) -> bool:
+    """Asked once per database connection, of the catalog: a failed UPDATE would abort a
+    PostgreSQL transaction."""
+    if dialect == "postgresql":
+        cursor.execute("SELECT to_regclass('data_revision') IS NOT NULL")
+    else:
+        cursor.execute("SELECT count(*) FROM sqlite_master WHERE name = 'data_revision'")
+    return bool(cursor.fetchone()[0])
