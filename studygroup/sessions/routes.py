@@ -55,7 +55,7 @@ from studygroup.signups.services import (
     change_slot,
     notify_session_change,
     signup_window,
-    staffing_for,
+    staffing_and_open_offers,
 )
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send, moved_up_message, show_violation
@@ -210,7 +210,7 @@ def session_page(
     from studygroup.participants.routes import participants_panel
 
     opens, closes = signup_window(group, session)
-    staffing = staffing_for(db.session, [session])
+    staffing, open_offers = staffing_and_open_offers(db.session, session)
     participants = participants_panel(session, membership)
     is_member = membership is not None and membership.is_active
     page = render_template(
@@ -224,7 +224,7 @@ def session_page(
         thanks=_thanks(session, membership),
         names=_visible_names(staffing, session),
         is_member=is_member,
-        offers=_offers(session, staffing, is_member),
+        offers=_offers(session, staffing, is_member, open_offers),
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
@@ -248,14 +248,20 @@ def _announcements(session, membership: Membership | None) -> dict:
     return session_panel(session, membership)
 
 
-def _offers(session, staffing, is_member: bool) -> dict:
+def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:
     """Open offers of the session's places (swaps), with whether the viewer may take each."""
     from studygroup.signups.offers import offers_on_session
 
     if not is_member:  # offers are shown to the group's members only
         return {}
     return offers_on_session(
-        db.session, session, staffing, viewer=current_user, is_member=is_member, now=utcnow()
+        db.session,
+        session,
+        staffing,
+        viewer=current_user,
+        is_member=is_member,
+        now=utcnow(),
+        open_offers=open_offers,
     )
 
 

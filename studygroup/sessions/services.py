@@ -737,8 +737,13 @@ def get_session(
     db_session: Session, group: Group, session_id: int, *, slots: bool = True
 ) -> StudySession | None:
     """The session if it belongs to `group` (another group's id gives None, hence 404), with
-    its role slots loaded unless `slots=False`."""
+    its role slots and their role types loaded unless `slots=False`: one statement either way.
+
+    `session.group` costs nothing: `group` is already in the db session's identity map."""
     query = sa.select(StudySession).where(
         StudySession.id == session_id, StudySession.group_id == group.id
     )
-    return db_session.scalar(_with_slots(query) if slots else query)
+    if slots:
+        # Joined, not select-in: one session's few slots ride along in the same statement.
+        query = query.options(joinedload(StudySession.slots).joinedload(RoleSlot.role_type))
+    return db_session.execute(query).unique().scalar_one_or_none()

@@ -189,16 +189,16 @@ def offers_on_session(
     viewer: User | None,
     is_member: bool,
     now: datetime,
+    open_offers: dict[int, PlaceOffer] | None = None,
 ) -> dict[int, OfferView]:
     """Open offers of the session's confirmed places, by place id, with the viewer's chance
     to take each. `staffing` is `staffing_for` of the session (one query for the offers,
-    however many, nothing more: the viewer's places are in `staffing`)."""
+    however many, nothing more: the viewer's places are in `staffing`); no query at all when
+    `open_offers` brings them (`staffing_and_open_offers`)."""
     confirmed = {p.id: p for s in staffing.values() for p in s.confirmed}
-    offers = {
-        place_id: offer
-        for place_id, offer in open_offers_in_session(db_session, session.id).items()
-        if place_id in confirmed
-    }
+    if open_offers is None:
+        open_offers = open_offers_in_session(db_session, session.id)
+    offers = {place_id: offer for place_id, offer in open_offers.items() if place_id in confirmed}
     if not offers:
         return {}
     mine = [

@@ -33,6 +33,8 @@ from studygroup.signups.models import (
     Assignment,
     AssignmentStatus,
     Attendance,
+    OfferStatus,
+    PlaceOffer,
     StaffingChange,
 )
 
@@ -124,12 +126,40 @@ def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int,
     result = {slot.id: SlotStaffing(slot) for s in sessions for slot in s.slots}
     if not result:
         return result
-    places = db_session.scalars(
+    places = db_session.scalars(_live_places(result.keys()))
+    return _sorted_into(result, places)
+
+
+def staffing_and_open_offers(
+    db_session: Session, session: StudySession
+) -> tuple[dict[int, SlotStaffing], dict[int, PlaceOffer]]:
+    """`staffing_for` one session, and the open offers of its places by place id, in the
+    same one query (a place has at most one open offer, so the rows stay one per place)."""
+    result = {slot.id: SlotStaffing(slot) for slot in session.slots}
+    if not result:
+        return result, {}
+    rows = db_session.execute(
+        _live_places(result.keys())
+        .add_columns(PlaceOffer)
+        .outerjoin(
+            PlaceOffer,
+            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
+        )
+    ).all()
+    offers = {place.id: offer for place, offer in rows if offer is not None}
+    return _sorted_into(result, (place for place, _offer in rows)), offers
+
+
+def _live_places(slot_ids) -> sa.Select:
+    return (
         sa.select(Assignment)
-        .where(Assignment.slot_id.in_(result.keys()), Assignment.status.in_(LIVE_STATUSES))
+        .where(Assignment.slot_id.in_(slot_ids), Assignment.status.in_(LIVE_STATUSES))
         .options(joinedload(Assignment.user))
         .order_by(Assignment.id)
     )
+
+
+def _sorted_into(result: dict[int, SlotStaffing], places) -> dict[int, SlotStaffing]:
     for place in places:
         staffing = result[place.slot_id]
         {
