@@ -16,7 +16,6 @@ from studygroup.groups.models import Group, Membership, MembershipStatus, RoleTy
 from studygroup.names import by_name, name_matches
 from studygroup.paging import Page, paginate
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
-from studygroup.sessions.services import upcoming_page
 from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import counts_as_worked
 
@@ -49,21 +48,26 @@ def staffing_overview(
     db_session: Session, group: Group, *, now: datetime, gaps_only: bool, page: int, size: int
 ) -> Overview:
     """A page of the group's coming sessions (only those that need people, if asked), with
-    how many there are and how many need people. Six queries for any page (and one for
-    the staffing of its slots, `staffing_for`)."""
+    how many there are and how many need people, their slots and role types loaded. Two
+    queries for any page (and one for the staffing of its slots, `staffing_for`): the counts
+    are also the page's total, and the slots come joined to their sessions."""
     needs_people = sa.and_(StudySession.status == SessionStatus.SCHEDULED, _has_gap())
     upcoming, with_gaps = db_session.execute(
         sa.select(
             sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((needs_people, 1), else_=0)), 0)
         ).where(StudySession.group_id == group.id, StudySession.ends_at >= now)
     ).one()
-    sessions = upcoming_page(
-        db_session,
-        group_ids=[group.id],
-        now=now,
-        page=page,
-        size=size,
-        where=needs_people if gaps_only else None,
+    query = (
+        sa.select(StudySession)
+        .where(StudySession.group_id == group.id, StudySession.ends_at >= now)
+        .order_by(StudySession.starts_at, StudySession.id)
+        # The group is the page's own (already loaded): no join for it.
+        .options(joinedload(StudySession.slots).joinedload(RoleSlot.role_type))
+    )
+    if gaps_only:
+        query = query.where(needs_people)
+    sessions = paginate(
+        db_session, query, page=page, size=size, total=with_gaps if gaps_only else upcoming
     )
     return Overview(sessions, upcoming, with_gaps)
 
