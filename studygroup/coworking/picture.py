@@ -10,6 +10,8 @@ import math
 import unicodedata
 from dataclasses import astuple, dataclass, field
 
+from markupsafe import Markup, escape
+
 # figure.network text in style.css: 12px, and 17px on a phone (19px and 15px for the centre).
 FONT_PX = 17.0
 CENTRE_FONT_PX = 19.0
@@ -410,3 +412,55 @@ def graph(
         ],
         [member_id for member_id, _name, _size in people],
     )
+
+
+# --- as SVG markup --------------------------------------------------------------------------
+
+
+def svg(picture: Picture, title: str, kind: str, element_id: str, css: str = "") -> Markup:
+    """The picture as an <svg> element (`kind` "graph" or "star"). Built here rather than in
+    a template: a group of hundreds has thousands of attributes, and a template escapes each
+    one. Numbers and colours are ours; only the names (and the title) are escaped, once."""
+    from studygroup.templating import as_text
+
+    graph_kind = kind == "graph"
+    view = picture.view
+    size = (
+        f' width="{int(round(view.width, 0))}" height="{int(round(view.height, 0))}"'
+        if graph_kind
+        else ""
+    )
+    css_attr = f' class="{escape(css)}"' if css else ""
+    element_id = escape(element_id)
+    out = [
+        f'\n  <svg viewBox="{view}"{size}{css_attr} role="img" aria-labelledby="{element_id}"'
+        ' preserveAspectRatio="xMidYMid meet">\n'
+        f'    <title id="{element_id}">{escape(as_text(title))}</title>\n'
+        '    <g stroke-linecap="round">\n      '
+    ]
+    out += [
+        f'<line x1="{e.x1}" y1="{e.y1}" x2="{e.x2}" y2="{e.y2}" stroke="{e.colour}"'
+        f' stroke-opacity="{e.opacity}" stroke-width="{e.width}"'
+        + (f' stroke-dasharray="{e.dash}"/>' if e.dash else "/>")
+        for e in picture.edges
+    ]
+    out.append("\n    </g>\n    \n    ")
+    stroke, stroke_width = ("#ffffff", 1.5) if graph_kind else (INK, 2)
+    titles = {id(n): escape(n.title) for n in picture.nodes}
+    out += [
+        f'<circle cx="{n.x}" cy="{n.y}" r="{n.r}" fill="{n.fill}" stroke="{stroke}"'
+        f' stroke-width="{stroke_width}"><title>{titles[id(n)]}</title></circle>\n    '
+        for n in picture.nodes
+    ]
+    out.append("\n    \n    ")
+    # The full name as the label's tooltip too: a label may be cut short ("長谷川 ひか…").
+    out += [
+        f'<g><title>{titles[id(n)]}</title><text x="{n.label_x}" y="{n.label_y}"'
+        f' text-anchor="{n.anchor}" dominant-baseline="middle"'
+        + (f' class="{n.css}"' if n.css else "")
+        + f">{escape(n.label)}</text></g>\n    "
+        for n in picture.nodes
+        if n.label
+    ]
+    out.append("\n  </svg>\n")
+    return Markup("".join(out))  # noqa: S704 - every name and the title escaped above
