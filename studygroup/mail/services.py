@@ -637,13 +637,25 @@ def deliver(
     """
     # A session of its own: its many commits leave the caller's loaded objects alone.
     with Session(db_session.get_bind()) as own:
+        sa.event.listen(own, "after_begin", _commit_without_waiting)
         return _deliver(own, now=now, ids=ids, budget=budget)
+
+
+def _commit_without_waiting(db_session, transaction, connection) -> None:
+    """The outbox's bookkeeping (claims, leases, "sent") commits without waiting for the
+    disk (PostgreSQL's asynchronous commit): each wait is milliseconds, several per sign-up,
+    and the data revision's row lock makes every writer wait for them too. A database crash
+    can lose the last fraction of a second of them: a message then goes out again when its
+    lease ends, which delivery already allows (a run that dies after sending does the same)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def _deliver(db_session: Session, *, now, ids, budget) -> DeliveryReport:
     config = current_app.config
     run = _Run(now, lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]), budget=budget)
     report = DeliveryReport()
+    waiting = None if ids is None else set(ids)
     while not run.out_of_time():
         batch = _claim_batch(db_session, run, ids, size=config["MAIL_BATCH_SIZE"])
         if not batch:
@@ -651,6 +663,12 @@ def _deliver(db_session: Session, *, now, ids, budget) -> DeliveryReport:
         with _Connection(config) as connection:
             if not _send_batch(db_session, run, batch, connection, report):
                 break
+        if waiting is not None:
+            waiting.difference_update(message.id for message in batch)
+            if not waiting:
+                # Every message asked for was claimed and tried by this run (sent, failed or
+                # counted as left): no claim or count would find any of them again.
+                return report
     # Left: what the next batch would have claimed, and what this run gave back untried.
     left = sa.select(sa.func.count()).select_from(OutboundEmail).where(run.ready())
     if ids is not None:
@@ -672,7 +690,9 @@ def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.R
     )
     if ids is not None:
         pick = pick.where(OutboundEmail.id.in_(ids))
-    claimed = db_session.scalars(
+    # Rows, not ORM objects: the run's many commits then have nothing to expire. The claim
+    # returns what sending needs (`attempts` counts this try).
+    claimed = db_session.execute(
         sa.update(OutboundEmail)
         # `ready` again: under READ COMMITTED a row claimed meanwhile is re-checked here.
         .where(OutboundEmail.id.in_(pick.scalar_subquery()), ready)
@@ -683,16 +703,7 @@ def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.R
             claimed_at=clock,
             attempts=OutboundEmail.attempts + 1,
         )
-        .returning(OutboundEmail.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db_session.commit()
-    run.renewed = run.elapsed()
-    if not claimed:
-        return []
-    # Rows, not ORM objects: the run's many commits then have nothing to expire.
-    return db_session.execute(
-        sa.select(
+        .returning(
             OutboundEmail.id,
             OutboundEmail.to_address,
             OutboundEmail.subject,
@@ -701,9 +712,11 @@ def _claim_batch(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.R
             OutboundEmail.attempts,
             OutboundEmail.qr_text,
         )
-        .where(OutboundEmail.id.in_(claimed))
-        .order_by(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
     ).all()
+    db_session.commit()
+    run.renewed = run.elapsed()
+    return sorted(claimed, key=lambda message: message.id)
 
 
 def _send_batch(db_session, run: _Run, batch, connection, report: DeliveryReport) -> bool:
