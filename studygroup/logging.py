@@ -10,6 +10,7 @@ import re
 import sys
 import time
 
+import sqlalchemy as sa
 from flask import Flask, g, request
 
 SECRET_VIEW_ARGS = {"token", "invite_token"}
@@ -64,9 +65,18 @@ def configure_logging(app: Flask) -> None:
                 "database unreachable", extra={"fields": {**fields, "error": unreachable}}
             )
             return response
-        fields["user_id"] = getattr(user, "id", None)
+        fields["user_id"] = _user_id(user)
         app.logger.info("request", extra={"fields": fields})
         return response
+
+
+def _user_id(user) -> int | None:
+    """The logged-in member's id from their identity, so that a user expired by the request's
+    commit is not loaded again just for the log line."""
+    state = sa.inspect(user, raiseerr=False)
+    if state is None or state.identity is None:
+        return None
+    return state.identity[0]
 
 
 def security_event(event: str, **fields) -> None:

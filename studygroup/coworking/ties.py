@@ -135,22 +135,26 @@ def recount_ties(
     a session to a start it had earlier in this transaction. Returns how many groups were
     recounted."""
     earlier = session_ids if isinstance(session_ids, dict) else dict.fromkeys(session_ids)
-    earlier = dict(earlier)
-    if slot_ids:
-        for session_id in db_session.scalars(
-            sa.select(RoleSlot.session_id).where(RoleSlot.id.in_(sorted(slot_ids)))
-        ):
-            earlier.setdefault(session_id, None)
-    if not earlier:
+    if not earlier and not slot_ids:
         return 0
-    horizon = max(utcnow() + _HORIZON, watermark(db_session) or EARLY)
-    groups: dict[int, list[int]] = {}
-    for session_id, group_id, starts_at in db_session.execute(
-        sa.select(StudySession.id, StudySession.group_id, StudySession.starts_at).where(
-            StudySession.id.in_(sorted(earlier))
+    # One query (it runs at every commit that touched a place): the sessions, those of the
+    # slots, and the watermark.
+    touched = StudySession.id.in_(sorted(earlier)) if earlier else sa.false()
+    if slot_ids:
+        of_slots = sa.select(RoleSlot.session_id).where(RoleSlot.id.in_(sorted(slot_ids)))
+        touched = sa.or_(touched, StudySession.id.in_(of_slots))
+    upto = sa.select(TieWatermark.upto).where(TieWatermark.id == 1).scalar_subquery()
+    rows = db_session.execute(
+        sa.select(StudySession.id, StudySession.group_id, StudySession.starts_at, upto).where(
+            touched
         )
-    ):
-        start = min(filter(None, (starts_at, earlier[session_id])))
+    ).all()
+    if not rows:
+        return 0
+    horizon = max(utcnow() + _HORIZON, rows[0][3] or EARLY)
+    groups: dict[int, list[int]] = {}
+    for session_id, group_id, starts_at, _upto in rows:
+        start = min(filter(None, (starts_at, earlier.get(session_id))))
         if start <= horizon:
             groups.setdefault(group_id, []).append(session_id)
     if not groups:

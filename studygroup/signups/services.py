@@ -41,17 +41,19 @@ from studygroup.signups.models import (
 # --- locking and reading ------------------------------------------------------------------
 
 
-def lock_slot(db_session: Session, slot_id: int) -> RoleSlot:
+def lock_slot(db_session: Session, slot_id: int, *, session_id: int | None = None) -> RoleSlot:
     """Take the session's and the slot's row locks (see `lock_row`) and return the slot fresh.
-    Every change to places starts here, so changes in one session happen one after another."""
-    session_id = db_session.scalar(sa.select(RoleSlot.session_id).where(RoleSlot.id == slot_id))
+    Every change to places starts here, so changes in one session happen one after another.
+    `session_id`: the slot's session, when the caller has read it (saves a query)."""
     if session_id is None:
-        raise RuleViolation(_l("This role is no longer in the session."))
+        session_id = db_session.scalar(sa.select(RoleSlot.session_id).where(RoleSlot.id == slot_id))
+        if session_id is None:
+            raise RuleViolation(_l("This role is no longer in the session."))
     # The session first, then the slot, in every function: a member's places in one session
     # (the overlap rule) change one request at a time, and two locks never deadlock.
     lock_row(db_session, StudySession, session_id)
     slot = lock_row(db_session, RoleSlot, slot_id)
-    if slot is None:
+    if slot is None or slot.session_id != session_id:
         raise RuleViolation(_l("This role is no longer in the session."))
     return slot
 
@@ -69,6 +71,17 @@ def _places(db_session: Session, slot_id: int, status: AssignmentStatus) -> list
             .options(joinedload(Assignment.user))
             .order_by(*order)
         )
+    )
+
+
+def _confirmed_and_next_position(db_session: Session, slot_id: int) -> tuple[int, int]:
+    """The slot's confirmed places and the waitlist position after its last, in one query."""
+    confirmed = sa.func.count(sa.case((Assignment.status == AssignmentStatus.CONFIRMED, 1)))
+    last_position = sa.func.coalesce(sa.func.max(Assignment.waitlist_position), 0)
+    return tuple(
+        db_session.execute(
+            sa.select(confirmed, last_position + 1).where(Assignment.slot_id == slot_id)
+        ).one()
     )
 
 
@@ -349,6 +362,7 @@ def sign_up(
     now: datetime,
     talk_title: str = "",
     talk_abstract: str = "",
+    membership: Membership | None = None,
 ) -> Assignment:
     """Give `member` a place in `slot`: confirmed while there is room, else on the waitlist.
 
@@ -358,12 +372,19 @@ def sign_up(
     outside the group's sign-up window, for a cancelled or
     past session, a retired role, a second place in the same role, and a role whose time
     window overlaps another role the member holds in the session (a collision).
-    Locks the slot row first; the caller commits.
+    Locks the slot row first, after every check that needs no lock; the caller commits.
+    `membership`: the member's in the group, when the caller has it (saves a query).
+
+    Many members may sign up for one role at the same moment and the session's lock lets
+    them through one at a time, so the part under it is kept to a few statements.
     """
     session = slot.session
     group = session.group
-    membership = _active_membership(db_session, member, group)
-    if membership is None:
+    # Held here: the lock below reloads the slot, and the role is needed after it (the email).
+    role_type = slot.role_type
+    if membership is None or membership.user_id != member.id or membership.group_id != group.id:
+        membership = _active_membership(db_session, member, group)
+    if membership is None or membership.status != MembershipStatus.ACTIVE:
         raise RuleViolation(_l("Join the group to sign up."))
     _check_open_for_places(slot, now)
     if slot.role_type.is_formed:
@@ -382,17 +403,12 @@ def sign_up(
     if slot.role_type.requires_approval and not talk_title.strip():
         raise RuleViolation(_l("Give a title for what you will present."), "talk_title")
 
-    slot = lock_slot(db_session, slot.id)
-    existing = db_session.scalar(
-        sa.select(Assignment).where(
-            Assignment.slot_id == slot.id,
-            Assignment.user_id == member.id,
-            Assignment.status.in_(LIVE_STATUSES),
-        )
-    )
-    if existing is not None:
+    slot = lock_slot(db_session, slot.id, session_id=session.id)
+    # The member's places in the session answer both "already here" and the overlap rule.
+    places = places_in_session(db_session, [member.id], session.id)[member.id]
+    if any(p.slot_id == slot.id for p in places):
         raise RuleViolation(_l("You already have a place in this role."))
-    clash = _overlapping_place(db_session, member, slot)
+    clash = blocking_place(places, slot)
     if clash is not None:
         raise RuleViolation(
             _l(
@@ -402,9 +418,10 @@ def sign_up(
             )
         )
 
+    confirmed, next_position = _confirmed_and_next_position(db_session, slot.id)
     if needs_approval:
         status = AssignmentStatus.REQUESTED
-    elif _confirmed_count(db_session, slot.id) < slot.headcount:
+    elif confirmed < slot.headcount:
         status = AssignmentStatus.CONFIRMED
     else:
         status = AssignmentStatus.WAITLISTED
@@ -412,9 +429,7 @@ def sign_up(
         slot_id=slot.id,
         user_id=member.id,
         status=status,
-        waitlist_position=(
-            _next_position(db_session, slot.id) if status == AssignmentStatus.WAITLISTED else None
-        ),
+        waitlist_position=next_position if status == AssignmentStatus.WAITLISTED else None,
         talk_title=talk_title.strip()[:200],
         talk_abstract=talk_abstract.strip(),
         created_at=now,
@@ -429,7 +444,7 @@ def sign_up(
         tell_organizers(
             db_session,
             group,
-            kind="talk_request" if slot.role_type.requires_approval else "approval_request",
+            kind="talk_request" if role_type.requires_approval else "approval_request",
             about=member,
             place=place,
             answer_at=Link(

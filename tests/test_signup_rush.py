@@ -1,0 +1,106 @@
+"""The sign-up POST when many members sign up at once: what it asks the database, how much of
+it runs under the session's lock, and that its email is sent without a wait for the disk."""
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from studygroup.coworking.models import Tie
+from studygroup.extensions import db
+from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.sessions.models import RoleSlot
+from studygroup.signups.models import Assignment, AssignmentStatus
+
+# The login statement, the slot (with its session and role), the two locks, the member's
+# places in the session, the slot's count, three INSERTs (place, staffing log, email), the
+# ties' one look, then the email's claim and its "sent" (each after a SET on PostgreSQL;
+# SQLite's locks are an UPDATE and a SELECT each instead).
+SIGN_UP_STATEMENTS = 14
+
+
+def _first_slot(make, group, *, headcount: int) -> RoleSlot:
+    session = make.session(group, day=date.today() + timedelta(days=10))
+    slot = db.session.scalar(
+        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
+    )
+    slot.headcount = headcount
+    db.session.commit()
+    return slot
+
+
+def _sign_up_statements(client, auth, count_queries, group, slot, member) -> list[str]:
+    path = f"/g/{group.slug}/slots/{slot.id}/signup"  # read before counting
+    auth.login_as(member)
+    with count_queries() as queries:
+        response = client.post(path)
+    assert response.status_code == 302
+    return queries.statements
+
+
+def test_a_sign_up_costs_the_same_few_statements_however_many_signed_up(
+    client, auth, make, count_queries
+):
+    group = make.group()
+    slot = _first_slot(make, group, headcount=3)
+    members = [make.member(group) for _ in range(12)]
+    first = _sign_up_statements(client, auth, count_queries, group, slot, members[0])
+    for member in members[1:-1]:  # the role fills up, then a long waitlist
+        auth.login_as(member)
+        client.post(f"/g/{group.slug}/slots/{slot.id}/signup")
+    last = _sign_up_statements(client, auth, count_queries, group, slot, members[-1])
+    assert len(first) == len(last) <= SIGN_UP_STATEMENTS, "\n".join(last)
+    statuses = db.session.scalars(
+        sa.select(Assignment.status).where(Assignment.slot_id == slot.id)
+    ).all()
+    assert statuses.count(AssignmentStatus.CONFIRMED) == 3
+    assert statuses.count(AssignmentStatus.WAITLISTED) == 9
+
+
+def test_a_sign_up_for_a_coming_session_leaves_the_ties_alone(client, auth, make, count_queries):
+    group = make.group()
+    slot = _first_slot(make, group, headcount=5)
+    for member in [make.member(group) for _ in range(2)]:
+        statements = _sign_up_statements(client, auth, count_queries, group, slot, member)
+        assert not [s for s in statements if "tie" in s.split("WHERE")[0] and "SELECT" not in s]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Tie)) == 0
+
+
+def test_the_sign_up_email_is_sent_with_the_request(client, auth, make):
+    group = make.group()
+    slot = _first_slot(make, group, headcount=1)
+    member = make.member(group)
+    auth.login_as(member)
+    page = client.post(f"/g/{group.slug}/slots/{slot.id}/signup", follow_redirects=True)
+    assert "You are signed up as" in page.get_data(as_text=True)
+    sent = db.session.execute(
+        sa.select(OutboundEmail.status, OutboundEmail.attempts, OutboundEmail.lease_owner).where(
+            OutboundEmail.user_id == member.id
+        )
+    ).all()
+    assert sent == [(EmailStatus.SENT, 1, None)]
+
+
+def test_only_the_outbox_commits_without_waiting_for_the_disk(client, auth, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("asynchronous commit is PostgreSQL's")
+    group = make.group()
+    slot = _first_slot(make, group, headcount=1)
+    auth.login_as(make.member(group))
+    seen = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith(("UPDATE outbound_email", "INSERT INTO assignment")):
+            setting = cursor.connection.execute("SHOW synchronous_commit").fetchone()[0]
+            seen.append((statement.split()[1 if statement.startswith("UPDATE") else 2], setting))
+
+    sa.event.listen(db.engine, "after_cursor_execute", note)
+    try:
+        client.post(f"/g/{group.slug}/slots/{slot.id}/signup")
+    finally:
+        sa.event.remove(db.engine, "after_cursor_execute", note)
+    # The place waits for the disk (the member is told it is theirs); the outbox's claim and
+    # "sent" do not, and the setting ends with their transactions.
+    assert seen == [("assignment", "on"), ("outbound_email", "off"), ("outbound_email", "off")]
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
