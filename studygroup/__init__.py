@@ -145,11 +145,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
+    from studygroup.calendar import FEED_PATHS
     from studygroup.calendar.cache import FeedCache, VersionMemo
+    from studygroup.cookie_session import CookieSessionInterface
     from studygroup.pagecache import revision
     from studygroup.pagecache.cache import PageCache
 
     revision.listen()
+    app.session_interface = CookieSessionInterface(sessionless=FEED_PATHS)
     app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_MAX_BYTES"])
     app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
     app.extensions["calendar_versions"] = VersionMemo(app.config["CALENDAR_VERSION_TTL"])

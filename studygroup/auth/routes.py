@@ -3,6 +3,7 @@ import math
 from datetime import timedelta
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
@@ -94,6 +95,8 @@ def remember_language():
     copy of a member's own setting current (set on another device, say)."""
     if request.endpoint in _NO_LANGUAGE_CHECK:
         return
+    if current_app.session_interface.is_null_session(cookie_session):
+        return  # a calendar feed: no member to find, its language comes from its URL
     if not current_user.is_authenticated:
         forget_member_locale()  # logged out elsewhere: no member's setting applies here
         return

@@ -8,18 +8,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
-from studygroup.calendar.feeds import Feed
+from studygroup.calendar.delivery import KeptFeed
 
 
 class FeedCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, Feed] = OrderedDict()
+        self._entries: OrderedDict[Hashable, KeptFeed] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         self.builds = 0
 
-    def get_or_build(self, key: Hashable, build: Callable[[], Feed]) -> Feed:
+    def get_or_build(self, key: Hashable, build: Callable[[], KeptFeed]) -> KeptFeed:
         with self._lock:
             feed = self._entries.get(key)
             if feed is not None:
@@ -28,12 +28,12 @@ class FeedCache:
         feed = build()  # outside the lock: other feeds are served meanwhile
         with self._lock:
             self.builds += 1
-            if key not in self._entries and len(feed.body) <= self.max_bytes:
+            if key not in self._entries and feed.size <= self.max_bytes:
                 self._entries[key] = feed
-                self._size += len(feed.body)
+                self._size += feed.size
                 while self._size > self.max_bytes:
                     _key, old = self._entries.popitem(last=False)
-                    self._size -= len(old.body)
+                    self._size -= old.size
         return feed
 
     def clear(self) -> None:
@@ -61,8 +61,7 @@ class VersionMemo:
         if self.ttl <= 0:
             return load()
         now = time.monotonic()
-        with self._lock:
-            found = self._entries.get(key)
+        found = self._entries.get(key)  # one dict read is atomic: no lock on the way of a poll
         if found is not None and found[0] > now:
             return found[1]
         value = load()

@@ -1,6 +1,12 @@
-"""Feed URLs. Views find the owner, ask the feed's version, and send cached bytes."""
+"""Feed URLs. Views find the owner, ask the feed's version, and send cached bytes.
+
+The three subscription feeds (FEED_PATHS) are polled by calendar clients: they neither read
+nor set a session (studygroup.cookie_session), load no user, and answer from what the feed
+cache keeps (studygroup.calendar.delivery).
+"""
 
 from datetime import timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -10,6 +16,7 @@ from flask_login import current_user, login_required
 from studygroup.auth.models import User
 from studygroup.calendar import bp, feeds, tokens
 from studygroup.calendar.cache import FeedCache
+from studygroup.calendar.delivery import CONTENT_TYPE, KeptFeed, answer
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
@@ -31,13 +38,14 @@ def _recent(key, load):
 
 def _options(locale: str) -> feeds.FeedOptions:
     base = page_base_url()
-    domain = current_app.config.get("CALENDAR_UID_DOMAIN") or _public_host() or "studygroup"
-    return feeds.FeedOptions(locale=locale, base_url=base, uid_domain=domain)
+    config = current_app.config
+    domain = config.get("CALENDAR_UID_DOMAIN") or _host(config.get("PUBLIC_BASE_URL"))
+    return feeds.FeedOptions(locale=locale, base_url=base, uid_domain=domain or "studygroup")
 
 
-def _public_host() -> str | None:
+@cache
+def _host(base: str | None) -> str | None:
     # UIDs must never change: they follow PUBLIC_BASE_URL, not the address of each request.
-    base = current_app.config.get("PUBLIC_BASE_URL")
     return urlsplit(base).hostname if base else None
 
 
@@ -57,27 +65,33 @@ def _member_locale(own: str | None, last: str | None) -> str:
     return own if own in current_app.config["LANGUAGES"] else _feed_locale(last)
 
 
-def _send(feed: feeds.Feed, *, private: bool, download_name: str | None = None):
-    response = current_app.response_class(feed.body, content_type="text/calendar; charset=utf-8")
+def _send_kept(kept: KeptFeed, *, private: bool, now):
+    """A subscription feed, gzipped when the client takes it."""
+    body, status, headers = answer(
+        kept,
+        request.environ,
+        private=private,
+        max_age=current_app.config["CALENDAR_MAX_AGE"],
+        now=now,
+    )
+    return current_app.response_class(body, status, headers)
+
+
+def _send_file(feed: feeds.Feed, *, download_name: str):
+    """One event as a file to download, built for this request, in the reader's language."""
+    response = current_app.response_class(feed.body, content_type=CONTENT_TYPE)
     response.set_etag(feed.etag)  # strong: the same bytes, byte for byte
-    # Last-Modified of a subscription feed is when this process first built this version:
-    # it moves forward with every change, whatever the clocks that stamped the rows. It counts
-    # whole seconds, so one less than a second old could hide a second change within that
-    # second from a client that sends only If-Modified-Since: then it is left out (RFC 9110
-    # 8.8.2.2), and the ETag still works.
+    # Whole seconds: one less than a second old could hide a second change within that
+    # second from a client that sends only If-Modified-Since (RFC 9110 8.8.2.2).
     if feed.last_modified <= utcnow() - timedelta(seconds=1):
         response.last_modified = feed.last_modified
-    if private:
-        response.cache_control.private = True
-    else:
-        response.cache_control.public = True
+    response.cache_control.private = True
     response.cache_control.max_age = current_app.config["CALENDAR_MAX_AGE"]
-    # A feed URL is a secret: it must never travel on as a Referer.
+    # A calendar URL is a secret: it must never travel on as a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
-    if download_name:
-        # Only single files: subscription URLs without it, or Apple downloads, not subscribes.
-        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
-        response.vary.update(("Cookie", "Accept-Language"))  # in the reader's language
+    # Subscription URLs go without it, or Apple downloads them instead of subscribing.
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    response.vary.update(("Cookie", "Accept-Language"))
     return response.make_conditional(request)
 
 
@@ -85,14 +99,14 @@ def _group_feed(head: feeds.GroupFeedHead, *, now, private: bool, locale: str):
     """Polls cost one aggregate query; the group and its sessions load only to build."""
     options = _options(locale)
 
-    def build() -> feeds.Feed:
+    def build() -> KeptFeed:
         group = db.session.get(Group, head.group_id)
         sessions = feeds.group_feed_sessions(db.session, group, now=now)
         body = feeds.group_feed(group, sessions, options=options)
-        return feeds.Feed.of(body, utcnow())
+        return KeptFeed.of(feeds.Feed.of(body, utcnow()))
 
     key = ("group", head.group_id, head.version.key, *options.cache_key)
-    return _send(_cache().get_or_build(key, build), private=private)
+    return _send_kept(_cache().get_or_build(key, build), private=private, now=now)
 
 
 @bp.get("/g/<slug>/calendar.ics")
@@ -146,14 +160,14 @@ def member_feed(token: str):
     member_id, own_locale, last_locale, version = resolved
     options = _options(_member_locale(own_locale, last_locale))
 
-    def build() -> feeds.Feed:
+    def build() -> KeptFeed:
         member = db.session.get(User, member_id)
         data = feeds.member_feed_data(db.session, member, now=now)
         body = feeds.member_feed(member, data, options=options)
-        return feeds.Feed.of(body, utcnow())
+        return KeptFeed.of(feeds.Feed.of(body, utcnow()))
 
     key = ("member", member_id, version.key, *options.cache_key)
-    return _send(_cache().get_or_build(key, build), private=True)
+    return _send_kept(_cache().get_or_build(key, build), private=True, now=now)
 
 
 @bp.get("/g/<slug>/sessions/<int:session_id>/calendar.ics")
@@ -161,7 +175,7 @@ def member_feed(token: str):
 def session_file(group: Group, membership: Membership | None, session_id: int):
     session = session_or_404(group, session_id)
     feed = feeds.session_file(group, session, options=_options(select_locale()))
-    return _send(feed, private=True, download_name=f"{group.slug}-{session.id}.ics")
+    return _send_file(feed, download_name=f"{group.slug}-{session.id}.ics")
 
 
 @bp.get("/schedule/places/<int:place_id>/calendar.ics")
@@ -175,7 +189,7 @@ def place_file(place_id: int):
     data = feeds.place_rows(db.session, place)
     feed = feeds.place_file(data, options=_options(select_locale()))
     row = data.places[0]
-    return _send(feed, private=True, download_name=f"{row.slug}-{row.session_id}-{place.id}.ics")
+    return _send_file(feed, download_name=f"{row.slug}-{row.session_id}-{place.id}.ics")
 
 
 @bp.post("/calendar/reset")
