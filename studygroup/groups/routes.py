@@ -28,7 +28,6 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.groups.services import (
-    active_member_count,
     add_role_type,
     approve_member,
     create_group,
@@ -37,7 +36,6 @@ from studygroup.groups.services import (
     leave_group,
     member_counts,
     members_page,
-    organizers_of,
     public_groups_page,
     remove_member,
     restore_role_type,
@@ -59,14 +57,14 @@ from studygroup.paging import (
     page_number,
     search_text,
 )
-from studygroup.participants.services import participant_counts
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import past_page, past_sessions, past_years, upcoming_page
+from studygroup.sessions.group_facts import group_facts
+from studygroup.sessions.services import past_page, past_years
 from studygroup.sharing.pages import group_page_share
-from studygroup.signups.availability import sessions_member_can_help
+from studygroup.signups.cards import session_cards
 from studygroup.signups.lists import past_places_page, records_of, upcoming_places
-from studygroup.signups.services import cancel_future_places, staffing_for, waitlist_numbers
+from studygroup.signups.services import cancel_future_places, waitlist_numbers
 from studygroup.views import (
     commit_and_send,
     commit_unless_duplicate,
@@ -148,37 +146,35 @@ def address_suggestion():
 @kept_page
 def show(group: Group, membership: Membership | None):
     now = utcnow()
-    upcoming = upcoming_page(
+    is_member = membership is not None and membership.is_active
+    cards = session_cards(
         db.session,
         group_ids=[group.id],
         now=now,
         page=page_number(request.args.get("page")),
         size=SESSIONS_PER_PAGE,
+        viewer=current_user if is_member else None,
     )
-    past = past_sessions(db.session, group=group, now=now, limit=6)
+    facts = group_facts(db.session, group=group, now=now, past_limit=6)
     return render_template(
         "groups/show.html",
         group=group,
         membership=membership,
-        upcoming=upcoming,
-        past=past,
-        past_years=past_years(db.session, group=group, now=now),
-        staffing=staffing_for(db.session, upcoming.items),
-        participant_counts=participant_counts(db.session, upcoming.items),
-        can_help=(
-            sessions_member_can_help(db.session, current_user, upcoming.items)
-            if membership is not None and membership.is_active
-            else set()
-        ),
-        organizers=organizers_of(db.session, group),
-        member_count=active_member_count(db.session, group),
+        upcoming=cards.sessions,
+        past=facts.past,
+        past_years=facts.past_years,
+        staffing=cards.staffing,
+        participant_counts=cards.participant_counts,
+        can_help=cards.can_help,
+        organizers=facts.organizers,
+        member_count=facts.member_count,
         subscription=group_subscription(
             group,
             membership,
             current_user if current_user.is_authenticated else None,
             lang=select_locale(),
         ),
-        share=group_page_share(group, upcoming),
+        share=group_page_share(group, cards.sessions),
         announcements=_announcements(group, membership),
     )
 

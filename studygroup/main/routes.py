@@ -11,11 +11,8 @@ from studygroup.main.attention import GAPS_AHEAD, needs_attention
 from studygroup.pagecache.cache import kept_page
 from studygroup.paging import SESSIONS_PER_PAGE, page_number
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import (
-    upcoming_counts,
-    upcoming_page,
-    upcoming_sessions_by_group,
-)
+from studygroup.sessions.services import upcoming_counts, upcoming_sessions_by_group
+from studygroup.signups.cards import session_cards
 from studygroup.signups.services import staffing_for
 
 
@@ -26,7 +23,7 @@ def home():
         return render_template("main/landing.html", groups=public_groups(db.session))
     memberships = groups_of(db.session, current_user)
     active_ids = [m.group_id for m in memberships if m.is_active]
-    sessions = upcoming_page(
+    cards = session_cards(
         db.session,
         group_ids=active_ids,
         now=utcnow(),
@@ -34,10 +31,7 @@ def home():
         size=SESSIONS_PER_PAGE,
     )
     return render_template(
-        "main/home.html",
-        memberships=memberships,
-        sessions=sessions,
-        staffing=staffing_for(db.session, sessions.items),
+        "main/home.html", memberships=memberships, sessions=cards.sessions, staffing=cards.staffing
     )
 
 

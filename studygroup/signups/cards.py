@@ -1,0 +1,184 @@
+"""Session cards: the lists of upcoming sessions on the home page and a group's page, each
+session with its roles' head-counts, its participant counts and whether the viewer said they
+can help, in ONE statement for any page of the list.
+
+`staffing_for` gives who holds each place; a card only shows how many, so it counts in SQL
+instead of loading every place.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from studygroup.auth.models import User
+from studygroup.groups.models import RoleType
+from studygroup.paging import Page
+from studygroup.participants.models import Participant, ParticipantStatus
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Availability
+
+
+@dataclass(frozen=True)
+class SlotFill:
+    """How full one role of a session is (what `SlotStaffing` says of it, without the people)."""
+
+    slot: RoleSlot
+    filled: int  # confirmed places
+
+    @property
+    def needed(self) -> int:
+        return self.slot.headcount
+
+    @property
+    def gap(self) -> int:
+        return max(self.needed - self.filled, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.filled >= self.needed
+
+
+@dataclass
+class SessionCards:
+    """One page of upcoming sessions, their slots loaded (`session.slots`, with role types)."""
+
+    sessions: Page[StudySession]
+    staffing: dict[int, SlotFill] = field(default_factory=dict)  # by slot id
+    # {session id: (registered, capacity, waitlisted)}, sessions that take participants only
+    participant_counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    can_help: set[int] = field(default_factory=set)  # session ids the viewer can help with
+
+
+def _count_of(model, *where) -> sa.ScalarSelect:
+    return (
+        sa.select(sa.func.count())
+        .select_from(model)
+        .where(*where)
+        .correlate_except(model)
+        .scalar_subquery()
+    )
+
+
+def _viewer_can_help(viewer: User) -> sa.ColumnElement[bool]:
+    """The viewer's current "I can help" for the row's session: their answer for the session
+    if they gave one ("not this time" included), else their series answer given before the
+    session starts (as `current_availability`). At most one current answer of each kind
+    exists (unique indexes), so each is a scalar."""
+    mine = sa.and_(Availability.user_id == viewer.id, Availability.ended_at.is_(None))
+    for_session = (
+        sa.select(Availability.can_help)
+        .where(mine, Availability.session_id == StudySession.id)
+        .correlate(StudySession)
+        .scalar_subquery()
+    )
+    for_series = (
+        sa.select(Availability.can_help)
+        .where(
+            mine,
+            Availability.series_id == StudySession.series_id,
+            Availability.created_at < StudySession.starts_at,
+        )
+        .correlate(StudySession)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(for_session, for_series, sa.false())
+
+
+def session_cards(
+    db_session: Session,
+    *,
+    group_ids: Iterable[int],
+    now: datetime,
+    page: int,
+    size: int,
+    viewer: User | None = None,
+) -> SessionCards:
+    """Page `page` of the sessions not yet over in these groups (cancelled ones too), soonest
+    first, as `upcoming_page` lists them (a page past the end is the last page), with the
+    sessions' groups, slots and role types loaded. `viewer`: an active member of these
+    groups whose "I can help" answers to read (None: nobody's).
+
+    One statement whatever the page and the number of sessions, slots and places.
+    """
+    group_ids = list(group_ids)
+    page = max(page, 1)
+    if not group_ids:
+        return SessionCards(Page([], 1, size, 0))
+    ranked = (
+        sa.select(
+            StudySession.id,
+            sa.func.row_number()
+            .over(order_by=(StudySession.starts_at, StudySession.id))
+            .label("n"),
+            sa.func.count().over().label("total"),
+        )
+        .where(StudySession.group_id.in_(group_ids), StudySession.ends_at >= now)
+        .subquery()
+    )
+    # The page asked for, or the last one when it is past the end (as `paginate`).
+    last_page = (ranked.c.total + (size - 1)) // size
+    number = sa.case((ranked.c.total > (page - 1) * size, page), else_=last_page)
+    slot = aliased(RoleSlot)
+    role_type = aliased(RoleType)
+    columns = [
+        StudySession,
+        ranked.c.total,
+        _count_of(
+            Participant,
+            Participant.session_id == StudySession.id,
+            Participant.status == ParticipantStatus.REGISTERED,
+        ),
+        _count_of(
+            Participant,
+            Participant.session_id == StudySession.id,
+            Participant.status == ParticipantStatus.WAITLISTED,
+        ),
+        _viewer_can_help(viewer) if viewer is not None else sa.false(),
+        slot,
+        role_type,
+        _count_of(
+            Assignment,
+            Assignment.slot_id == slot.id,
+            Assignment.status == AssignmentStatus.CONFIRMED,
+        ),
+    ]
+    rows = db_session.execute(
+        sa.select(*columns)
+        .join(ranked, ranked.c.id == StudySession.id)
+        .outerjoin(slot, slot.session_id == StudySession.id)
+        .outerjoin(role_type, role_type.id == slot.role_type_id)
+        .where(ranked.c.n > (number - 1) * size, ranked.c.n <= number * size)
+        .options(joinedload(StudySession.group))
+        .order_by(ranked.c.n, slot.position, slot.id)
+    ).all()
+
+    sessions: list[StudySession] = []
+    slots: dict[int, list[RoleSlot]] = {}
+    cards = SessionCards(Page([], 1, size, 0))
+    total = rows[0][1] if rows else 0
+    for session, _total, registered, waitlisted, can_help, role_slot, kind, filled in rows:
+        if session.id not in slots:
+            sessions.append(session)
+            slots[session.id] = []
+            if session.takes_participants:
+                cards.participant_counts[session.id] = (
+                    registered,
+                    session.participant_capacity,
+                    waitlisted,
+                )
+            if can_help:
+                cards.can_help.add(session.id)
+        if role_slot is not None:
+            set_committed_value(role_slot, "role_type", kind)
+            slots[session.id].append(role_slot)
+            cards.staffing[role_slot.id] = SlotFill(role_slot, filled)
+    for session in sessions:
+        set_committed_value(session, "slots", slots[session.id])
+    number = min(page, max(1, ceil(total / size)))
+    cards.sessions = Page(sessions, number, size, total)
+    return cards
