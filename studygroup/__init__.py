@@ -124,19 +124,13 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from studygroup.db import enable_sqlite_foreign_keys, render_migration_item
-    from studygroup.extensions import babel, csrf, db, login_manager, migrate
+    from studygroup.db import enable_sqlite_foreign_keys
+    from studygroup.extensions import babel, csrf, db, login_manager
     from studygroup.i18n import select_locale, select_timezone
+    from studygroup.schema_migrations import register_migrations
 
     db.init_app(app)
-    migrate.init_app(
-        app,
-        db,
-        directory=str(Path(app.root_path).parent / "migrations"),
-        render_as_batch=True,
-        compare_type=True,
-        render_item=render_migration_item,
-    )
+    register_migrations(app)  # before any command is added: it gives the app its app.cli
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)

@@ -1,8 +1,9 @@
-"""Extension objects only: no app, no models, so any module may import them."""
+"""Extension objects only: no app, no models, so any module may import them.
+
+Flask-Migrate is set up on first use, by studygroup.schema_migrations."""
 
 from flask_babel import Babel
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -23,7 +24,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -21,12 +21,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from icalendar import Calendar, Event, vText, vUri
 from sqlalchemy.orm import Session
 
 from studygroup import i18n
@@ -38,6 +38,10 @@ from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.templating import role_label_of
 from studygroup.urls import url_builder
+
+if TYPE_CHECKING:
+    # icalendar (~3 MB) is imported by the first feed built, not by every worker at start-up.
+    from icalendar import Calendar, Event
 
 PRODID = "-//studygroup//Calendar feeds 1.0//EN"
 # Part of every cache key: raise it when the bytes a feed is built into change.
@@ -201,7 +205,7 @@ def session_file(group: Group, session: StudySession, *, options: FeedOptions) -
         return _file(calendar, event, fallback_zone=group.timezone)
 
 
-def _session_event(session: StudySession, group: Group, build: "_Build") -> Event:
+def _session_event(session: StudySession, group: Group, build: "_Build") -> "Event":
     url = build.session_url(group.slug, session.id)
     lines = [session.description.strip(), group.name, url]
     return _event(
@@ -427,7 +431,7 @@ def place_file(data: MemberFeedData, *, options: FeedOptions) -> Feed:
         return _file(calendar, event, fallback_zone=place.timezone)
 
 
-def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> Event:
+def _place_event(place: sa.Row, coworkers: list[Coworker], build: "_Build") -> "Event":
     zone = place.timezone
     role = build.role(place.role_key, place.role_name)
     url = build.session_url(place.slug, place.session_id)
@@ -503,10 +507,12 @@ class _Build:
         return title
 
 
-def _calendar(*, name: str | None, description: str | None, timezone: str) -> Calendar:
+def _calendar(*, name: str | None, description: str | None, timezone: str) -> "Calendar":
     """The VCALENDAR around the events. A subscription has a `name`; a download has none
     and no refresh interval either: with those, some clients offer to subscribe to a file
     that was meant to be imported."""
+    from icalendar import Calendar, vText
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -539,7 +545,9 @@ def _event(
     status: SessionStatus,
     changed: datetime,
     created: datetime,
-) -> Event:
+) -> "Event":
+    from icalendar import Event, vText, vUri
+
     tz = ZoneInfo(zone)
     event = Event()
     event.add("uid", uid)
@@ -568,13 +576,13 @@ def _local_or_utc(value: datetime, tz: ZoneInfo) -> datetime:
     return value.astimezone(tz)
 
 
-def _file(calendar: Calendar, event: Event, *, fallback_zone: str) -> Feed:
+def _file(calendar: "Calendar", event: "Event", *, fallback_zone: str) -> Feed:
     """A one-event file, Last-Modified as the event's own."""
     body = _serialize(calendar, [event], fallback_zone=fallback_zone)
     return Feed.of(body, event.decoded("last-modified"))
 
 
-def _serialize(calendar: Calendar, events: list[Event], *, fallback_zone: str):
+def _serialize(calendar: "Calendar", events: "list[Event]", *, fallback_zone: str):
     """Add a VTIMEZONE for every zone the events use (covering their dates), then the events."""
     spans: dict[str, list[datetime]] = {}
     for event in events:

@@ -9,9 +9,11 @@ the law says. This module writes each change as it is, from zoneinfo.
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+if TYPE_CHECKING:
+    from icalendar import Timezone
 
 _STEP = timedelta(days=7)  # zones change at most a few times a year
 
@@ -45,8 +47,11 @@ def _observance(kind, onset_utc: datetime, offset_from: timedelta, state) -> obj
     return part
 
 
-def vtimezone(tzid: str, first: datetime, last: datetime) -> Timezone:
+def vtimezone(tzid: str, first: datetime, last: datetime) -> "Timezone":
     """The zone's rules from `first` to `last` (aware datetimes): one observance per change."""
+    # Imported with the first feed, not at start-up (see feeds.py).
+    from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
+
     zone = ZoneInfo(tzid)
     start = first.astimezone(UTC).replace(microsecond=0)
     end = last.astimezone(UTC)

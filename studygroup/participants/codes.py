@@ -7,7 +7,6 @@ scanners (BarcodeDetector, jsQR) do not read."""
 
 import io
 
-import segno
 import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -30,6 +29,9 @@ def unused_code(db_session: Session, session_id: int) -> str:
 
 def qr_svg(text: str, *, scale: int = 6) -> Markup:
     """An inline SVG of the QR code for `text`, sized in CSS pixels, with a quiet zone."""
+    # segno (and its xml.sax writers) load with the first QR code, not in every worker.
+    import segno
+
     buffer = io.BytesIO()
     segno.make_qr(text, error="m").save(
         buffer, kind="svg", scale=scale, xmldecl=False, svgns=True, nl=False, svgclass="qr"
@@ -39,6 +41,8 @@ def qr_svg(text: str, *, scale: int = 6) -> Markup:
 
 def qr_png(text: str, *, scale: int = 8) -> bytes:
     """The QR code for `text` as PNG bytes (email clients do not show inline SVG)."""
+    import segno
+
     buffer = io.BytesIO()
     segno.make_qr(text, error="m").save(buffer, kind="png", scale=scale)
     return buffer.getvalue()

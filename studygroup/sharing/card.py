@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, ImageDraw
-
 from studygroup.sharing.fonts import CardFonts
 
 WIDTH, HEIGHT = 1200, 630
@@ -130,6 +128,9 @@ def _one_line(draw, xy, text: str, font, fill, max_width: float = TEXT_WIDTH) ->
 def render_card(card: CardText, fonts: CardFonts) -> bytes:
     """The PNG. Kept by content: the same text and fonts give the same bytes, drawn once per
     process (256 cards of ~60 KB at most)."""
+    # Pillow (~4 MB) is imported by the first card drawn, not by every worker at start-up.
+    from PIL import Image, ImageDraw
+
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 0, WIDTH, 14), fill=ACCENT)

@@ -8,8 +8,10 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import ImageFont
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +50,15 @@ class CardFonts:
         """Part of the card's ETag: another font draws another picture."""
         return f"{self.bold.path}:{self.regular.path}" if self.bold and self.regular else "pillow"
 
-    def get(self, weight: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    def get(self, weight: str, size: int) -> "ImageFont.FreeTypeFont | ImageFont.ImageFont":
         return _load(getattr(self, weight), size)
 
 
 @lru_cache(maxsize=64)
 def _load(font: FontFile | None, size: int):
     # Opening a 20 MB collection takes ~10 ms; a card asks for a handful of sizes.
+    from PIL import ImageFont  # with the first card, not at start-up (see card.render_card)
+
     if font is None:
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(font.path, size, index=font.index)
@@ -84,6 +88,8 @@ def _fontconfig(weight: str) -> FontFile | None:
 
 
 def _usable(font: FontFile) -> bool:
+    from PIL import ImageFont
+
     try:
         ImageFont.truetype(font.path, 20, index=font.index)
     except OSError:

@@ -1,0 +1,84 @@
+"""What a worker loads at start-up (issue 13: create_app() fast, workers small).
+
+Not timed: each test checks which modules a fresh create_app() has imported, so that a change
+that imports a heavy library at module level, instead of where it is used, fails here.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import flask_migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each is imported by the first request that needs it (or, Alembic, only by migrations).
+LOADED_ON_FIRST_USE = (
+    "alembic",  # flask db ..., tests and benches (studygroup/schema_migrations.py)
+    "flask_migrate",
+    "mako",
+    "pygments",
+    "PIL",  # the sharing cards (studygroup/sharing/card.py)
+    "segno",  # QR codes (studygroup/participants/codes.py)
+    "icalendar",  # calendar feeds (studygroup/calendar/feeds.py)
+)
+
+_CREATE_APP = """
+import json, sys
+from studygroup import create_app
+create_app()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after_create_app(tmp_path) -> set[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "STUDYGROUP_ENV": "production",
+        "SECRET_KEY": "x",
+        "STUDYGROUP_PUBLIC_BASE_URL": "https://sg.example",
+        "STUDYGROUP_INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'startup.sqlite3'}",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _CREATE_APP],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_create_app_leaves_heavy_libraries_for_their_first_use(tmp_path):
+    modules = _modules_after_create_app(tmp_path)
+    assert "studygroup.models" in modules  # the app was built
+    loaded = sorted(
+        name
+        for name in LOADED_ON_FIRST_USE
+        if any(m == name or m.startswith(name + ".") for m in modules)
+    )
+    assert loaded == []
+
+
+def test_migrations_load_on_first_use(app):
+    """flask_migrate's own functions find the app's settings through the stand-in."""
+    config = app.extensions["migrate"]
+    assert config.directory == str(ROOT / "migrations")
+    assert config.configure_args["render_as_batch"] is True
+    assert config.migrate.get_config().get_main_option("script_location") == config.directory
+    assert isinstance(app.extensions["migrate"], flask_migrate._MigrateConfig)
+
+
+def test_flask_db_command_loads_flask_migrate(app):
+    runner = app.test_cli_runner()
+    assert "db" in app.cli.list_commands(None)
+    assert "upgrade" in runner.invoke(args=["db", "--help"]).output
+    result = runner.invoke(args=["db", "heads"])
+    assert result.exit_code == 0, result.output
+    assert isinstance(app.extensions["migrate"], flask_migrate._MigrateConfig)
