@@ -57,7 +57,7 @@ def _etag(body: bytes) -> str:
 
 
 def _encoded(body: bytes, etag: str, *, gzip: bool = False) -> Encoded:
-    headers = [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))]
+    headers = [("Content-Type", CONTENT_TYPE)]  # Content-Length: Werkzeug sets it from the body
     if gzip:
         headers.append(("Content-Encoding", "gzip"))
     headers += [("ETag", etag), ("Vary", "Accept-Encoding")]
@@ -106,8 +106,7 @@ def answer(
         ("Cache-Control", f"{'private' if private else 'public'}, max-age={max_age}"),
         # A feed URL is a secret: it must never travel on as a Referer.
         ("Referrer-Policy", "no-referrer"),
-        ("Date", http_date()),
-    ]
+    ]  # no Date: the server adds it (gunicorn always does, so one from here made two)
     status = _status(environ, encoded.etag, kept.last_modified if dated else None)
     # Werkzeug leaves out the body (and the entity headers) of a 304 and of a HEAD.
     return encoded.body, status, headers
