@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -18,9 +17,8 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.forms import options
 from studygroup.groups.access import group_view
-from studygroup.groups.models import Group, Membership, MembershipStatus
+from studygroup.groups.models import Group, Membership
 from studygroup.i18n import format_time, select_locale
-from studygroup.names import by_name
 from studygroup.pagecache.cache import kept_page
 from studygroup.paging import (
     ARCHIVE_PER_PAGE,
@@ -35,7 +33,7 @@ from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session
 from studygroup.signups import bp
-from studygroup.signups.availability import current_availability, offered_sessions
+from studygroup.signups.availability import offered_sessions
 from studygroup.signups.availability_routes import role_names
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
 from studygroup.signups.lists import (
@@ -45,12 +43,8 @@ from studygroup.signups.lists import (
     upcoming_places,
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, Availability
-from studygroup.signups.offers import (
-    offer_requests_in_session,
-    open_offers,
-    open_offers_in_session,
-)
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.offers import open_offers
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
@@ -59,7 +53,6 @@ from studygroup.signups.services import (
     assign,
     cancel_place,
     confirm_attendance,
-    has_done_role,
     history_details,
     move_in_waitlist,
     move_place,
@@ -70,6 +63,12 @@ from studygroup.signups.services import (
     staffing_history,
     waitlist_numbers,
 )
+from studygroup.signups.session_staffing import (
+    GroupForSession,
+    MemberChoice,
+    members_for_session,
+)
+from studygroup.signups.session_staffing import session_staffing as session_staffing_of
 from studygroup.templating import attendance_label, place_status_label, role_label
 from studygroup.views import commit_and_send, moved_up_message, told_by_email
 
@@ -265,25 +264,16 @@ def staffing_overview(group: Group, membership: Membership):
     )
 
 
-def _active_members(group: Group) -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
-            .order_by(*by_name())
-        )
-    )
-
-
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing")
 @group_view(organizer=True)
 @kept_page
 def session_staffing(group: Group, membership: Membership, session_id: int):
-    return _staffing_page(group, session_or_404(group, session_id))
+    return _staffing_page(group, session_id)
 
 
-def _assign_form(session: StudySession, members: list[User], *, formdata=None) -> AssignForm:
+def _assign_form(
+    session: StudySession, members: list[MemberChoice], *, formdata=None
+) -> AssignForm:
     form = AssignForm(formdata=formdata)
     form.slot_id.choices = options((s.id, role_label(s.role_type)) for s in session.slots)
     form.user_id.choices = options((m.id, m.display_name) for m in members)
@@ -305,20 +295,26 @@ class Asking:
 
 def _staffing_page(
     group: Group,
-    session: StudySession,
+    session_id: int,
     *,
-    members: list[User] | None = None,
+    members: GroupForSession | None = None,
     assign_form: AssignForm | None = None,
     asking: Asking | None = None,
     status: int = 200,
 ):
     """The staffing page; after a refused assignment, with the choices made and the error;
-    when an action needs confirming first, with the question on top."""
+    when an action needs confirming first, with the question on top. Three statements
+    (and the login's) however large the group: the session with its places, the group's
+    members with what the page says of them, the history."""
     now = utcnow()
-    members = members if members is not None else _active_members(group)
-    staffing = staffing_for(db.session, [session])
+    found = session_staffing_of(db.session, group, session_id)
+    if found is None:
+        abort(404)
+    session, staffing = found.session, found.staffing
+    members = members or members_for_session(db.session, group, session, now=now)
     history = staffing_history(db.session, session)
     started = session.starts_at <= now
+    known = {m.id: m for m in members.members}
     page = render_template(
         "signups/staffing.html",
         group=group,
@@ -328,39 +324,27 @@ def _staffing_page(
             p.attendance == Attendance.UNKNOWN for s in staffing.values() for p in s.confirmed
         ),
         history=history,
-        details=history_details(db.session, session, history),
-        offers={} if started else open_offers_in_session(db.session, session.id),
-        offer_requests={} if started else offer_requests_in_session(db.session, session.id),
+        details=history_details(db.session, session, history, known=known),
+        offers={} if started else found.offers,
+        offer_requests={} if started else found.offer_requests,
         asking=asking,
-        members=members,
-        done_before=has_done_role(db.session, group, now=now),
-        assign_form=assign_form or _assign_form(session, members),
+        members=members.members,
+        assign_form=assign_form or _assign_form(session, members.members),
         started=started,
         zone=ZoneInfo(group.timezone),
-        can_help=_can_help(session),
+        can_help=[(answer, role_names(answer, session.slots)) for answer in members.can_help],
     )
     return page, status
-
-
-def _can_help(session: StudySession) -> list[tuple[Availability, list[str]]]:
-    """Who said they can help with the session, earliest first, with the roles they prefer
-    named ([]: any role). Two queries however many."""
-    answers = current_availability(db.session, [session])[session.id].values()
-    slots = list(session.slots)
-    return [
-        (answer, role_names(answer, slots))
-        for answer in sorted(answers, key=lambda a: (a.created_at, a.id))
-    ]
 
 
 @bp.post("/g/<slug>/sessions/<int:session_id>/staffing/assign")
 @group_view(organizer=True)
 def assign_member(group: Group, membership: Membership, session_id: int):
     session = session_or_404(group, session_id)
-    members = _active_members(group)
-    form = _assign_form(session, members, formdata=request.form)
+    members = members_for_session(db.session, group, session, now=utcnow())
+    form = _assign_form(session, members.members, formdata=request.form)
     if not form.validate_on_submit():
-        return _staffing_page(group, session, members=members, assign_form=form, status=422)
+        return _staffing_page(group, session.id, members=members, assign_form=form, status=422)
     slot = _slot_in_group(group, form.slot_id.data)
     member = db.session.get(User, form.user_id.data)
     now = utcnow()
@@ -393,11 +377,11 @@ def assign_member(group: Group, membership: Membership, session_id: int):
             fields={"slot_id": slot.id, "user_id": member.id},
             cancel_url=url_for("signups.session_staffing", slug=group.slug, session_id=session.id),
         )
-        return _staffing_page(group, session, members=members, assign_form=form, asking=asking)
+        return _staffing_page(group, session.id, members=members, assign_form=form, asking=asking)
     except RuleViolation as refused:
         db.session.rollback()
         form.form_errors.append(refused.message)
-        return _staffing_page(group, session, members=members, assign_form=form, status=422)
+        return _staffing_page(group, session.id, members=members, assign_form=form, status=422)
     warnings = [str(w) for w in outcome.warnings]
     done = _what_happened(
         "add_helper" if helper else "assign",
@@ -487,7 +471,7 @@ def place_action(group: Group, membership: Membership, place_id: int):
             fields=fields,
             cancel_url=back_url,
         )
-        return _staffing_page(group, session_or_404(group, session.id), asking=asking)
+        return _staffing_page(group, session.id, asking=asking)
     except RuleViolation as refused:
         db.session.rollback()
         flash(str(refused.message), "error")

@@ -11,8 +11,10 @@ Nothing is deleted: places are cancelled, declined or marked.
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -170,6 +172,13 @@ def _live_places(slot_ids) -> sa.Select:
         .options(joinedload(Assignment.user))
         .order_by(Assignment.id)
     )
+
+
+def staffing_from(
+    slots: Iterable[RoleSlot], places: Iterable[Assignment]
+) -> dict[int, SlotStaffing]:
+    """The staffing of `slots`, by slot id, from their live places (however they were read)."""
+    return _sorted_into({slot.id: SlotStaffing(slot) for slot in slots}, places)
 
 
 def _sorted_into(result: dict[int, SlotStaffing], places) -> dict[int, SlotStaffing]:
@@ -1155,10 +1164,15 @@ def _people_of(d: dict) -> list:
 
 
 def history_details(
-    db_session: Session, session: StudySession, history: list[StaffingChange]
+    db_session: Session,
+    session: StudySession,
+    history: list[StaffingChange],
+    *,
+    known: Mapping[int, Any] | None = None,
 ) -> dict[int, ChangeDetail]:
     """The details of `history` (see `staffing_history`) by change id. The session's slots
-    must be loaded; one query for the people named, none when nobody is."""
+    must be loaded; one query for the people named, none when nobody is or when `known`
+    (people the caller has read, by user id, anything with a `display_name`) has them all."""
     slots = {slot.id: slot for slot in session.slots}
     data = {}
     for change in history:
@@ -1171,11 +1185,11 @@ def history_details(
         for user_id in _people_of(d)
         if isinstance(user_id, int)
     }
-    people = (
-        {u.id: u for u in db_session.scalars(sa.select(User).where(User.id.in_(people_ids)))}
-        if people_ids
-        else {}
-    )
+    people = {u: known[u] for u in people_ids if u in (known or {})}
+    if missing := people_ids - people.keys():
+        people.update(
+            (u.id, u) for u in db_session.scalars(sa.select(User).where(User.id.in_(missing)))
+        )
     details = {}
     for change in history:
         if change.id not in data:
