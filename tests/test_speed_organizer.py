@@ -89,7 +89,7 @@ def _urls(crew):
     }
 
 
-@pytest.mark.parametrize("page", ["overview", "gaps", "staffing", "past staffing"])
+@pytest.mark.parametrize("page", ["organize", "overview", "gaps", "staffing", "past staffing"])
 def test_cold_page_takes_at_most_four_statements_however_much_data(
     client, crew, count_queries, page
 ):

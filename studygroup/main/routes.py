@@ -7,13 +7,11 @@ from studygroup.extensions import db
 from studygroup.groups.services import groups_of, public_groups
 from studygroup.i18n import keep_member_locale
 from studygroup.main import bp
-from studygroup.main.attention import GAPS_AHEAD, needs_attention
+from studygroup.main.attention import GAPS_AHEAD, organize_page
 from studygroup.pagecache.cache import kept_page
 from studygroup.paging import SESSIONS_PER_PAGE, page_number
 from studygroup.security import safe_next_url
-from studygroup.sessions.services import upcoming_counts, upcoming_sessions_by_group
 from studygroup.signups.cards import session_cards
-from studygroup.signups.services import staffing_for
 
 
 @bp.get("/")
@@ -41,20 +39,15 @@ def home():
 def organize():
     """The organizer portal: first what needs me, then every group I organize with its next
     sessions and head-counts."""
-    now = utcnow()
-    memberships = [m for m in groups_of(db.session, current_user) if m.is_organizer]
-    by_group = upcoming_sessions_by_group(
-        db.session, group_ids=[m.group_id for m in memberships], now=now, per_group=6
-    )
-    sessions = [s for group_sessions in by_group.values() for s in group_sessions]
+    page = organize_page(db.session, current_user, utcnow())
     return render_template(
         "main/organize.html",
-        needs=needs_attention(db.session, current_user, now),
+        needs=page.needs,
         gaps_days=GAPS_AHEAD.days,
-        memberships=memberships,
-        by_group=by_group,
-        upcoming_counts=upcoming_counts(db.session, group_ids=by_group, now=now),
-        staffing=staffing_for(db.session, sessions),
+        memberships=[n.membership for n in page.needs],
+        by_group=page.by_group,
+        upcoming_counts=page.upcoming,
+        filled=page.filled,
     )
 
 
