@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -731,12 +732,20 @@ class Pair:
     side_by_side: int = 0  # of those sessions, how many side by side (the tie's weight)
 
 
+class GroupMember(NamedTuple):
+    """What the network page shows of a member (and sorts by: `names.name_order`)."""
+
+    id: int
+    display_name: str
+    name_sort_key: str
+
+
 @dataclass
 class GroupNetwork:
-    members: dict[int, User]
+    members: dict[int, GroupMember]  # the group's active members
     pairs: list[Pair]  # most side by side first, then most sessions together
     partners: dict[int, int]  # member id -> how many different people they worked side by side with
-    sessions_worked: dict[int, int]
+    sessions_worked: dict[int, int]  # active member id -> sessions worked in the group
 
     @property
     def ties(self) -> list[Pair]:
@@ -745,64 +754,83 @@ class GroupNetwork:
 
 
 def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupNetwork:
-    """Every pair that co-worked in the group, with how often side by side, in three queries.
+    """Every pair that co-worked in the group, with how often side by side, and its active
+    members with the sessions each worked, in two queries.
 
-    Side by side is `_pair_join`'s: the same slot, or slots whose windows overlap. Anyone in
-    the same session co-worked, but only side by side is a tie worth drawing: in a group of
-    twelve everyone shares a session with everyone sooner or later.
+    The pairs come from the tie tables (`coworking.ties`, up to the watermark) with the
+    sessions started since counted live, as `coworkers_of` does: the cost follows the group's
+    pairs, not its whole history. Side by side is `pair_join`'s: the same slot, or slots whose
+    windows overlap. Anyone in the same session co-worked, but only side by side is a tie worth
+    drawing: in a group of twelve everyone shares a session with everyone sooner or later.
     """
-    a, b = aliased(Assignment), aliased(Assignment)
-    slot_a, slot_b = aliased(RoleSlot), aliased(RoleSlot)
-    session = StudySession
-    base = [
-        session.group_id == group.id,
-        session.status == SessionStatus.SCHEDULED,
-        session.starts_at <= now,
-    ]
-    side_by_side = sa.or_(
-        slot_a.id == slot_b.id,
-        sa.and_(slot_a.starts_at < slot_b.ends_at, slot_a.ends_at > slot_b.starts_at),
-    )
-    pairs = [
-        Pair(x, y, n, side)
-        for x, y, n, side in db_session.execute(
-            sa.select(
-                a.user_id,
-                b.user_id,
-                sa.func.count(sa.distinct(session.id)),
-                sa.func.count(sa.distinct(sa.case((side_by_side, session.id)))),
-            )
-            .select_from(a)
-            .join(slot_a, slot_a.id == a.slot_id)
-            .join(session, session.id == slot_a.session_id)
-            .join(slot_b, slot_b.session_id == session.id)
-            .join(b, sa.and_(b.slot_id == slot_b.id, b.user_id > a.user_id))
-            .where(*base, counts_as_worked(a, session), counts_as_worked(b, session))
-            .group_by(a.user_id, b.user_id)
+    from studygroup.coworking.ties import settle
+
+    settle(db_session)  # this transaction's own changes first (they are recounted at commit)
+    rows = tie_rows(users=None, now=now, group_id=group.id)
+    # Plain rows (Core, not the ORM's row processing): a large group has thousands of pairs.
+    # Each stored tie is already one pair's total, in order; only the few live rows (a pair
+    # of places in a session since the watermark) need adding up, here rather than by a
+    # GROUP BY over every row.
+    connection = db_session.connection()
+    pairs: list[Pair] = []
+    live: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+    for a, b, sessions, side, session_id, live_side in connection.execute(
+        sa.select(
+            rows.c.user_id,
+            rows.c.other_id,
+            rows.c.sessions,
+            rows.c.side,
+            rows.c.session_id,
+            rows.c.live_side,
         )
-    ]
-    pairs.sort(key=lambda p: (-p.side_by_side, -p.sessions, p.a, p.b))
-    worked = dict(
-        db_session.execute(
-            sa.select(a.user_id, sa.func.count(sa.distinct(session.id)))
-            .select_from(a)
-            .join(slot_a, slot_a.id == a.slot_id)
-            .join(session, session.id == slot_a.session_id)
-            .where(*base, counts_as_worked(a, session))
-            .group_by(a.user_id)
-        ).all()
-    )
-    members = {
-        u.id: u
-        for u in db_session.scalars(
-            sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+        .where(rows.c.user_id < rows.c.other_id)  # both directions are there: one of each
+        .order_by(rows.c.side.desc(), rows.c.sessions.desc(), rows.c.user_id, rows.c.other_id)
+    ).all():
+        if session_id is None:
+            pairs.append(Pair(a, b, sessions, side))
+        else:
+            together, beside = live.setdefault((a, b), (set(), set()))
+            together.add(session_id)
+            if live_side is not None:
+                beside.add(live_side)
+    if live:
+        stored = {(p.a, p.b): p for p in pairs}
+        for (a, b), (together, beside) in live.items():
+            pair = stored.get((a, b))
+            if pair is None:
+                pairs.append(Pair(a, b, len(together), len(beside)))
+            else:
+                pair.sessions += len(together)
+                pair.side_by_side += len(beside)
+        pairs.sort(key=lambda p: (-p.side_by_side, -p.sessions, p.a, p.b))
+    worked = (
+        sa.select(sa.func.count(sa.distinct(StudySession.id)))
+        .select_from(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.user_id == User.id,
+            StudySession.group_id == group.id,
+            StudySession.status == SessionStatus.SCHEDULED,
+            StudySession.starts_at <= now,
+            counts_as_worked(Assignment, StudySession),
         )
-    }
+        .correlate(User)
+        .scalar_subquery()
+    )
+    members: dict[int, GroupMember] = {}
+    sessions_worked: dict[int, int] = {}
+    for user_id, name, sort_key, count in connection.execute(
+        sa.select(User.id, User.display_name, User.name_sort_key, worked)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
+    ):
+        members[user_id] = GroupMember(user_id, name, sort_key)
+        if count:
+            sessions_worked[user_id] = count
     partners: dict[int, int] = defaultdict(int)
     for pair in pairs:
         if pair.side_by_side:
             partners[pair.a] += 1
             partners[pair.b] += 1
-    return GroupNetwork(members, pairs, dict(partners), worked)
+    return GroupNetwork(members, pairs, dict(partners), sessions_worked)

@@ -279,9 +279,7 @@ def tie_rows(
             TieRole.role_type_id.label("role_type_id"),
             TieRole.sessions.label("role_sessions"),
         ]
-    stored = (
-        sa.select(*stored_columns).select_from(Tie).where(upto.is_not(None), Tie.user_id.in_(users))
-    )
+    stored = sa.select(*stored_columns).select_from(Tie).where(upto.is_not(None))
     if roles:
         stored = stored.outerjoin(
             TieRole,
@@ -306,7 +304,10 @@ def tie_rows(
     ]
     if roles:
         live_columns += [sa.case((my_slot.id == their_slot.id, my_slot.role_type_id)), sa.null()]
-    live = pairs(*live_columns).where(session.starts_at <= now, me.user_id.in_(users))
+    live = pairs(*live_columns).where(session.starts_at <= now)
+    if users is not None:
+        stored = stored.where(Tie.user_id.in_(users))
+        live = live.where(me.user_id.in_(users))
     if since is not None or until is not None:
         stored = stored.where(sa.false())
         if since is not None:
