@@ -117,6 +117,22 @@ def paginate(
     return Page(items, number, size, total)
 
 
+def paginate_counted(db_session: Session, query: sa.Select, *, page: int, size: int) -> Page[Any]:
+    """`paginate` in one statement for any page that has rows: the total rides on each row as
+    a window count (`count(*) OVER ()`, counted before LIMIT). A page past the end has no
+    row to carry it and costs `paginate`'s two more. Only for queries whose loader options
+    are many-to-one (a joined collection would multiply the rows counted)."""
+    number = max(page, 1)
+    rows = db_session.execute(
+        query.add_columns(sa.func.count().over()).limit(size).offset((number - 1) * size)
+    ).all()
+    if rows:
+        return Page([row[0] for row in rows], number, size, rows[0][1])
+    if number == 1:
+        return Page([], 1, size, 0)
+    return paginate(db_session, query, page=page, size=size)
+
+
 def url_here(_anchor: str | None = None, **changes: Any) -> str:
     """This page's URL with some query arguments changed (None removes one). Another page
     of the list is `url_here(page=3)`; any other change (a search, a filter) starts again

@@ -518,32 +518,30 @@ def worked_with_by_session(
     now: datetime,
 ) -> dict[int, list[str | None]]:
     """For each of these sessions, the people `member` co-worked with there (names as the
-    viewer may see them in that session's group), in one query plus one for the names and
-    one when someone chose not to appear by name."""
+    viewer may see them in that session's group), in one query: the people and whether the
+    viewer organizes each session's group come with the pairs."""
     if not session_ids:
         return {}
     select_from, they, *_ = _pair_join(member.id, now=now, groups=history_groups(member, viewer))
-    rows = db_session.execute(
-        select_from(StudySession.id, StudySession.group_id, they.user_id)
+    pairs = (
+        select_from(
+            StudySession.id.label("session_id"),
+            StudySession.group_id.label("group_id"),
+            they.user_id.label("user_id"),
+        )
         .where(StudySession.id.in_(session_ids))
         .distinct()
-    ).all()
-    people = {
-        p.id: p
-        for p in db_session.scalars(
-            sa.select(User).where(User.id.in_({user_id for *_, user_id in rows}))
+        .subquery()
+    )
+    organizes = pairs.c.group_id.in_(organized_by(viewer)) if viewer is not None else sa.false()
+    rows = db_session.execute(
+        sa.select(pairs.c.session_id, pairs.c.group_id, User, organizes).join(
+            User, User.id == pairs.c.user_id
         )
-    }
-    hidden_in = {
-        group_id
-        for _, group_id, user_id in rows
-        if not _named(user_id, people[user_id].appear_by_name, viewer)
-    }
-    organized = _organized_among(db_session, viewer, hidden_in)
+    ).all()
     shown: dict[int, list[User | None]] = defaultdict(list)
-    for session_id, group_id, user_id in rows:
-        person = people[user_id]
-        named = group_id in organized or _named(user_id, person.appear_by_name, viewer)
+    for session_id, _group_id, person, viewer_organizes in rows:
+        named = viewer_organizes or _named(person.id, person.appear_by_name, viewer)
         shown[session_id].append(person if named else None)
     return {
         # By reading, then name, as the member lists; "a member" last.

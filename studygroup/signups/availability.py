@@ -128,28 +128,9 @@ def offered_sessions(
     """The sessions to come that the member said they can help with (for the session or
     usually for its series), soonest first, with their answer; groups loaded. Three queries.
     """
-    mine = sa.and_(Availability.user_id == member.id, Availability.ended_at.is_(None))
-    active_groups = sa.select(Membership.group_id).where(
-        Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE
-    )
     sessions = list(
         db_session.scalars(
-            sa.select(StudySession)
-            .where(
-                StudySession.group_id.in_(active_groups),
-                StudySession.status == SessionStatus.SCHEDULED,
-                StudySession.starts_at > now,
-                sa.or_(
-                    StudySession.id.in_(
-                        sa.select(Availability.session_id).where(mine, Availability.can_help)
-                    ),
-                    StudySession.series_id.in_(
-                        sa.select(Availability.series_id).where(
-                            mine, Availability.series_id.is_not(None)
-                        )
-                    ),
-                ),
-            )
+            offered_sessions_query(member, now=now)
             .options(joinedload(StudySession.group))
             .order_by(StudySession.starts_at, StudySession.id)
             .limit(limit)
@@ -157,6 +138,44 @@ def offered_sessions(
     )
     found = current_availability(db_session, sessions, user_ids=[member.id])
     return [(s, found[s.id][member.id]) for s in sessions if member.id in found[s.id]]
+
+
+def offered_sessions_query(member: User, *, now: datetime) -> sa.Select:
+    """SQL: the sessions to come, in the member's active groups, they have an answer "can
+    help" for, or a series answer (`offered_sessions` drops those whose answer does not
+    hold: `own_answer`)."""
+    mine = sa.and_(Availability.user_id == member.id, Availability.ended_at.is_(None))
+    active_groups = sa.select(Membership.group_id).where(
+        Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE
+    )
+    return sa.select(StudySession).where(
+        StudySession.group_id.in_(active_groups),
+        StudySession.status == SessionStatus.SCHEDULED,
+        StudySession.starts_at > now,
+        sa.or_(
+            StudySession.id.in_(
+                sa.select(Availability.session_id).where(mine, Availability.can_help)
+            ),
+            StudySession.series_id.in_(
+                sa.select(Availability.series_id).where(mine, Availability.series_id.is_not(None))
+            ),
+        ),
+    )
+
+
+def own_answer(session: StudySession, rows: Iterable[Availability]) -> Availability | None:
+    """One member's answer that counts for `session`, from their current rows for it or its
+    series (the rule of `current_availability`, for a member in the session's group): the
+    session answer wins, a series one applies to sessions after it; None unless it says
+    "can help"."""
+    answer = None
+    for row in rows:
+        if row.session_id == session.id:
+            answer = row
+            break
+        if row.session_id is None and _applies(row, session):
+            answer = row
+    return answer if answer is not None and answer.can_help else None
 
 
 @dataclass

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from studygroup.auth.models import User
 from studygroup.groups.models import Group, Membership, MembershipStatus, RoleType
 from studygroup.names import by_name, name_matches
-from studygroup.paging import Page, paginate
+from studygroup.paging import Page, paginate, paginate_counted
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import counts_as_worked
@@ -202,11 +202,11 @@ def my_past_places_page(
 ) -> Page[Assignment]:
     """My schedule's record: the member's confirmed places in sessions that are over, in
     every group, latest first (cancelled and not held sessions too, marked so on the page);
-    two queries for any page."""
+    one query for any page that has places (`paginate_counted`)."""
     query = _places_of(user).where(
         StudySession.ends_at < now, Assignment.status == AssignmentStatus.CONFIRMED
     )
-    return paginate(
+    return paginate_counted(
         db_session,
         query.order_by(StudySession.starts_at.desc(), Assignment.id.desc()),
         page=page,

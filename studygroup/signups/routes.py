@@ -34,18 +34,16 @@ from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.routes import session_page
 from studygroup.sessions.services import get_session
 from studygroup.signups import bp
-from studygroup.signups.availability import offered_sessions
 from studygroup.signups.availability_routes import role_names
 from studygroup.signups.forms import AssignForm, PlaceActionForm, SignUpForm
 from studygroup.signups.lists import (
     member_records,
     my_past_places_page,
     records_page,
-    upcoming_places,
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
-from studygroup.signups.offers import open_offers
+from studygroup.signups.schedule import coming_up
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
@@ -205,11 +203,7 @@ def cancel(group: Group, membership: Membership, place_id: int):
 @kept_page
 def schedule():
     now = utcnow()
-    upcoming = upcoming_places(db.session, current_user, now=now)
-    # Sessions the member comes to as a participant (participants/, a room beside this one).
-    from studygroup.participants import services as participants
-
-    attending = participants.upcoming_registrations(db.session, current_user, now=now)
+    mine = coming_up(db.session, current_user, now=now)
     past = my_past_places_page(
         db.session,
         current_user,
@@ -220,15 +214,13 @@ def schedule():
     return render_template(
         "signups/schedule.html",
         subscription=member_subscription(current_user, lang=select_locale()),
-        upcoming=upcoming,
-        offered=offered_sessions(db.session, current_user, now=now),
+        upcoming=mine.places,
+        offered=mine.offered,
         past=past,
-        numbers=waitlist_numbers(db.session, upcoming),
-        attending=attending,
-        attending_numbers=participants.waitlist_numbers(db.session, attending),
-        offers=open_offers(
-            db.session, [p.id for p in upcoming if p.status == AssignmentStatus.CONFIRMED]
-        ),
+        numbers=mine.numbers,
+        attending=mine.attending,
+        attending_numbers=mine.attending_numbers,
+        offers=mine.offers,
         worked_with=worked_with_by_session(
             db.session,
             current_user,
