@@ -3,6 +3,7 @@ sessions, its past years, its organizers and how many members it has, in one sta
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,13 +32,11 @@ def _row(kind: str, session_id=None, user_id=None, number=None, year=None) -> li
     ]
 
 
-def group_facts(db_session: Session, *, group: Group, now: datetime, past_limit: int) -> GroupFacts:
-    """The group's `past_limit` latest past sessions (as `past_sessions`), its past years (as
-    `past_years`), its active organizers (as `organizers_of`) and its active member count
-    (as `active_member_count`).
-
-    One statement: a UNION ALL of one branch per kind of row, each row naming a session, a
-    user, or a year with its count."""
+@cache
+def _facts_statement() -> sa.Select:
+    """Built once per process (building it cost more than running it), with the group, its
+    time zone, the time and the number of past sessions as parameters."""
+    group_id, now = sa.bindparam("group_id"), sa.bindparam("now")
     past = (
         sa.select(
             StudySession.id,
@@ -45,19 +44,21 @@ def group_facts(db_session: Session, *, group: Group, now: datetime, past_limit:
             .over(order_by=(StudySession.starts_at.desc(), StudySession.id.desc()))
             .label("n"),
         )
-        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
+        .where(StudySession.group_id == group_id, StudySession.ends_at < now)
         .subquery()
     )
     years = (
-        sa.select(local_year(StudySession.starts_at, group.timezone).label("year"))
-        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
+        sa.select(
+            local_year(StudySession.starts_at, sa.bindparam("zone", type_=sa.String)).label("year")
+        )
+        .where(StudySession.group_id == group_id, StudySession.ends_at < now)
         .subquery()
     )
-    active = sa.and_(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
-    # Columns of every branch: kind, session id, user id, number (position or count), year.
+    active = sa.and_(Membership.group_id == group_id, Membership.status == MembershipStatus.ACTIVE)
+    # One branch per kind of row; each names a session, a user, or a number (and a year).
     rows = sa.union_all(
         sa.select(*_row("past", session_id=past.c.id, number=past.c.n)).where(
-            past.c.n <= past_limit
+            past.c.n <= sa.bindparam("past_limit", type_=sa.Integer)
         ),
         sa.select(*_row("year", number=sa.func.count(), year=years.c.year)).group_by(years.c.year),
         sa.select(*_row("organizer", user_id=Membership.user_id)).where(
@@ -65,15 +66,27 @@ def group_facts(db_session: Session, *, group: Group, now: datetime, past_limit:
         ),
         sa.select(*_row("members", number=sa.func.count())).where(active),
     ).subquery()
-    kind, session_id, user_id, number, year = rows.c
+    return (
+        sa.select(rows.c.kind, rows.c.number, rows.c.year, StudySession, User)
+        .select_from(rows)
+        .outerjoin(StudySession, StudySession.id == rows.c.session_id)
+        .outerjoin(User, User.id == rows.c.user_id)
+    )
+
+
+def group_facts(db_session: Session, *, group: Group, now: datetime, past_limit: int) -> GroupFacts:
+    """The group's `past_limit` latest past sessions (as `past_sessions`), its past years (as
+    `past_years`), its active organizers (as `organizers_of`) and its active member count
+    (as `active_member_count`), in one statement."""
+    parameters = {
+        "group_id": group.id,
+        "zone": group.timezone,
+        "now": now,
+        "past_limit": past_limit,
+    }
     facts = GroupFacts()
     past_at: dict[int, int] = {}
-    for row_kind, n, row_year, session, user in db_session.execute(
-        sa.select(kind, number, year, StudySession, User)
-        .select_from(rows)
-        .outerjoin(StudySession, StudySession.id == session_id)
-        .outerjoin(User, User.id == user_id)
-    ):
+    for row_kind, n, row_year, session, user in db_session.execute(_facts_statement(), parameters):
         if row_kind == "past":
             facts.past.append(session)
             past_at[session.id] = n

@@ -9,10 +9,11 @@ instead of loading every place.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from math import ceil
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from studygroup.auth.models import User
@@ -64,12 +65,14 @@ def _count_of(model, *where) -> sa.ScalarSelect:
     )
 
 
-def _viewer_can_help(viewer: User) -> sa.ColumnElement[bool]:
-    """The viewer's current "I can help" for the row's session: their answer for the session
-    if they gave one ("not this time" included), else their series answer given before the
-    session starts (as `current_availability`). At most one current answer of each kind
-    exists (unique indexes), so each is a scalar."""
-    mine = sa.and_(Availability.user_id == viewer.id, Availability.ended_at.is_(None))
+def _viewer_can_help() -> sa.ColumnElement[bool]:
+    """The viewer's (`viewer_id`) current "I can help" for the row's session: their answer
+    for the session if they gave one ("not this time" included), else their series answer
+    given before the session starts (as `current_availability`). At most one current answer
+    of each kind exists (unique indexes), so each is a scalar."""
+    mine = sa.and_(
+        Availability.user_id == sa.bindparam("viewer_id"), Availability.ended_at.is_(None)
+    )
     for_session = (
         sa.select(Availability.can_help)
         .where(mine, Availability.session_id == StudySession.id)
@@ -89,6 +92,61 @@ def _viewer_can_help(viewer: User) -> sa.ColumnElement[bool]:
     return sa.func.coalesce(for_session, for_series, sa.false())
 
 
+@cache
+def _cards_statement(with_viewer: bool) -> sa.Select:
+    """Built once per process (building it cost more than running it), with the groups, the
+    time, the page and the viewer as parameters."""
+    ranked = (
+        sa.select(
+            StudySession.id,
+            sa.func.row_number()
+            .over(order_by=(StudySession.starts_at, StudySession.id))
+            .label("n"),
+            sa.func.count().over().label("total"),
+        )
+        .where(
+            StudySession.group_id.in_(sa.bindparam("group_ids", expanding=True)),
+            StudySession.ends_at >= sa.bindparam("now"),
+        )
+        .subquery()
+    )
+    page, size = sa.bindparam("page", type_=sa.Integer), sa.bindparam("size", type_=sa.Integer)
+    # The page asked for, or the last one when it is past the end (as `paginate`).
+    last_page = (ranked.c.total + size - 1) // size
+    number = sa.case(
+        (ranked.c.total > sa.bindparam("skip", type_=sa.Integer), page), else_=last_page
+    )
+    return (
+        sa.select(
+            StudySession,
+            ranked.c.total,
+            _count_of(
+                Participant,
+                Participant.session_id == StudySession.id,
+                Participant.status == ParticipantStatus.REGISTERED,
+            ),
+            _count_of(
+                Participant,
+                Participant.session_id == StudySession.id,
+                Participant.status == ParticipantStatus.WAITLISTED,
+            ),
+            _viewer_can_help() if with_viewer else sa.false(),
+            RoleSlot,
+            RoleType,
+            _count_of(
+                Assignment,
+                Assignment.slot_id == RoleSlot.id,
+                Assignment.status == AssignmentStatus.CONFIRMED,
+            ),
+        )
+        .join(ranked, ranked.c.id == StudySession.id)
+        .outerjoin(RoleSlot, RoleSlot.session_id == StudySession.id)
+        .outerjoin(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .where(ranked.c.n > (number - 1) * size, ranked.c.n <= number * size)
+        .order_by(ranked.c.n, RoleSlot.position, RoleSlot.id)
+    )
+
+
 def session_cards(
     db_session: Session,
     *,
@@ -99,63 +157,28 @@ def session_cards(
     viewer: User | None = None,
 ) -> SessionCards:
     """Page `page` of the sessions not yet over in these groups (cancelled ones too), soonest
-    first, as `upcoming_page` lists them (a page past the end is the last page), with the
-    sessions' groups, slots and role types loaded. `viewer`: an active member of these
-    groups whose "I can help" answers to read (None: nobody's).
+    first, as `upcoming_page` lists them (a page past the end is the last page), with their
+    slots and role types loaded. `viewer`: an active member of these groups whose "I can
+    help" answers to read (None: nobody's).
 
-    One statement whatever the page and the number of sessions, slots and places.
+    One statement whatever the page and the number of sessions, slots and places. The
+    sessions' groups are not in it: the callers have them loaded already (`session.group`
+    then costs no statement).
     """
     group_ids = list(group_ids)
     page = max(page, 1)
     if not group_ids:
         return SessionCards(Page([], 1, size, 0))
-    ranked = (
-        sa.select(
-            StudySession.id,
-            sa.func.row_number()
-            .over(order_by=(StudySession.starts_at, StudySession.id))
-            .label("n"),
-            sa.func.count().over().label("total"),
-        )
-        .where(StudySession.group_id.in_(group_ids), StudySession.ends_at >= now)
-        .subquery()
-    )
-    # The page asked for, or the last one when it is past the end (as `paginate`).
-    last_page = (ranked.c.total + (size - 1)) // size
-    number = sa.case((ranked.c.total > (page - 1) * size, page), else_=last_page)
-    slot = aliased(RoleSlot)
-    role_type = aliased(RoleType)
-    columns = [
-        StudySession,
-        ranked.c.total,
-        _count_of(
-            Participant,
-            Participant.session_id == StudySession.id,
-            Participant.status == ParticipantStatus.REGISTERED,
-        ),
-        _count_of(
-            Participant,
-            Participant.session_id == StudySession.id,
-            Participant.status == ParticipantStatus.WAITLISTED,
-        ),
-        _viewer_can_help(viewer) if viewer is not None else sa.false(),
-        slot,
-        role_type,
-        _count_of(
-            Assignment,
-            Assignment.slot_id == slot.id,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-        ),
-    ]
-    rows = db_session.execute(
-        sa.select(*columns)
-        .join(ranked, ranked.c.id == StudySession.id)
-        .outerjoin(slot, slot.session_id == StudySession.id)
-        .outerjoin(role_type, role_type.id == slot.role_type_id)
-        .where(ranked.c.n > (number - 1) * size, ranked.c.n <= number * size)
-        .options(joinedload(StudySession.group))
-        .order_by(ranked.c.n, slot.position, slot.id)
-    ).all()
+    parameters = {
+        "group_ids": group_ids,
+        "now": now,
+        "page": page,
+        "size": size,
+        "skip": (page - 1) * size,
+    }
+    if viewer is not None:
+        parameters["viewer_id"] = viewer.id
+    rows = db_session.execute(_cards_statement(viewer is not None), parameters).all()
 
     sessions: list[StudySession] = []
     slots: dict[int, list[RoleSlot]] = {}
