@@ -24,6 +24,10 @@ def commit_unless_duplicate() -> bool:
 def commit_and_send() -> None:
     """Commit the change, then send the emails it queued. A failed send is logged and left
     in the outbox for `send-reminders` to retry; it never undoes the change."""
+    from studygroup.db import utcnow
+    from studygroup.mail.services import claim_queued
+
+    claim_queued(db.session, now=utcnow())
     db.session.commit()
     send_committed_emails()
 
