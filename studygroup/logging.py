@@ -76,7 +76,7 @@ def configure_logging(app: Flask) -> None:
             )
             return response
         fields["user_id"] = _user_id(user)
-        app.logger.info("request", extra={"fields": fields})
+        _log_line(app.logger, "request", fields)
         return response
 
 

@@ -2,6 +2,9 @@
 each encoding, no session and no login on a poll, and changes seen after the version memo."""
 
 import gzip
+import io
+import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -158,3 +161,16 @@ def test_a_change_is_seen_after_the_version_memo(feed_group, app_factory):
     assert changed.headers["ETag"] != tag
     assert b"STATUS:CANCELLED" in gzip.decompress(changed.data)
     assert b"STATUS:CANCELLED" in client.get(url).data
+
+
+def test_a_feed_request_is_logged_with_its_fields(feed_group, app, client):
+    _group, member, _session = feed_group
+    stream = io.StringIO()
+    app.logger.handlers[0].setStream(stream)
+    app.logger.setLevel(logging.INFO)
+    client.get(_urls(member)[1], headers=GZIP)
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "request" and line["level"] == "INFO"
+    assert line["path"] == "/calendar/member/[redacted].ics"
+    assert line["status"] == 200 and line["method"] == "GET" and line["user_id"] is None
+    assert line["time"] and line["ms"] >= 0
