@@ -304,7 +304,8 @@ def _staffing_page(
     if found is None:
         abort(404)
     session, staffing = found.session, found.staffing
-    members = members or members_for_session(db.session, group, session, now=now)
+    if members is None:
+        members = members_for_session(db.session, group, session, now=now)
     history = staffing_history(db.session, session)
     started = session.starts_at <= now
     known = {m.id: m for m in members.members}

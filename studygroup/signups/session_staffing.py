@@ -189,7 +189,9 @@ def members_for_session(
             .exists()
         )
 
-    answer_columns = lambda a: [a.id, a.can_help, a.any_role, a.note, a.created_at, a.series_id]  # noqa: E731
+    def answer_columns(answer) -> list:
+        return [answer.id, answer.can_help, answer.any_role, answer.note, answer.created_at]
+
     rows = db_session.execute(
         sa.select(
             User.id,
@@ -223,16 +225,16 @@ def members_for_session(
             frozenset(r for r, flag in zip(role_type_ids, done_flags, strict=True) if flag),
         )
         members.append(member)
-        own, series = rest[: 6 + n], rest[6 + n :]
+        own, series = rest[: 5 + n], rest[5 + n :]
         answer = own if own[0] is not None else series  # the session answer wins
         if answer[0] is None or not answer[1]:
             continue
-        prefs = answer[6:]
+        prefs = answer[5:]
         can_help.append(
             HelpAnswer(
                 id=answer[0],
                 member=member,
-                series_id=answer[5],
+                series_id=None if answer is own else session.series_id,
                 note=answer[3],
                 created_at=answer[4],
                 role_type_ids=None
