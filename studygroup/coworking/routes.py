@@ -2,11 +2,13 @@
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import CoworkersVisibility, User, new_session_token
@@ -28,6 +30,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import format_date
 from studygroup.introductions.services import accepted_introductions, accepted_pairs_among
 from studygroup.names import name_order
 from studygroup.pagecache.cache import kept_page
@@ -138,8 +141,14 @@ def _render_page(member: User, token: str | None = None):
         reconnects = reconnect_suggestions(db.session, member, now=now, coworkers=whole)
         birthdays = birthdays_this_week(db.session, member, now=now, coworkers=whole)
     show_all = request.args.get("all") == "1"
+    # A hundred rows repeat the same few counts and dates: each text is made once a page, not
+    # once a row (Babel's look-ups cost more than the rest of a row).
+    zone = member.timezone
     return render_template(
         "coworking/page.html",
+        sessions_text=cache(lambda n: ngettext("%(num)d session", "%(num)d sessions", n)),
+        side_text=cache(lambda n: _("%(n)d side by side", n=n)),
+        date_text=cache(lambda value: format_date(value, zone)),
         member=member,
         # A long history lists the first hundred; the rest is one click (or the CSV) away.
         coworkers=coworkers if show_all else coworkers[:LIST_LENGTH],
