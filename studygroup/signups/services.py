@@ -324,14 +324,6 @@ def _overlapping_place(
     return blocking_place([p for p in places if ignore is None or p.id != ignore.id], slot)
 
 
-def _next_position(db_session: Session, slot_id: int) -> int:
-    return db_session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(Assignment.waitlist_position), 0) + 1).where(
-            Assignment.slot_id == slot_id
-        )
-    )
-
-
 # --- members ------------------------------------------------------------------------------
 
 
