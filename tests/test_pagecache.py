@@ -184,3 +184,25 @@ def test_the_cache_keeps_one_revision_within_its_size():
     assert cache.get(2, "late") is None and len(cache) == 1
     cache.put(2, "huge", "x" * 11)  # larger than the whole cache
     assert cache.get(2, "huge") is None
+
+
+def test_writes_no_page_reads_raise_nothing(app, make):
+    """The outbox's delivery bookkeeping and the login throttle's failures: no page shows them
+    (a page that comes to must take its table out of UNSEEN_TABLES)."""
+    from studygroup.mail.models import OutboundEmail
+    from studygroup.pagecache.revision import UNSEEN_TABLES
+
+    assert set(UNSEEN_TABLES) == {"outbound_email", "login_failure"}
+    user = make.user()
+    start = _revision()
+    db.session.execute(
+        sa.update(OutboundEmail).where(OutboundEmail.to_address == user.email).values(attempts=1)
+    )
+    db.session.execute(sa.text("DELETE FROM login_failure WHERE 1 = 0"))
+    db.session.commit()
+    assert _revision() == start
+
+    db.session.execute(sa.text("DELETE FROM login_failure WHERE 1 = 0"))
+    user.bio = "and a change a page shows"
+    db.session.commit()
+    assert _revision() == start + 1

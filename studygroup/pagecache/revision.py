@@ -18,6 +18,16 @@ from sqlalchemy.engine import Connection, Engine
 # reads FOR UPDATE) costs one needless raise, never a stale page.
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 _CTE_WRITES = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
+# Writes to these tables alone raise nothing: no page reads them (the outbox's delivery
+# bookkeeping, the login throttle's failures), and they come often, after the change that
+# made them (an email's claim and "sent"), where a raise would empty every process's pages
+# and queue behind the revision's row lock. A page that comes to show them must drop its
+# table from here (tests/test_pagecache.py holds which tables these are).
+UNSEEN_TABLES = ("outbound_email", "login_failure")
+_UNSEEN_WRITE = re.compile(
+    r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(?:" + "|".join(UNSEEN_TABLES) + r")\"?[\s(]",
+    re.IGNORECASE,
+)
 _WROTE = "studygroup.wrote"
 MIGRATING = "studygroup.migrating"  # set by migrations/env.py while it runs
 TABLE_SEEN = "studygroup.revision_table"  # this connection found data_revision (forgotten by
@@ -52,7 +62,9 @@ def _forget(connection: Connection) -> None:
 def _mark_writes(connection, cursor, statement, parameters, context, executemany) -> None:
     if connection.info.get(_WROTE):
         return
-    if _WRITES.match(statement) or _CTE_WRITES.match(statement):
+    if (_WRITES.match(statement) and not _UNSEEN_WRITE.match(statement)) or _CTE_WRITES.match(
+        statement
+    ):
         connection.info[_WROTE] = True
 
 
