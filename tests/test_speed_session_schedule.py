@@ -201,6 +201,30 @@ def test_session_page_shows_a_sign_up_and_a_new_title_on_the_next_get(crew, clie
     assert "改題した回" in page and "次回" not in page
 
 
+def test_session_page_with_participants_in_four_statements_and_a_registration_shows(
+    crew, make, client, auth, count_queries
+):
+    session = make.session(crew.group, day=date.today() + timedelta(days=6), title="参加者あり")
+    session.participant_capacity = 1
+    db.session.commit()
+    others = [make.member(crew.group) for _ in range(2)]
+    participants.register(db.session, member=others[0], session=session, answers={}, now=now())
+    participants.register(db.session, member=crew.member, session=session, answers={}, now=now())
+    db.session.commit()
+    path = f"/g/{crew.group.slug}/sessions/{session.id}"
+    auth.login_as(crew.member)
+    cold, warm = cold_and_warm(client, count_queries, path)
+    assert cold <= COLD_MAX and warm == 1
+    page = client.get(path).get_data(as_text=True)
+    assert "1 / 1 registered" in page and "1 on the waitlist" in page
+    assert "You are on the waitlist" in page
+    participants.register(db.session, member=others[1], session=session, answers={}, now=now())
+    db.session.commit()
+    assert "2 on the waitlist" in client.get(path).get_data(as_text=True)
+    auth.login_as(crew.organizer)  # an organizer sees every announcement: one more look
+    assert cold_and_warm(client, count_queries, path)[0] <= COLD_MAX
+
+
 # --- /schedule ----------------------------------------------------------------------------
 
 

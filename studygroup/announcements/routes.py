@@ -226,12 +226,19 @@ def copy_of(announcement: Announcement) -> dict:
     }
 
 
-def session_panel(session: StudySession, membership: Membership | None) -> dict:
+def session_panel(
+    session: StudySession, membership: Membership | None, *, any_to_show: bool = True
+) -> dict:
     """The session page's section: the copies the viewer was sent (organizers: all, with
-    how many each went to), and whether they may write one. One query."""
+    how many each went to), and whether they may write one. One query, none when the page
+    already knows there is nothing to show (`any_to_show=False`)."""
     organizer = membership is not None and membership.is_organizer
     viewer = current_user if current_user.is_authenticated else None
-    shown = announcements_for(db.session, session=session, viewer=viewer, organizer=organizer)
+    shown = (
+        announcements_for(db.session, session=session, viewer=viewer, organizer=organizer)
+        if any_to_show
+        else []
+    )
     return {"copies": [copy_of(a) for a in shown], "organizer": organizer}
 
 

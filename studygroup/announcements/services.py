@@ -419,12 +419,20 @@ def announcements_for(
     newest first, with their authors. One query (two when `organizer` is not given)."""
     if organizer is None:
         organizer = _is_organizer(db_session, viewer, session.group_id)
-    query = _visible_to(
-        sa.select(Announcement).where(Announcement.session_id == session.id), viewer, organizer
-    )
+    query = session_announcements_seen_by(session, viewer, organizer)
     if query is None:
         return []
     return list(db_session.scalars(_newest_first(query)))
+
+
+def session_announcements_seen_by(
+    session: StudySession, viewer: User | None, organizer: bool
+) -> sa.Select | None:
+    """SQL: the session's announcements `viewer` may read (None: none at all), for
+    `announcements_for` and for pages that first ask whether there are any."""
+    return _visible_to(
+        sa.select(Announcement).where(Announcement.session_id == session.id), viewer, organizer
+    )
 
 
 def _group_own(group: Group, viewer: User | None, organizer: bool) -> sa.Select | None:

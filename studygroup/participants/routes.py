@@ -31,20 +31,29 @@ from studygroup.signups.services import signup_window
 from studygroup.views import commit_and_send, show_violation
 
 
-def participants_panel(session: StudySession, membership: Membership | None) -> dict | None:
+def participants_panel(
+    session: StudySession, membership: Membership | None, *, known: tuple | None = None
+) -> dict | None:
     """What the session page's Participants box shows: the count, the viewer's registration
-    and whether they may register now. None for a session that takes no participants."""
+    and whether they may register now. None for a session that takes no participants.
+    `known`: (registered, waitlisted, the viewer's registration) when the page read them
+    already (`sessions.page_facts`); else two queries."""
     if not session.takes_participants:
         return None
     now = utcnow()
-    registered, capacity, waitlisted = participant_counts(db.session, [session])[session.id]
+    if known is None:
+        registered, _capacity, waitlisted = participant_counts(db.session, [session])[session.id]
+        mine = my_registration(db.session, current_user, session)
+    else:
+        registered, waitlisted, mine = known
+    capacity = session.participant_capacity
     opens, closes = signup_window(session.group, session)
     organizer = membership is not None and membership.is_organizer
     return {
         "registered": registered,
         "capacity": capacity,
         "waitlisted": waitlisted,
-        "mine": my_registration(db.session, current_user, session),
+        "mine": mine,
         "may_register": may_register(session.group, membership),
         "open": session.is_scheduled
         and session.starts_at > now

@@ -124,9 +124,15 @@ def my_registration(db_session: Session, member: User | None, session: StudySess
     one (the confirmation page still says it was cancelled), else None."""
     if member is None or not getattr(member, "is_authenticated", False):
         return None
-    return db_session.scalar(
+    return db_session.scalar(registration_of(member.id, session.id))
+
+
+def registration_of(member_id: int, session_id: int) -> sa.Select:
+    """SQL: `my_registration`'s row (the live one first, then the latest), for pages that read
+    it inside a statement of their own."""
+    return (
         sa.select(Participant)
-        .where(Participant.session_id == session.id, Participant.user_id == member.id)
+        .where(Participant.session_id == session_id, Participant.user_id == member_id)
         .order_by(
             sa.case((Participant.status.in_(LIVE_PARTICIPANT_STATUSES), 0), else_=1),
             Participant.id.desc(),

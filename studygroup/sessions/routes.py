@@ -30,6 +30,7 @@ from studygroup.sessions.forms import (
 )
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
+from studygroup.sessions.page_facts import session_page_facts
 from studygroup.sessions.services import (
     NothingToPost,
     SameStart,
@@ -55,7 +56,6 @@ from studygroup.signups.services import (
     change_slot,
     notify_session_change,
     signup_window,
-    staffing_and_open_offers,
 )
 from studygroup.templating import role_label
 from studygroup.views import commit_and_send, moved_up_message, show_violation
@@ -210,8 +210,14 @@ def session_page(
     from studygroup.participants.routes import participants_panel
 
     opens, closes = signup_window(group, session)
-    staffing, open_offers = staffing_and_open_offers(db.session, session)
-    participants = participants_panel(session, membership)
+    facts = session_page_facts(
+        db.session,
+        session,
+        viewer=current_user if current_user.is_authenticated else None,
+        organizer=membership is not None and membership.is_organizer,
+    )
+    staffing = facts.staffing
+    participants = participants_panel(session, membership, known=facts.participants)
     is_member = membership is not None and membership.is_active
     page = render_template(
         "sessions/show.html",
@@ -224,7 +230,7 @@ def session_page(
         thanks=_thanks(session, membership),
         names=_visible_names(staffing, session),
         is_member=is_member,
-        offers=_offers(session, staffing, is_member, open_offers),
+        offers=_offers(session, staffing, is_member, facts.open_offers),
         now=utcnow(),
         signup_opens=opens,
         signup_closes=closes,
@@ -235,17 +241,17 @@ def session_page(
         share=session_page_share(
             group, session, registered=participants["registered"] if participants else None
         ),
-        announcements=_announcements(session, membership),
+        announcements=_announcements(session, membership, facts.announcements_to_show),
         participants=participants,
     )
     return page, status
 
 
-def _announcements(session, membership: Membership | None) -> dict:
+def _announcements(session, membership: Membership | None, any_to_show: bool) -> dict:
     """The copies of announcements the viewer was sent (announcements sit above sessions)."""
     from studygroup.announcements.routes import session_panel
 
-    return session_panel(session, membership)
+    return session_panel(session, membership, any_to_show=any_to_show)
 
 
 def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:

@@ -194,7 +194,7 @@ def offers_on_session(
     """Open offers of the session's confirmed places, by place id, with the viewer's chance
     to take each. `staffing` is `staffing_for` of the session (one query for the offers,
     however many, nothing more: the viewer's places are in `staffing`); no query at all when
-    `open_offers` brings them (`staffing_and_open_offers`)."""
+    `open_offers` brings them (`sessions.page_facts`)."""
     confirmed = {p.id: p for s in staffing.values() for p in s.confirmed}
     if open_offers is None:
         open_offers = open_offers_in_session(db_session, session.id)

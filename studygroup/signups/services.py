@@ -35,8 +35,6 @@ from studygroup.signups.models import (
     Assignment,
     AssignmentStatus,
     Attendance,
-    OfferStatus,
-    PlaceOffer,
     StaffingChange,
 )
 
@@ -138,50 +136,29 @@ def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int,
 
     The sessions' slots must be loaded (they are, from the sessions services).
     """
-    result = {slot.id: SlotStaffing(slot) for s in sessions for slot in s.slots}
-    if not result:
-        return result
-    places = db_session.scalars(_live_places(result.keys()))
-    return _sorted_into(result, places)
-
-
-def staffing_and_open_offers(
-    db_session: Session, session: StudySession
-) -> tuple[dict[int, SlotStaffing], dict[int, PlaceOffer]]:
-    """`staffing_for` one session, and the open offers of its places by place id, in the
-    same one query (a place has at most one open offer, so the rows stay one per place)."""
-    result = {slot.id: SlotStaffing(slot) for slot in session.slots}
-    if not result:
-        return result, {}
-    rows = db_session.execute(
-        _live_places(result.keys())
-        .add_columns(PlaceOffer)
-        .outerjoin(
-            PlaceOffer,
-            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
-        )
-    ).all()
-    offers = {place.id: offer for place, offer in rows if offer is not None}
-    return _sorted_into(result, (place for place, _offer in rows)), offers
-
-
-def _live_places(slot_ids) -> sa.Select:
-    return (
+    slots = [slot for s in sessions for slot in s.slots]
+    if not slots:
+        return {}
+    places = db_session.scalars(
         sa.select(Assignment)
-        .where(Assignment.slot_id.in_(slot_ids), Assignment.status.in_(LIVE_STATUSES))
+        .where(live_place_in(slot.id for slot in slots))
         .options(joinedload(Assignment.user))
         .order_by(Assignment.id)
     )
+    return staffing_from(slots, places)
+
+
+def live_place_in(slot_ids: Iterable[int]) -> sa.ColumnElement[bool]:
+    """SQL: the place is a live one (confirmed, waitlisted, requested) in one of these slots."""
+    return Assignment.slot_id.in_(list(slot_ids)) & Assignment.status.in_(LIVE_STATUSES)
 
 
 def staffing_from(
     slots: Iterable[RoleSlot], places: Iterable[Assignment]
 ) -> dict[int, SlotStaffing]:
-    """The staffing of `slots`, by slot id, from their live places (however they were read)."""
-    return _sorted_into({slot.id: SlotStaffing(slot) for slot in slots}, places)
-
-
-def _sorted_into(result: dict[int, SlotStaffing], places) -> dict[int, SlotStaffing]:
+    """Staffing by slot id, from the slots and their live places (`live_place_in`) read in
+    any order, with their holders loaded."""
+    result = {slot.id: SlotStaffing(slot) for slot in slots}
     for place in places:
         staffing = result[place.slot_id]
         {

@@ -1,0 +1,93 @@
+"""What the session page reads besides the session and its slots, in one statement.
+
+The page's view composes signups (places and their offers), participants (counts and the
+viewer's registration) and announcements (whether any are for the viewer); each room keeps
+its rule (`live_place_in`, `registration_of`, `session_announcements_seen_by`) and this
+module only puts their SQL into the one statement the page sends after the session's.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from studygroup.announcements.services import session_announcements_seen_by
+from studygroup.auth.models import User
+from studygroup.participants.models import Participant, ParticipantStatus
+from studygroup.participants.services import registration_of
+from studygroup.sessions.models import StudySession
+from studygroup.signups.models import Assignment, OfferStatus, PlaceOffer
+from studygroup.signups.services import SlotStaffing, live_place_in, staffing_from
+
+
+@dataclass
+class SessionPageFacts:
+    staffing: dict[int, SlotStaffing]  # `staffing_for` the session
+    open_offers: dict[int, PlaceOffer]  # by place id
+    # For a session that takes participants: (registered, waitlisted, the viewer's
+    # registration as `my_registration` gives it); else None.
+    participants: tuple[int, int, Participant | None] | None
+    announcements_to_show: bool  # any announcement of the session the viewer may read
+
+
+def session_page_facts(
+    db_session: Session, session: StudySession, *, viewer: User | None, organizer: bool
+) -> SessionPageFacts:
+    """The session's live places with their holders and open offers, its participant
+    counts and the viewer's registration, and whether the viewer has announcements to read
+    there: one query, one row per place (a place has at most one open offer; the other
+    columns are one value each). The session's slots must be loaded (`get_session`)."""
+    takes = session.takes_participants
+    counted = _participants_counted(session.id) if takes else (sa.null(), sa.null())
+    seen = session_announcements_seen_by(session, viewer, organizer)
+    mine = (
+        Participant.id
+        == registration_of(viewer.id, session.id)
+        .with_only_columns(Participant.id)
+        .correlate(None)  # its own look at the table, not the joined row's
+        .scalar_subquery()
+        if takes and viewer is not None
+        else sa.false()
+    )
+    rows = db_session.execute(
+        sa.select(
+            Assignment,
+            PlaceOffer,
+            Participant,
+            *counted,
+            seen.exists() if seen is not None else sa.false(),
+        )
+        .select_from(StudySession)
+        .outerjoin(Assignment, live_place_in(slot.id for slot in session.slots))
+        .outerjoin(
+            PlaceOffer,
+            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
+        )
+        .outerjoin(Participant, mine)
+        .where(StudySession.id == session.id)
+        .options(joinedload(Assignment.user))
+        .order_by(Assignment.id)
+    ).all()
+    places = [row[0] for row in rows if row[0] is not None]
+    _place, _offer, registration, registered, waitlisted, any_seen = rows[0]
+    return SessionPageFacts(
+        staffing=staffing_from(session.slots, places),
+        open_offers={place.id: offer for place, offer, *_ in rows if offer is not None},
+        participants=(registered, waitlisted, registration) if takes else None,
+        announcements_to_show=bool(any_seen),
+    )
+
+
+def _participants_counted(session_id: int) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """SQL: the session's registered and waitlisted participants, as `participant_counts`."""
+
+    def counted(status: ParticipantStatus) -> sa.ScalarSelect:
+        return (
+            sa.select(sa.func.count())
+            .select_from(Participant)
+            .where(Participant.session_id == session_id, Participant.status == status)
+            .correlate(None)  # counts the table, not the joined registration
+            .scalar_subquery()
+        )
+
+    return counted(ParticipantStatus.REGISTERED), counted(ParticipantStatus.WAITLISTED)
