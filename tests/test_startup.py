@@ -8,9 +8,17 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask_migrate
+import pytest
+
+from studygroup.coworking import network as network_module
+from studygroup.coworking.services import group_network
+from studygroup.extensions import db
+from studygroup.forked import in_child
+from tests.network_data import make_network_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,3 +90,36 @@ def test_flask_db_command_loads_flask_migrate(app):
     result = runner.invoke(args=["db", "heads"])
     assert result.exit_code == 0, result.output
     assert isinstance(app.extensions["migrate"], flask_migrate._MigrateConfig)
+
+
+def test_in_child_computes_in_another_process_and_sends_the_result_back():
+    here = os.getpid()
+    result = in_child(lambda: {"pid": os.getpid(), "sum": sum(range(10))}, needs="not.loaded")
+    assert result["sum"] == 45
+    assert result["pid"] != here
+
+
+def test_in_child_runs_here_when_the_library_is_loaded_already():
+    assert in_child(os.getpid, needs="os") == os.getpid()
+
+
+def test_in_child_raises_the_works_error_here():
+    def fails():
+        raise ValueError("no picture")
+
+    with pytest.raises(ValueError, match="no picture"):
+        in_child(fails, needs="not.loaded")
+
+
+def test_the_network_picture_drawn_apart_is_the_one_drawn_here(make):
+    organizer = make.user(display_name="Org")
+    group = make.group(organizer)
+    make_network_group(db.session, organizer, group, 12, seed=5)
+    db.session.commit()
+    network = group_network(db.session, group, now=datetime.now(UTC))
+    ties = [(p.a, p.b, p.side_by_side) for p in network.ties]
+    apart = in_child(lambda: network_module._draw(network, ties), needs="not.loaded")
+    assert apart == network_module._draw(network, ties)
+    assert apart.drawn == 12
+    network_module._cache.clear()
+    assert network_module.group_picture(network) == apart

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from studygroup.coworking.picture import Picture, graph, node_radius
 from studygroup.coworking.services import GroupNetwork
+from studygroup.forked import in_child
 
 SEED = 20260  # any fixed number: the same history gives the same picture
 CACHE_SIZE = 32
@@ -66,7 +67,9 @@ def group_picture(network: GroupNetwork) -> GroupPicture:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    result = _draw(network, ties)  # outside the lock: two first views may both draw
+    # Outside the lock: two first views may both draw. In a child process, so that the web
+    # worker never loads networkx and numpy (studygroup/forked.py).
+    result = in_child(lambda: _draw(network, ties), needs="networkx")
     with _cache_lock:
         _cache[key] = result
         while len(_cache) > CACHE_SIZE:
