@@ -16,6 +16,10 @@ from flask import Flask, g, request
 SECRET_VIEW_ARGS = {"token", "invite_token"}
 
 
+# json.dumps with any option builds a new encoder on each call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     _second: tuple[int, str] = (-1, "")
 
@@ -31,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             entry.update(extra)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return _JSON.encode(entry)
 
     def _time(self, record: logging.LogRecord) -> str:
         # Whole seconds: busy seconds log many lines, and formatting the time cost more than
@@ -83,6 +87,8 @@ def configure_logging(app: Flask) -> None:
 def _user_id(user) -> int | None:
     """The logged-in member's id from their identity, so that a user expired by the request's
     commit is not loaded again just for the log line."""
+    if user is None:  # nobody logged in, or a request that never asked (a calendar feed)
+        return None
     state = sa.inspect(user, raiseerr=False)
     if state is None or state.identity is None:
         return None

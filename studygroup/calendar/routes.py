@@ -6,7 +6,7 @@ cache keeps (studygroup.calendar.delivery).
 """
 
 from datetime import timedelta
-from functools import cache
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -37,16 +37,19 @@ def _recent(key, load):
 
 
 def _options(locale: str) -> feeds.FeedOptions:
-    base = page_base_url()
     config = current_app.config
-    domain = config.get("CALENDAR_UID_DOMAIN") or _host(config.get("PUBLIC_BASE_URL"))
-    return feeds.FeedOptions(locale=locale, base_url=base, uid_domain=domain or "studygroup")
+    return _options_of(
+        locale, page_base_url(), config.get("CALENDAR_UID_DOMAIN"), config.get("PUBLIC_BASE_URL")
+    )
 
 
-@cache
-def _host(base: str | None) -> str | None:
+@lru_cache(maxsize=64)  # a few languages and site addresses: built once, not on each poll
+def _options_of(
+    locale: str, base_url: str, uid_domain: str | None, public_base_url: str | None
+) -> feeds.FeedOptions:
     # UIDs must never change: they follow PUBLIC_BASE_URL, not the address of each request.
-    return urlsplit(base).hostname if base else None
+    domain = uid_domain or (urlsplit(public_base_url).hostname if public_base_url else None)
+    return feeds.FeedOptions(locale=locale, base_url=base_url, uid_domain=domain or "studygroup")
 
 
 def _feed_locale(known: str | None = None) -> str:
