@@ -722,7 +722,7 @@ def sessions_together(
 # --- a group's picture ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Pair:
     a: int
     b: int
@@ -770,9 +770,7 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
     # of places in a session since the watermark) need adding up, here rather than by a
     # GROUP BY over every row.
     connection = db_session.connection()
-    pairs: list[Pair] = []
-    live: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
-    for a, b, sessions, side, session_id, live_side in connection.execute(
+    found = connection.execute(
         sa.select(
             rows.c.user_id,
             rows.c.other_id,
@@ -783,14 +781,16 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
         )
         .where(rows.c.user_id < rows.c.other_id)  # both directions are there: one of each
         .order_by(rows.c.side.desc(), rows.c.sessions.desc(), rows.c.user_id, rows.c.other_id)
-    ).all():
-        if session_id is None:
-            pairs.append(Pair(a, b, sessions, side))
-        else:
-            together, beside = live.setdefault((a, b), (set(), set()))
-            together.add(session_id)
-            if live_side is not None:
-                beside.add(live_side)
+    ).all()
+    pairs = [Pair(a, b, n, side) for a, b, n, side, session_id, _ in found if session_id is None]
+    live: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
+    if len(pairs) < len(found):
+        for a, b, _n, _side, session_id, live_side in found:
+            if session_id is not None:
+                together, beside = live.setdefault((a, b), (set(), set()))
+                together.add(session_id)
+                if live_side is not None:
+                    beside.add(live_side)
     if live:
         stored = {(p.a, p.b): p for p in pairs}
         for (a, b), (together, beside) in live.items():
