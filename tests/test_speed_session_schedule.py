@@ -22,6 +22,7 @@ from studygroup.signups.models import Assignment
 from studygroup.signups.offers import offer_place, open_offers
 from studygroup.signups.schedule import coming_up
 from studygroup.signups.services import assign, sign_up, waitlist_numbers
+from studygroup.thanks.services import send_thanks
 
 COLD_MAX = 4
 
@@ -70,6 +71,7 @@ class Crew:
             sign_up(db.session, member=others[2], slot=slots(later)[0], now=now())
         for days in (10 + self.rounds, 40 + self.rounds):
             past = make.session(group, day=date.today() - timedelta(days=days))
+            self.past, self.past_crew = past, others
             for person in (self.member, *others):
                 assign(
                     db.session,
@@ -222,6 +224,29 @@ def test_session_page_with_participants_in_four_statements_and_a_registration_sh
     db.session.commit()
     assert "2 on the waitlist" in client.get(path).get_data(as_text=True)
     auth.login_as(crew.organizer)  # an organizer sees every announcement: one more look
+    assert cold_and_warm(client, count_queries, path)[0] <= COLD_MAX
+
+
+def test_past_session_page_in_four_statements_and_a_thank_you_shows(
+    crew, client, auth, count_queries
+):
+    path = f"/g/{crew.group.slug}/sessions/{crew.past.id}"
+    auth.login_as(crew.member)
+    cold, warm = cold_and_warm(client, count_queries, path)
+    assert cold <= COLD_MAX and warm == 1
+    page = client.get(path).get_data(as_text=True)
+    assert "Thanked" not in page and crew.past_crew[0].display_name in page
+    send_thanks(
+        db.session,
+        sender=crew.member,
+        recipient=crew.past_crew[0],
+        session=crew.past,
+        body="ありがとう",
+        now=now(),
+    )
+    db.session.commit()
+    assert "Thanked" in client.get(path).get_data(as_text=True)
+    auth.login_as(crew.organizer)
     assert cold_and_warm(client, count_queries, path)[0] <= COLD_MAX
 
 

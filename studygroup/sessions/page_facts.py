@@ -17,7 +17,13 @@ from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.participants.services import registration_of
 from studygroup.sessions.models import StudySession
 from studygroup.signups.models import Assignment, OfferStatus, PlaceOffer
-from studygroup.signups.services import SlotStaffing, live_place_in, staffing_from
+from studygroup.signups.services import (
+    SlotStaffing,
+    counts_as_worked,
+    live_place_in,
+    staffing_from,
+)
+from studygroup.thanks.services import reported_in_session_exists, thanks_sent_by
 
 
 @dataclass
@@ -28,15 +34,21 @@ class SessionPageFacts:
     # registration as `my_registration` gives it); else None.
     participants: tuple[int, int, Participant | None] | None
     announcements_to_show: bool  # any announcement of the session the viewer may read
+    # After the session (thanks): the places that count as worked, the people the viewer
+    # thanked there, and whether any note about it was reported (for organizers).
+    worked: list[Assignment]
+    thanked: set[int]
+    reported_any: bool
 
 
 def session_page_facts(
     db_session: Session, session: StudySession, *, viewer: User | None, organizer: bool
 ) -> SessionPageFacts:
-    """The session's live places with their holders and open offers, its participant
-    counts and the viewer's registration, and whether the viewer has announcements to read
-    there: one query, one row per place (a place has at most one open offer; the other
-    columns are one value each). The session's slots must be loaded (`get_session`)."""
+    """The session's live places with their holders and open offers (and, for thanks, which
+    count as worked and which holders the viewer thanked), its participant counts and the
+    viewer's registration, whether the viewer has announcements to read there and whether
+    a note about it was reported: one query, one row per place (a place has at most one open
+    offer; the other columns are one value each). The session's slots must be loaded."""
     takes = session.takes_participants
     counted = _participants_counted(session.id) if takes else (sa.null(), sa.null())
     seen = session_announcements_seen_by(session, viewer, organizer)
@@ -56,6 +68,11 @@ def session_page_facts(
             Participant,
             *counted,
             seen.exists() if seen is not None else sa.false(),
+            counts_as_worked(Assignment, StudySession),
+            thanks_sent_by(viewer.id, session.id, Assignment.user_id)
+            if viewer is not None
+            else sa.false(),
+            reported_in_session_exists(session.id) if organizer else sa.false(),
         )
         .select_from(StudySession)
         .outerjoin(Assignment, live_place_in(slot.id for slot in session.slots))
@@ -69,12 +86,15 @@ def session_page_facts(
         .order_by(Assignment.id)
     ).all()
     places = [row[0] for row in rows if row[0] is not None]
-    _place, _offer, registration, registered, waitlisted, any_seen = rows[0]
+    registration, registered, waitlisted, any_seen = rows[0][2:6]
     return SessionPageFacts(
         staffing=staffing_from(session.slots, places),
-        open_offers={place.id: offer for place, offer, *_ in rows if offer is not None},
+        open_offers={row[0].id: row[1] for row in rows if row[1] is not None},
         participants=(registered, waitlisted, registration) if takes else None,
         announcements_to_show=bool(any_seen),
+        worked=[row[0] for row in rows if row[0] is not None and row[6]],
+        thanked={row[0].user_id for row in rows if row[0] is not None and row[7]},
+        reported_any=bool(rows[0][8]),
     )
 
 

@@ -30,7 +30,7 @@ from studygroup.sessions.forms import (
 )
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.page_facts import session_page_facts
+from studygroup.sessions.page_facts import SessionPageFacts, session_page_facts
 from studygroup.sessions.services import (
     NothingToPost,
     SameStart,
@@ -227,7 +227,7 @@ def session_page(
         staffing=staffing,
         clashes=_clashes(staffing, session, current_user),
         worked_together=_worked_together(staffing, session),
-        thanks=_thanks(session, membership),
+        thanks=_thanks(session, membership, facts),
         names=_visible_names(staffing, session),
         is_member=is_member,
         offers=_offers(session, staffing, is_member, facts.open_offers),
@@ -310,17 +310,24 @@ def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
     ]
 
 
-def _thanks(session, membership: Membership | None) -> dict:
-    """After a session: whom the viewer may thank, and for organizers the notes reported."""
-    from studygroup.thanks.services import is_over, reported_in_session, thankable
+def _thanks(session, membership: Membership | None, facts: SessionPageFacts) -> dict:
+    """After a session: whom the viewer may thank, and for organizers the notes reported
+    (from the page's facts: a query only for reported notes, when there are some)."""
+    from studygroup.thanks.services import is_over, reported_in_session, thankable_among
 
-    now = utcnow()
-    if not current_user.is_authenticated or not is_over(session, now):
+    if not current_user.is_authenticated or not is_over(session, utcnow()):
         return {"people": [], "reported": []}
     organizer = membership is not None and membership.is_organizer
+    worked = {place.user_id: place.user for place in facts.worked}
+    people = []
+    if current_user.id in worked and len(worked) >= 2:  # as `thankable`
+        others = [person for user_id, person in worked.items() if user_id != current_user.id]
+        people = thankable_among(db.session, current_user, session, others, thanked=facts.thanked)
     return {
-        "people": thankable(db.session, current_user, session, now=now),
-        "reported": reported_in_session(db.session, session) if organizer else [],
+        "people": people,
+        "reported": reported_in_session(db.session, session)
+        if organizer and facts.reported_any
+        else [],
     }
 
 

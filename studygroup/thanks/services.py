@@ -77,14 +77,10 @@ def thankable(
     whether each takes notes and whether the sender thanked them already. Empty when the
     sender did not work it. Three queries at most (who worked, the people, notes sent), one
     more when someone chose not to appear by name."""
-    from studygroup.coworking.services import visible_names
-    from studygroup.names import name_order
-
     worked = worked_in(db_session, session, now=now)
     if sender.id not in worked or len(worked) < 2:
         return []
     people = db_session.scalars(sa.select(User).where(User.id.in_(worked - {sender.id}))).all()
-    names = visible_names(db_session, sender, people, group_id=session.group_id)
     sent = set(
         db_session.scalars(
             sa.select(ThanksNote.recipient_id).where(
@@ -92,11 +88,40 @@ def thankable(
             )
         )
     )
+    return thankable_among(db_session, sender, session, people, thanked=sent)
+
+
+def thankable_among(
+    db_session: Session, sender: User, session: StudySession, people, *, thanked: set[int]
+) -> list[Thankable]:
+    """`thankable`'s list from what a page read already: the people other than `sender` who
+    worked `session` (`sender` among those who did) and the ids `sender` thanked there. No
+    query unless someone chose not to appear by name."""
+    from studygroup.coworking.services import visible_names
+    from studygroup.names import name_order
+
+    names = visible_names(db_session, sender, people, group_id=session.group_id)
     return [
-        Thankable(person, names[person.id], person.accept_thanks, person.id in sent)
+        Thankable(person, names[person.id], person.accept_thanks, person.id in thanked)
         for person in sorted(people, key=name_order)
         if names[person.id] is not None
     ]
+
+
+def thanks_sent_by(sender_id: int, session_id: int, recipient_id) -> sa.Exists:
+    """SQL: `sender` thanked the recipient for the session (a column of a page's statement)."""
+    return sa.exists().where(
+        ThanksNote.session_id == session_id,
+        ThanksNote.sender_id == sender_id,
+        ThanksNote.recipient_id == recipient_id,
+    )
+
+
+def reported_in_session_exists(session_id: int) -> sa.Exists:
+    """SQL: some note about the session was reported (`reported_in_session` has rows)."""
+    return sa.exists().where(
+        ThanksNote.session_id == session_id, ThanksNote.reported_at.is_not(None)
+    )
 
 
 def check_may_thank(
