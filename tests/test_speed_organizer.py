@@ -175,3 +175,37 @@ def test_can_help_shows_a_new_answer_next(client, crew, make):
     set_availability(db.session, member=newcomer, session=session, any_role=True, now=now())
     db.session.commit()
     assert "<td>Newcomer" in client.get(url).get_data(as_text=True)
+
+
+def test_can_help_lists_what_the_availability_rules_say_for_a_series(client, auth, make):
+    from studygroup.signups.availability import current_availability
+    from tests.test_availability_pages import _series
+
+    organizer = make.user()
+    group = make.group(organizer)
+    usually, once = (make.member(group, make.user(display_name=n)) for n in ("Usu", "Once"))
+    first, second, *_ = _series(group, organizer)
+    auth.login_as(usually)
+    client.post(
+        f"/g/{group.slug}/sessions/{first.id}/availability",
+        data={"any_role": "any", "usually": "y"},
+    )
+    setup = slots_of(second)["setup"]
+    set_availability(
+        db.session,
+        member=once,
+        session=second,
+        any_role=False,
+        role_type_ids=[setup.role_type_id],
+        now=now(),
+    )
+    db.session.commit()
+    auth.login_as(organizer)
+    for session, names in ((first, {"Usu"}), (second, {"Usu", "Once"})):
+        url = f"/g/{group.slug}/sessions/{session.id}/staffing"
+        page = client.get(url).get_data(as_text=True)
+        listed = set(re.findall(r"<tr><td>(\w+)", page))
+        ruled = current_availability(db.session, [session])[session.id]
+        assert listed == names == {db.session.get(type(usually), u).display_name for u in ruled}
+        assert page.count("usually available") == 1
+    assert "<td>Setup</td>" in page
