@@ -174,3 +174,16 @@ def test_a_feed_request_is_logged_with_its_fields(feed_group, app, client):
     assert line["path"] == "/calendar/member/[redacted].ics"
     assert line["status"] == 200 and line["method"] == "GET" and line["user_id"] is None
     assert line["time"] and line["ms"] >= 0
+
+
+def test_a_wrong_feed_url_with_a_remember_cookie_is_a_plain_404(client, auth, make):
+    """The error page may log the member in from the remember cookie, into a session that is
+    never saved: still a 404, and no cookie set."""
+    make.user(email="keep@example.com")
+    db.session.commit()
+    assert auth.login(email="keep@example.com", remember="y").status_code == 302
+    assert client.get_cookie("remember_token") is not None
+    client.delete_cookie("session")
+    missing = client.get("/g/nobody/calendar.ics")
+    assert missing.status_code == 404
+    assert "Set-Cookie" not in missing.headers
