@@ -52,11 +52,16 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
 
     The query starts from those sessions, and joins to each the member's own rows, so a
     session's row repeats only by the member's places in it (a few) and answers (two)."""
-    my_live_slots = sa.select(Assignment.slot_id).where(
-        Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES)
+    # (Subqueries of tables the statement also joins: `correlate(None)` keeps them whole.)
+    my_live_slots = (
+        sa.select(Assignment.slot_id)
+        .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
+        .correlate(None)
     )
-    my_registrations = sa.select(Participant.session_id).where(
-        Participant.user_id == member.id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES)
+    my_registrations = (
+        sa.select(Participant.session_id)
+        .where(Participant.user_id == member.id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES))
+        .correlate(None)
     )
     offered = (
         offered_sessions_query(member, now=now)
@@ -78,11 +83,12 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
             Participant,
             _participant_number(),
             Availability,
-            StudySession.id.in_(offered_ids).label("offered"),
+            offered.c.id.is_not(None).label("offered"),
         )
         # The page shows an answer's note, not its roles: load them only if asked for.
         .options(lazyload(Availability.roles))
         .join(Group, Group.id == StudySession.group_id)
+        .outerjoin(offered, offered.c.id == StudySession.id)
         .outerjoin(
             RoleSlot,
             (RoleSlot.session_id == StudySession.id) & RoleSlot.id.in_(my_live_slots),
@@ -106,7 +112,7 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
         )
         .outerjoin(
             Availability,
-            StudySession.id.in_(offered_ids)
+            offered.c.id.is_not(None)
             & (Availability.user_id == member.id)
             & Availability.ended_at.is_(None)
             & (
@@ -115,14 +121,18 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
             ),
         )
         .where(
-            StudySession.ends_at >= now,
-            sa.or_(
-                StudySession.id.in_(
-                    sa.select(RoleSlot.session_id).where(RoleSlot.id.in_(my_live_slots))
-                ),
-                StudySession.id.in_(my_registrations),
-                StudySession.id.in_(offered_ids),
+            # One IN over the three lists of ids: the sessions are looked up by key.
+            StudySession.id.in_(
+                sa.union(
+                    sa.select(RoleSlot.session_id)
+                    .join(Assignment, Assignment.slot_id == RoleSlot.id)
+                    .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
+                    .correlate(None),
+                    my_registrations,
+                    offered_ids,
+                )
             ),
+            StudySession.ends_at >= now,
         )
     ).all()
     result = ComingUp()
