@@ -130,7 +130,7 @@ def offered_sessions(
     """
     sessions = list(
         db_session.scalars(
-            offered_sessions_query(member, now=now)
+            offered_sessions_query(member.id, now=now)
             .options(joinedload(StudySession.group))
             .order_by(StudySession.starts_at, StudySession.id)
             .limit(limit)
@@ -140,13 +140,13 @@ def offered_sessions(
     return [(s, found[s.id][member.id]) for s in sessions if member.id in found[s.id]]
 
 
-def offered_sessions_query(member: User, *, now: datetime) -> sa.Select:
+def offered_sessions_query(member_id, *, now) -> sa.Select:
     """SQL: the sessions to come, in the member's active groups, they have an answer "can
     help" for, or a series answer (`offered_sessions` drops those whose answer does not
-    hold: `own_answer`)."""
-    mine = sa.and_(Availability.user_id == member.id, Availability.ended_at.is_(None))
+    hold: `own_answer`). `member_id` and `now` may be values or bound parameters."""
+    mine = sa.and_(Availability.user_id == member_id, Availability.ended_at.is_(None))
     active_groups = sa.select(Membership.group_id).where(
-        Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE
+        Membership.user_id == member_id, Membership.status == MembershipStatus.ACTIVE
     )
     return sa.select(StudySession).where(
         StudySession.group_id.in_(active_groups),

@@ -7,12 +7,14 @@ services: the past places (`lists.my_past_places_page`) and who the member worke
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from studygroup.auth.models import User
+from studygroup.db import UTCDateTime
 from studygroup.groups.models import Group, RoleType
 from studygroup.participants.models import (
     LIVE_PARTICIPANT_STATUSES,
@@ -52,89 +54,7 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
 
     The query starts from those sessions, and joins to each the member's own rows, so a
     session's row repeats only by the member's places in it (a few) and answers (two)."""
-    # (Subqueries of tables the statement also joins: `correlate(None)` keeps them whole.)
-    my_live_slots = (
-        sa.select(Assignment.slot_id)
-        .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
-        .correlate(None)
-    )
-    my_registrations = (
-        sa.select(Participant.session_id)
-        .where(Participant.user_id == member.id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES))
-        .correlate(None)
-    )
-    offered = (
-        offered_sessions_query(member, now=now)
-        .with_only_columns(StudySession.id)
-        .order_by(StudySession.starts_at, StudySession.id)
-        .limit(OFFERED_LIMIT)
-        .subquery()
-    )
-    offered_ids = sa.select(offered.c.id)
-    rows = db_session.execute(
-        sa.select(
-            StudySession,
-            Group,
-            RoleSlot,
-            RoleType,
-            Assignment,
-            PlaceOffer,
-            _place_number(),
-            Participant,
-            _participant_number(),
-            Availability,
-            offered.c.id.is_not(None).label("offered"),
-        )
-        # The page shows an answer's note, not its roles: load them only if asked for.
-        .options(lazyload(Availability.roles))
-        .join(Group, Group.id == StudySession.group_id)
-        .outerjoin(offered, offered.c.id == StudySession.id)
-        .outerjoin(
-            RoleSlot,
-            (RoleSlot.session_id == StudySession.id) & RoleSlot.id.in_(my_live_slots),
-        )
-        .outerjoin(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .outerjoin(
-            Assignment,
-            (Assignment.slot_id == RoleSlot.id)
-            & (Assignment.user_id == member.id)
-            & Assignment.status.in_(LIVE_STATUSES),
-        )
-        .outerjoin(
-            PlaceOffer,
-            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
-        )
-        .outerjoin(
-            Participant,
-            (Participant.session_id == StudySession.id)
-            & (Participant.user_id == member.id)
-            & Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
-        )
-        .outerjoin(
-            Availability,
-            offered.c.id.is_not(None)
-            & (Availability.user_id == member.id)
-            & Availability.ended_at.is_(None)
-            & (
-                (Availability.session_id == StudySession.id)
-                | (Availability.series_id == StudySession.series_id)
-            ),
-        )
-        .where(
-            # One IN over the three lists of ids: the sessions are looked up by key.
-            StudySession.id.in_(
-                sa.union(
-                    sa.select(RoleSlot.session_id)
-                    .join(Assignment, Assignment.slot_id == RoleSlot.id)
-                    .where(Assignment.user_id == member.id, Assignment.status.in_(LIVE_STATUSES))
-                    .correlate(None),
-                    my_registrations,
-                    offered_ids,
-                )
-            ),
-            StudySession.ends_at >= now,
-        )
-    ).all()
+    rows = db_session.execute(_coming_up_statement(), {"member_id": member.id, "now": now}).all()
     result = ComingUp()
     places: dict[int, Assignment] = {}
     registrations: dict[int, Participant] = {}
@@ -175,6 +95,97 @@ def coming_up(db_session: Session, member: User, *, now: datetime) -> ComingUp:
         if answer is not None:
             result.offered.append((session, answer))
     return result
+
+
+@cache
+def _coming_up_statement() -> sa.Select:
+    """`coming_up`'s statement, built once per process (building it cost more than running
+    it), with the member and the time as parameters."""
+    member_id = sa.bindparam("member_id")
+    now = sa.bindparam("now", type_=UTCDateTime)
+    # (Subqueries of tables the statement also joins: `correlate(None)` keeps them whole.)
+    my_live_slots = (
+        sa.select(Assignment.slot_id)
+        .where(Assignment.user_id == member_id, Assignment.status.in_(LIVE_STATUSES))
+        .correlate(None)
+    )
+    my_registrations = (
+        sa.select(Participant.session_id)
+        .where(Participant.user_id == member_id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES))
+        .correlate(None)
+    )
+    offered = (
+        offered_sessions_query(member_id, now=now)
+        .with_only_columns(StudySession.id)
+        .order_by(StudySession.starts_at, StudySession.id)
+        .limit(OFFERED_LIMIT)
+        .subquery()
+    )
+    offered_ids = sa.select(offered.c.id)
+    return (
+        sa.select(
+            StudySession,
+            Group,
+            RoleSlot,
+            RoleType,
+            Assignment,
+            PlaceOffer,
+            _place_number(),
+            Participant,
+            _participant_number(),
+            Availability,
+            offered.c.id.is_not(None).label("offered"),
+        )
+        # The page shows an answer's note, not its roles: load them only if asked for.
+        .options(lazyload(Availability.roles))
+        .join(Group, Group.id == StudySession.group_id)
+        .outerjoin(offered, offered.c.id == StudySession.id)
+        .outerjoin(
+            RoleSlot,
+            (RoleSlot.session_id == StudySession.id) & RoleSlot.id.in_(my_live_slots),
+        )
+        .outerjoin(RoleType, RoleType.id == RoleSlot.role_type_id)
+        .outerjoin(
+            Assignment,
+            (Assignment.slot_id == RoleSlot.id)
+            & (Assignment.user_id == member_id)
+            & Assignment.status.in_(LIVE_STATUSES),
+        )
+        .outerjoin(
+            PlaceOffer,
+            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
+        )
+        .outerjoin(
+            Participant,
+            (Participant.session_id == StudySession.id)
+            & (Participant.user_id == member_id)
+            & Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
+        )
+        .outerjoin(
+            Availability,
+            offered.c.id.is_not(None)
+            & (Availability.user_id == member_id)
+            & Availability.ended_at.is_(None)
+            & (
+                (Availability.session_id == StudySession.id)
+                | (Availability.series_id == StudySession.series_id)
+            ),
+        )
+        .where(
+            # One IN over the three lists of ids: the sessions are looked up by key.
+            StudySession.id.in_(
+                sa.union(
+                    sa.select(RoleSlot.session_id)
+                    .join(Assignment, Assignment.slot_id == RoleSlot.id)
+                    .where(Assignment.user_id == member_id, Assignment.status.in_(LIVE_STATUSES))
+                    .correlate(None),
+                    my_registrations,
+                    offered_ids,
+                )
+            ),
+            StudySession.ends_at >= now,
+        )
+    )
 
 
 def _place_number() -> sa.ColumnElement:
