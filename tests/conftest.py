@@ -5,6 +5,7 @@ import contextvars
 import os
 import secrets
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -236,6 +237,20 @@ def count_queries(app):
             sa.event.remove(db.engine, "before_cursor_execute", counter)
 
     return counting
+
+
+def kept_statements(client, count_queries, url: str) -> int:
+    """Statements of a GET of `url` served from the page cache. Pages are kept per minute, so
+    a minute that turns between the GET that keeps the page and the one counted measures again
+    (a test never fails for the clock)."""
+    for _ in range(3):
+        minute = datetime.now(UTC).replace(second=0, microsecond=0)
+        assert client.get(url).status_code == 200  # builds the page, or finds it kept
+        with count_queries(kept=True) as queries:
+            assert client.get(url).status_code == 200
+        if datetime.now(UTC).replace(second=0, microsecond=0) == minute:
+            return queries.count
+    raise AssertionError("three minutes turned during three pairs of GETs")
 
 
 class ReceivedMail:

@@ -13,6 +13,7 @@ from studygroup.extensions import db
 from studygroup.pagecache.cache import CSRF_PLACEHOLDER, PageCache
 from studygroup.pagecache.models import DataRevision
 from tests import factories
+from tests.conftest import kept_statements
 
 
 def _revision() -> int:
@@ -63,12 +64,9 @@ def test_a_kept_page_costs_one_statement_and_the_next_change_shows(
     organizer, group, session = _member_and_session(make)
     auth.login_as(organizer)
     url = f"/g/{group.slug}/sessions/{session.id}"
-    assert client.get(url).status_code == 200
-
-    with count_queries(kept=True) as queries:
-        kept = client.get(url)
-    assert kept.status_code == 200
-    assert queries.count == 1  # the login statement: user, revision, group and membership
+    # the login statement: user, revision, group and membership
+    assert kept_statements(client, count_queries, url) == 1
+    kept = client.get(url)
     assert "Monthly meetup" in kept.text
     assert CSRF_PLACEHOLDER not in kept.text
 
@@ -156,10 +154,8 @@ def test_the_readers_language_is_part_of_the_key(app, client, make, auth):
 def test_visitors_not_logged_in_get_the_public_group_page_kept(app, client, make, count_queries):
     _organizer, group, session = _member_and_session(make)
     url = f"/g/{group.slug}"
-    client.get(url)
-    with count_queries(kept=True) as queries:
-        page = client.get(url)
-    assert queries.count == 1  # the group and the revision
+    assert kept_statements(client, count_queries, url) == 1  # the group and the revision
+    page = client.get(url)
     assert "Monthly meetup" in page.text
     session.title = "Renamed for visitors"
     db.session.commit()

@@ -11,6 +11,7 @@ from studygroup.extensions import db
 from studygroup.signups.availability import set_availability
 from studygroup.signups.offers import offer_place, take_offer
 from studygroup.signups.services import assign, sign_up
+from tests.conftest import kept_statements
 from tests.test_organize import given_before, in_days, now, slots_of
 
 
@@ -72,10 +73,7 @@ def _cold(client, count_queries, url):
 
 
 def _warm(client, count_queries, url):
-    client.get(url)
-    with count_queries(kept=True) as q:
-        assert client.get(url).status_code == 200
-    return q.count
+    return kept_statements(client, count_queries, url)
 
 
 def _urls(crew):
