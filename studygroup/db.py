@@ -1,5 +1,6 @@
 """Database helpers shared by every feature."""
 
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -142,6 +143,34 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# --- pooled connections ------------------------------------------------------------------
+
+
+def ping_after_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection before use when it has been idle `seconds` or longer; a dead
+    one raises DisconnectionError, on which the pool drops it and connects anew (SQLAlchemy's
+    "custom pessimistic ping"). SQLite has no connection to lose."""
+    if engine.dialect.name == "sqlite":
+        return
+
+    def checked_in(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection, record, proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < seconds:
+            return  # a new connection, or one in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises for a dead connection
+            raise sa.exc.DisconnectionError() from error
+        if not alive:
+            raise sa.exc.DisconnectionError()
+
+    sa.event.listen(engine, "checkin", checked_in)  # pool events, for every pool it makes
+    sa.event.listen(engine, "checkout", checked_out)
 
 
 # --- an unreachable database ------------------------------------------------------------------

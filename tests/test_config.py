@@ -35,7 +35,7 @@ def test_environment_overrides(monkeypatch):
     assert app.config["SECRET_KEY"] == "from-the-environment"
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
     assert app.config["SERIES_MAX_SESSIONS"] == 12
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert app.config["DATABASE_PING_AFTER_IDLE_SECONDS"] > 0
     assert app.config["MAX_CONTENT_LENGTH"]
 
 
