@@ -643,52 +643,6 @@ def upcoming_page(
     return paginate(db_session, _with_slots(query), page=page, size=size)
 
 
-def upcoming_counts(
-    db_session: Session, *, group_ids: Iterable[int], now: datetime
-) -> dict[int, int]:
-    """How many sessions not yet over each group has, in one query."""
-    counts = {gid: 0 for gid in group_ids}
-    if counts:
-        counts.update(
-            db_session.execute(
-                sa.select(StudySession.group_id, sa.func.count())
-                .where(StudySession.group_id.in_(counts), StudySession.ends_at >= now)
-                .group_by(StudySession.group_id)
-            ).all()
-        )
-    return counts
-
-
-def upcoming_sessions_by_group(
-    db_session: Session, *, group_ids: Iterable[int], now: datetime, per_group: int = 6
-) -> dict[int, list[StudySession]]:
-    """The next `per_group` sessions of each group (a busy group never hides another), in
-    three queries whatever the number of groups."""
-    group_ids = list(group_ids)
-    result: dict[int, list[StudySession]] = {gid: [] for gid in group_ids}
-    if not group_ids:
-        return result
-    ranked = (
-        sa.select(
-            StudySession.id,
-            sa.func.row_number()
-            .over(partition_by=StudySession.group_id, order_by=StudySession.starts_at)
-            .label("n"),
-        )
-        .where(StudySession.group_id.in_(group_ids), StudySession.ends_at >= now)
-        .subquery()
-    )
-    query = (
-        sa.select(StudySession)
-        .join(ranked, ranked.c.id == StudySession.id)
-        .where(ranked.c.n <= per_group)
-        .order_by(StudySession.starts_at)
-    )
-    for session in db_session.scalars(_with_slots(query)):
-        result[session.group_id].append(session)
-    return result
-
-
 def past_sessions(
     db_session: Session, *, group: Group, now: datetime, limit: int = 12
 ) -> list[StudySession]:

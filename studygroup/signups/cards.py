@@ -22,26 +22,15 @@ from studygroup.paging import Page
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Availability
+from studygroup.signups.services import HeadCount
 
 
 @dataclass(frozen=True)
-class SlotFill:
+class SlotFill(HeadCount):
     """How full one role of a session is (what `SlotStaffing` says of it, without the people)."""
 
     slot: RoleSlot
     filled: int  # confirmed places
-
-    @property
-    def needed(self) -> int:
-        return self.slot.headcount
-
-    @property
-    def gap(self) -> int:
-        return max(self.needed - self.filled, 0)
-
-    @property
-    def is_full(self) -> bool:
-        return self.filled >= self.needed
 
 
 @dataclass

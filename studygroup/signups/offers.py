@@ -154,21 +154,6 @@ def open_offers_in_session(db_session: Session, session_id: int) -> dict[int, Pl
     return {offer.assignment_id: offer for offer in offers}
 
 
-def offer_requests_in_session(db_session: Session, session_id: int) -> dict[int, PlaceOffer]:
-    """Requests made by taking an offer that is still open, by the request's place id, with
-    the offered place and its holder: the staffing page says whose place approving hands
-    over. One query."""
-    rows = db_session.execute(
-        sa.select(OfferRequest.assignment_id, PlaceOffer)
-        .join(PlaceOffer, PlaceOffer.id == OfferRequest.offer_id)
-        .join(Assignment, Assignment.id == PlaceOffer.assignment_id)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .where(PlaceOffer.status == OfferStatus.OPEN, RoleSlot.session_id == session_id)
-        .options(joinedload(PlaceOffer.place).joinedload(Assignment.user))
-    )
-    return {place_id: offer for place_id, offer in rows}
-
-
 @dataclass
 class OfferView:
     """An open offer on a session page: who offers, and whether the viewer may take it."""

@@ -93,18 +93,12 @@ def _confirmed_count(db_session: Session, slot_id: int) -> int:
     )
 
 
-@dataclass
-class SlotStaffing:
-    """Who holds a slot: confirmed places, the waitlist in order, and open requests."""
+class HeadCount:
+    """How full a slot is, from its `slot` and its `filled` (confirmed places): what the
+    staffing pages and the session cards (signups/cards.py) both say of it."""
 
     slot: RoleSlot
-    confirmed: list[Assignment] = field(default_factory=list)
-    waitlist: list[Assignment] = field(default_factory=list)
-    requested: list[Assignment] = field(default_factory=list)
-
-    @property
-    def filled(self) -> int:
-        return len(self.confirmed)
+    filled: int
 
     @property
     def needed(self) -> int:
@@ -117,6 +111,20 @@ class SlotStaffing:
     @property
     def is_full(self) -> bool:
         return self.filled >= self.needed
+
+
+@dataclass
+class SlotStaffing(HeadCount):
+    """Who holds a slot: confirmed places, the waitlist in order, and open requests."""
+
+    slot: RoleSlot
+    confirmed: list[Assignment] = field(default_factory=list)
+    waitlist: list[Assignment] = field(default_factory=list)
+    requested: list[Assignment] = field(default_factory=list)
+
+    @property
+    def filled(self) -> int:
+        return len(self.confirmed)
 
     def place_of(self, user_id: int) -> Assignment | None:
         for a in (*self.confirmed, *self.waitlist, *self.requested):
