@@ -61,6 +61,12 @@ class DefaultConfig:
 
     SERIES_MAX_SESSIONS = 60
 
+    # The JSON API's rate limit per personal API token: this many requests in each fixed
+    # window of this many seconds, counted in the database so it holds across workers
+    # (studygroup.apitokens.limits).
+    API_RATE_LIMIT = 600
+    API_RATE_WINDOW_SECONDS = 60
+
     # The site's address for links in emails, feeds and pages, e.g. "https://studygroup.example".
     # Emails never take it from a request. Production needs it or TRUSTED_HOSTS.
     PUBLIC_BASE_URL = None

@@ -1,6 +1,7 @@
 """Every model, imported in one place so mappers and Alembic see the whole schema."""
 
 from studygroup.announcements.models import Announcement, AnnouncementRecipient, Audience
+from studygroup.apitokens.models import ApiRateWindow, ApiToken, Scope
 from studygroup.auth.models import LoginFailure, Skill, User, user_skill
 from studygroup.coworking.models import Tie, TieRole, TieWatermark
 from studygroup.groups.models import (
@@ -30,6 +31,9 @@ from studygroup.thanks.models import ThanksNote
 
 __all__ = [
     "Anchor",
+    "ApiRateWindow",
+    "ApiToken",
+    "Scope",
     "DataRevision",
     "Announcement",
     "AnnouncementRecipient",

@@ -19,13 +19,28 @@ from sqlalchemy.engine import Connection, Engine
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 _CTE_WRITES = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
 # Writes to these tables alone raise nothing: no page reads them (the outbox's delivery
-# bookkeeping, the login throttle's failures), and they come often, after the change that
-# made them (an email's claim and "sent"), where a raise would empty every process's pages
-# and queue behind the revision's row lock. A page that comes to show them must drop its
-# table from here (tests/test_pagecache.py holds which tables these are).
-UNSEEN_TABLES = ("outbound_email", "login_failure")
+# bookkeeping, the login throttle's failures, the API's rate-limit counts), and they come
+# often, after the change that made them (an email's claim and "sent"), where a raise would
+# empty every process's pages and queue behind the revision's row lock. A page that comes to
+# show them must drop its table from here (tests/test_pagecache.py holds which tables these are).
+UNSEEN_TABLES = ("outbound_email", "login_failure", "api_rate_window")
+# UPDATEs that set this one column of this table, and nothing else, raise nothing either:
+# an API token's last-used stamp (no kept page shows it), while making or revoking a token,
+# which /profile/tokens shows, does raise it.
+UNSEEN_UPDATES = (("api_token", "last_used_at"),)
 _UNSEEN_WRITE = re.compile(
-    r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(?:" + "|".join(UNSEEN_TABLES) + r")\"?[\s(]",
+    r"\s*(?:"
+    r"(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(?:"
+    + "|".join(UNSEEN_TABLES)
+    + r")\"?[\s(]"
+    # One column set to one bound parameter (?, :name, %(name)s or $1; PostgreSQL's
+    # "::TIMESTAMP WITH TIME ZONE" cast may follow), then WHERE.
+    + "".join(
+        rf"|UPDATE\s+\"?{table}\"?\s+SET\s+\"?{column}\"?\s*="
+        rf"\s*(?:\?|:\w+|%\(\w+\)s|\$\d+)(?:::[\w ]+?)?\s+WHERE\b"
+        for table, column in UNSEEN_UPDATES
+    )
+    + r")",
     re.IGNORECASE,
 )
 _WROTE = "studygroup.wrote"
