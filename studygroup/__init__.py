@@ -2,6 +2,7 @@
 
 import gc
 import os
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -159,7 +160,10 @@ def register_extensions(app: Flask) -> None:
     from studygroup.pagecache.cache import PageCache
 
     revision.listen()
-    app.session_interface = CookieSessionInterface(sessionless=FEED_PATHS)
+    # Feeds, and the API: it authenticates by bearer token only, so the cookie is not even read.
+    app.session_interface = CookieSessionInterface(
+        sessionless=re.compile(f"{FEED_PATHS.pattern}|/api/.*")
+    )
     app.extensions["page_cache"] = PageCache(app.config["PAGE_CACHE_MAX_BYTES"])
     app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
     app.extensions["calendar_versions"] = VersionMemo(app.config["CALENDAR_VERSION_TTL"])
@@ -184,6 +188,8 @@ def register_blueprints(app: Flask) -> None:
     # Importing the routes modules attaches their views to each feature's blueprint.
     from studygroup.announcements import bp as announcements_bp
     from studygroup.announcements import routes as _announcement_routes  # noqa: F401
+    from studygroup.api import bp as api_bp
+    from studygroup.api import routes as _api_routes  # noqa: F401
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401
     from studygroup.calendar import bp as calendar_bp
@@ -235,7 +241,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(participants_bp)
     app.register_blueprint(introductions_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(errors_bp)
+    from studygroup.extensions import csrf
+
+    csrf.exempt(api_bp)  # bearer tokens only: a cookie authorizes nothing there
 
     from studygroup import templating
 

@@ -19,6 +19,10 @@ def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        from studygroup.api.auth import api_locale
+
+        return api_locale()
     if unreachable_in_this_request():
         own = session.get(MEMBER_LOCALE_KEY)  # the member cannot be loaded: the cookie's copy
         if own in supported:

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from studygroup.api import PREFIX as API_PREFIX
+from studygroup.api.errors import status_error as api_status_error
 from studygroup.db import is_unreachable, mark_unreachable
 from studygroup.errors import bp
 from studygroup.extensions import db
@@ -26,6 +28,10 @@ def _render(status: int, title: str, message: str, *, headers=None):
     if isinstance(request.routing_exception, SecurityError):
         # A Host not in TRUSTED_HOSTS: no link can be built for it (nor should be), so no page.
         return "Bad request: this site does not answer to that host name.\n", 400, _PLAIN
+    if request.path.startswith(API_PREFIX):  # the API's one error shape, whatever failed
+        response = api_status_error(status)
+        response.headers.update(headers or {})
+        return response
     if _wants_json():
         return {"error": title, "message": message}, status, headers or {}
     page = render_template("errors/error.html", status=status, title=title, message=message)

@@ -1,0 +1,83 @@
+"""Models into the API's shapes (schemas.py), in the caller's language."""
+
+from datetime import UTC, datetime
+
+from studygroup.api import schemas
+from studygroup.api.reads import GroupRow, SessionDetails
+from studygroup.groups.models import Membership
+from studygroup.sessions.models import StudySession
+from studygroup.templating import role_label
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def my_role(membership: Membership | None) -> schemas.MyRole | None:
+    if membership is None or not membership.is_active:
+        return None
+    return schemas.MyRole.ORGANIZER if membership.is_organizer else schemas.MyRole.MEMBER
+
+
+def group_out(row: GroupRow) -> schemas.GroupOut:
+    group = row.group
+    return schemas.GroupOut(
+        slug=group.slug,
+        name=group.name,
+        description=group.description,
+        timezone=group.timezone,
+        visibility=schemas.Visibility(group.visibility.value),
+        my_role=my_role(row.membership),
+    )
+
+
+def session_out(
+    session: StudySession, details: SessionDetails, *, viewer_id: int | None, is_member: bool
+) -> schemas.SessionOut:
+    roles = []
+    for slot in session.slots:
+        staffing = details.staffing[slot.id]
+        mine = staffing.place_of(viewer_id) if viewer_id is not None else None
+        roles.append(
+            schemas.RoleOut(
+                slot_id=slot.id,
+                role=role_label(slot.role_type),
+                starts_at=_utc(slot.starts_at),
+                ends_at=_utc(slot.ends_at),
+                needed=staffing.needed,
+                filled=staffing.filled,
+                gap=staffing.gap,
+                requires_approval=slot.role_type.requires_approval,
+                people=[
+                    schemas.PersonOut(name=details.names.get(place.user_id))
+                    for place in staffing.confirmed
+                ]
+                if is_member
+                else None,
+                waitlisted=len(staffing.waitlist) if is_member else None,
+                my_place=schemas.MyPlace(
+                    place_id=mine.id,
+                    status=schemas.PlaceStatus(mine.status.value),
+                    waitlist_number=staffing.waitlist_number(mine),
+                )
+                if mine is not None
+                else None,
+            )
+        )
+    counts = details.participants.get(session.id)
+    return schemas.SessionOut(
+        id=session.id,
+        group=session.group.slug,
+        title=session.title,
+        starts_at=_utc(session.starts_at),
+        ends_at=_utc(session.ends_at),
+        timezone=session.group.timezone,
+        venue=session.venue,
+        status=schemas.SessionStatus(session.status.value),
+        roles=roles,
+        participants=schemas.ParticipantCounts(
+            registered=counts[0], capacity=counts[1], waitlisted=counts[2]
+        )
+        if counts
+        else None,
+    )

@@ -1,0 +1,154 @@
+"""The API's shapes. Field names are the glossary's words; times are ISO 8601 in UTC with the
+group's time zone name beside them."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    """Request bodies and queries: an unknown field is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable: not_found, invalid, rate_limited…")
+    message: str = Field(description="In the caller's language (Accept-Language, else profile)")
+    fields: dict[str, str] = Field(
+        default_factory=dict, description="What is wrong with each field, by field name"
+    )
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# --- paging -----------------------------------------------------------------------------------
+
+Limit = Annotated[int, Field(ge=1, le=100, description="How many items (1–100)")]
+Cursor = Annotated[
+    str | None,
+    Field(
+        default=None,
+        max_length=200,
+        description="Opaque: the `next_cursor` of the previous page",
+    ),
+]
+
+
+class PageQuery(Strict):
+    cursor: Cursor = None
+    limit: Limit = 20
+
+
+class SessionsQuery(PageQuery):
+    gaps: bool = Field(
+        default=False, description="Only sessions taking place with a role short of people"
+    )
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+
+
+class MyRole(StrEnum):
+    ORGANIZER = "organizer"
+    MEMBER = "member"
+
+
+class GroupOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+    timezone: str = Field(description="IANA name, e.g. Asia/Tokyo")
+    visibility: Visibility
+    my_role: MyRole | None = Field(description="The caller's role in the group; null: none")
+
+
+class GroupPage(BaseModel):
+    items: list[GroupOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: end")
+    next: str | None = Field(description="The next page's URL; null: end")
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    NOT_HELD = "not_held"
+
+
+class PlaceStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    REQUESTED = "requested"
+
+
+class PersonOut(BaseModel):
+    name: str | None = Field(description="null: a member who chose not to appear by name")
+
+
+class MyPlace(BaseModel):
+    place_id: int
+    status: PlaceStatus
+    waitlist_number: int | None
+
+
+class RoleOut(BaseModel):
+    slot_id: int
+    role: str = Field(description="The role's name in the caller's language")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    needed: int = Field(ge=0)
+    filled: int = Field(ge=0, description="Confirmed places")
+    gap: int = Field(ge=0, description="Places still open")
+    requires_approval: bool
+    people: list[PersonOut] | None = Field(
+        description="Who holds the confirmed places (members of the group only; null otherwise)"
+    )
+    waitlisted: int | None = Field(description="How many wait (members only; null otherwise)")
+    my_place: MyPlace | None = Field(description="The caller's place in this role, if any")
+
+
+class ParticipantCounts(BaseModel):
+    registered: int = Field(ge=0)
+    capacity: int = Field(ge=0)
+    waitlisted: int = Field(ge=0)
+
+
+class SessionOut(BaseModel):
+    id: int
+    group: str = Field(description="The group's slug")
+    title: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    timezone: str = Field(description="The group's IANA time zone")
+    venue: str
+    status: SessionStatus
+    roles: list[RoleOut]
+    participants: ParticipantCounts | None = Field(
+        description="For sessions that take participants; null otherwise"
+    )
+
+
+class SessionPage(BaseModel):
+    items: list[SessionOut]
+    next_cursor: str | None
+    next: str | None
+
+
+def utc(moment: datetime) -> datetime:
+    """Stored times are UTC-aware already; say so for readers of the code."""
+    return moment
