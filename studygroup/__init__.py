@@ -190,6 +190,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.announcements import routes as _announcement_routes  # noqa: F401
     from studygroup.api import bp as api_bp
     from studygroup.api import routes as _api_routes  # noqa: F401
+    from studygroup.apitokens import bp as apitokens_bp
+    from studygroup.apitokens import routes as _apitoken_routes  # noqa: F401
     from studygroup.auth import bp as auth_bp
     from studygroup.auth import routes as _auth_routes  # noqa: F401
     from studygroup.calendar import bp as calendar_bp
@@ -242,6 +244,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(introductions_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(apitokens_bp)
     app.register_blueprint(errors_bp)
     from studygroup.extensions import csrf
 
@@ -261,6 +264,7 @@ def register_security(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from studygroup.apitokens.cli import api_token_command
     from studygroup.coworking.ties import rebuild_ties_command
     from studygroup.demo import demo_command
     from studygroup.relationships.birthdays import send_birthday_digest_command
@@ -272,3 +276,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(rebuild_ties_command)
     app.cli.add_command(send_birthday_digest_command)
     app.cli.add_command(send_team_suggestions_command)
+    app.cli.add_command(api_token_command)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from studygroup.apitokens.models import ApiToken, Scope, format_scopes, parse_scopes
 from studygroup.auth.models import User
+from studygroup.groups.models import MemberRole, Membership, MembershipStatus
 
 TOKEN_PREFIX = "sg_"  # noqa: S105 (what every token starts with, not a secret)
 SHOWN_PREFIX_LENGTH = 12  # "sg_" and 9 characters, in lists
@@ -192,6 +193,21 @@ def tokens_of(db_session: Session, user: User) -> list[ApiToken]:
             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
         )
     )
+
+
+def scopes_offered_to(db_session: Session, user: User) -> list[Scope]:
+    """The scopes `user` may give a token: organize only to members who organize a group
+    (the API still checks, per group, that they organize that one)."""
+    organizes = db_session.scalar(
+        sa.select(
+            sa.exists().where(
+                Membership.user_id == user.id,
+                Membership.role == MemberRole.ORGANIZER,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+        )
+    )
+    return [scope for scope in Scope if scope != Scope.ORGANIZE or organizes]
 
 
 def token_of(db_session: Session, user: User, token_id: int) -> ApiToken | None:
