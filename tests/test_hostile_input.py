@@ -27,6 +27,8 @@ from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 
 from studygroup import create_app
+from studygroup.apitokens.models import Scope
+from studygroup.apitokens.services import create_token
 from studygroup.auth.reset import Purpose, password_link_token
 from studygroup.auth.services import register_user
 from studygroup.calendar import tokens
@@ -231,6 +233,13 @@ def build_world() -> World:
             db.session, organizer=organizer, member=member, slot=past_slots["setup"], now=now
         ).place,
     ]
+    # A personal API token each: the revoke pages take them.
+    api_tokens = [
+        create_token(db.session, who, name="script", scopes={Scope.READ}, expires_at=None, now=now)[
+            0
+        ]
+        for who in (organizer, member)
+    ]
     db.session.commit()
     memberships = db.session.scalars(
         sa.select(Membership.id).where(Membership.group_id.in_([open_group.id, closed.id]))
@@ -244,6 +253,7 @@ def build_world() -> World:
             db.session.scalars(sa.select(RoleType.id).where(RoleType.group_id == open_group.id))
         ),
         "user_id": [organizer.id, member.id, other.id],
+        "token_id": [t.id for t in api_tokens],
     }
     world = World(
         users={"organizer": organizer, "member": member},

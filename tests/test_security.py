@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from studygroup.apitokens.models import Scope
+from studygroup.apitokens.services import create_token
+from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Membership
 from studygroup.groups.services import role_types_of
@@ -54,6 +57,10 @@ def world(make):
     question = ParticipantQuestion(session_id=session.id, text="Your company?")
     db.session.add_all([participant, question])
     session.participant_capacity = 10  # it takes participants: the member pages answer too
+    # The organizer's personal API token.
+    token, _raw = create_token(
+        db.session, organizer, name="script", scopes={Scope.READ}, expires_at=None, now=utcnow()
+    )
     db.session.commit()
     return {
         "organizer": organizer,
@@ -74,6 +81,7 @@ def world(make):
             "offer_id": offer.id,
             "participant_id": participant.id,
             "question_id": question.id,
+            "token_id": token.id,
             "year": datetime.now(UTC).year,
         },
     }
