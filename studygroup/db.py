@@ -1,6 +1,8 @@
 """Database helpers shared by every feature."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -171,6 +173,73 @@ def ping_after_idle(engine: Engine, seconds: float) -> None:
 
     sa.event.listen(engine, "checkin", checked_in)  # pool events, for every pool it makes
     sa.event.listen(engine, "checkout", checked_out)
+
+
+# --- reads outside a transaction -----------------------------------------------------------
+
+# Set on a connection while `reads_outside_transaction` holds it in autocommit: a write then
+# would commit on its own, without raising the data revision (studygroup.pagecache.revision
+# refuses it).
+AUTOCOMMIT_READS = "studygroup.autocommit_reads"
+
+
+@contextmanager
+def reads_outside_transaction(db_session) -> Iterator[None]:
+    """Run the reads inside as statements of their own, in no transaction, when they are the
+    session's first: on PostgreSQL the request's one statement (the login and the data
+    revision a kept page needs) then costs one round trip, not three (BEGIN, the statement,
+    and the ROLLBACK that ends the request). Under READ COMMITTED each statement reads its
+    own snapshot in a transaction too, so the rows read are the same.
+
+    The session's connection is put in autocommit for the block and back after it, as
+    SQLAlchemy's own ping does (`do_ping`): its transaction then begins (BEGIN) with the
+    next statement, so whatever the request does afterwards runs in a transaction as ever.
+    Only reads belong inside: a write there is refused. Elsewhere (SQLite, which has no
+    round trip to save; a session already in a transaction, or with changes to flush) the
+    block runs in the session's transaction as any statement does.
+
+    With no ROLLBACK after it (psycopg forgets its prepared statements on each), psycopg also
+    prepares the statement on its fifth run on a connection (`prepare_threshold`): parsed and
+    planned once, not on every request (the login's statement on the demo: 0.3 ms a run
+    prepared, 1.3 ms not). The price: a request that then rolls back also sends DEALLOCATE
+    ALL after its ROLLBACK, once, and the count starts again.
+    """
+    connection = _connection_to_read_on(db_session)
+    if connection is None:
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.autocommit = True
+    connection.info[AUTOCOMMIT_READS] = True
+    try:
+        yield
+    finally:
+        connection.info.pop(AUTOCOMMIT_READS, None)
+        if not driver.closed and _idle(driver):
+            driver.autocommit = False
+        elif not connection.invalidated:
+            connection.invalidate()  # never back to the pool in autocommit
+
+
+def _connection_to_read_on(db_session):
+    """The session's connection, new, when autocommit saves round trips on it; else None."""
+    if isinstance(db_session, sa.orm.scoped_session):
+        db_session = db_session()
+    if db_session.in_transaction() or db_session.new or db_session.deleted or db_session.dirty:
+        return None
+    if db_session.get_bind().dialect.driver != "psycopg":
+        return None
+    connection = db_session.connection()  # begins the session's transaction; sends nothing
+    driver = connection.connection.driver_connection
+    if driver.autocommit or not _idle(driver):
+        return None  # not as the pool hands connections out: leave it as it is
+    return connection
+
+
+def _idle(driver) -> bool:
+    from psycopg.pq import TransactionStatus  # here: SQLite never needs psycopg
+
+    return driver.pgconn.transaction_status == TransactionStatus.IDLE
 
 
 # --- an unreachable database ------------------------------------------------------------------

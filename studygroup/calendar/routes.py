@@ -17,7 +17,7 @@ from studygroup.auth.models import User
 from studygroup.calendar import bp, feeds, tokens
 from studygroup.calendar.cache import FeedCache
 from studygroup.calendar.delivery import CONTENT_TYPE, KeptFeed, answer
-from studygroup.db import utcnow
+from studygroup.db import reads_outside_transaction, utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
@@ -33,7 +33,14 @@ def _cache() -> FeedCache:
 
 
 def _recent(key, load):
-    return current_app.extensions["calendar_versions"].get_or_load(key, load)
+    """What a feed URL resolves to: its owner and version, read outside a transaction (on
+    PostgreSQL, a poll that finds the feed unchanged then costs one round trip a statement)."""
+
+    def read():
+        with reads_outside_transaction(db.session):
+            return load()
+
+    return current_app.extensions["calendar_versions"].get_or_load(key, read)
 
 
 def _options(locale: str) -> feeds.FeedOptions:

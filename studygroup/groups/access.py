@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Load
 
 from studygroup.auth.models import User
+from studygroup.db import reads_outside_transaction
 from studygroup.extensions import db, login_manager
 from studygroup.groups.models import Group, Membership
 from studygroup.groups.services import SLUG_RE, can_view_group, membership_of
@@ -26,9 +27,10 @@ def load_viewer(session_token: str, slug: str | None) -> User | None:
     introductions waiting for an answer), so the header costs no query of its own.
     """
     in_group = slug is not None and SLUG_RE.match(slug) is not None
-    row = db.session.execute(
-        _viewer_statement(in_group), {"token": session_token, "slug": slug}
-    ).first()
+    with reads_outside_transaction(db.session):  # a kept page's one round trip on PostgreSQL
+        row = db.session.execute(
+            _viewer_statement(in_group), {"token": session_token, "slug": slug}
+        ).first()
     if row is None:
         return None
     note_revision(row[1])
@@ -57,7 +59,10 @@ def find_group(slug: str) -> Group | None:
     data revision for a visitor not logged in."""
     if not SLUG_RE.match(slug):
         return None
-    row = db.session.execute(sa.select(Group, revision_number()).where(Group.slug == slug)).first()
+    with reads_outside_transaction(db.session):
+        row = db.session.execute(
+            sa.select(Group, revision_number()).where(Group.slug == slug)
+        ).first()
     if row is None:
         return None
     note_revision(row[1])

@@ -14,6 +14,8 @@ import re
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from studygroup.db import AUTOCOMMIT_READS
+
 # A statement that may change data; `WITH ... UPDATE` too. A false positive (a CTE that only
 # reads FOR UPDATE) costs one needless raise, never a stale page.
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
@@ -77,9 +79,13 @@ def _forget(connection: Connection) -> None:
 def _mark_writes(connection, cursor, statement, parameters, context, executemany) -> None:
     if connection.info.get(_WROTE):
         return
-    if (_WRITES.match(statement) and not _UNSEEN_WRITE.match(statement)) or _CTE_WRITES.match(
-        statement
-    ):
+    writes = _WRITES.match(statement)
+    if not writes and not _CTE_WRITES.match(statement):
+        return
+    if connection.info.get(AUTOCOMMIT_READS):
+        # It would commit at once, with no commit for the revision to be raised in.
+        raise RuntimeError("a write among reads outside a transaction (autocommit)")
+    if not writes or not _UNSEEN_WRITE.match(statement):
         connection.info[_WROTE] = True
 
 
