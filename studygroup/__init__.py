@@ -226,6 +226,8 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.signups import team_routes as _team_routes  # noqa: F401
     from studygroup.thanks import bp as thanks_bp
     from studygroup.thanks import routes as _thanks_routes  # noqa: F401
+    from studygroup.webhooks import bp as webhooks_bp
+    from studygroup.webhooks import routes as _webhook_routes  # noqa: F401
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -245,6 +247,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(apitokens_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(errors_bp)
     from studygroup.extensions import csrf
 
@@ -270,6 +273,7 @@ def register_cli(app: Flask) -> None:
     from studygroup.relationships.birthdays import send_birthday_digest_command
     from studygroup.signups.reminders import send_reminders_command
     from studygroup.signups.team_mail import send_team_suggestions_command
+    from studygroup.webhooks.delivery import send_webhooks_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(send_reminders_command)
@@ -277,3 +281,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(send_birthday_digest_command)
     app.cli.add_command(send_team_suggestions_command)
     app.cli.add_command(api_token_command)
+    app.cli.add_command(send_webhooks_command)

@@ -116,3 +116,15 @@ class DefaultConfig:
     MAIL_LEASE_SECONDS = 300
     # Language of emails and calendar feeds for readers whose language is not known.
     MAIL_DEFAULT_LOCALE = "ja"
+
+    # Outgoing webhooks (studygroup.webhooks). Seconds one POST may take, all told.
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    # Tests switch this on to post to a server on 127.0.0.1; never in production (it would let
+    # a webhook URL reach the server's own network).
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    # A sender holds a claimed delivery this long (well above one POST's time).
+    WEBHOOK_LEASE_SECONDS = 60
+    # A webhook whose deliveries failed for this many days is paused; its organizers are told.
+    WEBHOOK_PAUSE_AFTER_DAYS = 3
+    # One `send-webhooks` run (cron, every minute) posts for at most this many seconds.
+    WEBHOOK_RUN_BUDGET_SECONDS = 50

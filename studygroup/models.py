@@ -28,6 +28,13 @@ from studygroup.relationships.models import CardSent
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 from studygroup.thanks.models import ThanksNote
+from studygroup.webhooks.models import (
+    DeliveryStatus,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookFormat,
+)
 
 __all__ = [
     "Anchor",
@@ -71,6 +78,11 @@ __all__ = [
     "User",
     "user_skill",
     "Visibility",
+    "DeliveryStatus",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookFormat",
 ]
 
 # Gives every new member and group its calendar feed token (a mapper event).
@@ -78,3 +90,6 @@ from studygroup.calendar import tokens as _calendar_tokens  # noqa: E402,F401
 
 # Recounts the co-working ties of the sessions a transaction changed, at its commit.
 from studygroup.coworking import ties as _ties  # noqa: E402,F401
+
+# Queues webhook events in the transaction of the change that sent them (blinker receivers).
+from studygroup.webhooks import services as _webhooks  # noqa: E402,F401

@@ -188,7 +188,13 @@ def test_writes_no_page_reads_raise_nothing(app, make):
     from studygroup.mail.models import OutboundEmail
     from studygroup.pagecache.revision import UNSEEN_TABLES
 
-    assert set(UNSEEN_TABLES) == {"outbound_email", "login_failure", "api_rate_window"}
+    assert set(UNSEEN_TABLES) == {
+        "outbound_email",
+        "login_failure",
+        "api_rate_window",
+        "webhook_delivery",
+        "webhook_attempt",
+    }
     user = make.user()
     start = _revision()
     db.session.execute(

@@ -279,6 +279,14 @@ MESSAGES = {
         ),
         None,
     ),
+    "webhook_paused": (
+        _l("Webhook paused: %(group)s"),
+        _l(
+            "A webhook of %(group)s has failed for days, so it is paused: nothing more is "
+            "sent to it until an organizer resumes it. Its address:"
+        ),
+        None,
+    ),
     "walk_in_welcome": (
         _l("Welcome to %(group)s: set your password"),
         _l(
@@ -302,6 +310,7 @@ TO_ORGANIZERS = {
     "join_request",
     "thanks_reported",
     "team_suggestion",
+    "webhook_paused",
 }
 
 

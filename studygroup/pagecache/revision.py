@@ -21,11 +21,19 @@ from studygroup.db import AUTOCOMMIT_READS
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
 _CTE_WRITES = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
 # Writes to these tables alone raise nothing: no page reads them (the outbox's delivery
-# bookkeeping, the login throttle's failures, the API's rate-limit counts), and they come
-# often, after the change that made them (an email's claim and "sent"), where a raise would
-# empty every process's pages and queue behind the revision's row lock. A page that comes to
-# show them must drop its table from here (tests/test_pagecache.py holds which tables these are).
-UNSEEN_TABLES = ("outbound_email", "login_failure", "api_rate_window")
+# bookkeeping, the login throttle's failures, the API's rate-limit counts, webhook deliveries
+# and their attempts), and they come often, after the change that made them (an email's claim
+# and "sent"), where a raise would empty every process's pages and queue behind the revision's
+# row lock. A kept page (@kept_page) that comes to show them must drop its table from here
+# (tests/test_pagecache.py holds which tables these are); the webhook page shows the webhook
+# tables but is not kept, so it always reads them fresh.
+UNSEEN_TABLES = (
+    "outbound_email",
+    "login_failure",
+    "api_rate_window",
+    "webhook_delivery",
+    "webhook_attempt",
+)
 # UPDATEs that set this one column of this table, and nothing else, raise nothing either:
 # an API token's last-used stamp (no kept page shows it), while making or revoking a token,
 # which /profile/tokens shows, does raise it.

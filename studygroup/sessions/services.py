@@ -15,6 +15,7 @@ from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from studygroup import events
 from studygroup.auth.models import User
 from studygroup.db import local_year, lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
@@ -191,6 +192,8 @@ def create_session(
             )
         )
     db_session.flush()
+    if series is None:  # a series says so once (create_series)
+        events.session_posted.send(session, now=now)
     return session
 
 
@@ -240,6 +243,7 @@ def update_session(
         existing = sessions_starting_at(db_session, session.group, [starts_at]).get(starts_at)
         if existing is not None:
             raise SameStart(existing)
+    previous = (session.starts_at, session.ends_at)
     if change.time:
         shift = starts_at - session.starts_at
         for slot in _slots(db_session, session):
@@ -262,6 +266,10 @@ def update_session(
         session.sequence += 1
     session.updated_at = now
     db_session.flush()
+    if change.time:
+        events.session_moved.send(
+            session, now=now, previous_starts_at=previous[0], previous_ends_at=previous[1]
+        )
     return change
 
 
@@ -288,6 +296,7 @@ def cancel_session(session: StudySession, *, now: datetime) -> None:
         )
     _set_status(session, SessionStatus.CANCELLED, now)
     session.cancelled_at = now
+    events.session_cancelled.send(session, now=now)
 
 
 def reinstate_session(session: StudySession, *, now: datetime) -> None:
@@ -568,7 +577,7 @@ def create_series(
     )
     db_session.add(series)
     role_types = _active_role_types(db_session, group)
-    return [
+    sessions = [
         create_session(
             db_session,
             group=group,
@@ -586,6 +595,8 @@ def create_series(
         )
         for p in planned
     ]
+    events.series_posted.send(series, sessions=sessions, now=now)
+    return sessions
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from sqlalchemy.orm import Session, joinedload
 
+from studygroup import events
 from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Group, Membership, MembershipStatus
@@ -516,7 +517,9 @@ def cancel_place(
         # A formed role of a session whose team was accepted: the next suggestion fills it.
         from studygroup.signups.forming import refill_from_team
 
-        refill_from_team(db_session, slot, given_up=place, now=now)
+        refilled = refill_from_team(db_session, slot, given_up=place, now=now)
+        if refilled is None and session.is_scheduled and session.starts_at > now:
+            events.place_freed.send(place, now=now)
     return promoted
 
 
