@@ -21,6 +21,7 @@ from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import PlaceOffer
 from studygroup.signups.services import sign_up
 from studygroup.thanks.models import ThanksNote
+from studygroup.webhooks.models import Webhook
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -61,6 +62,11 @@ def world(make):
     token, _raw = create_token(
         db.session, organizer, name="script", scopes={Scope.READ}, expires_at=None, now=utcnow()
     )
+    # A webhook of the group (organizers' pages; no request leaves: nothing is delivered).
+    webhook = Webhook(
+        group_id=group.id, url="https://example.com/hook", events=[], created_by_id=organizer.id
+    )
+    db.session.add(webhook)
     db.session.commit()
     return {
         "organizer": organizer,
@@ -82,6 +88,7 @@ def world(make):
             "participant_id": participant.id,
             "question_id": question.id,
             "token_id": token.id,
+            "webhook_id": webhook.id,
             "year": datetime.now(UTC).year,
         },
     }
