@@ -45,6 +45,7 @@ from studygroup.groups.services import create_group, join_group
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session, to_utc
 from studygroup.signups.services import assign, sign_up
+from studygroup.webhooks.models import Webhook
 from tests.conftest import isolated_app
 from tests.factories import CHEAP, PASSWORD
 
@@ -240,6 +241,14 @@ def build_world() -> World:
         ]
         for who in (organizer, member)
     ]
+    # A webhook of the open group (its pages; .invalid never resolves, so nothing leaves).
+    webhook = Webhook(
+        group_id=open_group.id,
+        url="https://receiver.invalid/hook",
+        events=["session.posted"],
+        created_by_id=organizer.id,
+    )
+    db.session.add(webhook)
     db.session.commit()
     memberships = db.session.scalars(
         sa.select(Membership.id).where(Membership.group_id.in_([open_group.id, closed.id]))
@@ -254,6 +263,7 @@ def build_world() -> World:
         ),
         "user_id": [organizer.id, member.id, other.id],
         "token_id": [t.id for t in api_tokens],
+        "webhook_id": [webhook.id],
     }
     world = World(
         users={"organizer": organizer, "member": member},

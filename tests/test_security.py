@@ -64,7 +64,10 @@ def world(make):
     )
     # A webhook of the group (organizers' pages; no request leaves: nothing is delivered).
     webhook = Webhook(
-        group_id=group.id, url="https://example.com/hook", events=[], created_by_id=organizer.id
+        group_id=group.id,
+        url="https://receiver.invalid/hook",
+        events=[],
+        created_by_id=organizer.id,
     )
     db.session.add(webhook)
     db.session.commit()
