@@ -322,3 +322,13 @@ def test_concurrent_takes_never_over_or_under_count(app_factory):
             )
             == THREADS * TAKES
         )
+
+
+def test_the_counts_are_unlogged_on_postgresql(app):
+    """No WAL flush per API request; SQLite has no such tables."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    persistence = db.session.scalar(
+        sa.text("SELECT relpersistence FROM pg_class WHERE relname = 'api_rate_window'")
+    )
+    assert persistence == "u"

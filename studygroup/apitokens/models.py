@@ -67,7 +67,9 @@ def format_scopes(scopes) -> str:
 
 class ApiRateWindow(db.Model):
     """Requests counted in one fixed window for one key (e.g. "token:12"), shared by every
-    process (studygroup.apitokens.limits). Old windows are pruned; nothing else reads them."""
+    process (studygroup.apitokens.limits). Old windows are pruned; nothing else reads them.
+    UNLOGGED on PostgreSQL (a migration): counts are not worth a WAL flush per request, and
+    a crash that empties the table only forgives the current windows."""
 
     __tablename__ = "api_rate_window"
     __table_args__ = (sa.Index("ix_api_rate_window_window_start", "window_start"),)
