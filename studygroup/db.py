@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -54,19 +55,28 @@ def lock_row(db_session, model, row_id: int):
     writers wait for our commit (busy timeout) and then see what we wrote. Returns None when
     the row does not exist.
     """
-    query = sa.select(model).where(model.id == row_id)
-    if db_session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    else:
-        # Columns with an onupdate keep their values: a lock is not an edit (feeds read them).
-        unchanged = {c.name: c for c in model.__table__.columns if c.onupdate is not None}
-        db_session.execute(
-            sa.update(model)
-            .where(model.id == row_id)
-            .values(id=model.id, **unchanged)
-            .execution_options(synchronize_session=False)
-        )
-    return db_session.scalar(query.execution_options(populate_existing=True))
+    take, read = _lock_statements(model, db_session.get_bind().dialect.name == "postgresql")
+    if take is not None:
+        db_session.execute(take, {"row_id": row_id})
+    return db_session.scalar(read, {"row_id": row_id})
+
+
+@cache
+def _lock_statements(model, postgresql: bool) -> tuple[sa.Update | None, sa.Select]:
+    """`lock_row`'s statements, built once per model (every sign-up sends two: building them
+    cost more than sending them), the row's id as a parameter."""
+    read = sa.select(model).where(model.id == sa.bindparam("row_id"))
+    if postgresql:
+        return None, read.with_for_update().execution_options(populate_existing=True)
+    # Columns with an onupdate keep their values: a lock is not an edit (feeds read them).
+    unchanged = {c.name: c for c in model.__table__.columns if c.onupdate is not None}
+    take = (
+        sa.update(model)
+        .where(model.id == sa.bindparam("row_id"))
+        .values(id=model.id, **unchanged)
+        .execution_options(synchronize_session=False)
+    )
+    return take, read.execution_options(populate_existing=True)
 
 
 def insert_ignoring(

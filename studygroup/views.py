@@ -32,6 +32,16 @@ def commit_and_send() -> None:
     send_committed_emails()
 
 
+def send_after_commit() -> None:
+    """Say, before the change, that this request ends with `commit_and_send`: the emails the
+    change queues are then written claimed for that send, which saves the claim's statement
+    (`claim_on_insert`)."""
+    from studygroup.db import utcnow
+    from studygroup.mail.services import claim_on_insert
+
+    claim_on_insert(db.session, now=utcnow())
+
+
 def send_committed_emails() -> None:
     """Send the emails the committed change queued (see `commit_and_send`)."""
     from studygroup.db import utcnow

@@ -13,11 +13,11 @@ from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
 
 # The login statement, the slot (with its session and role), the two locks, the member's
-# places in the session, the slot's count, three INSERTs (place, staffing log, email), the
-# email's claim for the sender that runs after the commit, the ties' one look; after the commit
-# the email's "sent" after a SET. SQLite has no SET, and its locks are an UPDATE and a SELECT
+# places in the session, the slot's count, three INSERTs (place, staffing log, email: written
+# claimed for the sender that runs after the commit), the ties' one look; after the commit the
+# email's "sent" after a SET. SQLite has no SET, and its locks are an UPDATE and a SELECT
 # each: one more.
-SIGN_UP_STATEMENTS = {"postgresql": 13, "sqlite": 14}
+SIGN_UP_STATEMENTS = {"postgresql": 12, "sqlite": 13}
 
 
 def _first_slot(make, group, *, headcount: int) -> RoleSlot:
@@ -91,17 +91,20 @@ def test_only_the_outbox_commits_without_waiting_for_the_disk(client, auth, make
     seen = []
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith(("UPDATE outbound_email", "INSERT INTO assignment")):
+        if statement.startswith(("UPDATE outbound_email", "INSERT INTO")):
             setting = cursor.connection.execute("SHOW synchronous_commit").fetchone()[0]
-            seen.append((statement.split()[1 if statement.startswith("UPDATE") else 2], setting))
+            table = statement.split()[1 if statement.startswith("UPDATE") else 2]
+            if table in ("assignment", "outbound_email"):
+                seen.append((table, setting))
 
     sa.event.listen(db.engine, "after_cursor_execute", note)
     try:
         client.post(f"/g/{group.slug}/slots/{slot.id}/signup")
     finally:
         sa.event.remove(db.engine, "after_cursor_execute", note)
-    # The place and the email's claim, one transaction, wait for the disk (the member is told
-    # the place is theirs); the outbox's "sent" does not, and the setting ends with it.
+    # The place and the email (written claimed), one transaction, wait for the disk (the
+    # member is told the place is theirs); the outbox's "sent" does not, and the setting ends
+    # with it.
     assert seen == [("assignment", "on"), ("outbound_email", "on"), ("outbound_email", "off")]
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
@@ -117,6 +120,68 @@ def test_a_claimed_email_whose_sender_never_ran_goes_with_the_next_run(app, make
     slot = _first_slot(make, group, headcount=1)
     member = make.member(group)
     now = datetime.now(UTC)
+    sign_up(db.session, member=member, slot=slot, now=now)
+    claim_queued(db.session, now=now)
+    db.session.commit()  # and the request dies before its sender runs
+    db.session.info.pop("queued_emails")
+    db.session.info.pop("claimed_emails")
+    assert deliver(db.session, now=now).sent == 0  # its lease holds
+    later = now + timedelta(seconds=app.config["MAIL_LEASE_SECONDS"] + 1)
+    assert deliver(db.session, now=later).sent == 1
+    status = db.session.scalar(
+        sa.select(OutboundEmail.status).where(OutboundEmail.user_id == member.id)
+    )
+    assert status == EmailStatus.SENT
+
+
+def test_the_sign_up_email_is_written_claimed_and_sent_with_one_update(
+    client, auth, make, count_queries, smtp_server
+):
+    group = make.group()
+    slot = _first_slot(make, group, headcount=1)
+    member = make.member(group)
+    statements = _sign_up_statements(client, auth, count_queries, group, slot, member)
+    outbox = [s.split()[0] for s in statements if "outbound_email" in s.split("WHERE")[0]]
+    # The INSERT is the claim (no UPDATE claims it before the commit); the UPDATE is "sent".
+    assert outbox == ["INSERT", "UPDATE"], "\n".join(statements)
+    assert len(smtp_server.to(member.email)) == 1
+    sent = db.session.execute(
+        sa.select(OutboundEmail.status, OutboundEmail.attempts, OutboundEmail.lease_owner)
+    ).all()
+    assert sent == [(EmailStatus.SENT, 1, None)]
+
+
+def test_an_email_written_claimed_then_rolled_back_is_never_sent(app, make, smtp_server):
+    from datetime import UTC, datetime
+
+    from studygroup.mail.services import claim_on_insert, claim_queued, send_queued
+    from studygroup.signups.services import sign_up
+
+    group = make.group()
+    slot = _first_slot(make, group, headcount=1)
+    gone, member = make.member(group), make.member(group)
+    now = datetime.now(UTC)
+    claim_on_insert(db.session, now=now)
+    sign_up(db.session, member=gone, slot=slot, now=now)
+    db.session.rollback()  # the change failed: its email was never written
+    sign_up(db.session, member=member, slot=slot, now=now)  # claimed the usual way
+    claim_queued(db.session, now=now)
+    db.session.commit()
+    assert send_queued(db.session, now=now).sent == 1
+    assert [m.envelope_to for m in smtp_server.messages] == [[member.email]]
+
+
+def test_an_email_written_claimed_whose_sender_never_ran_goes_with_the_next_run(app, make):
+    from datetime import UTC, datetime
+
+    from studygroup.mail.services import claim_on_insert, claim_queued, deliver
+    from studygroup.signups.services import sign_up
+
+    group = make.group()
+    slot = _first_slot(make, group, headcount=1)
+    member = make.member(group)
+    now = datetime.now(UTC)
+    claim_on_insert(db.session, now=now)
     sign_up(db.session, member=member, slot=slot, now=now)
     claim_queued(db.session, now=now)
     db.session.commit()  # and the request dies before its sender runs

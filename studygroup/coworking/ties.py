@@ -140,15 +140,9 @@ def recount_ties(
         return 0
     # One query (it runs at every commit that touched a place): the sessions, those of the
     # slots, and the watermark.
-    touched = StudySession.id.in_(sorted(earlier)) if earlier else sa.false()
-    if slot_ids:
-        of_slots = sa.select(RoleSlot.session_id).where(RoleSlot.id.in_(sorted(slot_ids)))
-        touched = sa.or_(touched, StudySession.id.in_(of_slots))
-    upto = sa.select(TieWatermark.upto).where(TieWatermark.id == 1).scalar_subquery()
     rows = db_session.execute(
-        sa.select(StudySession.id, StudySession.group_id, StudySession.starts_at, upto).where(
-            touched
-        )
+        _touched_statement(bool(earlier), bool(slot_ids)),
+        {"session_ids": sorted(earlier), "slot_ids": sorted(slot_ids)},
     ).all()
     if not rows:
         return 0
@@ -177,6 +171,24 @@ def recount_ties(
         )
         _recount_pairs(db_session, group_id, people, upto)
     return len(groups)
+
+
+@cache
+def _touched_statement(sessions: bool, slots: bool) -> sa.Select:
+    """`recount_ties`' first statement, built once per process (every sign-up sends it:
+    building it cost more than sending it), the ids as parameters."""
+    touched = sa.false()
+    if sessions:
+        touched = StudySession.id.in_(sa.bindparam("session_ids", expanding=True))
+    if slots:
+        of_slots = sa.select(RoleSlot.session_id).where(
+            RoleSlot.id.in_(sa.bindparam("slot_ids", expanding=True))
+        )
+        touched = sa.or_(touched, StudySession.id.in_(of_slots))
+    upto = sa.select(TieWatermark.upto).where(TieWatermark.id == 1).scalar_subquery()
+    return sa.select(StudySession.id, StudySession.group_id, StudySession.starts_at, upto).where(
+        touched
+    )
 
 
 def _lock(db_session: Session, group_id: int, *, shared: bool = False) -> None:

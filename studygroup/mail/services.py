@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -346,8 +348,13 @@ def queue_composed(db_session: Session, message: OutboundEmail | None) -> Outbou
     if message is None:
         return None
     if message.dedupe_key is None:
+        run = db_session.info.get(_CLAIMING)
+        if run is not None:
+            _claim_on_insert(message, run)
         db_session.add(message)
         db_session.flush()
+        if run is not None:
+            db_session.info.setdefault(_CLAIMED_ON_INSERT, []).append(_Claimed.of(message))
     else:
         written = queue_new_emails(db_session, [message])
         if not written:
@@ -581,14 +588,77 @@ class DeliveryReport:
 def claim_queued(db_session: Session, *, now: datetime) -> None:
     """Claim the messages this session queued for the `send_queued` that follows the commit,
     inside the change's own transaction: one UPDATE there instead of a transaction of its own
-    after it (a sign-up rush pays for every round trip). Should that sender never run, the
-    claim's lease ends and the next `send-reminders` run sends them."""
+    after it (a sign-up rush pays for every round trip), none for the messages written
+    claimed already (`claim_on_insert`). Should that sender never run, the claim's lease ends
+    and the next `send-reminders` run sends them."""
     ids = db_session.info.get("queued_emails")
+    run = db_session.info.pop(_CLAIMING, None)
+    claimed = db_session.info.pop(_CLAIMED_ON_INSERT, [])
     if not ids:
         return
+    if run is None:
+        config = current_app.config
+        run = _Run(now, lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]), budget=None)
+    written_claimed = {message.id for message in claimed}
+    rest = [i for i in ids if i not in written_claimed]
+    if rest:
+        claimed = claimed + _claim(db_session, run, rest, size=len(rest))
+    db_session.info["claimed_emails"] = (run, sorted(claimed, key=lambda message: message.id))
+
+
+def claim_on_insert(db_session: Session, *, now: datetime) -> None:
+    """Messages this session queues from now on (those without a `dedupe_key`) are written
+    claimed already, for the `claim_queued` and `send_queued` around the commit that follows:
+    their INSERT is the claim, and the claim's UPDATE is not sent. For a request that
+    commits with `commit_and_send` (a sign-up: many at once, each paying for every statement).
+    Nobody else sees the rows before the commit, so no other sender can have them."""
     config = current_app.config
-    run = _Run(now, lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]), budget=None)
-    db_session.info["claimed_emails"] = (run, _claim(db_session, run, ids, size=len(ids)))
+    db_session.info[_CLAIMING] = _Run(
+        now, lease=timedelta(seconds=config["MAIL_LEASE_SECONDS"]), budget=None
+    )
+
+
+_CLAIMING = "studygroup.mail.claiming_run"
+_CLAIMED_ON_INSERT = "studygroup.mail.claimed_on_insert"
+
+
+class _Claimed(NamedTuple):
+    """What sending a claimed message needs, as `_claim` returns it."""
+
+    id: int
+    to_address: str
+    subject: str
+    body: str
+    created_at: datetime
+    attempts: int
+    qr_text: str | None
+
+    @classmethod
+    def of(cls, message: OutboundEmail) -> "_Claimed":
+        return cls(
+            message.id,
+            message.to_address,
+            message.subject,
+            message.body,
+            message.created_at,
+            message.attempts,
+            message.qr_text,
+        )
+
+
+def _claim_on_insert(message: OutboundEmail, run: "_Run") -> None:
+    clock = run.clock()
+    message.status = EmailStatus.SENDING
+    message.lease_owner = run.owner
+    message.lease_until = clock + run.lease
+    message.claimed_at = clock
+    message.attempts = 1
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_claimed_on_insert(db_session: Session) -> None:
+    # Rolled back, they were never written: nothing to send.
+    db_session.info.pop(_CLAIMED_ON_INSERT, None)
 
 
 def send_queued(db_session: Session, *, now: datetime) -> DeliveryReport:
@@ -661,11 +731,16 @@ def deliver(
     never loses a message; a failed one is retried by a later run, up to MAX_ATTEMPTS.
     """
     # A session of its own: its many commits leave the caller's loaded objects alone.
-    with Session(db_session.get_bind()) as own:
-        sa.event.listen(own, "after_begin", _commit_without_waiting)
+    with _OutboxSession(db_session.get_bind()) as own:
         return _deliver(own, now=now, ids=ids, budget=budget, claimed=claimed)
 
 
+class _OutboxSession(Session):
+    """The sender's own session (see `_commit_without_waiting`, listening on this class: once
+    per process, not once per delivery)."""
+
+
+@sa.event.listens_for(_OutboxSession, "after_begin")
 def _commit_without_waiting(db_session, transaction, connection) -> None:
     """The outbox's bookkeeping (claims, leases, "sent") commits without waiting for the
     disk (PostgreSQL's asynchronous commit): each wait is milliseconds, several per sign-up,
@@ -830,18 +905,22 @@ def _release(db_session: Session, run: _Run, messages) -> None:
 
 
 def _finish(db_session: Session, run: _Run, message, *, error: BaseException | None = None):
-    values: dict = {"lease_owner": None, "lease_until": None}
     if error is None:
-        values.update(status=EmailStatus.SENT, sent_at=run.clock())
-    else:
-        values.update(
-            status=EmailStatus.FAILED if message.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING,
-            last_error=f"{type(error).__name__}: {error}"[:500],
-        )
-        current_app.logger.warning(
-            "email not sent; will retry",
-            extra={"fields": {"email_id": message.id, "error": values["last_error"]}},
-        )
+        # Most messages: a statement built once per process (every sign-up sends it).
+        parameters = {"message_id": message.id, "owner": run.owner, "at": run.clock()}
+        db_session.execute(_sent_statement(), parameters)
+        db_session.commit()
+        return
+    values: dict = {
+        "lease_owner": None,
+        "lease_until": None,
+        "status": EmailStatus.FAILED if message.attempts >= MAX_ATTEMPTS else EmailStatus.PENDING,
+        "last_error": f"{type(error).__name__}: {error}"[:500],
+    }
+    current_app.logger.warning(
+        "email not sent; will retry",
+        extra={"fields": {"email_id": message.id, "error": values["last_error"]}},
+    )
     db_session.execute(
         sa.update(OutboundEmail)
         .where(_mine(run, [message]))
@@ -849,6 +928,26 @@ def _finish(db_session: Session, run: _Run, message, *, error: BaseException | N
         .execution_options(synchronize_session=False)
     )
     db_session.commit()
+
+
+@cache
+def _sent_statement() -> sa.Update:
+    """A message sent: as `_mine` (still ours), status SENT, the lease given back."""
+    return (
+        sa.update(OutboundEmail)
+        .where(
+            OutboundEmail.id == sa.bindparam("message_id"),
+            OutboundEmail.lease_owner == sa.bindparam("owner"),
+            OutboundEmail.status == EmailStatus.SENDING,
+        )
+        .values(
+            status=EmailStatus.SENT,
+            sent_at=sa.bindparam("at"),
+            lease_owner=None,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _claimable(now: datetime):

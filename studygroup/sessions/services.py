@@ -8,6 +8,7 @@ Functions flush; the caller commits. Sessions are cancelled, never deleted.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -705,10 +706,19 @@ def get_session(
     its role slots and their role types loaded unless `slots=False`: one statement either way.
 
     `session.group` costs nothing: `group` is already in the db session's identity map."""
+    parameters = {"session_id": session_id, "group_id": group.id}
+    return db_session.execute(_session_statement(slots), parameters).unique().scalar_one_or_none()
+
+
+@cache
+def _session_statement(slots: bool) -> sa.Select:
+    """`get_session`'s statement, built once per process (most pages of a session send it),
+    the session and the group as parameters."""
     query = sa.select(StudySession).where(
-        StudySession.id == session_id, StudySession.group_id == group.id
+        StudySession.id == sa.bindparam("session_id"),
+        StudySession.group_id == sa.bindparam("group_id"),
     )
     if slots:
         # Joined, not select-in: one session's few slots ride along in the same statement.
         query = query.options(joinedload(StudySession.slots).joinedload(RoleSlot.role_type))
-    return db_session.execute(query).unique().scalar_one_or_none()
+    return query

@@ -1,6 +1,7 @@
 """Member sign-up pages and the organizer's staffing view. Thin: forms, services, commit."""
 
 from dataclasses import dataclass
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -69,19 +70,30 @@ from studygroup.signups.session_staffing import (
 )
 from studygroup.signups.session_staffing import session_staffing as session_staffing_of
 from studygroup.templating import attendance_label, place_status_label, role_label
-from studygroup.views import commit_and_send, moved_up_message, told_by_email
+from studygroup.views import (
+    commit_and_send,
+    moved_up_message,
+    send_after_commit,
+    told_by_email,
+)
 
 
 def _slot_in_group(group: Group, slot_id: int) -> RoleSlot:
-    # With its session and role, which every caller reads: one query, not three.
-    slot = db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.id == slot_id)
-        .options(joinedload(RoleSlot.session), joinedload(RoleSlot.role_type))
-    )
+    slot = db.session.scalar(_slot_statement(), {"slot_id": slot_id})
     if slot is None or slot.session.group_id != group.id:
         abort(404)
     return slot
+
+
+@cache
+def _slot_statement() -> sa.Select:
+    # With its session and role, which every caller reads: one query, not three. Built once
+    # per process (every sign-up sends it), the slot as a parameter.
+    return (
+        sa.select(RoleSlot)
+        .where(RoleSlot.id == sa.bindparam("slot_id"))
+        .options(joinedload(RoleSlot.session), joinedload(RoleSlot.role_type))
+    )
 
 
 def _place_in_group(group: Group, place_id: int) -> Assignment:
@@ -112,6 +124,7 @@ def sign_up_for(group: Group, membership: Membership, slot_id: int):
     # refused, the page comes back with the form open, the text kept, the error beside it.
     typed = slot.role_type.requires_approval
     if form.validate_on_submit():
+        send_after_commit()  # `_signed_up` commits with commit_and_send
         try:
             place = sign_up(
                 db.session,

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,12 +78,16 @@ def _places(db_session: Session, slot_id: int, status: AssignmentStatus) -> list
 
 def _confirmed_and_next_position(db_session: Session, slot_id: int) -> tuple[int, int]:
     """The slot's confirmed places and the waitlist position after its last, in one query."""
+    return tuple(db_session.execute(_confirmed_and_next_statement(), {"slot_id": slot_id}).one())
+
+
+@cache
+def _confirmed_and_next_statement() -> sa.Select:
+    # Built once per process, the slot as a parameter: every sign-up sends it under the lock.
     confirmed = sa.func.count(sa.case((Assignment.status == AssignmentStatus.CONFIRMED, 1)))
     last_position = sa.func.coalesce(sa.func.max(Assignment.waitlist_position), 0)
-    return tuple(
-        db_session.execute(
-            sa.select(confirmed, last_position + 1).where(Assignment.slot_id == slot_id)
-        ).one()
+    return sa.select(confirmed, last_position + 1).where(
+        Assignment.slot_id == sa.bindparam("slot_id")
     )
 
 
@@ -157,9 +162,12 @@ def staffing_for(db_session: Session, sessions: list[StudySession]) -> dict[int,
     return staffing_from(slots, places)
 
 
-def live_place_in(slot_ids: Iterable[int]) -> sa.ColumnElement[bool]:
-    """SQL: the place is a live one (confirmed, waitlisted, requested) in one of these slots."""
-    return Assignment.slot_id.in_(list(slot_ids)) & Assignment.status.in_(LIVE_STATUSES)
+def live_place_in(slot_ids: Iterable[int] | sa.BindParameter) -> sa.ColumnElement[bool]:
+    """SQL: the place is a live one (confirmed, waitlisted, requested) in one of these slots
+    (ids, or an expanding bind parameter for a statement built once)."""
+    if not isinstance(slot_ids, sa.BindParameter):
+        slot_ids = list(slot_ids)
+    return Assignment.slot_id.in_(slot_ids) & Assignment.status.in_(LIVE_STATUSES)
 
 
 def staffing_from(
@@ -278,19 +286,29 @@ def places_in_session(
     if not by_user:
         return by_user
     places = db_session.scalars(
-        sa.select(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .where(
-            Assignment.user_id.in_(by_user),
-            Assignment.status.in_(statuses),
-            RoleSlot.session_id == session_id,
-        )
-        .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
-        .order_by(Assignment.id)
+        _places_in_session_statement(tuple(statuses)),
+        {"user_ids": list(by_user), "session_id": session_id},
     )
     for place in places:
         by_user[place.user_id].append(place)
     return by_user
+
+
+@cache
+def _places_in_session_statement(statuses: tuple[AssignmentStatus, ...]) -> sa.Select:
+    """`places_in_session`'s statement, built once per set of statuses (every sign-up sends
+    it: building it cost more than sending it), the members and the session as parameters."""
+    return (
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .where(
+            Assignment.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+            Assignment.status.in_(statuses),
+            RoleSlot.session_id == sa.bindparam("session_id"),
+        )
+        .options(joinedload(Assignment.slot).joinedload(RoleSlot.role_type))
+        .order_by(Assignment.id)
+    )
 
 
 def _blocking_candidates(
