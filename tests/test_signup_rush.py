@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from studygroup.coworking.models import Tie
 from studygroup.extensions import db
+from studygroup.groups.models import MemberRole
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -194,3 +195,27 @@ def test_an_email_written_claimed_whose_sender_never_ran_goes_with_the_next_run(
         sa.select(OutboundEmail.status).where(OutboundEmail.user_id == member.id)
     )
     assert status == EmailStatus.SENT
+
+
+def test_the_page_after_a_sign_up_reads_no_more_for_a_member_shown_without_name(
+    client, auth, make, count_queries
+):
+    """Whether the viewer may see a hidden name comes with their membership (loaded with the
+    login): the page after the sign-up is the login, the session and its facts."""
+    group = make.group()
+    organizer = make.member(group, role=MemberRole.ORGANIZER)
+    slot = _first_slot(make, group, headcount=2)
+    hidden = make.member(group, make.user(display_name="Hidden Person"))
+    hidden.appear_by_name = False
+    db.session.commit()
+    page = f"/g/{group.slug}/sessions/{slot.session_id}"
+    auth.login_as(hidden)
+    client.post(f"/g/{group.slug}/slots/{slot.id}/signup")
+    for viewer, shows_name in ((make.member(group), False), (organizer, True)):
+        auth.login_as(viewer)
+        client.post(f"/g/{group.slug}/slots/{slot.id}/signup", follow_redirects=False)
+        with count_queries() as queries:
+            shown = client.get(page).get_data(as_text=True)
+        assert queries.count == 3, "\n".join(queries.statements)
+        assert ("Hidden Person" in shown) is shows_name
+        assert ("a member" in shown) is not shows_name

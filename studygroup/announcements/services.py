@@ -394,10 +394,14 @@ def _visible_to(query: sa.Select, viewer: User | None, organizer: bool) -> sa.Se
         return query
     if viewer is None or not getattr(viewer, "is_authenticated", False):
         return None
+    return _sent_to(query, viewer.id)
+
+
+def _sent_to(query: sa.Select, viewer_id) -> sa.Select:
     return query.where(
         sa.exists().where(
             AnnouncementRecipient.announcement_id == Announcement.id,
-            AnnouncementRecipient.user_id == viewer.id,
+            AnnouncementRecipient.user_id == viewer_id,
         )
     )
 
@@ -433,6 +437,15 @@ def session_announcements_seen_by(
     return _visible_to(
         sa.select(Announcement).where(Announcement.session_id == session.id), viewer, organizer
     )
+
+
+def session_announcements_seen_by_id(session_id, viewer_id, organizer: bool) -> sa.Select | None:
+    """`session_announcements_seen_by` with ids (values or bind parameters, for a statement
+    built once): `viewer_id` None is a visitor not logged in."""
+    query = sa.select(Announcement).where(Announcement.session_id == session_id)
+    if organizer:
+        return query
+    return None if viewer_id is None else _sent_to(query, viewer_id)
 
 
 def _group_own(group: Group, viewer: User | None, organizer: bool) -> sa.Select | None:

@@ -496,13 +496,21 @@ def _utc(value: datetime) -> datetime:
 
 
 def visible_names(
-    db_session: Session, viewer: User | None, people, *, group_id: int
+    db_session: Session,
+    viewer: User | None,
+    people,
+    *,
+    group_id: int,
+    organizer: bool | None = None,
 ) -> dict[int, str | None]:
     """Each person's name as `viewer` may see it on a page of group `group_id`, or None ("a
-    member"). One query, only when someone chose not to appear by name."""
+    member"). One query, only when someone chose not to appear by name and the caller does
+    not say whether the viewer organizes the group (`organizer`, as `organized_by`: an
+    active organizer's membership)."""
     people = list(people)
     hidden = [p for p in people if not _named(p.id, p.appear_by_name, viewer)]
-    organizer = bool(hidden) and group_id in _organized_among(db_session, viewer, {group_id})
+    if organizer is None:
+        organizer = bool(hidden) and group_id in _organized_among(db_session, viewer, {group_id})
     return {
         p.id: p.display_name if organizer or _named(p.id, p.appear_by_name, viewer) else None
         for p in people

@@ -2,16 +2,17 @@
 
 The page's view composes signups (places and their offers), participants (counts and the
 viewer's registration) and announcements (whether any are for the viewer); each room keeps
-its rule (`live_place_in`, `registration_of`, `session_announcements_seen_by`) and this
+its rule (`live_place_in`, `registration_of`, `session_announcements_seen_by_id`) and this
 module only puts their SQL into the one statement the page sends after the session's.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from studygroup.announcements.services import session_announcements_seen_by
+from studygroup.announcements.services import session_announcements_seen_by_id
 from studygroup.auth.models import User
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.participants.services import registration_of
@@ -50,41 +51,13 @@ def session_page_facts(
     a note about it was reported: one query, one row per place (a place has at most one open
     offer; the other columns are one value each). The session's slots must be loaded."""
     takes = session.takes_participants
-    counted = _participants_counted(session.id) if takes else (sa.null(), sa.null())
-    seen = session_announcements_seen_by(session, viewer, organizer)
-    mine = (
-        Participant.id
-        == registration_of(viewer.id, session.id)
-        .with_only_columns(Participant.id)
-        .correlate(None)  # its own look at the table, not the joined row's
-        .scalar_subquery()
-        if takes and viewer is not None
-        else sa.false()
-    )
-    rows = db_session.execute(
-        sa.select(
-            Assignment,
-            PlaceOffer,
-            Participant,
-            *counted,
-            seen.exists() if seen is not None else sa.false(),
-            counts_as_worked(Assignment, StudySession),
-            thanks_sent_by(viewer.id, session.id, Assignment.user_id)
-            if viewer is not None
-            else sa.false(),
-            reported_in_session_exists(session.id) if organizer else sa.false(),
-        )
-        .select_from(StudySession)
-        .outerjoin(Assignment, live_place_in(slot.id for slot in session.slots))
-        .outerjoin(
-            PlaceOffer,
-            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
-        )
-        .outerjoin(Participant, mine)
-        .where(StudySession.id == session.id)
-        .options(joinedload(Assignment.user))
-        .order_by(Assignment.id)
-    ).all()
+    parameters = {
+        "session_id": session.id,
+        "slot_ids": [slot.id for slot in session.slots],
+        "viewer_id": viewer.id if viewer is not None else None,
+    }
+    statement = _facts_statement(takes, viewer is not None, organizer)
+    rows = db_session.execute(statement, parameters).all()
     places = [row[0] for row in rows if row[0] is not None]
     registration, registered, waitlisted, any_seen = rows[0][2:6]
     return SessionPageFacts(
@@ -98,7 +71,48 @@ def session_page_facts(
     )
 
 
-def _participants_counted(session_id: int) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+@cache
+def _facts_statement(takes: bool, viewer: bool, organizer: bool) -> sa.Select:
+    """The page's statement, built once per process for each kind of viewer (building it
+    cost more than running it), the session, its slots and the viewer as parameters."""
+    session_id = sa.bindparam("session_id")
+    viewer_id = sa.bindparam("viewer_id") if viewer else None
+    counted = _participants_counted(session_id) if takes else (sa.null(), sa.null())
+    seen = session_announcements_seen_by_id(session_id, viewer_id, organizer)
+    mine = (
+        Participant.id
+        == registration_of(viewer_id, session_id)
+        .with_only_columns(Participant.id)
+        .correlate(None)  # its own look at the table, not the joined row's
+        .scalar_subquery()
+        if takes and viewer
+        else sa.false()
+    )
+    return (
+        sa.select(
+            Assignment,
+            PlaceOffer,
+            Participant,
+            *counted,
+            seen.exists() if seen is not None else sa.false(),
+            counts_as_worked(Assignment, StudySession),
+            thanks_sent_by(viewer_id, session_id, Assignment.user_id) if viewer else sa.false(),
+            reported_in_session_exists(session_id) if organizer else sa.false(),
+        )
+        .select_from(StudySession)
+        .outerjoin(Assignment, live_place_in(sa.bindparam("slot_ids", expanding=True)))
+        .outerjoin(
+            PlaceOffer,
+            (PlaceOffer.assignment_id == Assignment.id) & (PlaceOffer.status == OfferStatus.OPEN),
+        )
+        .outerjoin(Participant, mine)
+        .where(StudySession.id == session_id)
+        .options(joinedload(Assignment.user))
+        .order_by(Assignment.id)
+    )
+
+
+def _participants_counted(session_id) -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
     """SQL: the session's registered and waitlisted participants, as `participant_counts`."""
 
     def counted(status: ParticipantStatus) -> sa.ScalarSelect:

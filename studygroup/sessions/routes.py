@@ -228,7 +228,7 @@ def session_page(
         clashes=_clashes(staffing, session, current_user),
         worked_together=_worked_together(staffing, session),
         thanks=_thanks(session, membership, facts),
-        names=_visible_names(staffing, session),
+        names=_visible_names(staffing, session, membership),
         is_member=is_member,
         offers=_offers(session, staffing, is_member, facts.open_offers),
         now=utcnow(),
@@ -271,13 +271,20 @@ def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:
     )
 
 
-def _visible_names(staffing, session) -> dict[int, str | None]:
-    """Names on the session page as the viewer may see them (None: "a member")."""
+def _visible_names(staffing, session, membership: Membership | None) -> dict[int, str | None]:
+    """Names on the session page as the viewer may see them (None: "a member"). The viewer's
+    membership says whether they organize the group: no query for it."""
     from studygroup.coworking.services import visible_names
 
     people = {p.user_id: p.user for s in session.slots for p in staffing[s.id].confirmed}
     viewer = current_user if current_user.is_authenticated else None
-    return visible_names(db.session, viewer, people.values(), group_id=session.group_id)
+    return visible_names(
+        db.session,
+        viewer,
+        people.values(),
+        group_id=session.group_id,
+        organizer=viewer is not None and membership is not None and membership.is_organizer,
+    )
 
 
 def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
