@@ -15,7 +15,8 @@ _signals = Namespace()
 session_posted = _signals.signal("session-posted")
 # A series posted: sender the SessionSeries, `sessions=` the sessions it made.
 series_posted = _signals.signal("series-posted")
-# A session's start or end moved: sender the session, `previous_starts_at=`.
+# A session's start or end moved: sender the session, `previous_starts_at=` and
+# `previous_ends_at=` (its times before the move).
 session_moved = _signals.signal("session-moved")
 session_cancelled = _signals.signal("session-cancelled")
 # A confirmed place given up and left open (nobody from the waitlist or the team took it):

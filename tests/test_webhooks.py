@@ -133,6 +133,8 @@ def _deliveries(webhook):
         "https://user:pass@example.com/",
         "http:///nohost",
         "http://example.com:99999/",
+        "http://2130706433/",  # 127.0.0.1 as one number
+        "http://0x7f.1/",
     ],
 )
 def test_the_guard_refuses_what_is_not_public_http(app, url):
@@ -282,7 +284,7 @@ def test_failing_for_three_days_pauses_and_tells_the_organizers(
 
 def test_slack_and_discord_get_their_shapes_in_the_webhooks_language(app, make, receiver):
     organizer = make.user()
-    group = make.group(organizer, name="渋谷Python勉強会")
+    group = make.group(organizer, name="渋谷Python勉強会 <!channel>")
     _webhook(group, organizer, receiver.url + "/slack", fmt=WebhookFormat.SLACK, language="ja")
     _webhook(group, organizer, receiver.url + "/discord", fmt=WebhookFormat.DISCORD, language="en")
     session = make.session(
@@ -298,6 +300,7 @@ def test_slack_and_discord_get_their_shapes_in_the_webhooks_language(app, make, 
     url = f"/g/{group.slug}/sessions/{session.id}"
     assert f"{url}|第12回 &lt;Flask&gt; &amp; more>" in slack_body["text"]
     assert "2030年12月21日(土) 10:00" in slack_body["text"] and "新しい開催回" in slack_body["text"]
+    assert "<!channel>" not in slack_body["text"] and "&lt;!channel&gt;" in slack_body["text"]
     discord_body = json.loads(by_path["/hook/discord"]["body"])
     assert discord_body["allowed_mentions"] == {"parse": []}
     assert "[第12回 <Flask> & more](<" in discord_body["content"]
@@ -494,3 +497,30 @@ def test_the_page_in_japanese(app, make, client, auth):
     auth.login_as(organizer)
     text = client.get(f"/g/{group.slug}/webhooks/{webhook.id}").get_data(as_text=True)
     assert "テストイベントを送る" in text and "Slack" in text
+
+
+def test_two_senders_at_once_post_each_delivery_once(app, make, receiver):
+    """Two `send-webhooks` runs overlapping (cron, and a page's after-response send): the
+    claim's conditional UPDATE gives each delivery to one of them."""
+    organizer = make.user()
+    group = make.group(organizer)
+    _webhook(group, organizer, receiver.url)
+    for n in range(6):
+        make.session(group, day=date.today() + timedelta(days=20 + n))
+    receiver.delay = 0.05  # each POST takes a moment, so the runs overlap
+    reports = []
+
+    def run():
+        with app.app_context():
+            reports.append(deliver_due(db.session, now=_now()))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    ids = [r["headers"]["X-Studygroup-Delivery"] for r in receiver.requests]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    assert sum(r.delivered for r in reports) == 6

@@ -90,11 +90,17 @@ def body_for(webhook: Webhook, data: dict) -> str:
     return json.dumps({"content": text, "allowed_mentions": {"parse": []}}, ensure_ascii=False)
 
 
+def _plain(fmt: WebhookFormat, text: str) -> str:
+    """Text as text: Slack's mrkdwn reads &, < and > (`<!channel>` would notify everyone).
+    Discord's mentions are switched off by the payload's `allowed_mentions`."""
+    if fmt == WebhookFormat.SLACK:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
 def _link(fmt: WebhookFormat, url: str, title: str) -> str:
     if fmt == WebhookFormat.SLACK:
-        # Slack's mrkdwn: &, < and > are escaped; the link is <url|text>.
-        title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return f"<{url}|{title}>"
+        return f"<{url}|{_plain(fmt, title)}>"
     # Discord: a masked link; the <> around the URL stop its preview.
     title = title.replace("[", "(").replace("]", ")")
     return f"[{title}](<{url}>)"
@@ -115,7 +121,7 @@ def event_text(data: dict, fmt: WebhookFormat) -> str:
     session = data.get("session")
     link = _link(fmt, session["url"], session["title"]) if session else ""
     when = _when(session, group) if session else ""
-    values = {"group": group["name"], "session": link, "when": when}
+    values = {"group": _plain(fmt, group["name"]), "session": link, "when": when}
     if event == "session.posted":
         return _("%(group)s: new session %(session)s, %(when)s", **values)
     if event == "series.posted":
@@ -125,7 +131,7 @@ def event_text(data: dict, fmt: WebhookFormat) -> str:
                 "%(group)s: %(num)d session posted",
                 "%(group)s: %(num)d sessions posted",
                 len(sessions),
-                group=group["name"],
+                group=values["group"],
             )
         ]
         lines += [
@@ -149,13 +155,13 @@ def event_text(data: dict, fmt: WebhookFormat) -> str:
             "%(group)s: %(role)s at %(session)s (%(when)s) still needs %(num)d person",
             "%(group)s: %(role)s at %(session)s (%(when)s) still needs %(num)d people",
             role["gaps"],
-            role=_role_name(role),
+            role=_plain(fmt, _role_name(role)),
             **values,
         )
     if event == "place.freed":
         return _(
             "%(group)s: a place freed up as %(role)s at %(session)s (%(when)s)",
-            role=_role_name(data["role"]),
+            role=_plain(fmt, _role_name(data["role"])),
             **values,
         )
-    return _("%(group)s: a test event from studygroup. This webhook works.", group=group["name"])
+    return _("%(group)s: a test event from studygroup. This webhook works.", group=values["group"])

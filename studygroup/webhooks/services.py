@@ -17,7 +17,6 @@ from studygroup import events
 from studygroup.auth.models import User
 from studygroup.db import insert_ignoring
 from studygroup.groups.models import Group
-from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.webhooks.guard import vet_url
@@ -83,9 +82,8 @@ def update_webhook(
     language: str,
     gap_days_before: int,
 ) -> None:
-    """Change what the webhook gets from now on; deliveries already queued keep their body."""
-    if webhook.archived_at is not None:
-        raise RuleViolation("This webhook is archived.")
+    """Change what the webhook gets from now on; deliveries already queued keep their body.
+    (An archived webhook has no edit page.)"""
     webhook.url = url.strip()
     webhook.events = [e for e in EVENTS if e in events]
     webhook.format = format
@@ -380,7 +378,8 @@ def queue_gap_events(db_session: Session, *, now: datetime) -> int:
 
 
 def queue_test_event(db_session: Session, webhook: Webhook, *, now: datetime) -> int:
-    """A test event for this webhook alone (paused or not); the delivery's id."""
+    """A test event for this webhook alone; the delivery's id. Sent only while the webhook
+    is live (a paused one's deliveries wait)."""
     key = f"test:{uuid.uuid4().hex}"
     data = event_data("test", key, group=webhook.group, now=now)
     [delivery_id] = queue_event(
