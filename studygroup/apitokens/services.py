@@ -170,10 +170,9 @@ def _stamp_last_used(db_session: Session, token_id: int, *, now: datetime) -> bo
 def _holds_sqlite_write_lock(db_session: Session) -> bool:
     """The session's transaction has written on SQLite (the driver began a transaction).
     Asked after the SELECT, so the session's connection is there already."""
-    connection = db_session.connection()
-    if connection.dialect.name != "sqlite":
+    if db_session.get_bind(mapper=sa.inspect(ApiToken)).dialect.name != "sqlite":
         return False  # PostgreSQL locks rows, and the request holds no api_token row
-    return bool(connection.connection.dbapi_connection.in_transaction)
+    return bool(db_session.connection().connection.dbapi_connection.in_transaction)
 
 
 def revoke_token(db_session: Session, token: ApiToken, *, now: datetime) -> None:
