@@ -5,10 +5,13 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from studygroup.apitokens.models import Scope
+from studygroup.apitokens.services import create_token
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Visibility
 from studygroup.sessions.models import RoleSlot
+from studygroup.signups.models import Assignment
 from studygroup.signups.services import sign_up
 
 
@@ -141,3 +144,174 @@ def test_openapi_document_and_docs_page(client, world):
     page = client.get("/api/v1/docs?lang=ja")
     assert page.status_code == 200 and "<script" not in page.get_data(as_text=True)
     assert "listSessions" in page.get_data(as_text=True)
+
+
+# --- with tokens --------------------------------------------------------------------------
+
+
+def bearer(user, *scopes: str) -> dict[str, str]:
+    _token, raw = create_token(
+        db.session,
+        user,
+        name="test",
+        scopes={Scope(s) for s in scopes},
+        expires_at=None,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def first_slot(session) -> RoleSlot:
+    return db.session.scalars(
+        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
+    ).first()
+
+
+def test_member_sees_private_group_and_names(client, world):
+    headers = bearer(world["member"], "read")
+    body = client.get("/api/v1/groups", headers=headers).get_json()
+    assert [g["my_role"] for g in body["items"]] == ["member"]  # not in the private group
+    headers = bearer(world["organizer"], "read")
+    body = client.get("/api/v1/groups", headers=headers).get_json()
+    assert [(g["slug"], g["my_role"]) for g in body["items"]] == [
+        ("public-py", "organizer"),
+        ("secret-py", "organizer"),
+    ]
+    sign_up(db.session, member=world["member"], slot=first_slot(world["first"]), now=utcnow())
+    db.session.commit()
+    session = client.get(
+        f"/api/v1/groups/public-py/sessions/{world['first'].id}", headers=headers
+    ).get_json()
+    assert session["roles"][0]["people"] == [{"name": "Mem"}]
+    assert session["roles"][0]["waitlisted"] == 0
+
+
+@pytest.mark.parametrize(
+    "header, code",
+    [
+        ("Bearer sg_" + "x" * 43, "invalid_token"),
+        ("Basic abc", "malformed_token"),
+        ("Bearer", "malformed_token"),
+    ],
+)
+def test_bad_token_is_401(client, world, header, code):
+    response = client.get("/api/v1/groups", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == code
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_scopes(client, world):
+    write_only = bearer(world["member"], "write")
+    assert client.get("/api/v1/me/schedule", headers=write_only).status_code == 403
+    read_only = bearer(world["member"], "read")
+    slot = first_slot(world["first"])
+    response = client.post(
+        f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={}, headers=read_only
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"]["fields"] == {"scope": "write"}
+    assert client.get("/api/v1/me/schedule").status_code == 401
+
+
+def test_sign_up_waitlist_schedule_and_cancel(client, world, make):
+    headers = bearer(world["member"], "read", "write")
+    slot = first_slot(world["first"])
+    url = f"/api/v1/groups/public-py/slots/{slot.id}/signup"
+    for _ in range(slot.headcount):  # fill the role with others
+        sign_up(db.session, member=make.member(world["public"]), slot=slot, now=utcnow())
+    db.session.commit()
+    response = client.post(url, json={}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    place = response.get_json()
+    assert place["status"] == "waitlisted" and place["waitlist_number"] == 1
+    again = client.post(url, json={}, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "refused"
+
+    schedule = client.get("/api/v1/me/schedule", headers=headers).get_json()
+    assert [(p["place_id"], p["status"]) for p in schedule["places"]] == [
+        (place["place_id"], "waitlisted")
+    ]
+    assert schedule["places"][0]["session"]["timezone"] == "Asia/Tokyo"
+
+    cancel = f"/api/v1/groups/public-py/places/{place['place_id']}/cancel"
+    response = client.post(cancel, headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    assert client.get("/api/v1/me/schedule", headers=headers).get_json()["places"] == []
+
+
+def test_writes_refuse_outsiders_and_others_places(client, world, make):
+    outsider = bearer(make.user(), "read", "write")
+    slot = first_slot(world["first"])
+    response = client.post(
+        f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={}, headers=outsider
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_a_member"
+    hidden = client.post("/api/v1/groups/secret-py/slots/1/signup", json={}, headers=outsider)
+    assert hidden.status_code == 404
+    place = sign_up(db.session, member=world["organizer"], slot=slot, now=utcnow())
+    db.session.commit()
+    member = bearer(world["member"], "write")
+    response = client.post(f"/api/v1/groups/public-py/places/{place.id}/cancel", headers=member)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, field",
+    [
+        ({"data": "{not json", "content_type": "application/json"}, 400, "body"),
+        ({"data": "[]", "content_type": "application/json"}, 400, "body"),
+        ({"data": "talk_title=x", "content_type": "application/x-www-form-urlencoded"}, 415, None),
+        ({"json": {"talk_title": 3}}, 422, "talk_title"),
+        ({"json": {"surprise": True}}, 422, "surprise"),
+        ({"json": {"talk_title": "x" * 201}}, 422, "talk_title"),
+    ],
+)
+def test_bad_bodies(client, world, kwargs, status, field):
+    headers = bearer(world["member"], "write")
+    slot = first_slot(world["first"])
+    response = client.post(
+        f"/api/v1/groups/public-py/slots/{slot.id}/signup", headers=headers, **kwargs
+    )
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    if field:
+        assert field in error["fields"]
+
+
+def test_session_cookie_never_authorizes_a_write(client, auth, world):
+    auth.login_as(world["member"])
+    slot = first_slot(world["first"])
+    response = client.post(f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={})
+    assert response.status_code == 401
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 0
+
+
+def test_rate_limit_headers_and_429(app, client, world):
+    app.config["API_RATE_LIMIT"] = 2
+    headers = bearer(world["member"], "read")
+    first = client.get("/api/v1/groups", headers=headers)
+    assert first.headers["RateLimit-Limit"] == "2"
+    assert first.headers["RateLimit-Remaining"] == "1"
+    client.get("/api/v1/groups", headers=headers)
+    refused = client.get("/api/v1/groups", headers=headers)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in refused.headers
+
+
+def test_feeds(client, world):
+    headers = bearer(world["member"], "read")
+    feeds = client.get("/api/v1/me/feeds", headers=headers).get_json()
+    assert feeds["schedule"]["webcal"].startswith("webcal://")
+    assert [f["group"] for f in feeds["groups"]] == ["public-py"]
+
+
+def test_language_from_profile_when_no_accept_language(client, world, make):
+    english = make.user(locale="en")
+    japanese = make.user(locale="ja")
+    en = client.get("/api/v1/groups/nope", headers=bearer(english, "read"))
+    ja = client.get("/api/v1/groups/nope", headers=bearer(japanese, "read"))
+    assert en.get_json()["error"]["message"] != ja.get_json()["error"]["message"]

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import hypothesis
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -21,7 +22,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from studygroup.apitokens.models import Scope
+from studygroup.apitokens.services import create_token
+from studygroup.db import utcnow
+from studygroup.extensions import db
 from studygroup.groups.models import Visibility
+from studygroup.sessions.models import RoleSlot
+from studygroup.signups.services import sign_up
 from tests.live_server import LiveServer
 
 CHECKS = [
@@ -45,19 +52,35 @@ def world(make):
         make.session(public, day=date.today() + timedelta(days=d), title=f"S{d}") for d in (5, 12)
     ]
     hidden = make.session(private, title="Hidden")
+    slots = {
+        s.id: db.session.scalars(sa.select(RoleSlot.id).where(RoleSlot.session_id == s.id)).all()
+        for s in [*sessions, hidden]
+    }
+    place = sign_up(
+        db.session, member=member, slot=db.session.get(RoleSlot, slots[hidden.id][0]), now=utcnow()
+    )
+    db.session.commit()
+    # Path parameters that exist together: a group, one of its sessions, a role in it, a place.
+    targets = [
+        {"slug": slug, "session_id": s.id, "slot_id": slot_id, "place_id": place.id}
+        for slug, s in [
+            ("public-py", sessions[0]),
+            ("public-py", sessions[1]),
+            ("secret-py", hidden),
+        ]
+        for slot_id in slots[s.id][:2]
+    ]
     return {
         "organizer": organizer,
         "member": member,
         "outsider": outsider,
-        # (slug, session id) pairs that exist
-        "targets": [("public-py", s.id) for s in sessions] + [("secret-py", hidden.id)],
+        "targets": targets,
     }
 
 
 def _real_values(world):
-    """Draws that put a real slug and its session's id in place of the generated ones (or
-    leave them)."""
-    return st.sampled_from([(None, None), *world["targets"]])
+    """Draws that put real path parameters in place of the generated ones (or leave them)."""
+    return st.sampled_from([{}, *world["targets"]])
 
 
 def _examples_of(operation, base_url: str, world, headers, seen):
@@ -73,11 +96,9 @@ def _examples_of(operation, base_url: str, world, headers, seen):
     )
     @given(case=operation.as_strategy(), real=_real_values(world))
     def call(case, real):
-        slug, session_id = real
-        if slug is not None and "slug" in (case.path_parameters or {}):
-            case.path_parameters["slug"] = slug
-        if session_id is not None and "session_id" in (case.path_parameters or {}):
-            case.path_parameters["session_id"] = session_id
+        for name, value in real.items():
+            if name in (case.path_parameters or {}):
+                case.path_parameters[name] = value
         response = case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
         seen.setdefault(operation.label, set()).add(response.status_code)
 
@@ -101,6 +122,39 @@ def run_every_operation(
         except Exception as error:  # noqa: BLE001 (collect every operation's failure)
             failures.append(f"{operation.label}: {error}")
     return failures
+
+
+def token(user, *scopes: str) -> dict[str, str]:
+    _token, raw = create_token(
+        db.session,
+        user,
+        name="schemathesis",
+        scopes={Scope(s) for s in scopes},
+        expires_at=None,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize(
+    "who, scopes",
+    [
+        ("member", ("read", "write")),
+        ("organizer", ("read", "write", "organize")),
+        ("outsider", ("read", "write")),
+    ],
+)
+def test_every_operation_with_a_token(app, world, who, scopes):
+    headers = token(world[who], *scopes)
+    seen: dict[str, set[int]] = {}
+    with LiveServer(app) as server:
+        failures = run_every_operation(server.url, world, headers=headers, seen=seen)
+    assert not failures, "\n\n".join(failures)
+    assert 200 in seen["GET /api/v1/me/schedule"], seen
+    if who == "member":  # real writes went through, not only refusals
+        assert 201 in seen["POST /api/v1/groups/{slug}/slots/{slot_id}/signup"], seen
+        assert 200 in seen["POST /api/v1/groups/{slug}/places/{place_id}/cancel"], seen
 
 
 def test_every_operation_anonymous(app, world):

@@ -39,7 +39,9 @@ def require_scope(scope: str) -> User:
     scope)."""
     who = caller()
     if who.user is None:
-        raise ApiError(401, headers={"WWW-Authenticate": 'Bearer realm="studygroup"'})
+        raise ApiError(
+            401, "missing_token", headers={"WWW-Authenticate": 'Bearer realm="studygroup"'}
+        )
     if scope not in who.scopes:
         raise ApiError(403, "insufficient_scope", fields={"scope": scope})
     return who.user

@@ -1,11 +1,18 @@
 """What every API request goes through: the caller's language, their token, the rate limit,
 JSON-only bodies; and on the way out ETag/304 and the rate-limit headers."""
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 
 from studygroup.api import bp
+from studygroup.api.auth import Caller
 from studygroup.api.errors import ApiError, error_response
+from studygroup.apitokens.limits import take
+from studygroup.apitokens.services import TokenRefused, authenticate
+from studygroup.auth.models import User
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.security import client_address
 
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
 
@@ -15,6 +22,48 @@ def _api_error(error: ApiError):
     response = error_response(error)
     response.headers.update(g.get("api_rate_headers", {}))
     return response
+
+
+# The document and the page that reads it cost no token and no count.
+UNCOUNTED_ENDPOINTS = ("api.openapi_json", "api.docs")
+
+
+@bp.before_request
+def _authenticate_and_count():
+    """The bearer token, if any, says who calls (a bad one is a 401 even where anonymous
+    reads would do: a client should learn its token failed); then the request is counted
+    against the token's rate limit (anonymous: the address's)."""
+    if request.endpoint in UNCOUNTED_ENDPOINTS:
+        return
+    now = utcnow()
+    header = request.headers.get("Authorization")
+    key = f"ip:{client_address()}"
+    if header is not None:
+        try:
+            bearer = authenticate(db.session, header, now=now)
+        except TokenRefused as refused:
+            raise ApiError(
+                401,
+                refused.code,
+                str(refused.message),
+                headers={"WWW-Authenticate": f'Bearer realm="studygroup", error="{refused.code}"'},
+            ) from None
+        user = db.session.get(User, bearer.user_id)
+        if user is None:
+            raise ApiError(401, "invalid_token")
+        g.api_caller = Caller(user, bearer.token_id, frozenset(str(s) for s in bearer.scopes))
+        key = f"token:{bearer.token_id}"
+    limit = take(
+        key,
+        now=now,
+        limit=current_app.config["API_RATE_LIMIT"],
+        window_seconds=current_app.config["API_RATE_WINDOW_SECONDS"],
+    )
+    g.api_rate_headers = limit.headers()
+    if not limit.allowed:
+        raise ApiError(429)
+    if request.method == "GET" and header is not None and "read" not in g.api_caller.scopes:
+        raise ApiError(403, "insufficient_scope", fields={"scope": "read"})
 
 
 @bp.before_request

@@ -27,6 +27,6 @@ def write(model, *, status: int = 200) -> Response:
     )
 
 
-BEARER = {"bearer": []}
+BEARER = [{"bearer": []}]
 # Reads work without a token too (public groups); spec: bearer or nothing.
 OPTIONAL_BEARER = [{"bearer": []}, {}]

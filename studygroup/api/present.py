@@ -4,8 +4,11 @@ from datetime import UTC, datetime
 
 from studygroup.api import schemas
 from studygroup.api.reads import GroupRow, SessionDetails
-from studygroup.groups.models import Membership
+from studygroup.calendar.links import Subscription
+from studygroup.groups.models import Group, Membership
 from studygroup.sessions.models import StudySession
+from studygroup.signups.models import Assignment
+from studygroup.signups.schedule import ComingUp
 from studygroup.templating import role_label
 
 
@@ -80,4 +83,62 @@ def session_out(
         )
         if counts
         else None,
+    )
+
+
+def session_brief(session: StudySession) -> schemas.SessionBrief:
+    return schemas.SessionBrief(
+        id=session.id,
+        group=session.group.slug,
+        group_name=session.group.name,
+        title=session.title,
+        starts_at=_utc(session.starts_at),
+        ends_at=_utc(session.ends_at),
+        timezone=session.group.timezone,
+        venue=session.venue,
+        status=schemas.SessionStatus(session.status.value),
+    )
+
+
+def schedule_out(mine: ComingUp) -> schemas.ScheduleOut:
+    return schemas.ScheduleOut(
+        places=[
+            schemas.SchedulePlace(
+                place_id=place.id,
+                slot_id=place.slot_id,
+                role=role_label(place.slot.role_type),
+                starts_at=_utc(place.slot.starts_at),
+                ends_at=_utc(place.slot.ends_at),
+                status=schemas.PlaceStatus(place.status.value),
+                waitlist_number=mine.numbers.get(place.id),
+                session=session_brief(place.slot.session),
+            )
+            for place in mine.places
+        ],
+        registrations=[
+            schemas.ScheduleRegistration(
+                registration_id=registration.id,
+                status=schemas.ParticipantStatus(registration.status.value),
+                waitlist_number=mine.attending_numbers.get(registration.id),
+                session=session_brief(registration.session),
+            )
+            for registration in mine.attending
+        ],
+    )
+
+
+def feed_link(link: Subscription) -> schemas.FeedLink:
+    return schemas.FeedLink(url=link.url, webcal=link.webcal, google=link.google)
+
+
+def place_out(place: Assignment, *, group: Group, waitlist_number: int | None, message: str):
+    return schemas.PlaceOut(
+        place_id=place.id,
+        group=group.slug,
+        session_id=place.slot.session_id,
+        slot_id=place.slot_id,
+        role=role_label(place.slot.role_type),
+        status=schemas.PlaceState(place.status.value),
+        waitlist_number=waitlist_number,
+        message=message,
     )

@@ -1,7 +1,6 @@
 """The API's shapes. Field names are the glossary's words; times are ISO 8601 in UTC with the
 group's time zone name beside them."""
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -149,6 +148,92 @@ class SessionPage(BaseModel):
     next: str | None
 
 
-def utc(moment: datetime) -> datetime:
-    """Stored times are UTC-aware already; say so for readers of the code."""
-    return moment
+# --- places (sign-ups) ----------------------------------------------------------------------
+
+
+class SignUpBody(Strict):
+    talk_title: str = Field(
+        default="", max_length=200, description="For roles that need approval (a talk)"
+    )
+    talk_abstract: str = Field(default="", max_length=2000)
+
+
+class PlaceState(StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    REQUESTED = "requested"
+    CANCELLED = "cancelled"
+
+
+class PlaceOut(BaseModel):
+    place_id: int
+    group: str
+    session_id: int
+    slot_id: int
+    role: str
+    status: PlaceState = Field(
+        description="confirmed: you have the place; waitlisted: the role was full; "
+        "requested: an organizer will answer"
+    )
+    waitlist_number: int | None = Field(description="Your number in line, when waitlisted")
+    message: str = Field(description="What happened, in the caller's language")
+
+
+# --- me -----------------------------------------------------------------------------------------
+
+
+class SessionBrief(BaseModel):
+    id: int
+    group: str
+    group_name: str
+    title: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    timezone: str
+    venue: str
+    status: SessionStatus
+
+
+class SchedulePlace(BaseModel):
+    place_id: int
+    slot_id: int
+    role: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    status: PlaceStatus
+    waitlist_number: int | None
+    session: SessionBrief
+
+
+class ParticipantStatus(StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+
+
+class ScheduleRegistration(BaseModel):
+    registration_id: int
+    status: ParticipantStatus
+    waitlist_number: int | None
+    session: SessionBrief
+
+
+class ScheduleOut(BaseModel):
+    places: list[SchedulePlace] = Field(description="Your places in roles, soonest first")
+    registrations: list[ScheduleRegistration] = Field(
+        description="Sessions you registered for as a participant, soonest first"
+    )
+
+
+class FeedLink(BaseModel):
+    url: str = Field(description="The https URL, for any calendar client")
+    webcal: str = Field(description="The same as webcal://, to subscribe in one click")
+    google: str = Field(description="Add to Google Calendar")
+
+
+class GroupFeed(FeedLink):
+    group: str
+
+
+class FeedsOut(BaseModel):
+    schedule: FeedLink = Field(description="Your private feed of the places you hold")
+    groups: list[GroupFeed] = Field(description="Each of your groups' sessions")
