@@ -98,12 +98,13 @@ def world(make):
 
 
 def snapshot():
-    """Every row of every table (but login failures), to show that nothing changed."""
+    """Every row of every table (but login failures and the API's request counts, kept for
+    every request), to show that nothing changed."""
     db.session.expire_all()
     return {
         t.name: db.session.execute(sa.select(t)).all()
         for t in db.metadata.sorted_tables
-        if t.name != "login_failure"
+        if t.name not in ("login_failure", "api_rate_window")
     }
 
 
@@ -121,7 +122,9 @@ def _rules(app, methods):
 def test_every_state_changing_route_refuses_a_request_without_csrf_token(app_factory, world):
     app = app_factory(WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    rules = _rules(app, STATE_CHANGING)
+    # The JSON API takes no cookie and so needs no CSRF token: a bearer token or nothing.
+    api_rules = [r for r in _rules(app, STATE_CHANGING) if r.endpoint.startswith("api.")]
+    rules = [r for r in _rules(app, STATE_CHANGING) if not r.endpoint.startswith("api.")]
     assert len(rules) >= 15  # the walk really covers the app
     assert {"auth.forgot_password", "auth.reset_password"} <= {r.endpoint for r in rules}
     for as_user in (None, world["organizer"]):
@@ -132,6 +135,13 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(app_fac
             response = client.post(_url(rule, world["args"]), data={"x": "1"})
             assert response.status_code == 400, rule.rule
             assert "The form has expired" in response.get_data(as_text=True)
+    # A logged-in browser's cookie authorizes no API write, JSON or not.
+    before = snapshot()
+    for rule in api_rules:
+        for body in ({"data": {"x": "1"}}, {"json": {}}):
+            response = client.post(_url(rule, world["args"]), **body)
+            assert response.status_code in (401, 415), rule.rule
+    assert api_rules and snapshot() == before
 
 
 def test_no_get_route_changes_state(client, auth, world, app):
