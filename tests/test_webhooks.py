@@ -524,3 +524,51 @@ def test_two_senders_at_once_post_each_delivery_once(app, make, receiver):
     ids = [r["headers"]["X-Studygroup-Delivery"] for r in receiver.requests]
     assert len(ids) == 6 and len(set(ids)) == 6
     assert sum(r.delivered for r in reports) == 6
+
+
+def test_organizer_edits_pauses_and_archives(app, make, client, auth, receiver):
+    organizer = make.user()
+    group = make.group(organizer)
+    webhook = _webhook(group, organizer, receiver.url)
+    auth.login_as(organizer)
+    base = f"/g/{group.slug}/webhooks/{webhook.id}"
+    assert client.get(f"{base}/edit").status_code == 200
+
+    response = client.post(
+        f"{base}/edit",
+        data={
+            "url": receiver.url + "/discord",
+            "events": ["session.cancelled"],
+            "format": "discord",
+            "language": "ja",
+            "gap_days_before": "3",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert webhook.format == WebhookFormat.DISCORD and webhook.events == ["session.cancelled"]
+    assert webhook.gap_days_before == 3 and webhook.url.endswith("/discord")
+    response = client.post(
+        f"{base}/edit",
+        data={"url": receiver.url, "events": [], "format": "json", "gap_days_before": "0"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Choose at least one event." in text and "Enter a number from 1 to 60." in text
+
+    client.post(f"{base}/pause")
+    db.session.expire_all()
+    assert webhook.paused_at is not None and not webhook.paused_for_failing
+    client.post(f"{base}/test", buffered=True)
+    assert receiver.requests == []  # paused: no test event either
+    client.post(f"{base}/resume")
+    client.post(f"{base}/test", buffered=True)
+    [request] = receiver.requests
+    assert request["headers"]["X-Studygroup-Event"] == "test"
+    assert "テストイベント" in receiver.bodies()[0]["content"]  # Discord's shape, in Japanese
+
+    client.post(f"{base}/archive")
+    assert client.get(f"{base}/edit").status_code == 404
+    assert client.post(f"{base}/resume").status_code == 404
+    assert client.get(base).status_code == 200  # its history stays readable
