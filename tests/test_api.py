@@ -315,3 +315,60 @@ def test_language_from_profile_when_no_accept_language(client, world, make):
     en = client.get("/api/v1/groups/nope", headers=bearer(english, "read"))
     ja = client.get("/api/v1/groups/nope", headers=bearer(japanese, "read"))
     assert en.get_json()["error"]["message"] != ja.get_json()["error"]["message"]
+
+
+# --- organizers -----------------------------------------------------------------------------
+
+
+def test_organizer_posts_and_cancels_a_session(client, world):
+    headers = bearer(world["organizer"], "read", "organize")
+    body = {
+        "title": "API meetup",
+        "starts_at": "2031-05-17T10:00:00+09:00",
+        "ends_at": "2031-05-17T12:00:00+09:00",
+    }
+    response = client.post("/api/v1/groups/public-py/sessions", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    session = response.get_json()
+    assert session["starts_at"] in ("2031-05-17T01:00:00Z", "2031-05-17T01:00:00+00:00")
+    assert session["venue"] == "Community hall" and session["roles"]
+    again = client.post("/api/v1/groups/public-py/sessions", json=body, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "same_start"
+
+    cancel = f"/api/v1/groups/public-py/sessions/{session['id']}/cancel"
+    response = client.post(cancel, headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    assert client.post(cancel, headers=headers).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"ends_at": "2031-05-17T09:00:00+09:00"}, "ends_at"),
+        ({"starts_at": "2031-05-17T10:00:00"}, "starts_at"),  # no offset
+        ({"starts_at": "9999-05-17T10:00:00+09:00"}, "starts_at"),
+        ({"title": ""}, "title"),
+    ],
+)
+def test_post_session_bad_fields(client, world, change, field):
+    headers = bearer(world["organizer"], "organize")
+    body = {
+        "title": "API meetup",
+        "starts_at": "2031-05-17T10:00:00+09:00",
+        "ends_at": "2031-05-17T12:00:00+09:00",
+    } | change
+    response = client.post("/api/v1/groups/public-py/sessions", json=body, headers=headers)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_members_and_organize_less_tokens_cannot_organize(client, world):
+    body = {"title": "x", "starts_at": "2031-05-17T10:00:00Z", "ends_at": "2031-05-17T11:00:00Z"}
+    member = bearer(world["member"], "read", "write", "organize")
+    response = client.post("/api/v1/groups/public-py/sessions", json=body, headers=member)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_an_organizer"
+    organizer = bearer(world["organizer"], "read", "write")
+    response = client.post("/api/v1/groups/public-py/sessions", json=body, headers=organizer)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "insufficient_scope"

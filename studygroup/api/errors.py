@@ -82,6 +82,8 @@ def _field_message(error: dict) -> str:
         return _("Give text.")
     if kind.startswith("datetime") or kind.startswith("timezone"):
         return _("Give a date and time in ISO 8601 with its offset.")
+    if kind == "value_error":  # our own validators: dates far from any group's life
+        return _("Give a date between the years 2000 and 2200.")
     if kind == "enum" or kind == "literal_error":
         return _("Choose one of: %(choices)s.", choices=ctx.get("expected", ""))
     return _("This value is not valid.")

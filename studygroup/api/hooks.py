@@ -62,6 +62,11 @@ def _authenticate_and_count():
     g.api_rate_headers = limit.headers()
     if not limit.allowed:
         raise ApiError(429)
+    if request.method in JSON_BODY_METHODS and header is None:
+        # Every write needs a token: said before any field is checked.
+        raise ApiError(
+            401, "missing_token", headers={"WWW-Authenticate": 'Bearer realm="studygroup"'}
+        )
     if request.method == "GET" and header is not None and "read" not in g.api_caller.scopes:
         raise ApiError(403, "insufficient_scope", fields={"scope": "read"})
 

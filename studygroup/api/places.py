@@ -90,7 +90,7 @@ def sign_up_for(slug: str, slot_id: int, json: SignUpBody):
 
 @bp.post("/groups/<slug>/places/<int:place_id>/cancel")
 @spec.validate(resp=write(PlaceOut), tags=["places"], operation_id="cancelPlace", security=BEARER)
-def cancel(slug: str, place_id: int):
+def cancel_a_place(slug: str, place_id: int):
     """Cancel a place (or leave a waitlist, or withdraw a request)
 
     Your own place, until the group's cancel deadline. An organizer's token with the

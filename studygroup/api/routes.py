@@ -1,3 +1,3 @@
 """Importing this attaches the API's hooks and operations to its blueprint."""
 
-from studygroup.api import docs, groups, hooks, me, places, sessions  # noqa: F401
+from studygroup.api import docs, groups, hooks, me, organize, places, sessions  # noqa: F401

@@ -1,10 +1,11 @@
 """The API's shapes. Field names are the glossary's words; times are ISO 8601 in UTC with the
 group's time zone name beside them."""
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -177,6 +178,34 @@ class PlaceOut(BaseModel):
     )
     waitlist_number: int | None = Field(description="Your number in line, when waitlisted")
     message: str = Field(description="What happened, in the caller's language")
+
+
+# --- organizing ---------------------------------------------------------------------------------
+
+# Times far outside a group's life are mistakes (and overflow date arithmetic).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class NewSessionBody(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: AwareDatetime = Field(description="ISO 8601 with its offset")
+    ends_at: AwareDatetime = Field(description="After starts_at, at most 24 hours later")
+    venue: str | None = Field(
+        default=None, max_length=200, description="Default: the group's usual venue"
+    )
+    description: str = Field(default="", max_length=10000)
+    allow_same_start: bool = Field(
+        default=False,
+        description="Post even when the group has a session starting at the same moment",
+    )
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _within_reason(cls, moment: datetime) -> datetime:
+        if not EARLIEST <= moment <= LATEST:
+            raise ValueError("out of range")
+        return moment.astimezone(UTC)
 
 
 # --- me -----------------------------------------------------------------------------------------
