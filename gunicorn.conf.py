@@ -26,6 +26,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker):
+    # create_app() leaves the mappers unconfigured (tests/test_startup.py): configured here,
+    # before the worker takes a request, no visitor waits for them, and the freeze below
+    # covers what configuring builds. (Imported here: the master loads none of the app.)
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
     # The loaded app (modules, templates, mappers: ~170,000 objects) never becomes garbage.
     # Frozen, full collections scan only what requests create: on the city-scale co-worker
     # page the collector's pauses (60-130 ms, one GET in ten) go, and p95 halves

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from flask import url_for
+from werkzeug.routing import IntegerConverter, Map, Rule
 
+from studygroup import DatabaseIdConverter, LinkOnDemandRule
 from studygroup.coworking import network as network_module
 from studygroup.coworking.services import group_network
 from studygroup.extensions import db
@@ -33,15 +36,20 @@ LOADED_ON_FIRST_USE = (
     "icalendar",  # calendar feeds (studygroup/calendar/feeds.py)
 )
 
-_CREATE_APP = """
+# A fresh interpreter builds the app, does `then`, and prints what it has loaded and which
+# mappers are configured.
+_START = """
 import json, sys
 from studygroup import create_app
 create_app()
-print(json.dumps(sorted(sys.modules)))
+{then}
+from studygroup.extensions import db
+configured = [m.class_.__name__ for m in db.Model.registry.mappers if m.configured]
+print(json.dumps({{"modules": sorted(sys.modules), "configured": configured}}))
 """
 
 
-def _modules_after_create_app(tmp_path) -> set[str]:
+def _start(tmp_path, then: str = "") -> dict:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -52,7 +60,7 @@ def _modules_after_create_app(tmp_path) -> set[str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'startup.sqlite3'}",
     }
     out = subprocess.run(
-        [sys.executable, "-c", _CREATE_APP],
+        [sys.executable, "-c", _START.format(then=then)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -60,11 +68,11 @@ def _modules_after_create_app(tmp_path) -> set[str]:
         check=True,
         timeout=60,
     ).stdout
-    return set(json.loads(out.splitlines()[-1]))
+    return json.loads(out.splitlines()[-1])
 
 
 def test_create_app_leaves_heavy_libraries_for_their_first_use(tmp_path):
-    modules = _modules_after_create_app(tmp_path)
+    modules = _start(tmp_path)["modules"]
     assert "studygroup.models" in modules  # the app was built
     loaded = sorted(
         name
@@ -72,6 +80,47 @@ def test_create_app_leaves_heavy_libraries_for_their_first_use(tmp_path):
         if any(m == name or m.startswith(name + ".") for m in modules)
     )
     assert loaded == []
+
+
+def test_create_app_leaves_the_mappers_unconfigured(tmp_path):
+    """Configuring them (relationships, joins: ~40 ms) is for a worker's post_worker_init or
+    the first query, not for every `flask` command. aliased(Model) at import configures them
+    all: build such statements in a cached function (studygroup/calendar/feeds.py) or alias
+    the table (studygroup/introductions/models.py)."""
+    assert _start(tmp_path)["configured"] == []
+
+
+def test_a_gunicorn_worker_configures_the_mappers_before_its_first_request(tmp_path):
+    hook = "import runpy; runpy.run_path('gunicorn.conf.py')['post_worker_init'](None)"
+    configured = _start(tmp_path, then=hook)["configured"]
+    assert {"User", "Group", "StudySession", "Assignment"} <= set(configured)
+
+
+def test_links_are_written_on_first_use_and_are_werkzeugs(app):
+    """Every rule builds the link Werkzeug's own Rule builds, with and without leftover
+    values (url_for's query string), and writes its builder only when first asked."""
+    group_page = next(app.url_map.iter_rules("groups.show"))
+    assert group_page._build_unknown.__name__ == "build_first"  # not written at start-up
+    with app.test_request_context():
+        assert url_for("groups.show", slug="sg", lang="ja") == "/g/sg?lang=ja"
+    assert group_page._build_unknown.__name__ != "build_first"
+
+    werkzeugs = Map(converters={"int": DatabaseIdConverter})
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    assert len(rules) > 100
+    for rule in rules:
+        assert isinstance(rule, LinkOnDemandRule)
+        twin = Rule(rule.rule, endpoint=rule.endpoint, methods=rule.methods, defaults=rule.defaults)
+        werkzeugs.add(twin)
+        values = {
+            name: 7 if isinstance(rule._converters[name], IntegerConverter) else "a b/c"
+            for name in rule.arguments
+        }
+        for leftover in ({}, {"lang": "ja", "next": "/x?y=1"}):
+            for append_unknown in (True, False):
+                built = rule.build({**values, **leftover}, append_unknown=append_unknown)
+                assert built == twin.build({**values, **leftover}, append_unknown=append_unknown)
+                assert built is not None, rule.rule
 
 
 def test_migrations_load_on_first_use(app):

@@ -16,6 +16,7 @@ What every client needs (see shared/ICAL.md):
   would publish members' emails).
 """
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -293,7 +294,10 @@ def _sessions_with_places_of(member_id):
     )
 
 
+@functools.cache
 def _member_version_statements():
+    """Built once, on the first member feed: the hot path only binds values to a compiled
+    statement. Not at import: the aliases would configure every mapper in start-up."""
     member_id = sa.bindparam("member_id")
     in_feed = _in_feeds(_KEPT_AFTER)
 
@@ -333,9 +337,6 @@ def _member_version_statements():
     return own, others
 
 
-_MEMBER_OWN, _MEMBER_OTHERS = _member_version_statements()
-
-
 def member_feed_version(db_session: Session, member: User, *, now: datetime) -> Version:
     """Two aggregate queries: the member's places in the feed (count, id sum, the sequences
     and revisions of their slots, sessions, roles and groups) and everyone else's places in
@@ -343,8 +344,9 @@ def member_feed_version(db_session: Session, member: User, *, now: datetime) -> 
     given up, a session leaving the feed, any edit of a session, role, group or person that
     the feed shows gives a new version."""
     params = {"member_id": member.id, "kept_after": _kept_after(now)}
-    own = db_session.execute(_MEMBER_OWN, params).one()
-    others = db_session.execute(_MEMBER_OTHERS, params).one()
+    own_statement, others_statement = _member_version_statements()
+    own = db_session.execute(own_statement, params).one()
+    others = db_session.execute(others_statement, params).one()
     counted = (*own, *others, member.revision, member.timezone, member.locale)
     return Version(hashlib.sha256(repr(counted).encode()).hexdigest()[:32])
 

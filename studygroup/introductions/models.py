@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, aliased, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from studygroup.auth.models import User
 from studygroup.db import UTCDateTime, utcnow
@@ -146,8 +146,11 @@ class UnsentIntroduction(db.Model):
 def open_for_via() -> sa.ColumnElement[bool]:
     """SQL: a request still waits for the asked member: neither made nor let pass, and both
     its requester and its target still take introductions."""
-    person = aliased(User)  # never correlated with the member the header counts for
-    takes = sa.select(person.id).where(person.accept_introductions.is_(True))
+    # Never correlated with the member the header counts for. The table's alias, not
+    # aliased(User): this runs at import (User.introductions_waiting), and aliasing a mapped
+    # class would configure every mapper there, in each worker's start-up.
+    person = User.__table__.alias("person")
+    takes = sa.select(person.c.id).where(person.c.accept_introductions.is_(True))
     return sa.and_(
         IntroductionRequest.introduction_id.is_(None),
         IntroductionRequest.passed_at.is_(None),
