@@ -11,7 +11,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Visibility
 from studygroup.sessions.models import RoleSlot
-from studygroup.signups.models import Assignment
+from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.signups.services import sign_up
 
 
@@ -183,8 +183,16 @@ def test_member_sees_private_group_and_names(client, world):
     session = client.get(
         f"/api/v1/groups/public-py/sessions/{world['first'].id}", headers=headers
     ).get_json()
-    assert session["roles"][0]["people"] == [{"name": "Mem"}]
+    place_id = session["roles"][0]["people"][0]["place_id"]
+    assert session["roles"][0]["people"] == [
+        {"name": "Mem", "user_id": world["member"].id, "place_id": place_id}
+    ]
     assert session["roles"][0]["waitlisted"] == 0
+    as_member = client.get(
+        f"/api/v1/groups/public-py/sessions/{world['first'].id}",
+        headers=bearer(world["member"], "read"),
+    ).get_json()
+    assert as_member["roles"][0]["people"] == [{"name": "Mem", "user_id": None, "place_id": None}]
 
 
 @pytest.mark.parametrize(
@@ -372,3 +380,56 @@ def test_members_and_organize_less_tokens_cannot_organize(client, world):
     response = client.post("/api/v1/groups/public-py/sessions", json=body, headers=organizer)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "insufficient_scope"
+
+
+def test_organizer_assigns_asking_first_when_full(client, world, make):
+    headers = bearer(world["organizer"], "read", "organize")
+    slot = first_slot(world["first"])
+    url = f"/api/v1/groups/public-py/slots/{slot.id}/assign"
+    for _ in range(slot.headcount):
+        sign_up(db.session, member=make.member(world["public"]), slot=slot, now=utcnow())
+    db.session.commit()
+    body = {"user_id": world["member"].id}
+    asked = client.post(url, json=body, headers=headers)
+    assert asked.status_code == 409, asked.get_json()
+    error = asked.get_json()["error"]
+    assert error["code"] == "ask_first" and error["fields"]["confirm"]
+    done = client.post(url, json=body | {"confirm": error["fields"]["confirm"]}, headers=headers)
+    assert done.status_code == 201 and done.get_json()["status"] == "confirmed"
+    # Organizers see who holds each place, with the ids to act on them.
+    session = client.get(
+        f"/api/v1/groups/public-py/sessions/{world['first'].id}", headers=headers
+    ).get_json()
+    people = session["roles"][0]["people"]
+    assert world["member"].id in [p["user_id"] for p in people]
+    assert all(p["place_id"] for p in people)
+    outsider = client.post(url, json={"user_id": make.user().id}, headers=headers)
+    assert outsider.status_code == 409
+
+
+def test_attendance_only_once_started(client, world, make):
+    headers = bearer(world["organizer"], "organize")
+    slot = first_slot(world["first"])
+    place = sign_up(db.session, member=world["member"], slot=slot, now=utcnow())
+    db.session.commit()
+    url = f"/api/v1/groups/public-py/places/{place.id}/attendance"
+    early = client.post(url, json={"attendance": "worked"}, headers=headers)
+    assert early.status_code == 409
+    bad = client.post(url, json={"attendance": "maybe"}, headers=headers)
+    assert bad.status_code == 422 and "attendance" in bad.get_json()["error"]["fields"]
+    past = make.session(world["public"], day=date.today() - timedelta(days=3), title="Past")
+    past_slot = first_slot(past)
+    db.session.add(
+        Assignment(
+            slot_id=past_slot.id,
+            user_id=world["member"].id,
+            status=AssignmentStatus.CONFIRMED,
+            confirmed_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    held = db.session.scalars(sa.select(Assignment).where(Assignment.slot_id == past_slot.id)).one()
+    url = f"/api/v1/groups/public-py/places/{held.id}/attendance"
+    response = client.post(url, json={"attendance": "no_show"}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["attendance"] == "no_show"

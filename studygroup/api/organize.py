@@ -1,5 +1,6 @@
-"""Organizers' writes: post a session, cancel one. Need the organize scope and organizing
-the group; the same services as the organizer pages, which keep the rules."""
+"""Organizers' writes: post a session, cancel one, assign a member, mark attendance. Need
+the organize scope and organizing the group; the same services as the organizer pages,
+which keep the rules."""
 
 from flask_babel import gettext as _
 
@@ -7,17 +8,26 @@ from studygroup.api import bp, spec
 from studygroup.api.auth import caller, require_scope
 from studygroup.api.errors import ApiError
 from studygroup.api.operations import BEARER, write
-from studygroup.api.places import member_of, refused
-from studygroup.api.present import session_out
+from studygroup.api.places import member_of, refused, slot_in_group
+from studygroup.api.present import place_out, session_out
 from studygroup.api.reads import one_session
-from studygroup.api.schemas import NewSessionBody, SessionOut
+from studygroup.api.schemas import AssignBody, AttendanceBody, NewSessionBody, PlaceOut, SessionOut
 from studygroup.apitokens.models import Scope
+from studygroup.auth.models import User
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import SameStart, cancel_session, create_session
-from studygroup.signups.services import notify_session_change
+from studygroup.signups.models import Assignment, Attendance
+from studygroup.signups.services import (
+    AskFirst,
+    add_helper,
+    assign,
+    notify_session_change,
+    set_attendance,
+)
+from studygroup.templating import role_label
 from studygroup.views import commit_and_send
 
 # The form's field names in the services' refusals, as the API's fields.
@@ -37,7 +47,9 @@ def organizer_of(slug: str) -> tuple[Group, Membership]:
 def _session_answer(group: Group, session_id: int) -> SessionOut:
     me = caller().user
     details = one_session(db.session, group, session_id, viewer=me, is_member=True)
-    return session_out(details.sessions[0], details, viewer_id=me.id, is_member=True)
+    return session_out(
+        details.sessions[0], details, viewer_id=me.id, is_member=True, is_organizer=True
+    )
 
 
 @bp.post("/groups/<slug>/sessions")
@@ -109,3 +121,89 @@ def _tell(session) -> None:
     now = utcnow()
     staff = notify_session_change(db.session, session, changes=(), now=now)
     notify_participants_of_change(db.session, session, changes=(), now=now, already_told=staff)
+
+
+@bp.post("/groups/<slug>/slots/<int:slot_id>/assign")
+@spec.validate(
+    resp=write(PlaceOut, status=201), tags=["organize"], operation_id="assign", security=BEARER
+)
+def assign_member(slug: str, slot_id: int, json: AssignBody):
+    """Assign a member to a role
+
+    Before the session: a confirmed place, asking first (409 ask_first) when the role is
+    full, people wait on its waitlist or the member holds an overlapping role; repeat with
+    `confirm` set to the error's `fields.confirm` to assign anyway. Once it has started: a
+    member who helped without signing up, marked as worked.
+    """
+    organizer = caller().user
+    group, _membership = organizer_of(slug)
+    slot = slot_in_group(group, slot_id)
+    member = db.session.get(User, json.user_id)
+    if member is None:
+        raise ApiError(422, fields={"user_id": _("Only members of the group can be assigned.")})
+    now = utcnow()
+    helper = slot.session.starts_at <= now
+    try:
+        if helper:
+            outcome = add_helper(db.session, organizer=organizer, member=member, slot=slot, now=now)
+        else:
+            outcome = assign(
+                db.session,
+                organizer=organizer,
+                member=member,
+                slot=slot,
+                now=now,
+                confirmed=json.confirm,
+            )
+    except AskFirst as asked:
+        db.session.rollback()
+        raise ApiError(
+            409,
+            "ask_first",
+            _(
+                "Assign %(name)s to %(role)s? The role is full, people wait for it or the "
+                "member holds a role at the same time: send again with confirm to assign anyway.",
+                name=member.display_name,
+                role=role_label(slot.role_type),
+            ),
+            fields={"confirm": asked.concerns.key},
+        ) from None
+    except RuleViolation as violation:
+        raise refused(violation) from None
+    answer = place_out(
+        outcome.place,
+        group=group,
+        waitlist_number=None,
+        message=_("%(name)s is assigned.", name=member.display_name),
+    )
+    commit_and_send()
+    return answer, 201
+
+
+@bp.post("/groups/<slug>/places/<int:place_id>/attendance")
+@spec.validate(
+    resp=write(PlaceOut), tags=["organize"], operation_id="markAttendance", security=BEARER
+)
+def mark_attendance(slug: str, place_id: int, json: AttendanceBody):
+    """Mark attendance of a place
+
+    worked, no_show or unknown, for a confirmed place once the session has started.
+    """
+    organizer = caller().user
+    group, _membership = organizer_of(slug)
+    place = db.session.get(Assignment, place_id)
+    if place is None or place.slot.session.group_id != group.id:
+        raise ApiError(404, message=_("This group has no such place."))
+    try:
+        set_attendance(
+            db.session,
+            organizer=organizer,
+            place=place,
+            attendance=Attendance(json.attendance.value),
+            now=utcnow(),
+        )
+    except RuleViolation as violation:
+        raise refused(violation) from None
+    answer = place_out(place, group=group, waitlist_number=None, message=_("Attendance is saved."))
+    db.session.commit()
+    return answer

@@ -33,6 +33,19 @@ def member_of(slug: str) -> tuple[Group, Membership]:
     return group, membership
 
 
+def slot_in_group(group: Group, slot_id: int) -> RoleSlot:
+    """The role slot if it is in one of `group`'s sessions (404 otherwise), with its session
+    and role type: one statement."""
+    slot = db.session.scalar(
+        sa.select(RoleSlot)
+        .where(RoleSlot.id == slot_id)
+        .options(joinedload(RoleSlot.session), joinedload(RoleSlot.role_type))
+    )
+    if slot is None or slot.session.group_id != group.id:
+        raise ApiError(404, message=_("This group has no such role in a session."))
+    return slot
+
+
 def refused(violation: RuleViolation) -> ApiError:
     """A rule said no: 409, with the rule's own sentence (next to its field, if it has one)."""
     db.session.rollback()
@@ -55,13 +68,7 @@ def sign_up_for(slug: str, slot_id: int, json: SignUpBody):
     """
     member = require_scope(Scope.WRITE)
     group, membership = member_of(slug)
-    slot = db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.id == slot_id)
-        .options(joinedload(RoleSlot.session), joinedload(RoleSlot.role_type))
-    )
-    if slot is None or slot.session.group_id != group.id:
-        raise ApiError(404, message=_("This group has no such role in a session."))
+    slot = slot_in_group(group, slot_id)
     try:
         place = sign_up(
             db.session,

@@ -35,7 +35,12 @@ def group_out(row: GroupRow) -> schemas.GroupOut:
 
 
 def session_out(
-    session: StudySession, details: SessionDetails, *, viewer_id: int | None, is_member: bool
+    session: StudySession,
+    details: SessionDetails,
+    *,
+    viewer_id: int | None,
+    is_member: bool,
+    is_organizer: bool = False,
 ) -> schemas.SessionOut:
     roles = []
     for slot in session.slots:
@@ -52,7 +57,11 @@ def session_out(
                 gap=staffing.gap,
                 requires_approval=slot.role_type.requires_approval,
                 people=[
-                    schemas.PersonOut(name=details.names.get(place.user_id))
+                    schemas.PersonOut(
+                        name=details.names.get(place.user_id),
+                        user_id=place.user_id if is_organizer else None,
+                        place_id=place.id if is_organizer else None,
+                    )
                     for place in staffing.confirmed
                 ]
                 if is_member
@@ -140,5 +149,6 @@ def place_out(place: Assignment, *, group: Group, waitlist_number: int | None, m
         role=role_label(place.slot.role_type),
         status=schemas.PlaceState(place.status.value),
         waitlist_number=waitlist_number,
+        attendance=schemas.AttendanceValue(place.attendance.value),
         message=message,
     )

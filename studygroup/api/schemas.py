@@ -98,6 +98,10 @@ class PlaceStatus(StrEnum):
 
 class PersonOut(BaseModel):
     name: str | None = Field(description="null: a member who chose not to appear by name")
+    user_id: int | None = Field(description="For the group's organizers only (to assign)")
+    place_id: int | None = Field(
+        description="For the group's organizers only (to mark attendance, cancel)"
+    )
 
 
 class MyPlace(BaseModel):
@@ -159,11 +163,18 @@ class SignUpBody(Strict):
     talk_abstract: str = Field(default="", max_length=2000)
 
 
+class AttendanceValue(StrEnum):
+    WORKED = "worked"
+    NO_SHOW = "no_show"
+    UNKNOWN = "unknown"
+
+
 class PlaceState(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     REQUESTED = "requested"
     CANCELLED = "cancelled"
+    DECLINED = "declined"
 
 
 class PlaceOut(BaseModel):
@@ -177,6 +188,7 @@ class PlaceOut(BaseModel):
         "requested: an organizer will answer"
     )
     waitlist_number: int | None = Field(description="Your number in line, when waitlisted")
+    attendance: AttendanceValue
     message: str = Field(description="What happened, in the caller's language")
 
 
@@ -206,6 +218,19 @@ class NewSessionBody(Strict):
         if not EARLIEST <= moment <= LATEST:
             raise ValueError("out of range")
         return moment.astimezone(UTC)
+
+
+class AttendanceBody(Strict):
+    attendance: AttendanceValue
+
+
+class AssignBody(Strict):
+    user_id: int = Field(ge=1, lt=2**31, description="A member of the group")
+    confirm: str | None = Field(
+        default=None,
+        max_length=500,
+        description="After a 409 ask_first: its fields.confirm, to assign anyway",
+    )
 
 
 # --- me -----------------------------------------------------------------------------------------

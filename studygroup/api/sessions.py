@@ -53,7 +53,13 @@ def list_sessions(slug: str, query: SessionsQuery):
     viewer_id = me.id if me is not None else None
     return SessionPage(
         items=[
-            session_out(s, details, viewer_id=viewer_id, is_member=is_member)
+            session_out(
+                s,
+                details,
+                viewer_id=viewer_id,
+                is_member=is_member,
+                is_organizer=is_member and membership.is_organizer,
+            )
             for s in details.sessions
         ],
         **next_page(encode_cursor(last[0].isoformat(), last[1]) if last else None, slug=slug),
@@ -77,4 +83,5 @@ def get_session(slug: str, session_id: int):
         details,
         viewer_id=me.id if me is not None else None,
         is_member=is_member,
+        is_organizer=is_member and membership.is_organizer,
     )
