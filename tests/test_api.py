@@ -433,3 +433,63 @@ def test_attendance_only_once_started(client, world, make):
     response = client.post(url, json={"attendance": "no_show"}, headers=headers)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["attendance"] == "no_show"
+
+
+def test_my_coworkers_pages_with_privacy(client, world, make):
+    past = make.session(world["public"], day=date.today() - timedelta(days=3), title="Past")
+    slot = first_slot(past)
+    others = [make.member(world["public"]) for _ in range(2)]
+    others[1].appear_by_name = False
+    for user in [world["member"], *others]:
+        db.session.add(
+            Assignment(
+                slot_id=slot.id,
+                user_id=user.id,
+                status=AssignmentStatus.CONFIRMED,
+                confirmed_at=utcnow(),
+            )
+        )
+    db.session.commit()
+    headers = bearer(world["member"], "read")
+    first = client.get("/api/v1/me/coworkers?limit=1", headers=headers).get_json()
+    assert len(first["items"]) == 1 and first["next"]
+    second = client.get(first["next"], headers=headers).get_json()
+    names = {first["items"][0]["name"], second["items"][0]["name"]}
+    assert names == {others[0].display_name, None}
+    assert second["next"] is None
+    assert first["items"][0]["sessions"] == 1
+
+
+def test_statements_per_read(client, world, make, count_queries):
+    """Each read costs a fixed number of statements, whatever the list's length: the token
+    (1), the rate-limit count (1), the member (1), then the read's own."""
+    headers = bearer(world["member"], "read")
+    urls = {
+        "/api/v1/groups": 4,
+        "/api/v1/groups/public-py": 5,
+        "/api/v1/groups/public-py/sessions": 8,
+        f"/api/v1/groups/public-py/sessions/{world['first'].id}": 8,
+        "/api/v1/me/schedule": 4,
+        "/api/v1/me/feeds": 4,
+    }
+
+    def statements() -> dict[str, int]:
+        counts = {}
+        for url in urls:
+            client.get(url, headers=headers)  # the token's last-used stamp, once a minute
+            with count_queries() as counted:
+                assert client.get(url, headers=headers).status_code == 200, url
+            counts[url] = counted.count
+        return counts
+
+    few = statements()
+    for n in range(20):
+        group = make.group(name=f"More {n:02}")
+        make.member(group, world["member"])
+        session = make.session(world["public"], day=date.today() + timedelta(days=11 + n))
+        sign_up(db.session, member=world["member"], slot=first_slot(session), now=utcnow())
+    db.session.commit()
+    many = statements()
+    assert few == many, (few, many)
+    for url, most in urls.items():
+        assert many[url] <= most, (url, many[url])

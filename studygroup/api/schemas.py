@@ -278,6 +278,23 @@ class ScheduleOut(BaseModel):
     )
 
 
+class CoworkerOut(BaseModel):
+    name: str | None = Field(description="null: someone who chose not to appear by name")
+    sessions: int = Field(ge=0, description="Sessions worked together")
+    side_by_side: int = Field(
+        ge=0, description="Of those, in the same role or at overlapping times"
+    )
+    first: AwareDatetime
+    last: AwareDatetime
+    roles: dict[str, int] = Field(description="Roles you both held, and how often")
+
+
+class CoworkerPage(BaseModel):
+    items: list[CoworkerOut] = Field(description="Most sessions together first")
+    next_cursor: str | None
+    next: str | None
+
+
 class FeedLink(BaseModel):
     url: str = Field(description="The https URL, for any calendar client")
     webcal: str = Field(description="The same as webcal://, to subscribe in one click")
