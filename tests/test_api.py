@@ -493,3 +493,17 @@ def test_statements_per_read(client, world, make, count_queries):
     assert few == many, (few, many)
     for url, most in urls.items():
         assert many[url] <= most, (url, many[url])
+
+
+def test_i_can_help(client, world, make):
+    headers = bearer(world["member"], "write")
+    url = f"/api/v1/groups/public-py/sessions/{world['first'].id}/can-help"
+    response = client.post(url, json={"note": "until 11:00"}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["can_help"] is True
+    assert client.post(url, json={"note": "x" * 201}, headers=headers).status_code == 422
+    past = make.session(world["public"], day=date.today() - timedelta(days=3), title="Past")
+    late = client.post(
+        f"/api/v1/groups/public-py/sessions/{past.id}/can-help", json={}, headers=headers
+    )
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "refused"

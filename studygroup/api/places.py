@@ -11,13 +11,14 @@ from studygroup.api.errors import ApiError
 from studygroup.api.groups import visible_group
 from studygroup.api.operations import BEARER, write
 from studygroup.api.present import place_out
-from studygroup.api.schemas import PlaceOut, SignUpBody
+from studygroup.api.schemas import CanHelpBody, CanHelpOut, PlaceOut, SignUpBody
 from studygroup.apitokens.models import Scope
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.signups.availability import say_can_help
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.signups.services import cancel_place, sign_up, waitlist_numbers
 from studygroup.templating import role_label
@@ -127,3 +128,41 @@ def cancel_a_place(slug: str, place_id: int):
     answer = place_out(place, group=group, waitlist_number=None, message=message)
     commit_and_send()
     return answer
+
+
+@bp.post("/groups/<slug>/sessions/<int:session_id>/can-help")
+@spec.validate(resp=write(CanHelpOut), tags=["places"], operation_id="sayICanHelp", security=BEARER)
+def say_i_can_help(slug: str, session_id: int, json: CanHelpBody):
+    """Say "I can help" with a session
+
+    For roles the organizers form the team for: any role, or the roles given, with an
+    optional note. Replaces your earlier answer for the session. Needs the write scope.
+    """
+    member = require_scope(Scope.WRITE)
+    group, _membership = member_of(slug)
+    session = db.session.scalar(
+        sa.select(StudySession).where(
+            StudySession.id == session_id, StudySession.group_id == group.id
+        )
+    )
+    if session is None:
+        raise ApiError(404, message=_("This group has no such session."))
+    try:
+        say_can_help(
+            db.session,
+            member=member,
+            session=session,
+            any_role=not json.role_type_ids,
+            role_type_ids=json.role_type_ids,
+            note=json.note,
+            usually=json.usually,
+            now=utcnow(),
+        )
+    except RuleViolation as violation:
+        raise refused(violation) from None
+    db.session.commit()
+    return CanHelpOut(
+        session_id=session_id,
+        can_help=True,
+        message=_("Thank you: the organizers see that you can help."),
+    )

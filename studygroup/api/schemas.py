@@ -169,6 +169,24 @@ class AttendanceValue(StrEnum):
     UNKNOWN = "unknown"
 
 
+class CanHelpBody(Strict):
+    role_type_ids: list[Annotated[int, Field(ge=1, lt=2**31)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The roles you can help with (the session's role_type ids); empty: any",
+    )
+    note: str = Field(default="", max_length=200, description='e.g. "until 11:00"')
+    usually: bool = Field(
+        default=False, description="For a session of a series: usually available for the series"
+    )
+
+
+class CanHelpOut(BaseModel):
+    session_id: int
+    can_help: bool
+    message: str
+
+
 class PlaceState(StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
