@@ -1,6 +1,6 @@
 """The JSON API v1: reads, errors, paging, ETag, language (studygroup.api)."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -507,3 +507,31 @@ def test_i_can_help(client, world, make):
         f"/api/v1/groups/public-py/sessions/{past.id}/can-help", json={}, headers=headers
     )
     assert late.status_code == 409 and late.get_json()["error"]["code"] == "refused"
+
+
+def test_organizer_moves_a_session(client, world):
+    headers = bearer(world["organizer"], "read", "organize")
+    url = f"/api/v1/groups/public-py/sessions/{world['first'].id}"
+    before = client.get(url, headers=headers).get_json()
+    later = datetime.fromisoformat(before["starts_at"]) + timedelta(days=1)
+    response = client.patch(
+        url,
+        json={
+            "starts_at": later.isoformat(),
+            "ends_at": (later + timedelta(hours=2)).isoformat(),
+            "venue": "Room B",
+        },
+        headers=headers,
+    )
+    assert response.status_code == 200, response.get_json()
+    moved = response.get_json()
+    assert datetime.fromisoformat(moved["starts_at"]) == later and moved["venue"] == "Room B"
+    assert moved["title"] == before["title"]
+    shift = datetime.fromisoformat(moved["roles"][0]["starts_at"]) - datetime.fromisoformat(
+        before["roles"][0]["starts_at"]
+    )
+    assert shift == timedelta(days=1)
+    bad = client.patch(url, json={"ends_at": later.isoformat()}, headers=headers)
+    assert bad.status_code == 422 and "ends_at" in bad.get_json()["error"]["fields"]
+    member = bearer(world["member"], "organize")
+    assert client.patch(url, json={"title": "x"}, headers=member).status_code == 403

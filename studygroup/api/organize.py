@@ -1,4 +1,4 @@
-"""Organizers' writes: post a session, cancel one, assign a member, mark attendance. Need
+"""Organizers' writes: post, edit (move) or cancel a session, assign, mark attendance. Need
 the organize scope and organizing the group; the same services as the organizer pages,
 which keep the rules."""
 
@@ -11,14 +11,26 @@ from studygroup.api.operations import BEARER, write
 from studygroup.api.places import member_of, refused, slot_in_group
 from studygroup.api.present import place_out, session_out
 from studygroup.api.reads import one_session
-from studygroup.api.schemas import AssignBody, AttendanceBody, NewSessionBody, PlaceOut, SessionOut
+from studygroup.api.schemas import (
+    AssignBody,
+    AttendanceBody,
+    EditSessionBody,
+    NewSessionBody,
+    PlaceOut,
+    SessionOut,
+)
 from studygroup.apitokens.models import Scope
 from studygroup.auth.models import User
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
 from studygroup.rules import RuleViolation
-from studygroup.sessions.services import SameStart, cancel_session, create_session
+from studygroup.sessions.services import (
+    SameStart,
+    cancel_session,
+    create_session,
+    update_session,
+)
 from studygroup.signups.models import Assignment, Attendance
 from studygroup.signups.services import (
     AskFirst,
@@ -109,18 +121,59 @@ def cancel_a_session(slug: str, session_id: int):
         cancel_session(session, now=utcnow())
     except RuleViolation as violation:
         raise refused(violation) from None
-    _tell(session)
+    _tell(session, ())
     commit_and_send()
     return _session_answer(group, session.id)
 
 
-def _tell(session) -> None:
-    """As the session page's cancel button: the staff, then participants not on staff."""
+def _tell(session, changes: tuple[str, ...]) -> None:
+    """As the session pages do: email the staff, then participants not on staff."""
     from studygroup.participants.services import notify_participants_of_change
 
     now = utcnow()
-    staff = notify_session_change(db.session, session, changes=(), now=now)
-    notify_participants_of_change(db.session, session, changes=(), now=now, already_told=staff)
+    staff = notify_session_change(db.session, session, changes=changes, now=now)
+    notify_participants_of_change(db.session, session, changes=changes, now=now, already_told=staff)
+
+
+@bp.patch("/groups/<slug>/sessions/<int:session_id>")
+@spec.validate(
+    resp=write(SessionOut), tags=["organize"], operation_id="editSession", security=BEARER
+)
+def edit_session(slug: str, session_id: int, json: EditSessionBody):
+    """Edit or move a session
+
+    Only the fields given change. Moving it moves its roles' times with it; a move or a new
+    venue emails everyone on its roles and its participants, as the edit page does.
+    """
+    group, _membership = organizer_of(slug)
+    details = one_session(db.session, group, session_id, viewer=None, is_member=False)
+    if details is None:
+        raise ApiError(404, message=_("This group has no such session."))
+    session = details.sessions[0]
+    try:
+        change = update_session(
+            db.session,
+            session,
+            title=session.title if json.title is None else json.title,
+            starts_at=json.starts_at or session.starts_at,
+            ends_at=json.ends_at or session.ends_at,
+            venue=session.venue if json.venue is None else json.venue,
+            description=session.description if json.description is None else json.description,
+            now=utcnow(),
+            allow_same_start=json.allow_same_start,
+        )
+    except SameStart as same:
+        db.session.rollback()
+        raise ApiError(409, "same_start", str(same.message)) from None
+    except RuleViolation as violation:
+        db.session.rollback()
+        message = str(violation.message)
+        field = FIELD_NAMES.get(violation.field or "", violation.field)
+        raise ApiError(422, fields={field or "body": message}, message=message) from None
+    if change.time or change.venue:
+        _tell(session, tuple(name for name in ("time", "venue") if getattr(change, name)))
+    commit_and_send()
+    return _session_answer(group, session_id)
 
 
 @bp.post("/groups/<slug>/slots/<int:slot_id>/assign")

@@ -251,6 +251,24 @@ class AssignBody(Strict):
     )
 
 
+class EditSessionBody(Strict):
+    """Only the fields given change."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    starts_at: AwareDatetime | None = Field(default=None, description="Moving the session")
+    ends_at: AwareDatetime | None = None
+    venue: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    allow_same_start: bool = False
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _within_reason(cls, moment: datetime | None) -> datetime | None:
+        if moment is None:
+            return None
+        return NewSessionBody._within_reason(moment)
+
+
 # --- me -----------------------------------------------------------------------------------------
 
 
