@@ -535,3 +535,96 @@ def test_organizer_moves_a_session(client, world):
     assert bad.status_code == 422 and "ends_at" in bad.get_json()["error"]["fields"]
     member = bearer(world["member"], "organize")
     assert client.patch(url, json={"title": "x"}, headers=member).status_code == 403
+
+
+def test_organizer_posts_a_series(client, world, count_queries):
+    headers = bearer(world["organizer"], "read", "organize")
+    url = "/api/v1/groups/public-py/series"
+    body = {
+        "title": "Monthly reading",
+        "ordinals": [1, -1],
+        "weekday": "WE",
+        "first_day": "2031-01-01",
+        "months": 3,
+        "start_time": "19:00",
+        "end_time": "21:00",
+    }
+    with count_queries() as counted:
+        response = client.post(url, json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    series = response.get_json()
+    starts = [s["starts_at"][:16] for s in series["sessions"]]
+    # First and last Wednesdays of Jan–Mar 2031, 19:00 in Tokyo = 10:00 UTC.
+    assert starts == [
+        "2031-01-01T10:00",
+        "2031-01-29T10:00",
+        "2031-02-05T10:00",
+        "2031-02-26T10:00",
+        "2031-03-05T10:00",
+        "2031-03-26T10:00",
+    ]
+    assert series["id"] and series["skipped"] == 0
+    assert all(s["roles"] and s["venue"] == "Community hall" for s in series["sessions"])
+    # Whatever the number of dates: the writes grow with them, the answer's reads do not.
+    assert counted.count < 200, counted.count
+    again = client.post(url, json=body | {"months": 4}, headers=headers)
+    assert again.status_code == 201 and again.get_json()["skipped"] == 6
+    assert len(again.get_json()["sessions"]) == 2
+    nothing = client.post(url, json=body, headers=headers)
+    assert nothing.status_code == 409
+    assert nothing.get_json()["error"]["code"] == "nothing_to_post"
+    weekly = client.post(
+        url,
+        json=body | {"pattern": "weekly", "interval": 2, "first_day": "2032-01-05", "months": 1},
+        headers=headers,
+    )
+    assert [s["starts_at"][:10] for s in weekly.get_json()["sessions"]] == [
+        "2032-01-07",
+        "2032-01-21",
+        "2032-02-04",  # a month from 5 January is up to 4 February
+    ]
+    custom = client.post(
+        url,
+        json=body | {"pattern": "custom", "rule": "FREQ=MONTHLY;BYDAY=+2FR", "months": 1},
+        headers=headers,
+    )
+    assert [s["starts_at"][:10] for s in custom.get_json()["sessions"]] == ["2031-01-10"]
+    member = bearer(world["member"], "organize")
+    refused = client.post(url, json=body, headers=member)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "not_an_organizer"
+    assert client.post("/api/v1/groups/nope/series", json=body, headers=member).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"end_time": "18:00"}, "end_time"),
+        ({"start_time": "19:00+09:00"}, "start_time"),
+        ({"start_time": "25:00"}, "start_time"),
+        ({"first_day": "9999-01-01"}, "first_day"),
+        ({"first_day": "soon"}, "first_day"),
+        ({"months": 25}, "months"),
+        ({"ordinals": [5]}, "ordinals.0"),
+        ({"ordinals": []}, "ordinals"),
+        ({"weekday": "XX"}, "weekday"),
+        ({"pattern": "custom"}, "rule"),
+        ({"pattern": "custom", "rule": "FREQ=DAILY"}, "rule"),
+        ({"pattern": "custom", "rule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "rule"),
+        ({"pattern": "weekly", "months": 24}, "months"),  # more than 60 sessions
+    ],
+)
+def test_post_series_bad_fields(client, world, change, field):
+    headers = bearer(world["organizer"], "organize")
+    body = {
+        "title": "Series",
+        "first_day": "2031-01-01",
+        "months": 2,
+        "start_time": "19:00",
+        "end_time": "21:00",
+    } | change
+    response = client.post("/api/v1/groups/public-py/series", json=body, headers=headers)
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["error"]["fields"]
+    assert field in fields, fields
+    assert "not valid" not in fields[field]

@@ -76,12 +76,18 @@ def _field_message(error: dict) -> str:
         return _("Give a number of at most %(limit)s.", limit=ctx.get("le", ctx.get("lt")))
     if kind == "string_too_long":
         return _("At most %(count)s characters.", count=ctx.get("max_length"))
-    if kind == "string_too_short":
+    if kind in ("string_too_short", "too_short"):
         return _("This field is required.")
     if kind.startswith("string"):
         return _("Give text.")
     if kind.startswith("datetime") or kind.startswith("timezone"):
         return _("Give a date and time in ISO 8601 with its offset.")
+    if kind == "time_offset":
+        return _("Give the time without an offset: the group's time zone applies.")
+    if kind.startswith("time"):
+        return _("Give a time as HH:MM.")
+    if kind.startswith("date"):
+        return _("Give a date as YYYY-MM-DD.")
     if kind == "value_error":  # our own validators: dates far from any group's life
         return _("Give a date between the years 2000 and 2200.")
     if kind == "enum" or kind == "literal_error":

@@ -1,7 +1,9 @@
-"""Organizers' writes: post, edit (move) or cancel a session, assign, mark attendance. Need
+"""Organizers' writes: post a session or a series, edit (move) or cancel a session, assign,
+mark attendance. Need
 the organize scope and organizing the group; the same services as the organizer pages,
 which keep the rules."""
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from studygroup.api import bp, spec
@@ -10,13 +12,16 @@ from studygroup.api.errors import ApiError
 from studygroup.api.operations import BEARER, write
 from studygroup.api.places import member_of, refused, slot_in_group
 from studygroup.api.present import place_out, session_out
-from studygroup.api.reads import one_session
+from studygroup.api.reads import one_session, sessions_by_id
 from studygroup.api.schemas import (
     AssignBody,
     AttendanceBody,
     EditSessionBody,
+    NewSeriesBody,
     NewSessionBody,
     PlaceOut,
+    SeriesOut,
+    SeriesPattern,
     SessionOut,
 )
 from studygroup.apitokens.models import Scope
@@ -26,10 +31,15 @@ from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import (
+    NothingToPost,
     SameStart,
     cancel_session,
+    create_series,
     create_session,
+    monthly_rule,
+    plan_series,
     update_session,
+    weekly_rule,
 )
 from studygroup.signups.models import Assignment, Attendance
 from studygroup.signups.services import (
@@ -100,6 +110,75 @@ def post_session(slug: str, json: NewSessionBody):
         raise ApiError(422, fields={field or "body": message}, message=message) from None
     db.session.commit()
     return _session_answer(group, session.id), 201
+
+
+def _series_rule(json: NewSeriesBody) -> str:
+    """The rule the series form builds from the same choices."""
+    if json.pattern is SeriesPattern.MONTHLY:
+        return monthly_rule(set(json.ordinals), json.weekday.value)
+    if json.pattern is SeriesPattern.WEEKLY:
+        return weekly_rule(json.weekday.value, json.interval)
+    if not (json.rule or "").strip():
+        message = _("Write the rule, e.g. FREQ=MONTHLY;BYDAY=-1FR")
+        raise ApiError(422, fields={"rule": message}, message=message)
+    return json.rule.strip()
+
+
+@bp.post("/groups/<slug>/series")
+@spec.validate(
+    resp=write(SeriesOut, status=201), tags=["organize"], operation_id="postSeries", security=BEARER
+)
+def post_series(slug: str, json: NewSeriesBody):
+    """Post a series
+
+    As the series form does: one session per date the rule gives from `first_day` for
+    `months` months, each with a place for each of the group's roles and editable on its own.
+    Dates on which the group already has a session are skipped (`skipped`); when every date
+    has one, 409 nothing_to_post. More dates than the form allows is a 422 on `months`.
+    """
+    group, _membership = organizer_of(slug)
+    rule = _series_rule(json)
+    try:
+        planned = plan_series(
+            rule=rule,
+            first_day=json.first_day,
+            months=json.months,
+            start_time=json.start_time,
+            end_time=json.end_time,
+            tz=group.timezone,
+            limit=current_app.config["SERIES_MAX_SESSIONS"],
+        )
+        sessions = create_series(
+            db.session,
+            group=group,
+            creator=caller().user,
+            title=json.title,
+            rule=rule,
+            planned=planned,
+            venue=group.default_venue if json.venue is None else json.venue,
+            description=json.description,
+            now=utcnow(),
+        )
+    except NothingToPost as nothing:
+        db.session.rollback()
+        raise ApiError(409, "nothing_to_post", str(nothing.message)) from None
+    except RuleViolation as violation:
+        db.session.rollback()
+        message = str(violation.message)
+        field = violation.field or "body"
+        # The monthly and weekly choices build the rule, so its errors belong to the dates.
+        if field == "rule" and json.pattern is not SeriesPattern.CUSTOM:
+            field = "first_day"
+        raise ApiError(422, fields={field: message}, message=message) from None
+    series_id, ids = sessions[0].series_id, [s.id for s in sessions]
+    db.session.commit()
+    me = caller().user
+    details = sessions_by_id(db.session, group, ids, viewer=me, is_member=True)
+    answer = [
+        session_out(s, details, viewer_id=me.id, is_member=True, is_organizer=True)
+        for s in details.sessions
+    ]
+    return SeriesOut(id=series_id, skipped=len(planned) - len(ids), sessions=answer), 201
 
 
 @bp.post("/groups/<slug>/sessions/<int:session_id>/cancel")

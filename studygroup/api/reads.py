@@ -158,3 +158,17 @@ def one_session(
     if session is None:
         return None
     return _session_details(db_session, [session], viewer=viewer, is_member=is_member)
+
+
+def sessions_by_id(
+    db_session: Session, group: Group, ids: list[int], *, viewer: User | None, is_member: bool
+) -> SessionDetails:
+    """Sessions of `group` by id, soonest first, as `upcoming_sessions_page` reads them (a
+    fixed number of statements however many)."""
+    query = (
+        sa.select(StudySession)
+        .where(StudySession.id.in_(ids), StudySession.group_id == group.id)
+        .order_by(StudySession.starts_at, StudySession.id)
+    )
+    sessions = list(db_session.scalars(_with_slots(query)))
+    return _session_details(db_session, sessions, viewer=viewer, is_member=is_member)

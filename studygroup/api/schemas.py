@@ -1,11 +1,12 @@
 """The API's shapes. Field names are the glossary's words; times are ISO 8601 in UTC with the
 group's time zone name beside them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
@@ -267,6 +268,75 @@ class EditSessionBody(Strict):
         if moment is None:
             return None
         return NewSessionBody._within_reason(moment)
+
+
+class SeriesPattern(StrEnum):
+    MONTHLY = "monthly"
+    WEEKLY = "weekly"
+    CUSTOM = "custom"
+
+
+class Weekday(StrEnum):
+    MO = "MO"
+    TU = "TU"
+    WE = "WE"
+    TH = "TH"
+    FR = "FR"
+    SA = "SA"
+    SU = "SU"
+
+
+class NewSeriesBody(Strict):
+    """The series form's choices: the weeks of each month, every n weeks, or an RRULE."""
+
+    title: str = Field(min_length=1, max_length=200)
+    pattern: SeriesPattern = Field(
+        default=SeriesPattern.MONTHLY,
+        description="monthly: on the `ordinals` weeks; weekly: every `interval` weeks; "
+        "custom: the `rule`",
+    )
+    weekday: Weekday = Field(default=Weekday.SA, description="For monthly and weekly")
+    ordinals: list[Literal[1, 2, 3, 4, -1]] = Field(
+        default=[3],
+        min_length=1,
+        max_length=5,
+        description="Monthly: which weeks (1–4, -1 the last)",
+    )
+    interval: int = Field(default=1, ge=1, le=8, description="Weekly: every how many weeks")
+    rule: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Custom only: an RRULE (WEEKLY, MONTHLY or YEARLY), e.g. "
+        "FREQ=MONTHLY;BYDAY=+1WE,+3WE",
+    )
+    first_day: date = Field(description="Sessions are made from this date on")
+    months: int = Field(default=6, ge=1, le=24, description="For how many months")
+    start_time: time = Field(description="Wall-clock time in the group's time zone, no offset")
+    end_time: time = Field(description="After start_time, the same day")
+    venue: str | None = Field(
+        default=None, max_length=200, description="Default: the group's usual venue"
+    )
+    description: str = Field(default="", max_length=10000)
+
+    @field_validator("first_day")
+    @classmethod
+    def _plausible(cls, day: date) -> date:
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise ValueError("out of range")
+        return day
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _wall_clock(cls, at: time) -> time:
+        if at.tzinfo is not None:
+            raise PydanticCustomError("time_offset", "no offset")
+        return at
+
+
+class SeriesOut(BaseModel):
+    id: int
+    skipped: int = Field(ge=0, description="Dates left out: the group had a session then")
+    sessions: list[SessionOut] = Field(description="The sessions posted, soonest first")
 
 
 # --- me -----------------------------------------------------------------------------------------
