@@ -628,3 +628,90 @@ def test_post_series_bad_fields(client, world, change, field):
     fields = response.get_json()["error"]["fields"]
     assert field in fields, fields
     assert "not valid" not in fields[field]
+
+
+def slots_by_key(session) -> dict[str, RoleSlot]:
+    return {
+        s.role_type.key: s
+        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
+    }
+
+
+def test_organizer_moves_a_member_between_roles(client, world, make):
+    headers = bearer(world["organizer"], "organize")
+    slots = slots_by_key(world["first"])
+    setup, reception = slots["setup"], slots["reception"]
+    place = sign_up(db.session, member=world["member"], slot=setup, now=utcnow())
+    others = [make.member(world["public"]) for _ in range(setup.headcount)]
+    for other in others:  # the last one waits for setup
+        sign_up(db.session, member=other, slot=setup, now=utcnow())
+    db.session.commit()
+
+    def move_url(session, place_id: int) -> str:
+        return f"/api/v1/groups/public-py/sessions/{session.id}/places/{place_id}/move"
+
+    url = move_url(world["first"], place.id)
+    response = client.post(url, json={"to_slot_id": reception.id}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    moved = response.get_json()
+    assert moved["slot_id"] == reception.id and moved["status"] == "confirmed"
+    assert moved["place_id"] != place.id and "moved up" in moved["message"]
+    waiting = db.session.scalars(
+        sa.select(Assignment).where(Assignment.user_id == others[-1].id)
+    ).one()
+    assert waiting.status == AssignmentStatus.CONFIRMED  # took the place left behind
+    # The old place is cancelled now; moving it again is refused with the rule's sentence.
+    again = client.post(url, json={"to_slot_id": setup.id}, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "refused"
+    # A role of another session, a place of another session, another member's token.
+    other_slot = first_slot(world["second"])
+    new_url = move_url(world["first"], moved["place_id"])
+    away = client.post(new_url, json={"to_slot_id": other_slot.id}, headers=headers)
+    assert away.status_code == 409
+    wrong = move_url(world["second"], moved["place_id"])
+    assert client.post(wrong, json={"to_slot_id": setup.id}, headers=headers).status_code == 404
+    member = bearer(world["member"], "organize")
+    assert client.post(new_url, json={"to_slot_id": setup.id}, headers=member).status_code == 403
+    # Into a full role: asked first, then moved with the confirm.
+    full = client.post(new_url, json={"to_slot_id": setup.id}, headers=headers)
+    assert full.status_code == 409, full.get_json()
+    error = full.get_json()["error"]
+    assert error["code"] == "ask_first" and error["fields"]["confirm"]
+    done = client.post(
+        new_url,
+        json={"to_slot_id": setup.id, "confirm": error["fields"]["confirm"]},
+        headers=headers,
+    )
+    assert done.status_code == 200 and done.get_json()["slot_id"] == setup.id
+
+
+def test_organizer_approves_and_declines_requests(client, world, make):
+    headers = bearer(world["organizer"], "organize")
+    speaker = slots_by_key(world["first"])["speaker"]
+    talks = [
+        sign_up(db.session, member=m, slot=speaker, now=utcnow(), talk_title=f"Talk {n}")
+        for n, m in enumerate([world["member"], make.member(world["public"])])
+    ]
+    db.session.commit()
+    assert all(t.status == AssignmentStatus.REQUESTED for t in talks)
+    approve = f"/api/v1/groups/public-py/places/{talks[0].id}/approve"
+    member = bearer(world["member"], "organize")
+    assert client.post(approve, json={}, headers=member).status_code == 403
+    response = client.post(approve, json={}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "confirmed"
+    assert "Talk 0" in response.get_json()["message"]
+    assert client.post(approve, json={}, headers=headers).status_code == 409  # answered
+    decline = f"/api/v1/groups/public-py/places/{talks[1].id}/decline"
+    response = client.post(decline, json={}, headers=headers)
+    assert response.status_code == 200 and response.get_json()["status"] == "declined"
+    hidden = sign_up(
+        db.session,
+        member=world["organizer"],
+        slot=slots_by_key(make.session(world["private"]))["speaker"],
+        now=utcnow(),
+        talk_title="Elsewhere",
+    )
+    db.session.commit()
+    elsewhere = f"/api/v1/groups/public-py/places/{hidden.id}/approve"
+    assert client.post(elsewhere, json={}, headers=headers).status_code == 404

@@ -1,5 +1,5 @@
 """Organizers' writes: post a session or a series, edit (move) or cancel a session, assign,
-mark attendance. Need
+move a member to another role, answer requests, mark attendance. Need
 the organize scope and organizing the group; the same services as the organizer pages,
 which keep the rules."""
 
@@ -14,9 +14,11 @@ from studygroup.api.places import member_of, refused, slot_in_group
 from studygroup.api.present import place_out, session_out
 from studygroup.api.reads import one_session, sessions_by_id
 from studygroup.api.schemas import (
+    AnswerBody,
     AssignBody,
     AttendanceBody,
     EditSessionBody,
+    MoveBody,
     NewSeriesBody,
     NewSessionBody,
     PlaceOut,
@@ -45,12 +47,14 @@ from studygroup.signups.models import Assignment, Attendance
 from studygroup.signups.services import (
     AskFirst,
     add_helper,
+    answer_request,
     assign,
+    move_place,
     notify_session_change,
     set_attendance,
 )
 from studygroup.templating import role_label
-from studygroup.views import commit_and_send
+from studygroup.views import commit_and_send, moved_up_message
 
 # The form's field names in the services' refusals, as the API's fields.
 FIELD_NAMES = {"end_time": "ends_at", "start_time": "starts_at", "day": "starts_at"}
@@ -339,3 +343,126 @@ def mark_attendance(slug: str, place_id: int, json: AttendanceBody):
     answer = place_out(place, group=group, waitlist_number=None, message=_("Attendance is saved."))
     db.session.commit()
     return answer
+
+
+def _place_of(group: Group, place_id: int, session_id: int | None = None) -> Assignment:
+    place = db.session.get(Assignment, place_id)
+    if (
+        place is None
+        or place.slot.session.group_id != group.id
+        or (session_id is not None and place.slot.session_id != session_id)
+    ):
+        raise ApiError(404, message=_("This group has no such place."))
+    return place
+
+
+def _ask_first(asked: AskFirst, question: str) -> ApiError:
+    db.session.rollback()
+    return ApiError(
+        409,
+        "ask_first",
+        _("%(question)s Send again with confirm to go ahead anyway.", question=question),
+        fields={"confirm": asked.concerns.key},
+    )
+
+
+@bp.post("/groups/<slug>/sessions/<int:session_id>/places/<int:place_id>/move")
+@spec.validate(resp=write(PlaceOut), tags=["organize"], operation_id="movePlace", security=BEARER)
+def move_a_place(slug: str, session_id: int, place_id: int, json: MoveBody):
+    """Move a member to another role
+
+    Of the same session, confirmed there, as the staffing page's move: asks first (409
+    ask_first) as assigning does; the place they leave goes to the first on its waitlist.
+    The answer is the member's new place.
+    """
+    organizer = caller().user
+    group, _membership = organizer_of(slug)
+    place = _place_of(group, place_id, session_id)
+    to_slot = slot_in_group(group, json.to_slot_id)
+    name, old = place.user.display_name, role_label(place.slot.role_type)
+    new = role_label(to_slot.role_type)
+    try:
+        outcome = move_place(
+            db.session,
+            organizer=organizer,
+            place=place,
+            to_slot=to_slot,
+            now=utcnow(),
+            confirmed=json.confirm,
+        )
+    except AskFirst as asked:
+        question = _("Move %(name)s from %(old)s to %(new)s?", name=name, old=old, new=new)
+        raise _ask_first(asked, question) from None
+    except RuleViolation as violation:
+        raise refused(violation) from None
+    message = " ".join(
+        [
+            _("%(name)s is moved from %(old)s to %(new)s.", name=name, old=old, new=new),
+            *(moved_up_message(p) for p in outcome.promoted),
+        ]
+    )
+    answer = place_out(outcome.place, group=group, waitlist_number=None, message=message)
+    commit_and_send()
+    return answer
+
+
+def _answer(slug: str, place_id: int, json: AnswerBody, *, approve: bool) -> PlaceOut:
+    organizer = caller().user
+    group, _membership = organizer_of(slug)
+    place = _place_of(group, place_id)
+    name, role, talk = place.user.display_name, role_label(place.slot.role_type), place.talk_title
+    try:
+        outcome = answer_request(
+            db.session,
+            organizer=organizer,
+            place=place,
+            approve=approve,
+            now=utcnow(),
+            confirmed=json.confirm,
+        )
+    except AskFirst as asked:
+        question = _("Approve %(name)s's request for %(role)s?", name=name, role=role)
+        raise _ask_first(asked, question) from None
+    except RuleViolation as violation:
+        raise refused(violation) from None
+    if approve:
+        message = (
+            _("%(name)s's talk “%(title)s” is approved.", name=name, title=talk)
+            if talk
+            else _("%(name)s's request for %(role)s is approved.", name=name, role=role)
+        )
+    else:
+        message = (
+            _("%(name)s's talk “%(title)s” is declined.", name=name, title=talk)
+            if talk
+            else _("%(name)s's request for %(role)s is declined.", name=name, role=role)
+        )
+    answer = place_out(outcome.place, group=group, waitlist_number=None, message=message)
+    commit_and_send()
+    return answer
+
+
+@bp.post("/groups/<slug>/places/<int:place_id>/approve")
+@spec.validate(
+    resp=write(PlaceOut), tags=["organize"], operation_id="approveRequest", security=BEARER
+)
+def approve_request(slug: str, place_id: int, json: AnswerBody):
+    """Approve a request
+
+    A talk, or a member over the no-show limit, as the staffing page's approve: the place is
+    confirmed. Asks first (409 ask_first) when the role is full, people wait for it or the
+    member holds an overlapping role.
+    """
+    return _answer(slug, place_id, json, approve=True)
+
+
+@bp.post("/groups/<slug>/places/<int:place_id>/decline")
+@spec.validate(
+    resp=write(PlaceOut), tags=["organize"], operation_id="declineRequest", security=BEARER
+)
+def decline_request(slug: str, place_id: int, json: AnswerBody):
+    """Decline a request
+
+    As the staffing page's decline; the member hears of it by email.
+    """
+    return _answer(slug, place_id, json, approve=False)

@@ -252,6 +252,23 @@ class AssignBody(Strict):
     )
 
 
+class MoveBody(Strict):
+    to_slot_id: int = Field(ge=1, lt=2**31, description="Another role of the same session")
+    confirm: str | None = Field(
+        default=None,
+        max_length=500,
+        description="After a 409 ask_first: its fields.confirm, to move anyway",
+    )
+
+
+class AnswerBody(Strict):
+    confirm: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Approving, after a 409 ask_first: its fields.confirm, to approve anyway",
+    )
+
+
 class EditSessionBody(Strict):
     """Only the fields given change."""
 
