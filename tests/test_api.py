@@ -565,8 +565,8 @@ def test_organizer_posts_a_series(client, world, count_queries):
     ]
     assert series["id"] and series["skipped"] == 0
     assert all(s["roles"] and s["venue"] == "Community hall" for s in series["sessions"])
-    # Whatever the number of dates: the writes grow with them, the answer's reads do not.
-    assert counted.count < 200, counted.count
+    # 42 measured for 6 sessions: the writes grow with the dates, the answer's reads do not.
+    assert counted.count <= 45, counted.count
     again = client.post(url, json=body | {"months": 4}, headers=headers)
     assert again.status_code == 201 and again.get_json()["skipped"] == 6
     assert len(again.get_json()["sessions"]) == 2
