@@ -33,6 +33,7 @@ def test_a_token_is_made_and_shown_once(app, client, auth, make):
     auth.login_as(user)
     page = client.get("/profile/tokens").get_data(as_text=True)
     assert "You have no API tokens yet." in page
+    assert 'href="/api/v1/docs"' in page  # the reference is reachable from here
     assert 'value="organize"' not in page  # organizes no group
 
     response = _make(client, scopes=["read", "write"], expiry="30")
