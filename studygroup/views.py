@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
+from studygroup.signups.models import AssignmentStatus
+from studygroup.templating import role_label
 
 
 def commit_unless_duplicate() -> bool:
@@ -71,6 +73,17 @@ def told_by_email(done: str, member, kind: str | None) -> str:
     if kind and wants_email(member, kind):
         return _("%(done)s %(name)s is told by email.", done=done, name=member.display_name)
     return done
+
+
+def signed_up_message(place, role_type) -> str:
+    """What a member is told after signing up (page and API alike), by where the place landed."""
+    if place.status == AssignmentStatus.CONFIRMED:
+        return _("You are signed up as %(role)s. Thank you!", role=role_label(role_type))
+    if place.status == AssignmentStatus.WAITLISTED:
+        return _(
+            "The role is full: you are on the waitlist. We will email you if a place frees up."
+        )
+    return _("Your request is sent. An organizer will answer it.")
 
 
 def moved_up_message(place) -> str:

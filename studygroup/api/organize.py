@@ -104,16 +104,21 @@ def post_session(slug: str, json: NewSessionBody):
             now=utcnow(),
             allow_same_start=json.allow_same_start,
         )
-    except SameStart as same:
+    except RuleViolation as refusal:  # SameStart included
         db.session.rollback()
-        raise ApiError(409, "same_start", str(same.message)) from None
-    except RuleViolation as violation:
-        db.session.rollback()
-        message = str(violation.message)
-        field = FIELD_NAMES.get(violation.field or "", violation.field)
-        raise ApiError(422, fields={field or "body": message}, message=message) from None
+        raise _session_refused(refusal) from None
     db.session.commit()
     return _session_answer(group, session.id), 201
+
+
+def _session_refused(refusal: RuleViolation) -> ApiError:
+    """A session's times or fields refused (posting or editing): another session starting then
+    is a 409 to confirm; a rule is a 422 on the field it names."""
+    if isinstance(refusal, SameStart):
+        return ApiError(409, "same_start", str(refusal.message))
+    message = str(refusal.message)
+    field = FIELD_NAMES.get(refusal.field or "", refusal.field)
+    return ApiError(422, fields={field or "body": message}, message=message)
 
 
 def _series_rule(json: NewSeriesBody) -> str:
@@ -245,14 +250,9 @@ def edit_session(slug: str, session_id: int, json: EditSessionBody):
             now=utcnow(),
             allow_same_start=json.allow_same_start,
         )
-    except SameStart as same:
+    except RuleViolation as refusal:  # SameStart included
         db.session.rollback()
-        raise ApiError(409, "same_start", str(same.message)) from None
-    except RuleViolation as violation:
-        db.session.rollback()
-        message = str(violation.message)
-        field = FIELD_NAMES.get(violation.field or "", violation.field)
-        raise ApiError(422, fields={field or "body": message}, message=message) from None
+        raise _session_refused(refusal) from None
     if change.time or change.venue:
         _tell(session, tuple(name for name in ("time", "venue") if getattr(change, name)))
     commit_and_send()

@@ -22,7 +22,7 @@ from studygroup.signups.availability import say_can_help
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.signups.services import cancel_place, sign_up, waitlist_numbers
 from studygroup.templating import role_label
-from studygroup.views import commit_and_send
+from studygroup.views import commit_and_send, signed_up_message
 
 
 def member_of(slug: str) -> tuple[Group, Membership]:
@@ -82,14 +82,7 @@ def sign_up_for(slug: str, slot_id: int, json: SignUpBody):
         )
     except RuleViolation as violation:
         raise refused(violation) from None
-    if place.status == AssignmentStatus.CONFIRMED:
-        message = _("You are signed up as %(role)s. Thank you!", role=role_label(slot.role_type))
-    elif place.status == AssignmentStatus.WAITLISTED:
-        message = _(
-            "The role is full: you are on the waitlist. We will email you if a place frees up."
-        )
-    else:
-        message = _("Your request is sent. An organizer will answer it.")
+    message = signed_up_message(place, slot.role_type)
     number = waitlist_numbers(db.session, [place]).get(place.id)
     answer = place_out(place, group=group, waitlist_number=number, message=message)
     commit_and_send()

@@ -74,6 +74,7 @@ from studygroup.views import (
     commit_and_send,
     moved_up_message,
     send_after_commit,
+    signed_up_message,
     told_by_email,
 )
 
@@ -161,14 +162,7 @@ def sign_up_for(group: Group, membership: Membership, slot_id: int):
 
 def _signed_up(group: Group, slot: RoleSlot, place: Assignment):
     # The message and the way back are made before the commit, which expires what they read.
-    if place.status == AssignmentStatus.CONFIRMED:
-        message = _("You are signed up as %(role)s. Thank you!", role=role_label(slot.role_type))
-    elif place.status == AssignmentStatus.WAITLISTED:
-        message = _(
-            "The role is full: you are on the waitlist. We will email you if a place frees up."
-        )
-    else:
-        message = _("Your request is sent. An organizer will answer it.")
+    message = signed_up_message(place, slot.role_type)
     back = _back_to_session(group, slot.session_id)
     commit_and_send()
     flash(message, "success")
