@@ -1,10 +1,8 @@
-"""Security headers, safe redirects and access decorators."""
+"""Security headers, safe redirects and the client's address."""
 
-from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
-from flask_login import current_user
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 CSP = (
@@ -69,15 +67,3 @@ def return_path() -> str | None:
 
 def client_address() -> str:
     return request.remote_addr or "unknown"
-
-
-def login_required_404(view):
-    """Like login_required, for views whose very existence is private."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped

@@ -3,7 +3,7 @@
 from functools import cache, wraps
 
 import sqlalchemy as sa
-from flask import abort, g, has_request_context, request
+from flask import abort, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.orm import Load
 
@@ -103,7 +103,6 @@ def group_view(*, organizer: bool = False, member: bool = False):
                     abort(403)
                 if member and not (membership and membership.is_active):
                     abort(403)
-            g.group, g.membership = group, membership
             return view(group=group, membership=membership, **kwargs)
 
         wrapped.organizer_only = organizer  # read by the access test that walks the URL map
