@@ -39,8 +39,8 @@ from flask_migrate import upgrade  # noqa: E402
 
 from bench.feeds import database  # noqa: E402
 from studygroup.extensions import db  # noqa: E402
+from studygroup.mail.delivery import deliver  # noqa: E402
 from studygroup.mail.models import EmailStatus, OutboundEmail  # noqa: E402
-from studygroup.mail.services import deliver  # noqa: E402
 from studygroup.signups.reminders import claim_reminders  # noqa: E402
 from tests.conftest import _empty_all_tables, make_test_app  # noqa: E402
 from tests.factories import Factories  # noqa: E402

@@ -27,7 +27,7 @@ def commit_and_send() -> None:
     """Commit the change, then send the emails it queued. A failed send is logged and left
     in the outbox for `send-reminders` to retry; it never undoes the change."""
     from studygroup.db import utcnow
-    from studygroup.mail.services import claim_queued
+    from studygroup.mail.delivery import claim_queued
 
     claim_queued(db.session, now=utcnow())
     db.session.commit()
@@ -39,7 +39,7 @@ def send_after_commit() -> None:
     change queues are then written claimed for that send, which saves the claim's statement
     (`claim_on_insert`)."""
     from studygroup.db import utcnow
-    from studygroup.mail.services import claim_on_insert
+    from studygroup.mail.delivery import claim_on_insert
 
     claim_on_insert(db.session, now=utcnow())
 
@@ -47,7 +47,7 @@ def send_after_commit() -> None:
 def send_committed_emails() -> None:
     """Send the emails the committed change queued (see `commit_and_send`)."""
     from studygroup.db import utcnow
-    from studygroup.mail.services import send_queued
+    from studygroup.mail.delivery import send_queued
 
     try:
         send_queued(db.session, now=utcnow())

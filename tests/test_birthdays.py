@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from studygroup.coworking.services import coworkers_of
 from studygroup.extensions import db
+from studygroup.mail.delivery import deliver
 from studygroup.mail.models import OutboundEmail
-from studygroup.mail.services import deliver
 from studygroup.relationships.birthdays import (
     birthdays_this_week,
     claim_birthday_digests,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.groups.models import JoinPolicy
 from studygroup.groups.services import join_group
-from studygroup.mail.services import send_queued
+from studygroup.mail.delivery import send_queued
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign, sign_up
 from tests import factories

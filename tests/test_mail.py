@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from studygroup.extensions import db
+from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.mail.services import deliver
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment
 from studygroup.signups.reminders import claim_reminders
@@ -277,7 +277,7 @@ def test_holding_the_session_after_all_is_emailed(client, auth, make, smtp_serve
 
 def test_every_kind_fits_the_outbox_column():
     """SQLite does not hold a string to its length; PostgreSQL refuses a longer kind (a 500)."""
-    from studygroup.mail.services import MESSAGES
+    from studygroup.mail.kinds import MESSAGES
 
     length = OutboundEmail.__table__.c.kind.type.length
     assert [kind for kind in MESSAGES if len(kind) > length] == []

@@ -15,8 +15,8 @@ from flask_migrate import upgrade
 from studygroup.auth.models import User
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole, Membership, MembershipStatus
+from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.mail.services import deliver
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
 from tests.conftest import ReceivedMail, _free_port

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from PIL import Image
 
 from studygroup.extensions import db
+from studygroup.mail.delivery import deliver
 from studygroup.mail.models import OutboundEmail
-from studygroup.mail.services import deliver
 from studygroup.participants.codes import qr_png
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.participants.services import register

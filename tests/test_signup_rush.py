@@ -114,7 +114,7 @@ def test_only_the_outbox_commits_without_waiting_for_the_disk(client, auth, make
 def test_a_claimed_email_whose_sender_never_ran_goes_with_the_next_run(app, make):
     from datetime import UTC, datetime
 
-    from studygroup.mail.services import claim_queued, deliver
+    from studygroup.mail.delivery import claim_queued, deliver
     from studygroup.signups.services import sign_up
 
     group = make.group()
@@ -155,7 +155,7 @@ def test_the_sign_up_email_is_written_claimed_and_sent_with_one_update(
 def test_an_email_written_claimed_then_rolled_back_is_never_sent(app, make, smtp_server):
     from datetime import UTC, datetime
 
-    from studygroup.mail.services import claim_on_insert, claim_queued, send_queued
+    from studygroup.mail.delivery import claim_on_insert, claim_queued, send_queued
     from studygroup.signups.services import sign_up
 
     group = make.group()
@@ -175,7 +175,7 @@ def test_an_email_written_claimed_then_rolled_back_is_never_sent(app, make, smtp
 def test_an_email_written_claimed_whose_sender_never_ran_goes_with_the_next_run(app, make):
     from datetime import UTC, datetime
 
-    from studygroup.mail.services import claim_on_insert, claim_queued, deliver
+    from studygroup.mail.delivery import claim_on_insert, claim_queued, deliver
     from studygroup.signups.services import sign_up
 
     group = make.group()

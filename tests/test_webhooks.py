@@ -250,7 +250,7 @@ def test_failing_for_three_days_pauses_and_tells_the_organizers(
     deliver_due(db.session, now=t0 + timedelta(days=1))  # retried, still failing
     paused = pause_failing(db.session, now=t0 + timedelta(days=3, minutes=1))
     db.session.commit()
-    from studygroup.mail.services import deliver
+    from studygroup.mail.delivery import deliver
 
     deliver(db.session, now=_now())
 

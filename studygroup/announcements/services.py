@@ -313,7 +313,7 @@ def render_announcement(
     """The email's subject and body as `reader` gets it, in their language (the frame) with
     their language's version of the text. For the email and the preview alike."""
     from studygroup.i18n import format_datetime, locale_of
-    from studygroup.mail.services import MESSAGES
+    from studygroup.mail.kinds import MESSAGES
     from studygroup.urls import external_url
 
     subject_text, intro, _setting = MESSAGES["announcement"]

@@ -49,7 +49,7 @@ from studygroup.i18n import (
     visitor_locale,
 )
 from studygroup.logging import security_event
-from studygroup.mail.services import deliver
+from studygroup.mail.delivery import deliver
 from studygroup.security import client_address, return_path
 from studygroup.views import commit_unless_duplicate
 

@@ -191,7 +191,7 @@ def send_birthday_digest_command() -> None:
     from studygroup.coworking.ties import advance_ties
     from studygroup.db import utcnow
     from studygroup.extensions import db
-    from studygroup.mail.services import deliver
+    from studygroup.mail.delivery import deliver
 
     now = utcnow()
     advance_ties(db.session, now=now)  # the co-worker query then counts nothing live

@@ -11,7 +11,8 @@ from flask.cli import with_appcontext
 from studygroup.auth.throttle import forget_old_attempts
 from studygroup.db import utcnow
 from studygroup.extensions import db
-from studygroup.mail.services import claim_in_chunks, compose_email, deliver
+from studygroup.mail.delivery import deliver
+from studygroup.mail.services import claim_in_chunks, compose_email
 from studygroup.signups.services import due_reminders, reminder_key
 
 

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from studygroup.auth.models import User
 from studygroup.groups.models import Group
 from studygroup.groups.services import organizers_of
+from studygroup.mail.kinds import MESSAGES
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.mail.services import MESSAGES, wants_email
+from studygroup.mail.services import wants_email
 from studygroup.sessions.models import SessionStatus, StudySession
 from studygroup.sessions.services import get_session
 from studygroup.signups.forming import Team, has_formed_roles, suggested_team
@@ -141,7 +142,7 @@ def send_team_suggestions_command() -> None:
 
     from studygroup.db import utcnow
     from studygroup.extensions import db
-    from studygroup.mail.services import deliver
+    from studygroup.mail.delivery import deliver
 
     claimed = claim_team_suggestions(db.session, now=utcnow())
     report = deliver(db.session, now=utcnow(), budget=current_app.config["MAIL_RUN_BUDGET_SECONDS"])

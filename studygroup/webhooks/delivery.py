@@ -258,7 +258,7 @@ def send_webhooks_command() -> None:
     """Queue "a role still has gaps" events, post every due delivery within
     WEBHOOK_RUN_BUDGET_SECONDS, pause webhooks failing for days (telling their organizers).
     Run by cron every minute."""
-    from studygroup.mail.services import claim_queued, send_queued
+    from studygroup.mail.delivery import claim_queued, send_queued
     from studygroup.webhooks.services import queue_gap_events
 
     now = utcnow()
