@@ -163,10 +163,6 @@ def group_feed_head(
     return GroupFeedHead(group_id, visibility == Visibility.PUBLIC, Version(key))
 
 
-def group_feed_version(db_session: Session, group: Group, *, now: datetime) -> Version:
-    return group_feed_head(db_session, now=now, by="id", value=group.id).version
-
-
 def group_feed_sessions(db_session: Session, group: Group, *, now: datetime) -> list[StudySession]:
     """Every session of the group, but cancelled ones more than 30 days past."""
     return list(
