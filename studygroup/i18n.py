@@ -1,4 +1,5 @@
-"""Language and time formatting. Dates always go through Babel, in the group's zone."""
+"""Language and time formatting. Dates always go through Babel, in the group's zone; built-in role
+names in the reader's language."""
 
 import re
 from datetime import datetime
@@ -8,6 +9,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from studygroup.db import unreachable_in_this_request
@@ -180,3 +182,21 @@ def parentheses(text: str) -> tuple[str, str]:
     if str(get_locale()) == "ja" and JAPANESE_TEXT.search(text):
         return "（", "）"
     return "(", ")"
+
+
+BUILT_IN_ROLE_NAMES = {
+    "setup": _l("Setup"),
+    "reception": _l("Reception"),
+    "speaker": _l("Speaker"),
+}
+
+
+def role_label(role_type) -> str:
+    """A renamed role shows its name; a built-in one shows in the reader's language."""
+    return role_label_of(role_type.key, role_type.name)
+
+
+def role_label_of(key: str | None, name: str) -> str:
+    if name:
+        return name
+    return str(BUILT_IN_ROLE_NAMES.get(key or "", key or "?"))

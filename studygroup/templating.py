@@ -13,24 +13,6 @@ from studygroup.security import return_path
 from studygroup.urls import page_url
 from studygroup.zones import zone_name
 
-BUILT_IN_ROLE_NAMES = {
-    "setup": _l("Setup"),
-    "reception": _l("Reception"),
-    "speaker": _l("Speaker"),
-}
-
-
-def role_label(role_type) -> str:
-    """A renamed role shows its name; a built-in one shows in the reader's language."""
-    return role_label_of(role_type.key, role_type.name)
-
-
-def role_label_of(key: str | None, name: str) -> str:
-    if name:
-        return name
-    return str(BUILT_IN_ROLE_NAMES.get(key or "", key or "?"))
-
-
 SESSION_STATUS_NAMES = {
     "scheduled": _l("Scheduled"),
     "cancelled": _l("Cancelled"),
@@ -120,7 +102,7 @@ def register(app: Flask) -> None:
     # every `{{ ... }}` of every template turns lazy strings into text before escaping.
     app.jinja_env.finalize = as_text
     app.session_interface.serializer = _SessionSerializer()  # type: ignore[attr-defined]
-    app.jinja_env.filters["role_label"] = role_label
+    app.jinja_env.filters["role_label"] = i18n.role_label
     app.jinja_env.filters["parens"] = _parens
     app.jinja_env.globals.update(
         session_status_label=session_status_label,

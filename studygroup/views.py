@@ -5,9 +5,9 @@ from flask import current_app, flash
 from flask_babel import gettext as _
 
 from studygroup.extensions import db
+from studygroup.i18n import role_label
 from studygroup.rules import RuleViolation
 from studygroup.signups.models import AssignmentStatus
-from studygroup.templating import role_label
 
 
 def commit_unless_duplicate() -> bool:

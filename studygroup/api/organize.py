@@ -31,6 +31,7 @@ from studygroup.auth.models import User
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import role_label
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import (
     NothingToPost,
@@ -53,7 +54,6 @@ from studygroup.signups.services import (
     notify_session_change,
     set_attendance,
 )
-from studygroup.templating import role_label
 from studygroup.views import commit_and_send, moved_up_message
 
 # The form's field names in the services' refusals, as the API's fields.

@@ -6,10 +6,10 @@ from studygroup.api import schemas
 from studygroup.api.reads import GroupRow, SessionDetails
 from studygroup.calendar.links import Subscription
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import role_label
 from studygroup.sessions.models import StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.schedule import ComingUp
-from studygroup.templating import role_label
 
 
 def _utc(moment: datetime) -> datetime:

@@ -35,9 +35,9 @@ from studygroup.auth.models import User
 from studygroup.calendar.vtimezone import vtimezone
 from studygroup.db import UTCDateTime
 from studygroup.groups.models import Group, RoleType, Visibility
+from studygroup.i18n import role_label_of
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus
-from studygroup.templating import role_label_of
 from studygroup.urls import url_builder
 
 if TYPE_CHECKING:

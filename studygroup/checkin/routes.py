@@ -30,13 +30,12 @@ from studygroup.db import utcnow
 from studygroup.extensions import db, login_manager
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, MembershipStatus
-from studygroup.i18n import format_date, format_time, select_locale
+from studygroup.i18n import format_date, format_time, role_label, select_locale
 from studygroup.input import database_int
 from studygroup.rules import RuleViolation
 from studygroup.security import CAMERA_ALLOWED
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.templating import role_label
 from studygroup.views import commit_and_send
 
 

@@ -42,6 +42,7 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
+from studygroup.i18n import role_label
 from studygroup.names import name_order
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
@@ -322,7 +323,6 @@ def _added_up(found, member: User, viewer: User | None) -> list[Coworker]:
                 count.live_side.add(session_id)
             if role:
                 count.live_roles.setdefault(role, set()).add(session_id)
-    from studygroup.templating import role_label
 
     labels: dict[tuple, str] = {}
 
@@ -417,8 +417,6 @@ def _coworkers_live(
         for user_id, _name, _key, by_name, _month, _day, _share, *_counts, outside in totals
         if _named(user_id, by_name, viewer) or not outside
     }
-
-    from studygroup.templating import role_label
 
     labels: dict[tuple, str] = {}
     roles: dict[int, dict[str, int]] = defaultdict(dict)
@@ -704,8 +702,6 @@ def sessions_together(
     group_id=None,
 ) -> list[SessionTogether]:
     """The sessions two members co-worked in, newest first, with each one's roles."""
-    from studygroup.templating import role_label
-
     select_from, they, my_slot, their_slot, side_by_side = _pair_join(
         member.id, now=now, group_id=group_id, groups=history_groups(member, viewer)
     )

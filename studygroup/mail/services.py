@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
 from studygroup.db import insert_ignoring
-from studygroup.i18n import locale_of
+from studygroup.i18n import locale_of, role_label
 from studygroup.mail.delivery import add_to_outbox
 from studygroup.mail.kinds import MESSAGES, SHARES_ADDRESS, TO_ORGANIZERS, WITH_QR
 from studygroup.mail.models import EmailStatus, OutboundEmail
@@ -133,7 +133,6 @@ def compose_email(
     """
     from studygroup.i18n import format_datetime as format_local
     from studygroup.i18n import format_time_range
-    from studygroup.templating import role_label
 
     subject_text, intro, setting = MESSAGES[kind]
     if not wants_email(user, kind):

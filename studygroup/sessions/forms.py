@@ -17,8 +17,8 @@ from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from studygroup.forms import Form, number_range, options, plausible_date, required
+from studygroup.i18n import role_label
 from studygroup.sessions.services import WEEKDAYS
-from studygroup.templating import role_label
 
 WEEKDAY_NAMES = dict(
     zip(

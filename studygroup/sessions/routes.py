@@ -13,6 +13,7 @@ from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, RoleType
 from studygroup.groups.services import role_types_of
+from studygroup.i18n import role_label
 from studygroup.input import database_int
 from studygroup.pagecache.cache import kept_page
 from studygroup.rules import RuleViolation
@@ -57,7 +58,6 @@ from studygroup.signups.services import (
     notify_session_change,
     signup_window,
 )
-from studygroup.templating import role_label
 from studygroup.views import commit_and_send, moved_up_message, show_violation
 
 

@@ -11,6 +11,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import role_label
 from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import RoleSlot, StudySession
@@ -25,7 +26,6 @@ from studygroup.signups.availability import (
 )
 from studygroup.signups.forms import AvailabilityForm
 from studygroup.signups.models import Availability
-from studygroup.templating import role_label
 
 
 def formed_slots(session: StudySession) -> list[RoleSlot]:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from studygroup.auth.models import User
 from studygroup.groups.models import Group, Membership, MembershipStatus, RoleType
+from studygroup.i18n import role_label
 from studygroup.names import by_name, name_matches
 from studygroup.paging import Page, paginate, paginate_counted
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -105,8 +106,6 @@ def records_of(
     db_session: Session, group: Group, memberships: Sequence[Membership], *, now: datetime
 ) -> list[MemberRecord]:
     """These members' records in the group, in their order, in one query."""
-    from studygroup.templating import role_label
-
     records = {m.user_id: MemberRecord(m) for m in memberships}
     if not records:
         return []

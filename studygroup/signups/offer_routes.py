@@ -10,6 +10,7 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import role_label
 from studygroup.rules import RuleViolation
 from studygroup.signups import bp
 from studygroup.signups.forms import OfferForm
@@ -24,7 +25,6 @@ from studygroup.signups.offers import (
     withdraw_offer,
 )
 from studygroup.signups.routes import _back_to_session, _place_in_group
-from studygroup.templating import role_label
 from studygroup.views import commit_and_send
 
 

@@ -31,6 +31,7 @@ from studygroup.auth.models import User
 from studygroup.db import utcnow
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.groups.services import tell_organizers
+from studygroup.i18n import role_label
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -106,8 +107,6 @@ def offer_refusal(
 
 
 def _role_name(slot: RoleSlot) -> str:
-    from studygroup.templating import role_label
-
     return role_label(slot.role_type)
 
 

@@ -20,7 +20,7 @@ from studygroup.extensions import db
 from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
-from studygroup.i18n import format_time, select_locale
+from studygroup.i18n import format_time, role_label, select_locale
 from studygroup.pagecache.cache import kept_page
 from studygroup.paging import (
     ARCHIVE_PER_PAGE,
@@ -69,7 +69,7 @@ from studygroup.signups.session_staffing import (
     members_for_session,
 )
 from studygroup.signups.session_staffing import session_staffing as session_staffing_of
-from studygroup.templating import attendance_label, place_status_label, role_label
+from studygroup.templating import attendance_label, place_status_label
 from studygroup.views import (
     commit_and_send,
     moved_up_message,

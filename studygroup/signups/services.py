@@ -27,6 +27,7 @@ from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.groups.services import tell_organizers
+from studygroup.i18n import role_label
 from studygroup.mail.models import OutboundEmail
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
@@ -475,8 +476,6 @@ _EMAIL_FOR = {
 
 
 def _role_name(slot: RoleSlot) -> str:
-    from studygroup.templating import role_label
-
     return role_label(slot.role_type)
 
 

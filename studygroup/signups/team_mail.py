@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from studygroup.auth.models import User
 from studygroup.groups.models import Group
 from studygroup.groups.services import organizers_of
+from studygroup.i18n import role_label
 from studygroup.mail.kinds import MESSAGES
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.mail.services import wants_email
@@ -56,7 +57,6 @@ def sessions_due(db_session: Session, *, now: datetime) -> list[StudySession]:
 def compose_suggestion(organizer: User, team: Team, *, now: datetime) -> OutboundEmail:
     """The suggested team for `organizer`, in their language (not yet in the outbox)."""
     from studygroup.i18n import format_datetime, locale_of
-    from studygroup.templating import role_label
     from studygroup.urls import external_url
 
     session = team.context.session

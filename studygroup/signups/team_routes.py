@@ -12,6 +12,7 @@ from studygroup.extensions import db
 from studygroup.forms import Form, options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
+from studygroup.i18n import role_label
 from studygroup.input import database_int
 from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
@@ -28,7 +29,6 @@ from studygroup.signups.forming import (
 )
 from studygroup.signups.forms import TeamAcceptForm, TeamSwapForm
 from studygroup.signups.team_words import reasons_text, unsuggested_text
-from studygroup.templating import role_label
 from studygroup.views import commit_and_send
 
 

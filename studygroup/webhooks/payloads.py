@@ -11,8 +11,7 @@ from datetime import datetime
 from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import gettext as _
 
-from studygroup.i18n import format_datetime
-from studygroup.templating import role_label
+from studygroup.i18n import format_datetime, role_label
 from studygroup.urls import external_url
 from studygroup.webhooks.models import Webhook, WebhookFormat
 
