@@ -1,8 +1,12 @@
 """Small helpers shared by the thin views."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
-from flask import current_app, flash
+from flask import abort, current_app, flash, redirect
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from studygroup.extensions import db
 from studygroup.i18n import role_label
@@ -63,6 +67,24 @@ def show_violation(form, error: RuleViolation) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(str(error.message), "error")
+
+
+@contextmanager
+def refused_back_to(back: str | Response) -> Iterator[None]:
+    """The one answer of a page to a refused rule: run the block; when a `RuleViolation`
+    leaves it, undo the change, flash the rule's sentence and end the request with `back`.
+
+    `back` is the view's own way back (a redirect, or a URL for one), made with `url_for` or a
+    checked `next`, never a URL taken from the request unchecked. Forms that show the refusal
+    next to a field catch the violation themselves (`show_violation`).
+    """
+    try:
+        yield
+    except RuleViolation as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+        # abort() with a response ends the request with exactly that response.
+        abort(back if isinstance(back, Response) else redirect(back))
 
 
 def told_by_email(done: str, member, kind: str | None) -> str:

@@ -68,6 +68,7 @@ from studygroup.signups.services import cancel_future_places, waitlist_numbers
 from studygroup.views import (
     commit_and_send,
     commit_unless_duplicate,
+    refused_back_to,
     send_committed_emails,
     show_violation,
 )
@@ -272,12 +273,8 @@ def join(group: Group, membership: Membership | None):
     # From a session page, `next` brings the new member back there to sign up.
     back = safe_next_url(request.form.get("next"))
     then = redirect(back or url_for("groups.show", slug=group.slug))
-    try:
+    with refused_back_to(then):
         membership = join_group(db.session, user=current_user, group=group, now=utcnow())
-    except RuleViolation as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return then
     if not commit_unless_duplicate():  # the same request twice at once: the first one counts
         return then
     send_committed_emails()  # a request to join: the organizers hear of it
@@ -299,12 +296,8 @@ def invitation(slug: str, token: str):
     if request.method == "POST":
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.path))
-        try:
+        with refused_back_to(url_for("main.home")):
             join_group(db.session, user=current_user, group=group, now=utcnow(), invite_token=token)
-        except RuleViolation as error:
-            db.session.rollback()
-            flash(str(error.message), "error")
-            return redirect(url_for("main.home"))
         db.session.commit()
         flash(_("You are now a member of %(group)s.", group=group.name), "success")
         return redirect(url_for("groups.show", slug=group.slug))
@@ -314,15 +307,11 @@ def invitation(slug: str, token: str):
 @bp.post("/g/<slug>/leave")
 @group_view(member=True)
 def leave(group: Group, membership: Membership):
-    try:
+    with refused_back_to(url_for("groups.show", slug=group.slug)):
         leave_group(db.session, membership, now=utcnow())
         cancel_future_places(
             db.session, member=current_user, group=group, actor=current_user, now=utcnow()
         )
-    except RuleViolation as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("groups.show", slug=group.slug))
     commit_and_send()
     flash(_("You left %(group)s. Your history stays.", group=group.name), "info")
     return redirect(url_for("main.home"))
@@ -410,32 +399,33 @@ def member_action(group: Group, membership: Membership, membership_id: int):
             ),
         ),
     }
-    try:
+    back = _member_action_back(group)
+    with refused_back_to(back):
         actions[form.action.data]()
-    except RuleViolation as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-    else:
-        commit_and_send()
-        security_event(
-            "membership_" + form.action.data,
-            user_id=current_user.id,
-            group_id=group.id,
-            member_id=target.user_id,
-        )
-        answered = {
-            "approve": _("%(name)s is a member now.", name=target.user.display_name),
-            "decline": _("%(name)s's request to join is declined.", name=target.user.display_name),
-        }
-        flash(answered.get(form.action.data, _("Saved.")), "success")
+    commit_and_send()
+    security_event(
+        "membership_" + form.action.data,
+        user_id=current_user.id,
+        group_id=group.id,
+        member_id=target.user_id,
+    )
+    answered = {
+        "approve": _("%(name)s is a member now.", name=target.user.display_name),
+        "decline": _("%(name)s's request to join is declined.", name=target.user.display_name),
+    }
+    flash(answered.get(form.action.data, _("Saved.")), "success")
+    return redirect(back)
+
+
+def _member_action_back(group: Group) -> str:
     if request.form.get("back") == "organize":
-        return redirect(url_for("main.organize", _anchor="needs"))
+        return url_for("main.organize", _anchor="needs")
     # Back to the list (its page, search and filter) or the member page the action came from.
     back = safe_next_url(request.form.get("back"))
     members_url = url_for("groups.members", slug=group.slug)
     if back is None or not back.startswith(members_url):
         back = members_url
-    return redirect(back)
+    return back
 
 
 @bp.post("/g/<slug>/invite/rotate")

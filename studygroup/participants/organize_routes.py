@@ -39,7 +39,7 @@ from studygroup.participants.services import cancel_registration, questions_of
 from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
-from studygroup.views import commit_and_send, show_violation, told_by_email
+from studygroup.views import commit_and_send, refused_back_to, show_violation, told_by_email
 
 bp = Blueprint("participant_organize", __name__, template_folder="templates")
 
@@ -158,14 +158,10 @@ def _posted_participant(group: Group, session_id: int, participant_id: int):
 def cancel(group: Group, membership: Membership, session_id: int, participant_id: int):
     session, participant = _posted_participant(group, session_id, participant_id)
     name = participant.user.display_name
-    try:
+    with refused_back_to(_list_url(group, session)):
         promoted = cancel_registration(
             db.session, participant=participant, actor=current_user, now=utcnow()
         )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return redirect(_list_url(group, session))
     names = [p.user.display_name for p in promoted]
     commit_and_send()
     flash(
@@ -193,23 +189,20 @@ def cancel(group: Group, membership: Membership, session_id: int, participant_id
 @group_view(organizer=True)
 def let_in(group: Group, membership: Membership, session_id: int, participant_id: int):
     session, participant = _posted_participant(group, session_id, participant_id)
-    try:
+    back = _list_url(group, session)
+    with refused_back_to(back):
         let_in_from_waitlist(db.session, participant, now=utcnow())
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-    else:
-        name = participant.user.display_name
-        commit_and_send()
-        flash(
-            told_by_email(
-                _("%(name)s is registered from the waitlist.", name=name),
-                participant.user,
-                "participant_registered",
-            ),
-            "success",
-        )
-    return redirect(_list_url(group, session))
+    name = participant.user.display_name
+    commit_and_send()
+    flash(
+        told_by_email(
+            _("%(name)s is registered from the waitlist.", name=name),
+            participant.user,
+            "participant_registered",
+        ),
+        "success",
+    )
+    return redirect(back)
 
 
 # --- questions ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
 from studygroup.signups.services import signup_window
-from studygroup.views import commit_and_send, show_violation
+from studygroup.views import commit_and_send, refused_back_to, show_violation
 
 
 def participants_panel(
@@ -171,12 +171,8 @@ def cancel(group: Group, membership: Membership | None, participant_id: int):
     if not CancelForm().validate_on_submit():
         flash(_("This form has expired. Please send it again."), "error")
         return redirect(back)
-    try:
+    with refused_back_to(back):
         cancel_registration(db.session, participant=participant, actor=current_user, now=utcnow())
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return redirect(back)
     commit_and_send()
     flash(
         _("Your registration is cancelled.")

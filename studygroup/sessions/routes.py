@@ -58,7 +58,7 @@ from studygroup.signups.services import (
     notify_session_change,
     signup_window,
 )
-from studygroup.views import commit_and_send, moved_up_message, show_violation
+from studygroup.views import commit_and_send, moved_up_message, refused_back_to, show_violation
 
 
 @bp.route("/g/<slug>/sessions/new", methods=["GET", "POST"])
@@ -646,13 +646,11 @@ def _tell_change(session: StudySession, changes: tuple[str, ...]) -> tuple[int, 
 
 def _set_status(group: Group, session_id: int, change, message: str, notify: bool = False):
     session = session_or_404(group, session_id)
-    try:
+    back = url_for("sessions.show", slug=group.slug, session_id=session.id)
+    with refused_back_to(back):
         change(session, now=utcnow())
-    except RuleViolation as error:
-        flash(str(error.message), "error")
-    else:
-        if notify:
-            _tell_change(session, () if session.is_cancelled else ("status",))
-        commit_and_send()
-        flash(message, "success")
-    return redirect(url_for("sessions.show", slug=group.slug, session_id=session.id))
+    if notify:
+        _tell_change(session, () if session.is_cancelled else ("status",))
+    commit_and_send()
+    flash(message, "success")
+    return redirect(back)

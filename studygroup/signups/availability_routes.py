@@ -26,6 +26,7 @@ from studygroup.signups.availability import (
 )
 from studygroup.signups.forms import AvailabilityForm
 from studygroup.signups.models import Availability
+from studygroup.views import refused_back_to
 
 
 def formed_slots(session: StudySession) -> list[RoleSlot]:
@@ -142,14 +143,10 @@ def say_can_help_for(group: Group, membership: Membership, session_id: int):
 @group_view(member=True)
 def withdraw_can_help(group: Group, membership: Membership, session_id: int):
     session = session_or_404(group, session_id)
-    try:
+    with refused_back_to(_back(group, session)):
         not_this_time = withdraw_availability(
             db.session, member=current_user, session=session, now=utcnow()
         )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back(group, session)
     db.session.commit()
     if not_this_time is not None:
         flash(_("Noted: not this time. You stay usually available for the series."), "info")
@@ -164,14 +161,10 @@ def end_usually_available(group: Group, membership: Membership, session_id: int)
     session = session_or_404(group, session_id)
     if session.series_id is None:
         abort(404)
-    try:
+    with refused_back_to(_back(group, session)):
         end_series_availability(
             db.session, member=current_user, series=session.series, now=utcnow()
         )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back(group, session)
     db.session.commit()
     flash(_("You are no longer usually available for this series."), "info")
     return _back(group, session)

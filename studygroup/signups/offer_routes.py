@@ -11,7 +11,6 @@ from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.i18n import role_label
-from studygroup.rules import RuleViolation
 from studygroup.signups import bp
 from studygroup.signups.forms import OfferForm
 from studygroup.signups.models import Assignment, AssignmentStatus, PlaceOffer
@@ -25,7 +24,7 @@ from studygroup.signups.offers import (
     withdraw_offer,
 )
 from studygroup.signups.routes import _back_to_session, _place_in_group
-from studygroup.views import commit_and_send
+from studygroup.views import commit_and_send, refused_back_to
 
 
 def _offer_or_404(group: Group, offer_id: int) -> PlaceOffer:
@@ -57,14 +56,10 @@ def offer(group: Group, membership: Membership, place_id: int):
     form = OfferForm()
     role = role_label(place.slot.role_type)
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refused_back_to(_back_to_session(group, place.slot.session_id)):
             offered = offer_place(
                 db.session, place=place, member=current_user, note=form.note.data, now=utcnow()
             )
-        except RuleViolation as refused:
-            db.session.rollback()
-            flash(str(refused.message), "error")
-            return _back_to_session(group, place.slot.session_id)
         told = offered.told
         commit_and_send()
         flash(
@@ -104,16 +99,13 @@ def withdraw(group: Group, membership: Membership, offer_id: int):
     offer = _offer_or_404(group, offer_id)
     if offer.place.user_id != current_user.id:
         abort(403)
-    try:
+    back = _back(group, offer)
+    with refused_back_to(back):
         withdraw_offer(db.session, offer=offer, member=current_user, now=utcnow())
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back(group, offer)
     role = role_label(offer.place.slot.role_type)
     commit_and_send()
     flash(_("Your offer is withdrawn: the place as %(role)s stays yours.", role=role), "success")
-    return _back(group, offer)
+    return back
 
 
 @bp.post("/g/<slug>/offers/<int:offer_id>/take")
@@ -121,12 +113,8 @@ def withdraw(group: Group, membership: Membership, offer_id: int):
 def take(group: Group, membership: Membership, offer_id: int):
     offer = _offer_or_404(group, offer_id)
     role = role_label(offer.place.slot.role_type)
-    try:
+    with refused_back_to(_back(group, offer)):
         place = take_offer(db.session, offer=offer, member=current_user, now=utcnow())
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back(group, offer)
     requested = place.status == AssignmentStatus.REQUESTED
     commit_and_send()
     if requested:

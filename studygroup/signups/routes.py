@@ -73,6 +73,7 @@ from studygroup.templating import attendance_label, place_status_label
 from studygroup.views import (
     commit_and_send,
     moved_up_message,
+    refused_back_to,
     send_after_commit,
     signed_up_message,
     told_by_email,
@@ -175,9 +176,9 @@ def cancel(group: Group, membership: Membership, place_id: int):
     place = _place_in_group(group, place_id)
     if place.user_id != current_user.id and not membership.is_organizer:
         abort(403)
-    session_id = place.slot.session_id
+    back = _back_to_session(group, place.slot.session_id)
     was, role = place.status, role_label(place.slot.role_type)
-    try:
+    with refused_back_to(back):
         promoted = cancel_place(
             db.session,
             place=place,
@@ -185,10 +186,6 @@ def cancel(group: Group, membership: Membership, place_id: int):
             now=utcnow(),
             by_organizer=membership.is_organizer,
         )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return _back_to_session(group, session_id)
     moved_up = [moved_up_message(p) for p in promoted]
     commit_and_send()
     if place.user_id != current_user.id:
@@ -202,7 +199,7 @@ def cancel(group: Group, membership: Membership, place_id: int):
     if membership.is_organizer:
         for message in moved_up:
             flash(message, "info")
-    return _back_to_session(group, session_id)
+    return back
 
 
 @bp.get("/schedule")
@@ -425,58 +422,63 @@ def place_action(group: Group, membership: Membership, place_id: int):
     name, role = place.user.display_name, role_label(place.slot.role_type)
     to_slot = _slot_in_group(group, form.to_slot_id.data) if action == "move" else None
     promoted: list[Assignment] = []
-    try:
-        if action == "remove":
-            promoted = cancel_place(db.session, place=place, actor=me, now=now, by_organizer=True)
-            outcome = None
-        elif action == "promote":
-            outcome = promote_by_hand(
-                db.session, organizer=me, place=place, now=now, confirmed=confirmed
+    # AskFirst is a refusal too, but one that asks: it is answered here, the rest go back.
+    with refused_back_to(back):
+        try:
+            if action == "remove":
+                promoted = cancel_place(
+                    db.session, place=place, actor=me, now=now, by_organizer=True
+                )
+                outcome = None
+            elif action == "promote":
+                outcome = promote_by_hand(
+                    db.session, organizer=me, place=place, now=now, confirmed=confirmed
+                )
+            elif action in ("up", "down"):
+                move_in_waitlist(db.session, organizer=me, place=place, up=action == "up", now=now)
+                outcome = None
+            elif action in ("approve", "decline"):
+                outcome = answer_request(
+                    db.session,
+                    organizer=me,
+                    place=place,
+                    approve=action == "approve",
+                    now=now,
+                    confirmed=confirmed,
+                )
+            elif action in ("worked", "no_show"):
+                set_attendance(
+                    db.session, organizer=me, place=place, attendance=Attendance(action), now=now
+                )
+                outcome = None
+            else:  # move
+                outcome = move_place(
+                    db.session,
+                    organizer=me,
+                    place=place,
+                    to_slot=to_slot,
+                    now=now,
+                    confirmed=confirmed,
+                )
+                promoted = outcome.promoted
+        except AskFirst as asked:
+            db.session.rollback()
+            fields = {"action": action, "back": "organize" if from_organize else "staffing"}
+            if to_slot is not None:
+                fields["to_slot_id"] = to_slot.id
+            asking = Asking(
+                question=_asked(action, name=name, role=role, to_slot=to_slot),
+                confirm={
+                    "approve": _("Approve anyway"),
+                    "promote": _("Promote anyway"),
+                    "move": _("Move anyway"),
+                }[action],
+                concerns=asked.concerns,
+                post_to=url_for("signups.place_action", slug=group.slug, place_id=place.id),
+                fields=fields,
+                cancel_url=back_url,
             )
-        elif action in ("up", "down"):
-            move_in_waitlist(db.session, organizer=me, place=place, up=action == "up", now=now)
-            outcome = None
-        elif action in ("approve", "decline"):
-            outcome = answer_request(
-                db.session,
-                organizer=me,
-                place=place,
-                approve=action == "approve",
-                now=now,
-                confirmed=confirmed,
-            )
-        elif action in ("worked", "no_show"):
-            set_attendance(
-                db.session, organizer=me, place=place, attendance=Attendance(action), now=now
-            )
-            outcome = None
-        else:  # move
-            outcome = move_place(
-                db.session, organizer=me, place=place, to_slot=to_slot, now=now, confirmed=confirmed
-            )
-            promoted = outcome.promoted
-    except AskFirst as asked:
-        db.session.rollback()
-        fields = {"action": action, "back": "organize" if from_organize else "staffing"}
-        if to_slot is not None:
-            fields["to_slot_id"] = to_slot.id
-        asking = Asking(
-            question=_asked(action, name=name, role=role, to_slot=to_slot),
-            confirm={
-                "approve": _("Approve anyway"),
-                "promote": _("Promote anyway"),
-                "move": _("Move anyway"),
-            }[action],
-            concerns=asked.concerns,
-            post_to=url_for("signups.place_action", slug=group.slug, place_id=place.id),
-            fields=fields,
-            cancel_url=back_url,
-        )
-        return _staffing_page(group, session.id, asking=asking)
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-        return back
+            return _staffing_page(group, session.id, asking=asking)
     warnings = [str(w) for w in outcome.warnings] if outcome else []
     done = _what_happened(
         action,
@@ -571,26 +573,23 @@ def _what_happened(
 @group_view(organizer=True)
 def confirm_session_attendance(group: Group, membership: Membership, session_id: int):
     session = session_or_404(group, session_id)
-    try:
+    back = url_for("signups.session_staffing", slug=group.slug, session_id=session.id)
+    with refused_back_to(back):
         marked = confirm_attendance(
             db.session, organizer=current_user, session=session, now=utcnow()
         )
-    except RuleViolation as refused:
-        db.session.rollback()
-        flash(str(refused.message), "error")
-    else:
-        commit_and_send()
-        flash(
-            ngettext(
-                "Attendance confirmed: %(num)d place marked as worked.",
-                "Attendance confirmed: %(num)d places marked as worked.",
-                marked,
-            )
-            if marked
-            else _("Attendance confirmed."),
-            "success",
+    commit_and_send()
+    flash(
+        ngettext(
+            "Attendance confirmed: %(num)d place marked as worked.",
+            "Attendance confirmed: %(num)d places marked as worked.",
+            marked,
         )
-    return redirect(url_for("signups.session_staffing", slug=group.slug, session_id=session.id))
+        if marked
+        else _("Attendance confirmed."),
+        "success",
+    )
+    return redirect(back)
 
 
 @bp.get("/g/<slug>/sessions/<int:session_id>/staffing.csv")
