@@ -1,5 +1,6 @@
 """Database helpers shared by every feature."""
 
+import enum
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,19 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def string_enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
+    """The column type of a StrEnum, stored as its values in plain strings with a CHECK
+    constraint named `name`: portable and easy to migrate."""
+    return sa.Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 def lock_row(db_session, model, row_id: int):

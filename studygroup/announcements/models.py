@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from studygroup.auth.models import User
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import Group, _enum
+from studygroup.groups.models import Group
 from studygroup.sessions.models import StudySession
 
 
@@ -29,7 +29,7 @@ class Announcement(db.Model):
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"))
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("study_session.id"), index=True)
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
-    audience: Mapped[Audience] = mapped_column(_enum(Audience, "audience"))
+    audience: Mapped[Audience] = mapped_column(string_enum(Audience, "audience"))
     subject_ja: Mapped[str] = mapped_column(sa.String(200), default="")
     body_ja: Mapped[str] = mapped_column(sa.Text, default="")
     subject_en: Mapped[str] = mapped_column(sa.String(200), default="")

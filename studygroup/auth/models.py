@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
 from studygroup.names import SKILL_KEY_LENGTH, name_search_key, name_sort_key
 
@@ -86,14 +86,7 @@ class User(UserMixin, db.Model):
     email_announcements: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Co-working privacy: who sees my page, and whether I appear by name on others' pages.
     coworkers_visibility: Mapped[CoworkersVisibility] = mapped_column(
-        sa.Enum(
-            CoworkersVisibility,
-            name="coworkers_visibility",
-            native_enum=False,
-            create_constraint=True,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(CoworkersVisibility, "coworkers_visibility"),
         default=CoworkersVisibility.SHARED_GROUPS,
         server_default=CoworkersVisibility.SHARED_GROUPS.value,
     )

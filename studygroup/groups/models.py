@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
 from studygroup.input import is_ascii_number
 
@@ -51,18 +51,6 @@ def new_invite_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
-    # Stored as plain strings with a CHECK constraint: portable and easy to migrate.
-    return sa.Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
-
-
 class Group(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
@@ -71,10 +59,10 @@ class Group(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
     default_venue: Mapped[str] = mapped_column(sa.String(200), default="")
     join_policy: Mapped[JoinPolicy] = mapped_column(
-        _enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN
+        string_enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN
     )
     visibility: Mapped[Visibility] = mapped_column(
-        _enum(Visibility, "visibility"), default=Visibility.PUBLIC
+        string_enum(Visibility, "visibility"), default=Visibility.PUBLIC
     )
     # Sign-up rules for members (organizers are not bound by them).
     signup_opens_days_before: Mapped[int] = mapped_column(default=60, server_default="60")
@@ -84,7 +72,7 @@ class Group(db.Model):
     no_show_limit: Mapped[int | None] = mapped_column()
     # How places are filled, unless a role says otherwise (RoleType.fill_mode).
     fill_mode: Mapped[FillMode] = mapped_column(
-        _enum(FillMode, "fill_mode"), default=FillMode.FIRST_COME, server_default="first_come"
+        string_enum(FillMode, "fill_mode"), default=FillMode.FIRST_COME, server_default="first_come"
     )
     # Formed roles: the organizers get the suggested team this many days before the session.
     team_days_before: Mapped[int] = mapped_column(default=10, server_default="10")
@@ -128,8 +116,10 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("group.id"), index=True)
-    role: Mapped[MemberRole] = mapped_column(_enum(MemberRole, "member_role"))
-    status: Mapped[MembershipStatus] = mapped_column(_enum(MembershipStatus, "membership_status"))
+    role: Mapped[MemberRole] = mapped_column(string_enum(MemberRole, "member_role"))
+    status: Mapped[MembershipStatus] = mapped_column(
+        string_enum(MembershipStatus, "membership_status")
+    )
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -161,15 +151,17 @@ class RoleType(db.Model):
     description: Mapped[str] = mapped_column(sa.Text, default="")
     default_headcount: Mapped[int] = mapped_column(default=1)
     start_anchor: Mapped[Anchor] = mapped_column(
-        _enum(Anchor, "start_anchor"), default=Anchor.START
+        string_enum(Anchor, "start_anchor"), default=Anchor.START
     )
     start_offset_minutes: Mapped[int] = mapped_column(default=0)
-    end_anchor: Mapped[Anchor] = mapped_column(_enum(Anchor, "end_anchor"), default=Anchor.END)
+    end_anchor: Mapped[Anchor] = mapped_column(
+        string_enum(Anchor, "end_anchor"), default=Anchor.END
+    )
     end_offset_minutes: Mapped[int] = mapped_column(default=0)
     requires_approval: Mapped[bool] = mapped_column(default=False)
     # None: as the group (Group.fill_mode); set to differ, e.g. speaker first come (by request)
     # while setup and reception are formed.
-    fill_mode: Mapped[FillMode | None] = mapped_column(_enum(FillMode, "role_fill_mode"))
+    fill_mode: Mapped[FillMode | None] = mapped_column(string_enum(FillMode, "role_fill_mode"))
     position: Mapped[int] = mapped_column(default=0)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,24 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from studygroup.auth.models import User
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
 
 
 class Answer(enum.StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
-
-
-def _answer(name: str) -> sa.Enum:
-    return sa.Enum(
-        Answer,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class Introduction(db.Model):
@@ -59,9 +48,9 @@ class Introduction(db.Model):
     second_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    first_answer: Mapped[Answer | None] = mapped_column(_answer("first_answer"))
+    first_answer: Mapped[Answer | None] = mapped_column(string_enum(Answer, "first_answer"))
     first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    second_answer: Mapped[Answer | None] = mapped_column(_answer("second_answer"))
+    second_answer: Mapped[Answer | None] = mapped_column(string_enum(Answer, "second_answer"))
     second_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Both accepted: from then on each sees the other's name, the note and email address.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

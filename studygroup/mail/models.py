@@ -4,9 +4,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import _enum
 
 
 class EmailStatus(enum.StrEnum):
@@ -36,7 +35,7 @@ class OutboundEmail(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(32))
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     status: Mapped[EmailStatus] = mapped_column(
-        _enum(EmailStatus, "email_status"), default=EmailStatus.PENDING
+        string_enum(EmailStatus, "email_status"), default=EmailStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")

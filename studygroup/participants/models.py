@@ -6,9 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from studygroup.auth.models import User
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import _enum
 from studygroup.sessions.models import StudySession
 
 
@@ -59,7 +58,7 @@ class Participant(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     status: Mapped[ParticipantStatus] = mapped_column(
-        _enum(ParticipantStatus, "participant_status")
+        string_enum(ParticipantStatus, "participant_status")
     )
     # Order on the waitlist (lower first); kept after promotion for the record.
     waitlist_position: Mapped[int | None] = mapped_column()
@@ -104,7 +103,7 @@ class ParticipantQuestion(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"), index=True)
     text: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[QuestionKind] = mapped_column(
-        _enum(QuestionKind, "question_kind"), default=QuestionKind.TEXT
+        string_enum(QuestionKind, "question_kind"), default=QuestionKind.TEXT
     )
     required: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     position: Mapped[int] = mapped_column(default=0)

@@ -4,9 +4,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import Group, RoleType, _enum
+from studygroup.groups.models import Group, RoleType
 
 
 class SessionStatus(enum.StrEnum):
@@ -51,7 +51,7 @@ class StudySession(db.Model):
     venue: Mapped[str] = mapped_column(sa.String(200), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[SessionStatus] = mapped_column(
-        _enum(SessionStatus, "session_status"), default=SessionStatus.SCHEDULED
+        string_enum(SessionStatus, "session_status"), default=SessionStatus.SCHEDULED
     )
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when an organizer confirmed who worked (places still unknown count as worked).

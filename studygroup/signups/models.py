@@ -5,9 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from studygroup.auth.models import User
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import _enum
 from studygroup.sessions.models import RoleSlot, StudySession
 
 
@@ -59,11 +58,13 @@ class Assignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slot_id: Mapped[int] = mapped_column(sa.ForeignKey("role_slot.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
-    status: Mapped[AssignmentStatus] = mapped_column(_enum(AssignmentStatus, "assignment_status"))
+    status: Mapped[AssignmentStatus] = mapped_column(
+        string_enum(AssignmentStatus, "assignment_status")
+    )
     # Order on the waitlist (lower first); kept after promotion for the record.
     waitlist_position: Mapped[int | None] = mapped_column()
     attendance: Mapped[Attendance] = mapped_column(
-        _enum(Attendance, "attendance"), default=Attendance.UNKNOWN
+        string_enum(Attendance, "attendance"), default=Attendance.UNKNOWN
     )
     # What an approval role asks for (a speaker's talk).
     talk_title: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -208,7 +209,7 @@ class PlaceOffer(db.Model):
     assignment_id: Mapped[int] = mapped_column(sa.ForeignKey("assignment.id"))
     note: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     status: Mapped[OfferStatus] = mapped_column(
-        _enum(OfferStatus, "place_offer_status"), default=OfferStatus.OPEN
+        string_enum(OfferStatus, "place_offer_status"), default=OfferStatus.OPEN
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -256,7 +257,7 @@ class TeamChoice(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("study_session.id"))
     slot_id: Mapped[int] = mapped_column(sa.ForeignKey("role_slot.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
-    kind: Mapped[TeamChoiceKind] = mapped_column(_enum(TeamChoiceKind, "team_choice_kind"))
+    kind: Mapped[TeamChoiceKind] = mapped_column(string_enum(TeamChoiceKind, "team_choice_kind"))
     chosen_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,9 +5,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from studygroup.db import UTCDateTime, utcnow
+from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
-from studygroup.groups.models import Group, _enum
+from studygroup.groups.models import Group
 
 
 class WebhookFormat(enum.StrEnum):
@@ -45,7 +45,7 @@ class Webhook(db.Model):
     url: Mapped[str] = mapped_column(sa.String(2000))
     events: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     format: Mapped[WebhookFormat] = mapped_column(
-        _enum(WebhookFormat, "webhook_format"), default=WebhookFormat.JSON
+        string_enum(WebhookFormat, "webhook_format"), default=WebhookFormat.JSON
     )
     # The language of Slack and Discord text (JSON payloads are language-free).
     language: Mapped[str] = mapped_column(sa.String(8), default="ja")
@@ -92,7 +92,7 @@ class WebhookDelivery(db.Model):
     event_key: Mapped[str] = mapped_column(sa.String(120))
     payload: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[DeliveryStatus] = mapped_column(
-        _enum(DeliveryStatus, "webhook_delivery_status"), default=DeliveryStatus.QUEUED
+        string_enum(DeliveryStatus, "webhook_delivery_status"), default=DeliveryStatus.QUEUED
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
