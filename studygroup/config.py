@@ -2,6 +2,10 @@
 
 from datetime import timedelta
 
+# The time zone of visitors, new accounts and new groups until they choose one (the config key
+# DEFAULT_TIMEZONE; model and function defaults, the demo and tests use this constant).
+DEFAULT_TIMEZONE = "Asia/Tokyo"
+
 
 class DefaultConfig:
     # "production" unless told otherwise: `.flaskenv` makes the `flask` CLI a development tool.
@@ -26,9 +30,9 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still posts; the token is per session
 
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    BABEL_DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
     LANGUAGES = ("ja", "en")
-    DEFAULT_TIMEZONE = "Asia/Tokyo"
+    DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
 
     # argon2id; OWASP minimum is m=19 MiB, t=2. Tests lower these.
     PASSWORD_HASH_TIME_COST = 3

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from studygroup.auth.models import CoworkersVisibility, User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import utcnow
 from studygroup.demo_participants import add_guests, add_participants
 from studygroup.extensions import db
@@ -193,7 +194,7 @@ def demo_command(force: bool) -> None:
             display_name=name,
             reading=DEMO_READINGS.get(local),
             locale=locale,
-            timezone="Asia/Tokyo",
+            timezone=DEFAULT_TIMEZONE,
             bio="",
         )
         db.session.add(user)
@@ -220,7 +221,7 @@ def demo_command(force: bool) -> None:
             "co-working evening every Wednesday. Volunteers for setup, reception and talks "
             "are always welcome."
         ),
-        timezone="Asia/Tokyo",
+        timezone=DEFAULT_TIMEZONE,
         default_venue="渋谷区民会館 第2会議室",
         join_policy=JoinPolicy.OPEN,
         visibility=Visibility.PUBLIC,
@@ -682,7 +683,7 @@ def _birthdays(people, now) -> None:
     shown to anyone."""
     from studygroup.relationships.birthdays import week_of
 
-    today = now.astimezone(ZoneInfo("Asia/Tokyo")).date()
+    today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
     week = week_of(today)
     later = week[6] if today != week[6] else week[0]
     birthdays = {

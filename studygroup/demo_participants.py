@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.extensions import db
 from studygroup.participants.models import ParticipantStatus, QuestionKind
 
@@ -81,7 +82,7 @@ def add_guests(password_hash: str) -> list[User]:
             display_name=name,
             reading=reading,
             locale=locale,
-            timezone="Asia/Tokyo",
+            timezone=DEFAULT_TIMEZONE,
             bio="",
         )
         for local, name, reading, locale in GUESTS

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
 from studygroup.names import SKILL_KEY_LENGTH, name_search_key, name_sort_key
@@ -65,7 +66,7 @@ class User(UserMixin, db.Model):
     # The page language of the member's last visit (first: registration). Emails and feeds use
     # it for members who set no language of their own and follow their browser.
     last_locale: Mapped[str | None] = mapped_column(sa.String(10))
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
     # Flask-Login's alternative token: rotating it ends every session and remember cookie.
     session_token: Mapped[str] = mapped_column(
         sa.String(64), unique=True, default=new_session_token

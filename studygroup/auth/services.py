@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from studygroup.auth.devices import Device
 from studygroup.auth.models import Skill, User, new_session_token
 from studygroup.auth.throttle import LoginResult, begin_attempt, end_attempt
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.names import skill_key
 
 MIN_PASSWORD_LENGTH = 8
@@ -85,7 +86,7 @@ def register_user(
     cost: HashCost,
     locale: str | None = None,
     page_locale: str | None = None,
-    timezone: str = "Asia/Tokyo",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> User:
     """Create an account. The caller has checked that the email is free; the caller commits.
 

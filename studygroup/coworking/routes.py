@@ -12,6 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import CoworkersVisibility, User, new_session_token
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.coworking import bp
 from studygroup.coworking.forms import PrivacyForm
 from studygroup.coworking.network import group_picture
@@ -44,7 +45,7 @@ from studygroup.relationships.services import (
 LIST_LENGTH = 100
 
 
-def _filters(tz: str = "Asia/Tokyo"):
+def _filters(tz: str = DEFAULT_TIMEZONE):
     """Group, year and order from the query string; anything unknown is simply ignored.
     A year runs from 1 January to 31 December in `tz` (the member's zone)."""
     group_id = request.args.get("group", type=int)

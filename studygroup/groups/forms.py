@@ -1,3 +1,4 @@
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -25,7 +26,7 @@ class GroupForm(Form):
         description=_l("Lower-case letters, digits and hyphens; the page will be /g/<address>."),
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
-    timezone = TimezoneField(default="Asia/Tokyo")
+    timezone = TimezoneField(default=lambda: current_app.config["DEFAULT_TIMEZONE"])
     default_venue = StringField(_l("Usual venue"), validators=[Length(max=200)])
     join_policy = RadioField(
         _l("Who can join"),

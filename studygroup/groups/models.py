@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import UTCDateTime, string_enum, utcnow
 from studygroup.extensions import db
 from studygroup.input import is_ascii_number
@@ -56,7 +57,7 @@ class Group(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     description: Mapped[str] = mapped_column(sa.Text, default="")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Tokyo")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default=DEFAULT_TIMEZONE)
     default_venue: Mapped[str] = mapped_column(sa.String(200), default="")
     join_policy: Mapped[JoinPolicy] = mapped_column(
         string_enum(JoinPolicy, "join_policy"), default=JoinPolicy.OPEN

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from studygroup.auth.models import User
+from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import lock_row
 from studygroup.groups.models import (
     Anchor,
@@ -128,7 +129,7 @@ def create_group(
     slug: str,
     now: datetime,
     description: str = "",
-    timezone: str = "Asia/Tokyo",
+    timezone: str = DEFAULT_TIMEZONE,
     default_venue: str = "",
     join_policy: JoinPolicy = JoinPolicy.OPEN,
     visibility: Visibility = Visibility.PUBLIC,
