@@ -50,10 +50,23 @@ def _build_app(test_config: dict | None) -> Flask:
     return app
 
 
+# STUDYGROUP_ENV (read below as ENV_NAME) and STUDYGROUP_INSTANCE_PATH (read before the app
+# exists): variables of the start-up, not settings to keep in app.config as ENV, INSTANCE_PATH.
+_NOT_SETTINGS = ("ENV", "INSTANCE_PATH")
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.from_object(DefaultConfig)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("STUDYGROUP")
+    for name in _NOT_SETTINGS:  # from_prefixed_env takes every STUDYGROUP_* variable
+        if f"STUDYGROUP_{name}" in os.environ:
+            app.config.pop(name, None)
+    # Deprecated name: MAIL_DEFAULT_LOCALE (instance/config.py or STUDYGROUP_MAIL_DEFAULT_LOCALE)
+    # still sets DEFAULT_READER_LOCALE when the new name is left at its default. To be dropped.
+    old_locale = app.config.pop("MAIL_DEFAULT_LOCALE", None)
+    if old_locale and app.config["DEFAULT_READER_LOCALE"] == DefaultConfig.DEFAULT_READER_LOCALE:
+        app.config["DEFAULT_READER_LOCALE"] = old_locale
     if os.environ.get("STUDYGROUP_ENV"):
         app.config["ENV_NAME"] = os.environ["STUDYGROUP_ENV"]
     if os.environ.get("DATABASE_URL"):

@@ -29,7 +29,11 @@ class DefaultConfig:
 
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still posts; the token is per session
 
+    # Pages for a visitor whose language is not known (no setting, no Accept-Language we speak).
     BABEL_DEFAULT_LOCALE = "en"
+    # What reaches a reader outside a page, emails and calendar feeds, when their language is
+    # not known (no setting, no visit; a feed link's `?lang=` comes first).
+    DEFAULT_READER_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
     LANGUAGES = ("ja", "en")
     DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
@@ -118,8 +122,6 @@ class DefaultConfig:
     # A run holds its batch this long and renews it every third of it while it sends. Keep it
     # well above the time one message can take (MAIL_TIMEOUT per SMTP step).
     MAIL_LEASE_SECONDS = 300
-    # Language of emails and calendar feeds for readers whose language is not known.
-    MAIL_DEFAULT_LOCALE = "ja"
 
     # Outgoing webhooks (studygroup.webhooks). Seconds one POST may take, all told.
     WEBHOOK_TIMEOUT_SECONDS = 5

@@ -722,7 +722,7 @@ def _print_feeds() -> None:
     suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
     if group is None or suzuki is None:
         return
-    lang = current_app.config["MAIL_DEFAULT_LOCALE"]
+    lang = current_app.config["DEFAULT_READER_LOCALE"]
     click.echo("Calendar feeds (subscribe in any calendar app):")
     click.echo(f"  group {group.name}: {group_subscription(group, None, None, lang=lang).url}")
     click.echo(

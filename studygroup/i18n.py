@@ -69,12 +69,12 @@ def visitor_locale() -> str | None:
 def locale_of(user) -> str:
     """The language of what reaches a member outside a page (emails): their own setting, else
     the page language of their last visit (members who follow their browser), else
-    `MAIL_DEFAULT_LOCALE`."""
+    `DEFAULT_READER_LOCALE`."""
     supported = current_app.config["LANGUAGES"]
     for locale in (user.locale, user.last_locale):
         if locale in supported:
             return locale
-    return current_app.config["MAIL_DEFAULT_LOCALE"]
+    return current_app.config["DEFAULT_READER_LOCALE"]
 
 
 def select_timezone() -> str:

@@ -63,3 +63,29 @@ def test_demo_refuses_production_without_force(app_factory):
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code != 0
     assert "not added in production" in result.output
+
+
+def test_start_up_variables_are_not_settings(tmp_path, monkeypatch):
+    """STUDYGROUP_ENV and STUDYGROUP_INSTANCE_PATH choose how the app starts: they do not
+    become ENV and INSTANCE_PATH in app.config, while other STUDYGROUP_* variables are read."""
+    monkeypatch.setenv("STUDYGROUP_ENV", "development")
+    monkeypatch.setenv("STUDYGROUP_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("STUDYGROUP_CALENDAR_MAX_AGE", "60")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["ENV_NAME"] == "development"
+    assert app.instance_path == str(tmp_path)
+    assert "ENV" not in app.config and "INSTANCE_PATH" not in app.config
+    assert app.config["CALENDAR_MAX_AGE"] == 60
+
+
+def test_the_old_name_of_the_default_reader_locale_still_works(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDYGROUP_ENV", "development")
+    monkeypatch.setenv("STUDYGROUP_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("STUDYGROUP_MAIL_DEFAULT_LOCALE", "en")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["DEFAULT_READER_LOCALE"] == "en"
+    assert "MAIL_DEFAULT_LOCALE" not in app.config
+    monkeypatch.setenv("STUDYGROUP_MAIL_DEFAULT_LOCALE", "ja")
+    monkeypatch.setenv("STUDYGROUP_DEFAULT_READER_LOCALE", "en")  # the new name wins
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["DEFAULT_READER_LOCALE"] == "en"

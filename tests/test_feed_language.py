@@ -44,7 +44,7 @@ def test_the_group_feed_speaks_the_language_of_the_member_whose_link_it_is(
     assert _language(client, _link(group, japanese) + "?lang=en") == "ja"
     assert _language(client, _link(group, follows_browser)) == "en"
     assert _language(client, _link(group, follows_browser) + "?lang=ja") == "ja"
-    assert _language(client, _link(group, never_said)) == "ja"  # MAIL_DEFAULT_LOCALE
+    assert _language(client, _link(group, never_said)) == "ja"  # DEFAULT_READER_LOCALE
     assert _language(client, _link(group, never_said) + "?lang=en") == "en"
 
     # A poll of an unchanged feed still asks the database two things: the link (membership,

@@ -100,7 +100,7 @@ def test_members_who_never_visited_get_the_default(app, make):
     from studygroup.i18n import locale_of
 
     member = make.user()
-    assert locale_of(member) == app.config["MAIL_DEFAULT_LOCALE"]
+    assert locale_of(member) == app.config["DEFAULT_READER_LOCALE"]
 
 
 def test_member_feed_speaks_the_last_visits_language(app, client, auth, make):

@@ -128,7 +128,7 @@ def _locale(lang: str, own: str | None, last: str | None) -> str:
     for wanted in (own, lang, last):
         if wanted in languages:
             return wanted
-    return current_app.config["MAIL_DEFAULT_LOCALE"]
+    return current_app.config["DEFAULT_READER_LOCALE"]
 
 
 def feed_options(locale: str, base_url: str) -> feeds.FeedOptions:
