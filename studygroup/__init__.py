@@ -166,13 +166,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.localize_callback = str  # turns the lazy message into the reader's language
     from studygroup import models  # noqa: F401  (maps every model before the first request)
-    from studygroup.calendar import FEED_PATHS
+    from studygroup.calendar import FEED_PATHS, tokens
     from studygroup.calendar.cache import FeedCache, VersionMemo
     from studygroup.cookie_session import CookieSessionInterface
     from studygroup.pagecache import revision
     from studygroup.pagecache.cache import PageCache
 
     revision.listen()
+    tokens.listen()
     # Feeds, and the API: it authenticates by bearer token only, so the cookie is not even read.
     app.session_interface = CookieSessionInterface(
         sessionless=re.compile(f"{FEED_PATHS.pattern}|/api/.*")

@@ -85,9 +85,6 @@ __all__ = [
     "WebhookFormat",
 ]
 
-# Gives every new member and group its calendar feed token (a mapper event).
-from studygroup.calendar import tokens as _calendar_tokens  # noqa: E402,F401
-
 # Recounts the co-working ties of the sessions a transaction changed, at its commit.
 from studygroup.coworking import ties as _ties  # noqa: E402,F401
 

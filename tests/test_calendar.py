@@ -11,11 +11,12 @@ from email.utils import parsedate_to_datetime
 import pytest
 import sqlalchemy as sa
 import vobject
+from sqlalchemy import event
 
 from studygroup.auth.models import User
 from studygroup.calendar import feeds, tokens
 from studygroup.extensions import db
-from studygroup.groups.models import Membership, Visibility
+from studygroup.groups.models import Group, Membership, Visibility
 from studygroup.groups.services import role_types_of, update_group, update_role_type
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import (
@@ -841,6 +842,18 @@ def test_a_new_token_key_retires_every_link(crew, app_factory, client, auth):
 
         fresh = db.session.get(User, aoi.id)
         assert new_client.get(f"/calendar/member/{tokens.token_of(fresh)}.ics").status_code == 200
+
+
+def test_new_members_and_groups_have_feed_links_from_the_start(app_factory, make):
+    """The factory registers the mapper event that gives them (once per process, however
+    many apps it builds)."""
+    app_factory()
+    member = make.user()
+    group = make.group(member)
+    assert tokens.token_is_current(member) and group.calendar_token_salt
+    assert event.contains(User, "before_insert", tokens._give_new_rows_a_token)
+    assert event.contains(Group, "before_insert", tokens._give_new_rows_a_token)
+    assert len(User.__mapper__.dispatch.before_insert) == 1
 
 
 def test_member_feed_language_follows_the_member_then_the_link(crew, client, auth):

@@ -134,9 +134,14 @@ def group_by_link_token(db_session: Session, token: str) -> GroupLink | None:
     return GroupLink(group, locale, last_locale)
 
 
-@event.listens_for(User, "before_insert")
-@event.listens_for(Group, "before_insert")
+def listen() -> None:
+    """Give every new member and group its feed links from the start, however the row is
+    made (the factory calls this; once per process)."""
+    for model in (User, Group):
+        if not event.contains(model, "before_insert", _give_new_rows_a_token):
+            event.listen(model, "before_insert", _give_new_rows_a_token)
+
+
 def _give_new_rows_a_token(_mapper, _connection, owner) -> None:
-    # Every member and group has feed links from the start, however the row was made.
     if owner.calendar_token_salt is None:
         reset_token(owner)
