@@ -9,7 +9,6 @@ organizer who lets the organizers form the team sees a suggestion at once). The 
 participants, and a hands-on today has reception open (studygroup.demo_participants).
 """
 
-import random
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,13 +17,14 @@ import sqlalchemy as sa
 from dateutil.relativedelta import SA, WE, relativedelta
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy.orm import selectinload
 
 from studygroup.auth.models import CoworkersVisibility, User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
 from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import utcnow
 from studygroup.demo_participants import add_guests, add_participants
+from studygroup.demo_relationships import birthdays, cards_sent, introductions, thank_you_notes
+from studygroup.demo_staffing import can_help, loaded, offered_place, staff_monthly, staff_weekly
 from studygroup.extensions import db
 from studygroup.groups.models import (
     Anchor,
@@ -105,63 +105,6 @@ DEMO_READINGS = {
     "abe": "あべ あおい",
     "ishikawa": "いしかわ みなと",
 }
-
-# Who does what at the monthly meeting: the same three set up the room every month, a pool
-# takes turns at reception and cleanup, and the talks go round (a regular crew makes the
-# clusters the network picture shows).
-SETUP_CREW = ("takahashi", "suzuki", "tanaka")
-RECEPTION = ("watanabe", "kobayashi", "yamada", "inoue", "ikeda", "goto", "maria", "abe")
-# At reception for the first four meetings of the year, then away (a new job) until she signs
-# up again for a coming one: the demo's "Not seen for a while" (relationships.reconnect).
-AWAY = "goto"
-AWAY_UNTIL = 4
-CLEANUP = ("kimura", "matsumoto", "shimizu", "hashimoto", "chen")
-SPEAKERS = (
-    "yamamoto", "nakamura", "priya", "yoshida", "sasaki", "yamaguchi", "hayashi",
-    "teshigawara", "ishikawa", "kato", "alexandra", "coorganizer",
-)  # fmt: skip
-MOKUMOKU_HOSTS = ("nakamura", "sasaki", "hayashi", "ishikawa")
-TALKS = (
-    "pandasで始める家計簿分析",
-    "Flask 3 と型ヒント",
-    "Airflow in production: lessons learned",
-    "RustでPythonを速くする",
-    "Django ORM のクエリを減らす",
-    "Rで描くか、Pythonで描くか",
-    "日本語の形態素解析入門",
-    "数理最適化でシフトを組む",
-    "FastAPIでつくる社内API",
-    "Kotlin から見た Python",
-    "Accessible dashboards",
-    "Kubernetes for study groups",
-)
-
-
-# "I can help" (お手伝いできます) for the meeting after next: (member, roles they prefer or None
-# for any, note). An organizer who switches the group to forming the team sees a suggestion
-# at once, with new pairs, first-timers beside someone experienced and the ones who waited.
-CAN_HELP = [
-    ("takahashi", None, ""),
-    ("suzuki", None, ""),
-    ("tanaka", ("setup",), ""),
-    ("kimura", ("setup", "cleanup"), ""),
-    ("hayashi", ("reception",), "11時まで参加できます"),
-    ("shimizu", None, "初めてですが、何でもやります"),
-    ("priya", ("reception",), "Happy to welcome English speakers"),
-    ("chen", ("setup", "cleanup"), ""),
-    ("ikeda", ("reception",), ""),
-    ("abe", None, ""),
-    ("matsumoto", ("cleanup",), ""),
-    ("yoshida", ("setup",), "机の配置、任せてください"),
-    ("maria", None, ""),
-    ("kato", None, ""),
-    ("teshigawara", None, "受付は初めてです"),
-]
-# Offered help for the two latest meetings and got no place: the suggestion seats them first.
-# (Neither has had a place since: a place at any session of the group ends such a streak.)
-WAITED = ("shimizu", "teshigawara")
-# Usually available for the Wednesday evenings (定期開催でだいたい参加できる).
-USUALLY_MOKUMOKU = ("ishikawa", "hashimoto")
 
 
 def third_saturday(day: date) -> date:
@@ -254,15 +197,15 @@ def demo_command(force: bool) -> None:
     weekly = _mokumoku_evenings(group, organizer, now)
     db.session.flush()
     people = {u.email.split("@")[0]: u for u, _ in users}
-    _staff_monthly(monthly, people, organizer, now)
-    _staff_weekly(weekly, people, organizer, now)
-    _can_help(monthly, weekly, people, now)
-    _offered_place(monthly, people, now)
-    _thank_you_notes(monthly, people, now)
-    _introductions(people, now)
-    _cards_sent(organizer, now)
-    _birthdays(people, now)
-    add_participants(_loaded(monthly), group, people, guests, organizer, now)
+    staff_monthly(monthly, people, organizer, now)
+    staff_weekly(weekly, people, organizer, now)
+    can_help(monthly, weekly, people, now)
+    offered_place(monthly, people, now)
+    thank_you_notes(monthly, people, now)
+    introductions(people, now)
+    cards_sent(organizer, now)
+    birthdays(people, now)
+    add_participants(loaded(monthly), group, people, guests, organizer, now)
     _announcement(monthly, organizer, now)
     db.session.commit()
     click.echo(
@@ -337,234 +280,6 @@ def _mokumoku_evenings(group, organizer, now):
     )
 
 
-def _loaded(sessions):
-    """The sessions again with their slots and roles, oldest first."""
-    from studygroup.sessions.models import RoleSlot, StudySession
-
-    return db.session.scalars(
-        sa.select(StudySession)
-        .where(StudySession.id.in_([s.id for s in sessions]))
-        .options(selectinload(StudySession.slots).joinedload(RoleSlot.role_type))
-        .order_by(StudySession.starts_at)
-        .execution_options(populate_existing=True)
-    ).all()
-
-
-def _slots(session) -> dict:
-    return {slot.role_type.key or "cleanup": slot for slot in session.slots}
-
-
-def _staff_monthly(sessions, people, organizer, now) -> None:
-    """A year worked (attendance confirmed, a few no-shows, the latest still to confirm), the
-    next meeting nearly staffed with a waitlist at setup, and a talk request to answer."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.models import Attendance
-    from studygroup.signups.services import (
-        answer_request,
-        assign,
-        confirm_attendance,
-        set_attendance,
-        sign_up,
-    )
-
-    rng = random.Random(2026)  # the same demo every time
-    sessions = _loaded(sessions)
-    past = [s for s in sessions if s.starts_at < now]
-    upcoming = [s for s in sessions if s.starts_at >= now]
-    for i, session in enumerate(past):
-        slots = _slots(session)
-        crew = {
-            "setup": [people[n] for n in SETUP_CREW],
-            "reception": _reception(rng, people, i),
-            "speaker": [people[SPEAKERS[i % len(SPEAKERS)]]],
-            "cleanup": [organizer, people[rng.choice(CLEANUP)]],
-        }
-        for key, members in crew.items():
-            for member in members:
-                place = assign(
-                    db.session,
-                    organizer=organizer,
-                    member=member,
-                    slot=slots[key],
-                    now=session.starts_at - timedelta(days=7),
-                ).place
-                if key == "speaker":
-                    place.talk_title = TALKS[i % len(TALKS)]
-        if i in (3, 8):  # someone at reception did not come
-            set_attendance(
-                db.session,
-                organizer=organizer,
-                place=next(p for p in _places(slots["reception"])),
-                attendance=Attendance.NO_SHOW,
-                now=now,
-            )
-        if i < len(past) - 1:  # the latest one still waits for the organizer's confirmation
-            confirm_attendance(db.session, organizer=organizer, session=session, now=now)
-    if upcoming:
-        # The next meeting: setup is full with one on the waitlist, reception needs one more,
-        # the talk is approved.
-        slots = _slots(upcoming[0])
-        for name in (*SETUP_CREW, "kimura"):
-            sign_up(db.session, member=people[name], slot=slots["setup"], now=now)
-        sign_up(db.session, member=people["watanabe"], slot=slots["reception"], now=now)
-        talk = sign_up(
-            db.session,
-            member=people["yamamoto"],
-            slot=slots["speaker"],
-            now=now,
-            talk_title="型ヒントで変わるFlaskアプリ",
-            talk_abstract="SQLAlchemy 2の型付きモデルの話",
-        )
-        answer_request(db.session, organizer=organizer, place=talk, approve=True, now=now)
-    if len(upcoming) > 1:
-        later = _slots(upcoming[1])
-        # Back after a long break: the setup crew's "Not seen for a while" names her, with
-        # this meeting.
-        sign_up(db.session, member=people[AWAY], slot=later["reception"], now=now)
-        # A talk request the organizers have not answered yet.
-        sign_up(
-            db.session,
-            member=people["inoue"],
-            slot=later["speaker"],
-            now=now,
-            talk_title="はじめてのOSSコントリビュート",
-            talk_abstract="初めてプルリクエストを送るまでにつまずいたこと",
-        )
-    # Seeding is not news: nobody gets the emails these sign-ups would send.
-    db.session.execute(sa.delete(OutboundEmail))
-    db.session.info.pop("queued_emails", None)
-
-
-def _reception(rng, people, i: int) -> list:
-    """Two of the pool each month; `AWAY` in the first months only (then away for a while)."""
-    pool = [n for n in RECEPTION if n != AWAY]
-    if i < AWAY_UNTIL:
-        return [people[AWAY], people[rng.choice(pool)]]
-    return [people[n] for n in rng.sample(pool, 2)]
-
-
-def _places(slot):
-    from studygroup.signups.models import Assignment
-
-    return db.session.scalars(
-        sa.select(Assignment).where(Assignment.slot_id == slot.id).order_by(Assignment.id)
-    )
-
-
-def _staff_weekly(sessions, people, organizer, now) -> None:
-    """Each past evening had its host; the coming ones are partly taken."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.services import assign, confirm_attendance, sign_up
-
-    sessions = _loaded(sessions)
-    for i, session in enumerate(s for s in sessions if s.starts_at < now):
-        host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
-        slot = _slots(session)["reception"]
-        assign(db.session, organizer=organizer, member=host, slot=slot, now=session.starts_at)
-        confirm_attendance(db.session, organizer=organizer, session=session, now=now)
-    for i, session in enumerate([s for s in sessions if s.starts_at >= now][:3]):
-        host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
-        sign_up(db.session, member=host, slot=_slots(session)["reception"], now=now)
-    db.session.execute(sa.delete(OutboundEmail))
-    db.session.info.pop("queued_emails", None)
-
-
-def _can_help(monthly, weekly, people, now) -> None:
-    """Members who said they can help with the meeting after next (`CAN_HELP`), two who
-    offered help for the latest two meetings and got no place (`WAITED`), and two usually
-    available for the Wednesday evenings."""
-    from studygroup.sessions.models import SessionSeries
-    from studygroup.signups.availability import set_availability, set_series_availability
-    from studygroup.signups.models import Availability
-
-    sessions = _loaded(monthly)
-    past = [s for s in sessions if s.starts_at < now]
-    upcoming = [s for s in sessions if s.starts_at >= now]
-    for session in past[-2:]:
-        for name in WAITED:
-            # Written as it was then: the offer stands, and no place came of it.
-            db.session.add(
-                Availability(
-                    user_id=people[name].id,
-                    session_id=session.id,
-                    created_at=session.starts_at - timedelta(days=14),
-                )
-            )
-    if len(upcoming) > 1:
-        session = upcoming[1]
-        roles = {key: slot.role_type_id for key, slot in _slots(session).items()}
-        for name, keys, note in CAN_HELP:
-            set_availability(
-                db.session,
-                member=people[name],
-                session=session,
-                any_role=keys is None,
-                role_type_ids=[roles[k] for k in keys or ()],
-                note=note,
-                now=now,
-            )
-    series = db.session.get(SessionSeries, weekly[0].series_id)
-    for name in USUALLY_MOKUMOKU:
-        set_series_availability(db.session, member=people[name], series=series, now=now)
-
-
-def _offered_place(monthly, people, now) -> None:
-    """Tanaka cannot come to the next meeting and offers his setup place (交代をお願いする):
-    Kimura, first on its waitlist, is told, and any member may take it."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.models import Assignment, AssignmentStatus
-    from studygroup.signups.offers import offer_place
-
-    upcoming = [s for s in _loaded(monthly) if s.starts_at >= now]
-    if not upcoming:
-        return
-    place = db.session.scalar(
-        sa.select(Assignment).where(
-            Assignment.slot_id == _slots(upcoming[0])["setup"].id,
-            Assignment.user_id == people["tanaka"].id,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-        )
-    )
-    offer_place(
-        db.session,
-        place=place,
-        member=people["tanaka"],
-        note="急な出張が入ってしまいました。どなたか設営をお願いできますか？",
-        now=now,
-    )
-    db.session.execute(sa.delete(OutboundEmail))
-    db.session.info.pop("queued_emails", None)
-
-
-# (sender, recipient, note) after the latest monthly meeting held.
-THANKS = [
-    ("organizer", "suzuki", "いつも会場の設営をありがとうございます！今月も助かりました。"),
-    ("takahashi", "suzuki", "プロジェクターの配線、ありがとう。次回もよろしく！"),
-    ("suzuki", "organizer", "片付けまでありがとうございました。また来月！"),
-]
-
-
-def _thank_you_notes(sessions, people, now) -> None:
-    """A few notes after the latest monthly meeting held, so /thanks shows some at once."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.thanks.services import send_thanks
-
-    latest = max((s for s in _loaded(sessions) if s.starts_at < now), key=lambda s: s.starts_at)
-    # An evening after the meeting (or now, when it has only just begun).
-    when = min(latest.ends_at + timedelta(hours=2), now)
-    for sender, recipient, body in THANKS:
-        send_thanks(
-            db.session,
-            sender=people[sender],
-            recipient=people[recipient],
-            session=latest,
-            body=body,
-            now=when,
-        )
-    db.session.execute(sa.delete(OutboundEmail))
-    db.session.info.pop("queued_emails", None)
-
-
 def _announcement(sessions, organizer, now) -> None:
     """Two announcements in both languages: to the people of the next monthly meeting (its
     participants and staff) and, earlier, to the whole group. Each reader finds them on the
@@ -574,7 +289,7 @@ def _announcement(sessions, organizer, now) -> None:
     from studygroup.announcements.services import send_announcement
     from studygroup.mail.models import OutboundEmail
 
-    upcoming = min((s for s in _loaded(sessions) if s.starts_at > now), key=lambda s: s.starts_at)
+    upcoming = min((s for s in loaded(sessions) if s.starts_at > now), key=lambda s: s.starts_at)
     send_announcement(
         db.session,
         author=organizer,
@@ -613,94 +328,6 @@ def _announcement(sessions, organizer, now) -> None:
     )
     db.session.execute(sa.delete(OutboundEmail).where(OutboundEmail.kind == "announcement"))
     db.session.info.pop("queued_emails", None)
-
-
-# (introducer, first, second, note, accepted by both)
-INTRODUCTIONS = [
-    (
-        "coorganizer",
-        "organizer",
-        "priya",
-        "Priya runs data pipelines at work and would like to give a talk; Misaki plans the "
-        "autumn programme.",
-        True,
-    ),
-    (
-        "organizer",
-        "suzuki",
-        "yamaguchi",
-        "鈴木さんは pandas、山口さんは R でデータ可視化をしています。一緒にハンズオンを"
-        "企画できそうです。",
-        False,
-    ),
-]
-
-
-def _introductions(people, now) -> None:
-    """An accepted and a waiting introduction, so /introductions shows both at once: the
-    organizer was introduced to Priya (accepted) and introduced Suzuki to Yamaguchi
-    (waiting: Suzuki accepted, Yamaguchi has not answered)."""
-    from studygroup.introductions.services import answer_introduction, make_introduction
-    from studygroup.mail.models import OutboundEmail
-
-    db.session.flush()
-    for n, (introducer, first, second, note, both) in enumerate(INTRODUCTIONS):
-        when = now - timedelta(days=20 - 10 * n)
-        introduction = make_introduction(
-            db.session,
-            introducer=people[introducer],
-            first=people[first],
-            second=people[second],
-            note=note,
-            now=when,
-        )
-        answer_introduction(db.session, introduction, member=people[first], accept=True, now=when)
-        if both:
-            answer_introduction(
-                db.session, introduction, member=people[second], accept=True, now=when
-            )
-    db.session.execute(
-        sa.delete(OutboundEmail).where(OutboundEmail.kind.startswith("introduction"))
-    )
-    db.session.info.pop("queued_emails", None)
-
-
-def _cards_sent(organizer, now) -> None:
-    """The organizer's yearly list (the year it opens on) with a few cards marked sent."""
-    from studygroup.relationships.services import default_year, mark_cards, yearly_list
-
-    db.session.flush()
-    year = default_year(db.session, organizer, now=now)
-    the_list = yearly_list(db.session, organizer, year=year, now=now)
-    sent = {entry.person.user_id for entry in the_list.named[::3]}
-    mark_cards(db.session, organizer, the_list, sent=sent, now=now)
-
-
-def _birthdays(people, now) -> None:
-    """A few shared birthdays, two of them this week (Tokyo), so Suzuki's co-worker page and
-    her weekly digest (she chose it, as did the organizer) show some on the first run. Ito
-    shares one too, but does not appear by name, and Yamamoto keeps hers private: neither is
-    shown to anyone."""
-    from studygroup.relationships.birthdays import week_of
-
-    today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
-    week = week_of(today)
-    later = week[6] if today != week[6] else week[0]
-    birthdays = {
-        "takahashi": (today.month, today.day, True),
-        "tanaka": (later.month, later.day, True),
-        "suzuki": (3, 14, True),
-        "organizer": (7, 7, True),
-        "watanabe": (2, 29, True),
-        "ito": (today.month, today.day, True),
-        "yamamoto": (later.month, later.day, False),
-    }
-    for name, (month, day, shared) in birthdays.items():
-        person = people[name]
-        person.birthday_month, person.birthday_day = month, day
-        person.share_birthday = shared
-    people["suzuki"].email_birthday_digest = True
-    people["organizer"].email_birthday_digest = True
 
 
 def _print_logins() -> None:

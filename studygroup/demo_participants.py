@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.config import DEFAULT_TIMEZONE
+from studygroup.demo_staffing import loaded, places_of, slots_of
 from studygroup.extensions import db
 from studygroup.participants.models import ParticipantStatus, QuestionKind
 
@@ -211,13 +212,12 @@ def _add_participants(monthly, group, people, members, guests, organizer, now) -
 
 
 def _receptionist(session) -> User | None:
-    from studygroup.demo import _places, _slots
     from studygroup.signups.models import AssignmentStatus
 
     return next(
         (
             db.session.get(User, place.user_id)
-            for place in _places(_slots(session)["reception"])
+            for place in places_of(slots_of(session)["reception"])
             if place.status == AssignmentStatus.CONFIRMED
         ),
         None,
@@ -255,10 +255,9 @@ def _today(group, people, everyone, organizer, now, rng) -> None:
         now=posted,
     )
     db.session.flush()
-    from studygroup.demo import _loaded, _slots
 
-    [session] = _loaded([session])
-    slots = _slots(session)
+    [session] = loaded([session])
+    slots = slots_of(session)
     before = starts - timedelta(days=7)
     arrived = [
         sign_up(db.session, member=people[name], slot=slots["setup"], now=before)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from studygroup.auth.models import User
-from studygroup.demo import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG, WAITED
+from studygroup.demo import DEMO_PASSWORD, DEMO_PEOPLE, DEMO_SLUG
+from studygroup.demo_staffing import WAITED
 from studygroup.extensions import db
 from studygroup.sessions.models import StudySession
 from tests import test_browser as shared

@@ -227,7 +227,8 @@ def test_the_demo_forms_a_team_once_an_organizer_lets_it(runner):
     next meeting holds Tanaka's offered setup place."""
     from datetime import UTC, datetime
 
-    from studygroup.demo import CAN_HELP, DEMO_SLUG, WAITED
+    from studygroup.demo import DEMO_SLUG
+    from studygroup.demo_staffing import CAN_HELP, WAITED
     from studygroup.groups.models import FillMode, Group
     from studygroup.signups.forming import suggested_team
     from studygroup.signups.models import PlaceOffer
