@@ -16,13 +16,13 @@ from studygroup.introductions.models import (
     IntroductionRequest,
     UnsentIntroduction,
 )
+from studygroup.introductions.seen import seen_by
 from studygroup.introductions.services import (
     answer_introduction,
     ask_for_introduction,
     check_may_ask,
     check_may_introduce,
     make_introduction,
-    seen_by,
 )
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation

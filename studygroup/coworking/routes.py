@@ -32,7 +32,7 @@ from studygroup.extensions import db
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.i18n import format_date
-from studygroup.introductions.services import accepted_introductions, accepted_pairs_among
+from studygroup.introductions.seen import accepted_introductions, accepted_pairs_among
 from studygroup.names import name_order
 from studygroup.pagecache.cache import kept_page
 from studygroup.relationships.birthdays import birthdays_this_week, month_day

@@ -11,6 +11,7 @@ from studygroup.input import database_int
 from studygroup.introductions import bp
 from studygroup.introductions.forms import AskForm, IntroduceForm
 from studygroup.introductions.models import Answer, IntroductionRequest
+from studygroup.introductions.seen import introduction_seen_by, lists_of
 from studygroup.introductions.services import (
     DAILY_LIMIT,
     REQUEST_DAILY_LIMIT,
@@ -18,9 +19,7 @@ from studygroup.introductions.services import (
     ask_for_introduction,
     check_may_ask,
     introducible,
-    introduction_seen_by,
     let_pass,
-    lists_of,
     make_introduction,
 )
 from studygroup.rules import RuleViolation
