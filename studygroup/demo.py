@@ -36,7 +36,8 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
-from studygroup.groups.services import add_role_type, create_group
+from studygroup.groups.role_types import add_role_type
+from studygroup.groups.services import create_group
 from studygroup.sessions.services import create_series, monthly_rule, plan_series, weekly_rule
 
 DEMO_SLUG = "shibuya-py"

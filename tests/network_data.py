@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from studygroup.auth.models import User
 from studygroup.groups.models import Anchor, MemberRole, Membership, MembershipStatus, RoleType
-from studygroup.groups.services import add_role_type
+from studygroup.groups.role_types import add_role_type
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session, to_utc
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance

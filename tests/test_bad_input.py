@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.groups.services import role_types_of
+from studygroup.groups.role_types import role_types_of
 from studygroup.sessions.models import StudySession
 
 

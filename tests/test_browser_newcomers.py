@@ -21,7 +21,8 @@ from studygroup.auth.models import User
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Anchor, JoinPolicy, MemberRole, Membership, MembershipStatus
-from studygroup.groups.services import add_role_type, approve_member
+from studygroup.groups.role_types import add_role_type
+from studygroup.groups.services import approve_member
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import create_series, monthly_rule, plan_series
 from studygroup.signups.services import assign, confirm_attendance, sign_up

@@ -17,7 +17,8 @@ from studygroup.auth.models import User
 from studygroup.calendar import feeds, tokens
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership, Visibility
-from studygroup.groups.services import role_types_of, update_group, update_role_type
+from studygroup.groups.role_types import role_types_of, update_role_type
+from studygroup.groups.services import update_group
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import (
     cancel_session,

@@ -9,7 +9,7 @@ from studygroup.auth.models import User
 from studygroup.calendar import feeds
 from studygroup.extensions import db
 from studygroup.groups.models import Group, RoleType
-from studygroup.groups.services import role_types_of, update_role_type
+from studygroup.groups.role_types import role_types_of, update_role_type
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import assign

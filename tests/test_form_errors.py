@@ -87,7 +87,7 @@ def test_adding_a_role_the_session_has_shows_the_error_by_the_choice(client, aut
     from datetime import UTC, datetime
 
     from studygroup.groups.models import Anchor
-    from studygroup.groups.services import add_role_type
+    from studygroup.groups.role_types import add_role_type
 
     organizer = make.user()
     group = make.group(organizer)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.groups.models import Group
-from studygroup.groups.services import SLUG_RE, romanised_slug, suggest_slug
+from studygroup.groups.slugs import SLUG_RE, romanised_slug, suggest_slug
 
 FORM = {
     "timezone": "Asia/Tokyo",

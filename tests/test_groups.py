@@ -13,7 +13,8 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
-from studygroup.groups.services import join_group, leave_group, role_types_of
+from studygroup.groups.role_types import role_types_of
+from studygroup.groups.services import join_group, leave_group
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot
 

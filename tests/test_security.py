@@ -14,7 +14,7 @@ from studygroup.apitokens.services import create_token
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Membership
-from studygroup.groups.services import role_types_of
+from studygroup.groups.role_types import role_types_of
 from studygroup.introductions.models import Introduction, IntroductionRequest
 from studygroup.participants.models import Participant, ParticipantQuestion, ParticipantStatus
 from studygroup.sessions.models import RoleSlot

@@ -179,7 +179,7 @@ def test_posting_six_third_saturdays_in_tokyo(client, auth, make):
 
 
 def group_role_types(group):
-    from studygroup.groups.services import role_types_of
+    from studygroup.groups.role_types import role_types_of
 
     return role_types_of(db.session, group)
 

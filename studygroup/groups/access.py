@@ -11,7 +11,8 @@ from studygroup.auth.models import User
 from studygroup.db import reads_outside_transaction
 from studygroup.extensions import db, login_manager
 from studygroup.groups.models import Group, Membership
-from studygroup.groups.services import SLUG_RE, can_view_group, membership_of
+from studygroup.groups.services import can_view_group, membership_of
+from studygroup.groups.slugs import SLUG_RE
 from studygroup.pagecache.cache import note_revision
 from studygroup.pagecache.models import revision_number
 

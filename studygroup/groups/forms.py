@@ -14,7 +14,7 @@ from wtforms.validators import Length, Optional
 from studygroup.extensions import db
 from studygroup.forms import Form, TimezoneField, number_range, options, required
 from studygroup.groups.models import Anchor, FillMode, JoinPolicy, Visibility
-from studygroup.groups.services import SLUG_RE, slug_taken
+from studygroup.groups.slugs import SLUG_RE, slug_taken
 from studygroup.input import is_ascii_number
 
 

@@ -27,8 +27,14 @@ from studygroup.groups.models import (
     RoleType,
     Visibility,
 )
-from studygroup.groups.services import (
+from studygroup.groups.role_types import (
     add_role_type,
+    restore_role_type,
+    retire_role_type,
+    role_types_of,
+    update_role_type,
+)
+from studygroup.groups.services import (
     approve_member,
     create_group,
     decline_member,
@@ -38,15 +44,11 @@ from studygroup.groups.services import (
     members_page,
     public_groups_page,
     remove_member,
-    restore_role_type,
-    retire_role_type,
-    role_types_of,
     rotate_invite_token,
     set_member_role,
-    suggest_slug,
     update_group,
-    update_role_type,
 )
+from studygroup.groups.slugs import suggest_slug
 from studygroup.i18n import select_locale
 from studygroup.logging import security_event
 from studygroup.pagecache.cache import kept_page

@@ -1,12 +1,11 @@
-"""Groups, memberships and role types as plain functions: (db session, ...) -> data.
+"""Groups and memberships as plain functions: (db session, ...) -> data (a group's address:
+`groups.slugs`; its role types: `groups.role_types`).
 
 Functions flush; the caller commits. Nothing here is ever hard-deleted: members leave or are
 removed (status), role types are retired.
 """
 
-import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -17,8 +16,6 @@ from studygroup.auth.models import User
 from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import lock_row
 from studygroup.groups.models import (
-    Anchor,
-    FillMode,
     Group,
     JoinPolicy,
     MemberRole,
@@ -28,97 +25,12 @@ from studygroup.groups.models import (
     Visibility,
     new_invite_token,
 )
+from studygroup.groups.role_types import BUILT_IN_ROLES
+from studygroup.groups.slugs import SLUG_RE, slug_taken
 from studygroup.mail.services import Link, queue_email
-from studygroup.names import by_name, kakasi, name_matches
+from studygroup.names import by_name, name_matches
 from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
-
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-
-
-@dataclass(frozen=True)
-class RoleDefault:
-    key: str
-    headcount: int
-    start_anchor: Anchor
-    start_offset: int
-    end_anchor: Anchor
-    end_offset: int
-    requires_approval: bool = False
-
-
-# Every new group starts with these three; organizers add their own (streaming, cleanup...).
-BUILT_IN_ROLES = (
-    RoleDefault("setup", 3, Anchor.START, -60, Anchor.START, 0),
-    RoleDefault("reception", 2, Anchor.START, -30, Anchor.START, 30),
-    RoleDefault("speaker", 1, Anchor.START, 0, Anchor.END, 0, requires_approval=True),
-)
-
-
-def slug_taken(db_session: Session, slug: str, *, except_group: Group | None = None) -> bool:
-    query = sa.select(Group.id).where(Group.slug == slug)
-    if except_group is not None:
-        query = query.where(Group.id != except_group.id)
-    return db_session.scalar(query) is not None
-
-
-SLUG_LENGTH = 40  # a suggested address stays short enough to read out and type
-
-
-def _has_kana_or_kanji(text: str) -> bool:
-    """Kana and kanji: the parts of a name that are romanised. Compared character by
-    character: a regular expression over these ranges takes ~3 ms to compile, in the start-up
-    of every worker, for what only naming a group uses."""
-    return any("\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" for c in text)
-
-
-# Long vowels as passports and station signs write them: 東京 tokyo, 大阪 osaka.
-LONG_VOWEL = re.compile(r"o[ou]|uu")
-
-
-def romanised_slug(name: str) -> str:
-    """`name` as an address: Japanese in Hepburn romaji as passports and signs write it, long
-    vowels folded (渋谷Python勉強会 -> shibuya-python-benkyokai, 東京 tokyo, コーヒー kohi), words
-    joined by hyphens, cut at a word. Latin words pass unchanged (Google stays google). "" when
-    nothing usable is left."""
-    import unicodedata
-
-    text = "".join(
-        # Café -> Cafe; Japanese keeps its marks (が is not か + ゛ to the converter).
-        unicodedata.normalize("NFKD", c)[0] if unicodedata.name(c, "").startswith("LATIN") else c
-        for c in unicodedata.normalize("NFKC", name)
-    )
-    words = " ".join(_romaji(part) for part in kakasi().convert(text))
-    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
-    while len(slug) > SLUG_LENGTH and "-" in slug:
-        slug = slug.rsplit("-", 1)[0]
-    slug = slug[:SLUG_LENGTH].strip("-")
-    return slug if SLUG_RE.match(slug) else ""
-
-
-def _romaji(part: dict) -> str:
-    """One part of pykakasi's reading: romaji without long vowels; other text as it is."""
-    if not _has_kana_or_kanji(part["orig"]):
-        return part["hepburn"]
-    romaji = part["hepburn"]
-    if "ー" in part["hira"]:
-        # The katakana long mark doubles any vowel (コーヒー koohii): read the word without it.
-        romaji = "".join(p["hepburn"] for p in kakasi().convert(part["hira"].replace("ー", "")))
-    return LONG_VOWEL.sub(lambda long: long[0][0], romaji)
-
-
-def suggest_slug(db_session: Session, name: str, *, except_group: Group | None = None) -> str:
-    """A free address for a group called `name`: its romanised name, with -2, -3... when that
-    is taken, or a short random one (group-7f3a9c) when the name gives nothing."""
-    base = romanised_slug(name)
-    if base:
-        for candidate in [base] + [f"{base}-{n}" for n in range(2, 10)]:
-            if not slug_taken(db_session, candidate, except_group=except_group):
-                return candidate
-    while True:
-        candidate = f"{base or 'group'}-{secrets.token_hex(3)}"
-        if not slug_taken(db_session, candidate, except_group=except_group):
-            return candidate
 
 
 def create_group(
@@ -501,85 +413,3 @@ def public_groups(db_session: Session, limit: int = 50) -> list[Group]:
 def public_groups_page(db_session: Session, *, page: int, size: int) -> Page[Group]:
     """One page of the public groups, by name (two queries)."""
     return paginate(db_session, _public_groups(), page=page, size=size)
-
-
-def role_types_of(
-    db_session: Session, group: Group, *, include_retired: bool = False
-) -> list[RoleType]:
-    query = sa.select(RoleType).where(RoleType.group_id == group.id)
-    if not include_retired:
-        query = query.where(RoleType.retired_at.is_(None))
-    return list(db_session.scalars(query.order_by(RoleType.position, RoleType.id)))
-
-
-def add_role_type(
-    db_session: Session,
-    *,
-    group: Group,
-    name: str,
-    default_headcount: int,
-    start_anchor: Anchor,
-    start_offset_minutes: int,
-    end_anchor: Anchor,
-    end_offset_minutes: int,
-    requires_approval: bool,
-    now: datetime,
-    description: str = "",
-    fill_mode: FillMode | None = None,
-) -> RoleType:
-    position = db_session.scalar(
-        sa.select(sa.func.coalesce(sa.func.max(RoleType.position), -1) + 1).where(
-            RoleType.group_id == group.id
-        )
-    )
-    role_type = RoleType(
-        group_id=group.id,
-        key=None,
-        name=name.strip(),
-        description=description,
-        default_headcount=default_headcount,
-        start_anchor=start_anchor,
-        start_offset_minutes=start_offset_minutes,
-        end_anchor=end_anchor,
-        end_offset_minutes=end_offset_minutes,
-        requires_approval=requires_approval,
-        fill_mode=fill_mode,
-        position=position,
-        created_at=now,
-    )
-    db_session.add(role_type)
-    db_session.flush()
-    return role_type
-
-
-ROLE_SETTINGS = (
-    "name",
-    "description",
-    "default_headcount",
-    "start_anchor",
-    "start_offset_minutes",
-    "end_anchor",
-    "end_offset_minutes",
-    "requires_approval",
-    "fill_mode",
-)
-
-
-def update_role_type(role_type: RoleType, **settings) -> None:
-    """Change a role's defaults; sessions posted from now on use them (existing slots keep
-    theirs). An empty name on a built-in role shows its name in each reader's language."""
-    unknown = settings.keys() - set(ROLE_SETTINGS)
-    if unknown:
-        raise TypeError(f"not role settings: {sorted(unknown)}")
-    for name, value in settings.items():
-        setattr(role_type, name, value)
-
-
-def retire_role_type(role_type: RoleType, *, now: datetime) -> None:
-    """No new sessions get this role; past and planned slots keep it."""
-    if role_type.retired_at is None:
-        role_type.retired_at = now
-
-
-def restore_role_type(role_type: RoleType) -> None:
-    role_type.retired_at = None

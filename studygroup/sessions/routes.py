@@ -12,7 +12,7 @@ from studygroup.extensions import db
 from studygroup.forms import options
 from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership, RoleType
-from studygroup.groups.services import role_types_of
+from studygroup.groups.role_types import role_types_of
 from studygroup.i18n import role_label
 from studygroup.input import database_int
 from studygroup.pagecache.cache import kept_page
