@@ -8,19 +8,16 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
+from studygroup.checkin.access import Access, access_for, check_in_access
+from studygroup.checkin.search import checkin_counts, search
 from studygroup.checkin.services import (
     JUST_NOW,
-    Access,
     NoSuchCode,
     NotRegistered,
     Outcome,
-    access_for,
     admit_waitlisted,
     check_in,
-    check_in_access,
     check_in_staff,
-    checkin_counts,
-    search,
     walk_in,
 )
 from studygroup.extensions import db

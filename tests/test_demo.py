@@ -290,7 +290,8 @@ def test_the_demo_meetings_take_participants_and_today_reception_is_open(runner,
     from zoneinfo import ZoneInfo
 
     from studygroup.announcements.models import Announcement, AnnouncementRecipient, Audience
-    from studygroup.checkin.services import Access, check_in_access, checkin_counts
+    from studygroup.checkin.access import Access, check_in_access
+    from studygroup.checkin.search import checkin_counts
     from studygroup.demo_participants import (
         AFFILIATION,
         MONTHLY_CAPACITY,
@@ -386,7 +387,7 @@ def test_late_in_the_evening_in_tokyo_today_s_session_is_still_today(runner, mon
     from zoneinfo import ZoneInfo
 
     import studygroup.demo
-    from studygroup.checkin.services import Access, check_in_access
+    from studygroup.checkin.access import Access, check_in_access
     from studygroup.demo_participants import today_session
 
     tokyo = ZoneInfo("Asia/Tokyo")

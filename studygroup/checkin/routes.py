@@ -10,19 +10,15 @@ from flask_login import current_user
 from studygroup.auth.models import User
 from studygroup.auth.services import HashCost
 from studygroup.checkin import bp
+from studygroup.checkin.access import Access, access_for, check_in_access, checkin_window
 from studygroup.checkin.forms import CodeForm, WalkInForm
+from studygroup.checkin.search import checkin_counts, search
 from studygroup.checkin.services import (
-    Access,
     CheckInResult,
     NotRegistered,
-    access_for,
     admit_waitlisted,
     check_in,
-    check_in_access,
     check_in_staff,
-    checkin_counts,
-    checkin_window,
-    search,
     staff_place,
     walk_in,
 )

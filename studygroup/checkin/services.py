@@ -1,5 +1,6 @@
 """Reception check-in on the session's day (受付): participants by short code or search, staff
-by search, walk-ins registered at the door, and the counts. No request access here.
+by search, walk-ins registered at the door. Who may open the page: `checkin.access`; the
+search and the counts: `checkin.search`. No request access here.
 
 Idempotent by person: a check-in is one conditional UPDATE ... WHERE checked_in_at IS NULL,
 so two receptionists at once, or a request retried after a lost answer, check a person in
@@ -9,13 +10,12 @@ once; the others are told when and by whom it happened.
 import enum
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
 from studygroup.auth.reset import queue_welcome_email
@@ -29,7 +29,7 @@ from studygroup.groups.models import (
     RoleType,
 )
 from studygroup.groups.services import join_group
-from studygroup.names import fold, name_matches, search_term
+from studygroup.names import fold
 from studygroup.participants.codes import unused_code
 from studygroup.participants.models import (
     CODE_ALPHABET,
@@ -48,112 +48,8 @@ from studygroup.signups.models import (
     StaffingChange,
 )
 
-RECEPTION_KEY = "reception"
-# A search shows this many people of each kind; reception types more to narrow it down.
-SEARCH_LIMIT = 20
 # A phone's queue retries every few seconds; a connection can stay bad for some minutes.
 JUST_NOW = timedelta(minutes=10)
-
-
-# --- who may open the page, and when --------------------------------------------------------
-
-
-class Access(enum.Enum):
-    OPEN = "open"
-    NOT_FOUND = "not_found"  # not a member of the group: the page does not exist for them
-    FORBIDDEN = "forbidden"  # a member without a reception place
-    NOT_TODAY = "not_today"  # allowed, but not on this day
-    NOT_HELD = "not_held"  # cancelled or marked not held: nobody to check in
-
-
-def checkin_window(session: StudySession, tz: str, *, organizer: bool) -> tuple[datetime, datetime]:
-    """From 00:00 of the session's day (the group's clock) until the day ends, or until the
-    session ends when it runs past midnight. Generous on purpose: reception comes early and
-    late-comers still get in. Organizers may also open it the day before, to try the page
-    with their team before the doors open."""
-    zone = ZoneInfo(tz)
-    day = session.starts_at.astimezone(zone).date()
-    opens = datetime.combine(day, time(0), zone)
-    closes = datetime.combine(day + timedelta(days=1), time(0), zone)
-    if organizer:
-        opens = datetime.combine(day - timedelta(days=1), time(0), zone)
-    return opens, max(closes, session.ends_at)
-
-
-def access_for(
-    *,
-    session: StudySession,
-    group: Group,
-    membership: Membership | None,
-    holds_reception: bool,
-    now: datetime,
-) -> Access:
-    """The rule, on data the caller has: organizers of the group, and members holding a
-    confirmed reception place in the session, during the session's day."""
-    if membership is None or not membership.is_active or membership.group_id != group.id:
-        return Access.NOT_FOUND
-    organizer = membership.is_organizer
-    if not (organizer or holds_reception):
-        return Access.FORBIDDEN
-    if not session.is_scheduled:
-        return Access.NOT_HELD
-    opens, closes = checkin_window(session, group.timezone, organizer=organizer)
-    if not opens <= now < closes:
-        return Access.NOT_TODAY
-    return Access.OPEN
-
-
-def holds_reception_place(db_session: Session, user: User, session: StudySession) -> bool:
-    """A confirmed place in the session's reception role (by its key: a group may have
-    renamed the role, the key stays)."""
-    return bool(
-        db_session.scalar(
-            sa.select(sa.literal(True))
-            .select_from(Assignment)
-            .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-            .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-            .where(
-                RoleSlot.session_id == session.id,
-                RoleType.key == RECEPTION_KEY,
-                Assignment.user_id == user.id,
-                Assignment.status == AssignmentStatus.CONFIRMED,
-            )
-            .limit(1)
-        )
-    )
-
-
-def check_in_access(
-    db_session: Session,
-    user: User | None,
-    session: StudySession,
-    now: datetime,
-    *,
-    membership: Membership | None = None,
-) -> Access:
-    """`membership`: the user's in the session's group, when the caller has it loaded."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Access.NOT_FOUND
-    group = session.group
-    if membership is None or membership.user_id != user.id:
-        membership = db_session.scalar(
-            sa.select(Membership).where(
-                Membership.user_id == user.id, Membership.group_id == group.id
-            )
-        )
-    holds = (
-        membership is not None
-        and membership.is_active
-        and not membership.is_organizer
-        and holds_reception_place(db_session, user, session)
-    )
-    return access_for(
-        session=session, group=group, membership=membership, holds_reception=holds, now=now
-    )
-
-
-def may_check_in(db_session: Session, user: User | None, session: StudySession, now) -> bool:
-    return check_in_access(db_session, user, session, now) == Access.OPEN
 
 
 # --- results --------------------------------------------------------------------------------
@@ -522,145 +418,3 @@ def _admit_to_group(
     # The group's own link: an open group takes them as it takes anyone; an approval or
     # invitation group gets here only with an organizer at reception, who admits them.
     join_group(db_session, user=user, group=group, now=now, invite_token=group.invite_token)
-
-
-# --- search and counts ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Hit:
-    kind: str  # "participant", "staff" or "member" (neither: may be registered at the door)
-    id: int  # participant id, place id, or user id
-    name: str
-    code: str | None = None
-    status: str | None = None  # participant: registered / waitlisted
-    role: RoleType | None = None
-    checked_in_at: datetime | None = None
-    checked_in_by: str | None = None
-
-    @property
-    def checked_in(self) -> bool:
-        return self.checked_in_at is not None
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    query: str
-    hits: list[Hit]
-    more: bool  # a kind had more than SEARCH_LIMIT matches
-
-
-def search(db_session: Session, session: StudySession, q: str) -> SearchResults:
-    """Participants (registered or waitlisted) and confirmed staff of the session whose name
-    or reading contains `q` (width, case and kana aside), or the participant with code `q`;
-    then active members of the group who are neither, for a walk-in. Four queries whatever
-    the numbers; at most SEARCH_LIMIT of each kind, in name order."""
-    q = (q or "").strip()[:80]
-    if not search_term(q):
-        return SearchResults(q, [], False)
-    by_user = aliased(User)
-    person = aliased(User)
-    term = search_term(q)
-    participant_match = person.name_search_key.contains(term, autoescape=True)
-    if looks_like_code(q):
-        participant_match = sa.or_(participant_match, Participant.code == normalize_code(q))
-    participants = db_session.execute(
-        sa.select(Participant, person.display_name, by_user.display_name)
-        .join(person, person.id == Participant.user_id)
-        .outerjoin(by_user, by_user.id == Participant.checked_in_by_id)
-        .where(
-            Participant.session_id == session.id,
-            Participant.status.in_(LIVE_PARTICIPANT_STATUSES),
-            participant_match,
-        )
-        .order_by(person.name_sort_key, person.display_name, Participant.id)
-        .limit(SEARCH_LIMIT + 1)
-    ).all()
-    staff = db_session.execute(
-        sa.select(Assignment, RoleType, person.display_name, by_user.display_name)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .join(person, person.id == Assignment.user_id)
-        .outerjoin(by_user, by_user.id == Assignment.checked_in_by_id)
-        .where(
-            RoleSlot.session_id == session.id,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-            person.name_search_key.contains(term, autoescape=True),
-        )
-        .order_by(person.name_sort_key, person.display_name, RoleSlot.position, Assignment.id)
-        .limit(SEARCH_LIMIT + 1)
-    ).all()
-    taken = sa.select(Participant.user_id).where(
-        Participant.session_id == session.id, Participant.status.in_(LIVE_PARTICIPANT_STATUSES)
-    )
-    members = db_session.execute(
-        sa.select(User.id, User.display_name)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.group_id == session.group_id,
-            Membership.status == MembershipStatus.ACTIVE,
-            name_matches(q),
-            User.id.not_in(taken),
-        )
-        .order_by(User.name_sort_key, User.display_name, User.id)
-        .limit(SEARCH_LIMIT + 1)
-    ).all()
-    hits = [
-        Hit(
-            "participant",
-            p.id,
-            name,
-            code=p.code,
-            status=p.status.value,
-            checked_in_at=p.checked_in_at,
-            checked_in_by=by_name,
-        )
-        for p, name, by_name in participants[:SEARCH_LIMIT]
-    ]
-    hits += [
-        Hit(
-            "staff",
-            place.id,
-            name,
-            role=role,
-            checked_in_at=place.checked_in_at,
-            checked_in_by=by_name,
-        )
-        for place, role, name, by_name in staff[:SEARCH_LIMIT]
-    ]
-    hits += [Hit("member", user_id, name) for user_id, name in members[:SEARCH_LIMIT]]
-    more = any(len(rows) > SEARCH_LIMIT for rows in (participants, staff, members))
-    return SearchResults(q, hits, more)
-
-
-@dataclass(frozen=True)
-class Counts:
-    checked_in: int
-    registered: int
-    staff_checked_in: int
-    staff: int
-
-    def as_dict(self) -> dict:
-        return {
-            "checked_in": self.checked_in,
-            "registered": self.registered,
-            "staff_checked_in": self.staff_checked_in,
-            "staff": self.staff,
-        }
-
-
-def checkin_counts(db_session: Session, session: StudySession) -> Counts:
-    """Participants checked in / registered, and staff places checked in / confirmed: two
-    queries."""
-    checked, registered = db_session.execute(
-        sa.select(sa.func.count(Participant.checked_in_at), sa.func.count(Participant.id)).where(
-            Participant.session_id == session.id,
-            Participant.status == ParticipantStatus.REGISTERED,
-        )
-    ).one()
-    staff_checked, staff = db_session.execute(
-        sa.select(sa.func.count(Assignment.checked_in_at), sa.func.count(Assignment.id))
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .where(RoleSlot.session_id == session.id, Assignment.status == AssignmentStatus.CONFIRMED)
-    ).one()
-    return Counts(checked, registered, staff_checked, staff)
