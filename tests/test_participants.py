@@ -16,9 +16,9 @@ from studygroup.participants.models import (
     ParticipantStatus,
     QuestionKind,
 )
+from studygroup.participants.reminders import due_participant_reminders
 from studygroup.participants.services import (
     cancel_registration,
-    due_participant_reminders,
     fill_participants_from_waitlist,
     my_registration,
     participant_counts,

@@ -35,7 +35,7 @@ def claim_reminders(db_session, *, now) -> int:
         if message is not None:
             messages.append(message)
     # Participants' reminders, claimed the same way (their own dedupe keys).
-    from studygroup.participants.services import (
+    from studygroup.participants.reminders import (
         due_participant_reminders,
         participant_reminder_key,
     )
