@@ -209,7 +209,7 @@ def can_help(monthly, weekly, people, now) -> None:
     offered help for the latest two meetings and got no place (`WAITED`), and two usually
     available for the Wednesday evenings."""
     from studygroup.sessions.models import SessionSeries
-    from studygroup.signups.availability import set_availability, set_series_availability
+    from studygroup.signups.availability_changes import set_availability, set_series_availability
     from studygroup.signups.models import Availability
 
     sessions = loaded(monthly)

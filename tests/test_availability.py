@@ -23,9 +23,11 @@ from studygroup.sessions.services import (
 from studygroup.signups.availability import (
     answers_of,
     current_availability,
-    end_series_availability,
     helper_counts,
     offers_without_place,
+)
+from studygroup.signups.availability_changes import (
+    end_series_availability,
     set_availability,
     set_series_availability,
     withdraw_availability,

@@ -12,7 +12,8 @@ from studygroup.groups.models import FillMode, Group, RoleType
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_series, get_session, monthly_rule, plan_series
-from studygroup.signups.availability import current_availability, set_availability
+from studygroup.signups.availability import current_availability
+from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.models import Assignment, Availability
 from studygroup.signups.services import assign, sign_up
 

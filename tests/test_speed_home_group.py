@@ -17,7 +17,8 @@ from studygroup.participants.services import participant_counts, register
 from studygroup.sessions.group_facts import group_facts
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import past_sessions, past_years, upcoming_page
-from studygroup.signups.availability import say_can_help, sessions_member_can_help
+from studygroup.signups.availability import sessions_member_can_help
+from studygroup.signups.availability_changes import say_can_help
 from studygroup.signups.cards import session_cards
 from studygroup.signups.services import sign_up, staffing_for
 from tests.conftest import kept_statements

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from studygroup.extensions import db
-from studygroup.signups.availability import set_availability
+from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.offers import offer_place, take_offer
 from studygroup.signups.services import assign, sign_up
 from tests.conftest import kept_statements

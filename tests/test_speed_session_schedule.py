@@ -11,8 +11,8 @@ from studygroup.extensions import db
 from studygroup.participants import services as participants
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_series, monthly_rule, plan_series
-from studygroup.signups.availability import (
-    offered_sessions,
+from studygroup.signups.availability import offered_sessions
+from studygroup.signups.availability_changes import (
     set_availability,
     set_series_availability,
     withdraw_availability,

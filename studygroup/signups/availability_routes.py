@@ -16,11 +16,9 @@ from studygroup.rules import RuleViolation
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups import bp
-from studygroup.signups.availability import (
-    MemberAnswers,
-    answers_of,
+from studygroup.signups.availability import MemberAnswers, answers_of, helper_counts
+from studygroup.signups.availability_changes import (
     end_series_availability,
-    helper_counts,
     say_can_help,
     withdraw_availability,
 )

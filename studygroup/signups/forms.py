@@ -12,7 +12,7 @@ from wtforms.validators import Length
 
 from studygroup.forms import Form, options, required
 from studygroup.sessions.forms import MultiCheckboxField
-from studygroup.signups.availability import NOTE_MAX
+from studygroup.signups.availability_changes import NOTE_MAX
 
 PLACE_ACTIONS = (
     "remove",
