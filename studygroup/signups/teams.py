@@ -23,6 +23,9 @@ A session is small (a few dozen places, a few hundred candidates at most): this 
 milliseconds in plain Python and each step can be explained to an organizer, where a MIP solver
 (OR-Tools, PuLP) would be a heavy dependency for a quadratic pair objective that gains little
 over the local optimum at this size (bench/pairing.py measures the result).
+
+Longer than our ~500 lines on purpose: it is one algorithm (the problem, the greedy fill, the
+local moves and the explanation share `_Problem` and `_Team`), read best in one place.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
