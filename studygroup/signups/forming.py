@@ -4,7 +4,9 @@ team in one step, and refilling a place given up afterwards.
 The suggestion itself is a plain function over plain data (`studygroup.signups.teams`);
 this module reads what it needs from the database in a fixed number of queries
 (`team_input`) and turns its answer into places. Functions flush; the caller commits and
-then sends the queued emails (`commit_and_send`).
+then sends the queued emails (`commit_and_send`). A little over our ~500 lines on purpose:
+the input, the organizers' swaps and the accept are one step that shares `Team`, its context
+and the reasons a member is left out; apart, each part would be read only with the others.
 """
 
 import hashlib
