@@ -50,6 +50,12 @@ print(json.dumps({{"modules": sorted(sys.modules), "configured": configured}}))
 
 
 def _start(tmp_path, then: str = "") -> dict:
+    return _run(tmp_path, _START.format(then=then))
+
+
+def _run(tmp_path, code: str) -> dict:
+    """Runs `code` in a fresh interpreter, as a production worker, and reads the JSON it
+    prints last."""
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -60,7 +66,7 @@ def _start(tmp_path, then: str = "") -> dict:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'startup.sqlite3'}",
     }
     out = subprocess.run(
-        [sys.executable, "-c", _START.format(then=then)],
+        [sys.executable, "-c", code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -94,6 +100,61 @@ def test_a_gunicorn_worker_configures_the_mappers_before_its_first_request(tmp_p
     hook = "import runpy; runpy.run_path('gunicorn.conf.py')['post_worker_init'](None)"
     configured = _start(tmp_path, then=hook)["configured"]
     assert {"User", "Group", "StudySession", "Assignment"} <= set(configured)
+
+
+# Builds the app, asks the API once (a query it refuses) and for its document, and prints which
+# of the API's shapes were built when. `eager` may undo the deferral before the API's import.
+_API_FIRST_USE = """
+import json
+{eager}
+from studygroup import create_app
+from studygroup.extensions import db
+app = create_app()
+from studygroup.api import schemas, spec
+def built():
+    shapes = [m for m in vars(schemas).values() if isinstance(m, type)]
+    return sorted(m.__name__ for m in shapes if getattr(m, "__pydantic_complete__", False))
+at_start = {{"built": built(), "document": hasattr(spec, "_spec")}}
+with app.app_context():
+    db.create_all()
+client = app.test_client()
+refused = client.get("/api/v1/groups?limit=0", headers={{"Accept-Language": "en"}})
+after_request = built()
+document = client.get("/api/v1/openapi.json").get_data(as_text=True)
+print(json.dumps({{"at_start": at_start, "refused": [refused.status_code, refused.get_json()],
+                  "after_request": after_request, "document": document}}))
+"""
+# Spectree's own way: each model's JSON schema written as its operation is decorated.
+_EAGER = (
+    "import spectree, studygroup.api as api\n"
+    "api.DocumentOnDemand._add_model = spectree.SpecTree._add_model"
+)
+
+
+def test_the_api_builds_its_shapes_and_document_on_first_use(tmp_path):
+    """create_app() builds none of the API's pydantic validators nor its OpenAPI document
+    (issue 13); the first API request still validates, and the document written on demand is
+    the one Spectree writes as it decorates."""
+    lazy = _run(tmp_path, _API_FIRST_USE.format(eager=""))
+    assert lazy["at_start"] == {"built": [], "document": False}
+    assert lazy["refused"] == [
+        422,
+        {
+            "error": {
+                "code": "invalid",
+                "fields": {"limit": "Give a number of at least 1."},
+                "message": "Some fields are not valid.",
+            }
+        },
+    ]
+    assert "PageQuery" in lazy["after_request"]
+    assert "SessionOut" not in lazy["after_request"]  # each shape on its own first use
+
+    (tmp_path / "eager").mkdir()
+    eager = _run(tmp_path / "eager", _API_FIRST_USE.format(eager=_EAGER))
+    assert eager["at_start"]["built"] != []
+    assert json.loads(lazy["document"]) == json.loads(eager["document"])
+    assert lazy["document"] == eager["document"]
 
 
 def test_links_are_written_on_first_use_and_are_werkzeugs(app):

@@ -6,6 +6,8 @@ here. Shapes are pydantic models; Spectree validates requests and responses agai
 writes the OpenAPI 3.1 document from them (`/api/v1/openapi.json`, read at `/api/v1/docs`).
 """
 
+import threading
+
 from flask import Blueprint
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
@@ -17,7 +19,34 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1", template_folder="templates
 
 PREFIX = "/api/"
 
-spec = SpecTree(
+
+class DocumentOnDemand(SpecTree):
+    """Spectree writes each model's JSON schema as a view is decorated (every worker, at
+    import); here decorating only notes the model, and the schemas are written, in the same
+    order, with the document when it is first asked for (once a process, under a lock).
+    Validation never reads them. `_add_model` is Spectree's own (private) step:
+    tests/test_startup.py checks the document is the one Spectree writes eagerly."""
+
+    def __init__(self, *args, **kwargs):
+        self._noted: list[tuple[type, str]] = []
+        self._writing = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def _add_model(self, model, mode="validation") -> str:
+        self._noted.append((model, mode))
+        return self.naming_strategy(model)
+
+    @property
+    def spec(self) -> dict:
+        with self._writing:
+            if not hasattr(self, "_spec"):
+                for model, mode in self._noted:
+                    SpecTree._add_model(self, model, mode)
+                self._spec = self._generate_spec()
+        return self._spec
+
+
+spec = DocumentOnDemand(
     "flask",
     title="studygroup API",
     version="1",
