@@ -294,6 +294,9 @@ def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
     assert "Ai &amp; Bo — 3 sessions" in page
     few = page.split("Worked with few others")[1].split("Pairs who")[0]
     assert "Cy" in few and "Di" not in few  # Cy worked once; Di never has, so is not listed
+    # The rule itself, without a page: fewest partners first, then by name.
+    assert network.worked_at_all
+    assert [m.display_name for m in network.worked_with_few()] == ["Bo", "Cy", "Ai"]
     auth.login_as(p["Ai"])
     assert client.get(f"/g/{group.slug}/network").status_code == 403
 
@@ -315,6 +318,57 @@ def test_session_page_and_schedule_show_who_worked_together(client, auth, crew, 
     assert "Ai" in together and "a member" in together and "Cy" not in together
     schedule = client.get("/schedule").get_data(as_text=True)
     assert "a member" in schedule.split("Worked with")[1]
+
+
+def test_worked_together_counts_what_the_coworker_records_count(client, auth, crew, make):
+    """The session page names as worked exactly the places `counts_as_worked` counts: once
+    attendance is confirmed, a place left unmarked is not worked, there as on the co-workers
+    page."""
+    organizer, group, p = crew
+    s = past(make, group, 7)
+    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Bo"], slots(s)["setup"])
+    confirm_attendance(db.session, organizer=organizer, session=s, now=NOW)
+    late = put(organizer, p["Cy"], slots(s)["reception"])
+    late.attendance = Attendance.UNKNOWN  # confirmed after the attendance was
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    together = client.get(f"/g/{group.slug}/sessions/{s.id}").get_data(as_text=True)
+    together = together.split("Worked together")[1]
+    assert "Bo" in together and "Cy" not in together
+    names = {c.name for c in coworkers_of(db.session, p["Ai"], viewer=p["Ai"], now=NOW)}
+    assert names == {"Bo"}
+
+
+def test_filters_read_the_query_string_and_ignore_the_unknown(client, auth, crew, make):
+    """The filters are a GET form read from the same names as ever (group, year, order);
+    a value the page does not offer counts as not given, never as an error."""
+    organizer, group, p = crew
+    for days, other in ((20, "Bo"), (10, "Cy")):
+        s = past(make, group, days)
+        put(organizer, p["Ai"], slots(s)["setup"])
+        put(organizer, p[other], slots(s)["setup"])
+    db.session.commit()
+    auth.login_as(p["Ai"])
+    path = f"/people/{p['Ai'].id}/coworkers"
+
+    def listed(query):
+        page = client.get(path + query)
+        assert page.status_code == 200
+        text = page.get_data(as_text=True).split('class="row filters"')[1]
+        return [name for name in ("Bo", "Cy") if f"<strong>{name}</strong>" in text], text
+
+    plain, _text = listed("")
+    assert sorted(plain) == ["Bo", "Cy"]
+    _listed, text = listed("?order=name")
+    assert text.index("<strong>Bo</strong>") < text.index("<strong>Cy</strong>")
+    _listed, text = listed("?order=recent")
+    assert text.index("<strong>Cy</strong>") < text.index("<strong>Bo</strong>")
+    unknown, text = listed("?group=abc&year=1999&order=bogus")
+    assert unknown == plain and 'value="most" selected' in text
+    assert listed(f"?group={group.id}")[0] == plain
+    other_year, _text = listed(f"?year={date.today().year - 5}")
+    assert other_year == []
 
 
 def test_the_picture_draws_one_line_per_coworker_thicker_for_more(client, auth, crew, make):

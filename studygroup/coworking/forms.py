@@ -1,8 +1,46 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField
+from wtforms import BooleanField, IntegerField, RadioField, SelectField
+from wtforms.validators import NumberRange, Optional
 
 from studygroup.auth.models import CoworkersVisibility
+from studygroup.coworking.services import Order
 from studygroup.forms import Form, options
+
+
+class FiltersForm(Form):
+    """The co-workers page's group, year and order: a GET form, read from the query string
+    with the names its links have always used. No CSRF token: it changes nothing, and its
+    links are bookmarked and shared. A value the page does not offer counts as not given."""
+
+    class Meta:
+        csrf = False
+
+    group = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    year = IntegerField(validators=[Optional(), NumberRange(min=2000, max=2100)])
+    order = SelectField(choices=[o.value for o in Order], default=Order.MOST.value)
+
+    def read(self) -> "FiltersForm":
+        """Validate, then drop what did not pass (the page shows no errors for a filter)."""
+        self.validate()
+        for field in (self.group, self.year):
+            if field.errors:
+                field.data = None
+        if self.order.errors:
+            self.order.data = Order.MOST.value
+        return self
+
+    def year_window(self, tz: str) -> tuple[datetime | None, datetime | None]:
+        """The chosen year from 1 January to 31 December in `tz` (the member's zone), in UTC;
+        (None, None) for all years."""
+        if self.year.data is None:
+            return None, None
+        zone = ZoneInfo(tz)
+        since = datetime(self.year.data, 1, 1, tzinfo=zone).astimezone(UTC)
+        until = datetime(self.year.data + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+        return since, until
 
 
 class PrivacyForm(Form):

@@ -1,9 +1,7 @@
 """People you've co-worked with, the shared sessions, and a group's network for organizers."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,9 +10,8 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from studygroup.auth.models import CoworkersVisibility, User, new_session_token
-from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.coworking import bp
-from studygroup.coworking.forms import PrivacyForm
+from studygroup.coworking.forms import FiltersForm, PrivacyForm
 from studygroup.coworking.network import group_picture
 from studygroup.coworking.picture import star, with_introductions
 from studygroup.coworking.services import (
@@ -33,7 +30,6 @@ from studygroup.groups.access import group_view
 from studygroup.groups.models import Group, Membership
 from studygroup.i18n import format_date
 from studygroup.introductions.seen import accepted_introductions, accepted_pairs_among
-from studygroup.names import name_order
 from studygroup.pagecache.cache import kept_page
 from studygroup.relationships.birthdays import birthdays_this_week, month_day
 from studygroup.relationships.services import (
@@ -45,25 +41,9 @@ from studygroup.relationships.services import (
 LIST_LENGTH = 100
 
 
-def _filters(tz: str = DEFAULT_TIMEZONE):
-    """Group, year and order from the query string; anything unknown is simply ignored.
-    A year runs from 1 January to 31 December in `tz` (the member's zone)."""
-    group_id = request.args.get("group", type=int)
-    if group_id is not None and not 0 < group_id < 2**31:
-        group_id = None
-    year = request.args.get("year", type=int)
-    since = until = None
-    if year and 2000 <= year <= 2100:
-        zone = ZoneInfo(tz)
-        since = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
-        until = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
-    else:
-        year = None
-    try:
-        order = Order(request.args.get("order", "most"))
-    except ValueError:
-        order = Order.MOST
-    return group_id, year, since, until, order
+def _filters() -> FiltersForm:
+    """Group, year and order from the query string; anything unknown is simply ignored."""
+    return FiltersForm(formdata=request.args).read()
 
 
 def _member_or_404(user_id: int, token: str | None = None) -> User:
@@ -99,7 +79,9 @@ def _filtered_coworkers(member: User):
     """The member's co-workers as the query string filters them and the viewer may see them.
     Returns (co-workers, groups offered in the filter, group id, year, order, years offered,
     the whole unfiltered history on one's own page, else None)."""
-    group_id, year, since, until, order = _filters(member.timezone)
+    filters = _filters()
+    group_id, year, order = filters.group.data, filters.year.data, Order(filters.order.data)
+    since, until = filters.year_window(member.timezone)
     viewer = current_user if current_user.is_authenticated else None
     now = utcnow()
     groups, years = filter_choices(db.session, member, viewer=viewer, now=now)
@@ -177,7 +159,7 @@ def _render_page(member: User, token: str | None = None):
 @login_required
 def together(user_id: int, other_id: int):
     member = _member_or_404(user_id)
-    group_id, *_ignored = _filters()
+    group_id = _filters().group.data
     people = coworkers_of(db.session, member, viewer=current_user, now=utcnow(), group_id=group_id)
     other = next((c for c in people if c.user_id == other_id), None)
     if other is None or other.name is None:  # a hidden co-worker stays unidentifiable
@@ -268,24 +250,13 @@ def network(group: Group, membership: Membership):
             picture=with_introductions(drawing.picture, introduced),
             narrow=with_introductions(drawing.narrow, introduced),
         )
-    members = sorted(picture.members.values(), key=name_order)
-    few = sorted(
-        (
-            u
-            for u in members
-            # Only people who have worked at all: a new member is not "lonely" yet.
-            if picture.sessions_worked.get(u.id, 0) >= 1
-            and (picture.partners.get(u.id, 0) <= 2 or picture.sessions_worked.get(u.id, 0) <= 1)
-        ),
-        key=lambda u: (picture.partners.get(u.id, 0), *name_order(u)),
-    )
     return render_template(
         "coworking/network.html",
         group=group,
         picture=picture,
         drawing=drawing,
         introduced=bool(introduced),
-        few=few,
-        worked_at_all=any(picture.sessions_worked.get(u.id, 0) for u in members),
+        few=picture.worked_with_few(),
+        worked_at_all=picture.worked_at_all,
         top_pairs=picture.pairs[:10],
     )

@@ -515,6 +515,34 @@ def visible_names(
     }
 
 
+def worked_together(
+    db_session: Session,
+    session: StudySession,
+    *,
+    staffing: dict,
+    worked: list[Assignment],
+    viewer: User | None,
+    now: datetime,
+) -> list[tuple[RoleSlot, list[str | None]]]:
+    """For a session that has started and was held: each role with the names (as `viewer`
+    may see them, None for "a member") of the people whose place there counts as worked.
+
+    `worked` is the places that `counts_as_worked` chose (the one definition), as the
+    session page reads them with its `staffing` (`SlotStaffing` by slot id), whose order the
+    names keep. At most one query (`visible_names`). The session's slots must be loaded."""
+    if not session.is_scheduled or session.starts_at > now:
+        return []
+    counted = {place.id for place in worked}
+    roles = [
+        (slot, [p for p in staffing[slot.id].confirmed if p.id in counted])
+        for slot in session.slots
+    ]
+    roles = [(slot, places) for slot, places in roles if places]
+    people = {p.user_id: p.user for _slot, places in roles for p in places}.values()
+    names = visible_names(db_session, viewer, people, group_id=session.group_id)
+    return [(slot, [names[p.user_id] for p in places]) for slot, places in roles]
+
+
 def worked_with_by_session(
     db_session: Session,
     member: User,
@@ -742,6 +770,10 @@ class GroupMember(NamedTuple):
     name_sort_key: str
 
 
+# The network page's "worked with few others": side by side with this many people or fewer.
+FEW_PARTNERS = 2
+
+
 @dataclass
 class GroupNetwork:
     members: dict[int, GroupMember]  # the group's active members
@@ -753,6 +785,28 @@ class GroupNetwork:
     def ties(self) -> list[Pair]:
         """The pairs who worked side by side at least once: the picture's lines."""
         return [p for p in self.pairs if p.side_by_side]
+
+    @property
+    def worked_at_all(self) -> bool:
+        """Anyone among the active members has worked a session of the group."""
+        return any(self.sessions_worked.get(m, 0) for m in self.members)
+
+    def worked_with_few(self) -> list[GroupMember]:
+        """The members to pair with someone new: they worked side by side with at most
+        `FEW_PARTNERS` people, or worked only once. Only people who have worked at all (a new
+        member is not "lonely" yet). Fewest partners first, then by name."""
+        return sorted(
+            (
+                member
+                for member in self.members.values()
+                if self.sessions_worked.get(member.id, 0) >= 1
+                and (
+                    self.partners.get(member.id, 0) <= FEW_PARTNERS
+                    or self.sessions_worked.get(member.id, 0) <= 1
+                )
+            ),
+            key=lambda m: (self.partners.get(m.id, 0), *name_order(m)),
+        )
 
 
 def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupNetwork:

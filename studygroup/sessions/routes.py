@@ -226,7 +226,7 @@ def session_page(
         session=session,
         staffing=staffing,
         clashes=_clashes(staffing, session, current_user),
-        worked_together=_worked_together(staffing, session),
+        worked_together=_worked_together(staffing, session, facts),
         thanks=_thanks(session, membership, facts),
         names=_visible_names(staffing, session, membership),
         is_member=is_member,
@@ -287,34 +287,19 @@ def _visible_names(staffing, session, membership: Membership | None) -> dict[int
     )
 
 
-def _worked_together(staffing, session) -> list[tuple[str, list[str | None]]]:
+def _worked_together(staffing, session, facts: SessionPageFacts) -> list[tuple[str, list]]:
     """For a past session: each role with the people whose places count as worked."""
-    if session.starts_at > utcnow() or not session.is_scheduled:
-        return []
-    from studygroup.coworking.services import visible_names
-    from studygroup.signups.models import Attendance
+    from studygroup.coworking.services import worked_together
 
-    places = [
-        place
-        for slot in session.slots
-        for place in staffing[slot.id].confirmed
-        if place.attendance != Attendance.NO_SHOW
-    ]
-    viewer = current_user if current_user.is_authenticated else None
-    people = {p.user_id: p.user for p in places}.values()
-    names = visible_names(db.session, viewer, people, group_id=session.group_id)
-    return [
-        (
-            role_label(slot.role_type),
-            [
-                names[p.user_id]
-                for p in staffing[slot.id].confirmed
-                if p.attendance != Attendance.NO_SHOW
-            ],
-        )
-        for slot in session.slots
-        if any(p.attendance != Attendance.NO_SHOW for p in staffing[slot.id].confirmed)
-    ]
+    roles = worked_together(
+        db.session,
+        session,
+        staffing=staffing,
+        worked=facts.worked,
+        viewer=current_user if current_user.is_authenticated else None,
+        now=utcnow(),
+    )
+    return [(role_label(slot.role_type), names) for slot, names in roles]
 
 
 def _thanks(session, membership: Membership | None, facts: SessionPageFacts) -> dict:
