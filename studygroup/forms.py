@@ -127,6 +127,34 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def none_if_blank(value):
+    """Blank as None, for a column that may be None (a choice field's `coerce`, a filter)."""
+    return value or None
+
+
+def as_enum(enum_class):
+    """A choice field's `coerce` that gives the model's enum member, so that `populate_obj`
+    copies the right type: "" (a blank choice, e.g. "as the group") is None, and a value that
+    is no member stays as sent, for the field's own "Not a valid choice"."""
+
+    def coerce(value):
+        if value is None or value == "":
+            return None
+        try:
+            return enum_class(value)
+        except ValueError:
+            return value
+
+    return coerce
+
+
+class TrimmedStringField(StringField):
+    """Saved without the spaces around it; shown again as typed when the form comes back."""
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, strip(self.data))
+
+
 def options(pairs) -> list[SelectChoice]:
     """`[(value, label), ...]` as the choices WTForms wants."""
     return [SelectChoice(value, label) for value, label in pairs]

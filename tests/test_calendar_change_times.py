@@ -9,7 +9,7 @@ from studygroup.auth.models import User
 from studygroup.calendar import feeds
 from studygroup.extensions import db
 from studygroup.groups.models import Group, RoleType
-from studygroup.groups.role_types import role_types_of, update_role_type
+from studygroup.groups.role_types import role_types_of
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import assign
@@ -79,7 +79,7 @@ def test_a_coworkers_new_name_or_hidden_name_moves_only_their_sessions_events(ma
 
     # The co-workers' role (Ben's and Cai's), shown next to them, counts too.
     setup = next(r for r in role_types_of(db.session, group) if r.key == "setup")
-    update_role_type(setup, name="Stage crew")
+    setup.name = "Stage crew"
     db.session.commit()
     after = stamps(aoi)
     for uid in (place_with, place_without):

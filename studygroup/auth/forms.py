@@ -23,7 +23,16 @@ from studygroup.auth.services import (
     password_problem,
 )
 from studygroup.extensions import db
-from studygroup.forms import Form, TimezoneField, language_choices, options, required, strip
+from studygroup.forms import (
+    Form,
+    TimezoneField,
+    TrimmedStringField,
+    language_choices,
+    none_if_blank,
+    options,
+    required,
+    strip,
+)
 from studygroup.names import READING_LENGTH, is_reading
 
 PASSWORD_MESSAGES = {
@@ -94,11 +103,22 @@ def _birthday_days():
     return options([("", _l("Not given")), *((str(d), str(d)) for d in range(1, 32))])
 
 
+class SkillsField(StringField):
+    """Skills as typed, "Python, photography"; a user's skill rows are shown that way."""
+
+    def process_data(self, value):
+        if value is not None and not isinstance(value, str):
+            value = ", ".join(skill.name for skill in value)
+        super().process_data(value)
+
+
 class ProfileForm(Form):
-    display_name = StringField(_l("Display name"), validators=[required(), Length(max=80)])
+    """A member's profile, named as the User's columns: `form.populate_obj(user)` saves it."""
+
+    display_name = TrimmedStringField(_l("Display name"), validators=[required(), Length(max=80)])
     reading = StringField(
         _l("Reading of your name (optional)"),
-        filters=[strip],
+        filters=[strip, none_if_blank],
         validators=[
             Length(
                 max=READING_LENGTH, message=_l("Use at most %(n)d characters.", n=READING_LENGTH)
@@ -107,12 +127,12 @@ class ProfileForm(Form):
         description=_l("In kana, e.g. はせがわ ひかり. Lists of members are sorted by it."),
     )
     bio = TextAreaField(_l("About me"), validators=[Length(max=2000)])
-    skills = StringField(
+    skills = SkillsField(
         _l("Skills and interests"),
         description=_l("Separate with commas, e.g. Python, infrastructure, photography."),
         validators=[Length(max=1000)],
     )
-    locale = SelectField(_l("Language"), choices=language_choices)
+    locale = SelectField(_l("Language"), choices=language_choices, coerce=none_if_blank)
     timezone = TimezoneField()
     email_signups = BooleanField(_l("My sign-ups, cancellations and requests"))
     email_waitlist = BooleanField(_l("Waitlist: when I get a place"))
@@ -140,6 +160,22 @@ class ProfileForm(Form):
         _l("Announcements from organizers"),
         description=_l("Without the email, you still find them on the session or group page."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in (self.birthday_month, self.birthday_day):
+            if field.data is None:  # WTForms does not coerce None: "Not given"
+                field.data = ""
+
+    # Not copied as they are: skills are rows of their own (set_skills), the birthday is two
+    # numbers (birthday()).
+    NOT_COPIED = frozenset({"skills", "birthday_month", "birthday_day"})
+
+    def populate_obj(self, user):
+        for name, field in self._fields.items():
+            if name not in self.NOT_COPIED:
+                field.populate_obj(user, name)
+        user.birthday_month, user.birthday_day = self.birthday()
 
     def validate_reading(self, field):
         if not is_reading(field.data or ""):

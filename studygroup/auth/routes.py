@@ -53,18 +53,6 @@ from studygroup.mail.delivery import deliver
 from studygroup.security import client_address, return_path
 from studygroup.views import commit_unless_duplicate
 
-EMAIL_CHOICES = (
-    "email_signups",
-    "email_waitlist",
-    "email_session_changes",
-    "email_reminders",
-    "email_organizer_requests",
-    "email_thanks",
-    "email_birthday_digest",
-    "email_introductions",
-    "email_announcements",
-)
-
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
@@ -245,28 +233,9 @@ def logout():
 @login_required
 def profile():
     user = current_user
-    form = ProfileForm(
-        data={
-            "display_name": user.display_name,
-            "reading": user.reading or "",
-            "bio": user.bio,
-            "skills": ", ".join(s.name for s in user.skills),
-            "locale": user.locale or "",
-            "timezone": user.timezone,
-            "birthday_month": str(user.birthday_month or ""),
-            "birthday_day": str(user.birthday_day or ""),
-            **{name: getattr(user, name) for name in EMAIL_CHOICES},
-        }
-    )
+    form = ProfileForm(obj=user)
     if form.validate_on_submit():
-        user.display_name = form.display_name.data.strip()
-        user.reading = form.reading.data or None
-        user.bio = form.bio.data or ""
-        user.locale = form.locale.data or None
-        user.timezone = form.timezone.data
-        user.birthday_month, user.birthday_day = form.birthday()
-        for name in EMAIL_CHOICES:
-            setattr(user, name, getattr(form, name).data)
+        form.populate_obj(user)
         set_skills(db.session, user, parse_skills(form.skills.data or ""))
         keep_member_locale(user)
         db.session.commit()

@@ -12,22 +12,42 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from studygroup.extensions import db
-from studygroup.forms import Form, TimezoneField, number_range, options, required
+from studygroup.forms import (
+    Form,
+    TimezoneField,
+    TrimmedStringField,
+    WholeNumberField,
+    as_enum,
+    number_range,
+    options,
+    required,
+)
 from studygroup.groups.models import Anchor, FillMode, JoinPolicy, Visibility
 from studygroup.groups.slugs import SLUG_RE, slug_taken
 from studygroup.input import is_ascii_number
 
 
+class SettingNumberField(WholeNumberField):
+    """A number that, left empty, keeps the setting it would change (`populate_obj` skips it)."""
+
+    def populate_obj(self, obj, name):
+        if self.data is not None:
+            super().populate_obj(obj, name)
+
+
 class GroupForm(Form):
-    name = StringField(_l("Group name"), validators=[required(), Length(max=120)])
+    """The group's settings, named as the Group's columns: `form.populate_obj(group)` saves
+    them (the address is checked here and by create_group)."""
+
+    name = TrimmedStringField(_l("Group name"), validators=[required(), Length(max=120)])
     slug = StringField(
         _l("Address"),
         validators=[required(), Length(min=1, max=64)],
         description=_l("Lower-case letters, digits and hyphens; the page will be /g/<address>."),
     )
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    description = TextAreaField(_l("Description"), default="", validators=[Length(max=5000)])
     timezone = TimezoneField(default=lambda: current_app.config["DEFAULT_TIMEZONE"])
-    default_venue = StringField(_l("Usual venue"), validators=[Length(max=200)])
+    default_venue = StringField(_l("Usual venue"), default="", validators=[Length(max=200)])
     join_policy = RadioField(
         _l("Who can join"),
         choices=options(
@@ -38,6 +58,7 @@ class GroupForm(Form):
             ]
         ),
         default=JoinPolicy.OPEN.value,
+        coerce=as_enum(JoinPolicy),
     )
     visibility = RadioField(
         _l("Who can see the group page"),
@@ -48,6 +69,7 @@ class GroupForm(Form):
             ]
         ),
         default=Visibility.PUBLIC.value,
+        coerce=as_enum(Visibility),
     )
 
     signup_opens_days_before = IntegerField(
@@ -90,9 +112,10 @@ class GroupForm(Form):
             ]
         ),
         default=FillMode.FIRST_COME.value,
+        coerce=as_enum(FillMode),
         description=_l("Each role can differ (Roles). Roles that need approval stay by request."),
     )
-    team_days_before = IntegerField(
+    team_days_before = SettingNumberField(
         _l("Suggest the team (days before)"),
         default=10,
         # Left out (an older form, a script): the group keeps its setting.
@@ -148,8 +171,10 @@ ANCHOR_CHOICES = options(
 
 
 class RoleTypeForm(Form):
-    name = StringField(_l("Role name"), validators=[required(), Length(max=80)])
-    description = TextAreaField(_l("What the role does"), validators=[Length(max=2000)])
+    """A role's defaults, named as the RoleType's columns (`form.populate_obj(role_type)`)."""
+
+    name = TrimmedStringField(_l("Role name"), validators=[required(), Length(max=80)])
+    description = TextAreaField(_l("What the role does"), default="", validators=[Length(max=2000)])
     default_headcount = IntegerField(
         _l("People needed"),
         default=1,
@@ -160,13 +185,17 @@ class RoleTypeForm(Form):
         default=0,
         validators=[required(), number_range(-1440, 1440)],
     )
-    start_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="start")
+    start_anchor = SelectField(
+        _l("relative to"), choices=ANCHOR_CHOICES, default="start", coerce=as_enum(Anchor)
+    )
     end_offset_minutes = IntegerField(
         _l("Ends (minutes)"),
         default=0,
         validators=[required(), number_range(-1440, 1440)],
     )
-    end_anchor = SelectField(_l("relative to"), choices=ANCHOR_CHOICES, default="end")
+    end_anchor = SelectField(
+        _l("relative to"), choices=ANCHOR_CHOICES, default="end", coerce=as_enum(Anchor)
+    )
     requires_approval = BooleanField(_l("Sign-ups need an organizer's approval"))
     fill_mode = RadioField(
         _l("How places are filled"),
@@ -178,8 +207,8 @@ class RoleTypeForm(Form):
             ]
         ),
         default="",
-        # The model holds None (as the group) or a FillMode; the radio "" or the mode's value.
-        coerce=lambda value: "" if value is None else str(value),
+        # The model holds None (as the group) or a FillMode, as the radio's "" or mode's value.
+        coerce=as_enum(FillMode),
         description=_l("A role that needs approval stays by request, whatever is chosen here."),
     )
 
@@ -194,8 +223,6 @@ class RoleTypeForm(Form):
                     *[(c.value, c.label) for c in self.fill_mode.choices[1:]],
                 ]
             )
-        if self.fill_mode.data is None:  # WTForms does not coerce None: as the group
-            self.fill_mode.data = ""
 
     def validate_end_anchor(self, field):
         if self.start_anchor.data == "end" and field.data == "start":
@@ -215,7 +242,7 @@ class RoleTypeForm(Form):
 
 class BuiltInRoleTypeForm(RoleTypeForm):
     # A built-in role keeps its translated name until an organizer gives it one.
-    name = StringField(
+    name = TrimmedStringField(
         _l("Role name"),
         validators=[Optional(), Length(max=80)],
         description=_l("Leave empty to show the standard name in each reader's language."),

@@ -79,6 +79,9 @@ def add_role_type(
     return role_type
 
 
+# What an organizer chooses for a role: add_role_type's keywords, and the role form's fields
+# (the edit page copies them with populate_obj). Sessions posted afterwards use them; existing
+# slots keep theirs. An empty name on a built-in role shows its name in each reader's language.
 ROLE_SETTINGS = (
     "name",
     "description",
@@ -90,16 +93,6 @@ ROLE_SETTINGS = (
     "requires_approval",
     "fill_mode",
 )
-
-
-def update_role_type(role_type: RoleType, **settings) -> None:
-    """Change a role's defaults; sessions posted from now on use them (existing slots keep
-    theirs). An empty name on a built-in role shows its name in each reader's language."""
-    unknown = settings.keys() - set(ROLE_SETTINGS)
-    if unknown:
-        raise TypeError(f"not role settings: {sorted(unknown)}")
-    for name, value in settings.items():
-        setattr(role_type, name, value)
 
 
 def retire_role_type(role_type: RoleType, *, now: datetime) -> None:

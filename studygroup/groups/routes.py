@@ -17,22 +17,18 @@ from studygroup.groups.forms import (
     RoleTypeForm,
 )
 from studygroup.groups.models import (
-    Anchor,
-    FillMode,
     Group,
-    JoinPolicy,
     MemberRole,
     Membership,
     MembershipStatus,
     RoleType,
-    Visibility,
 )
 from studygroup.groups.role_types import (
+    ROLE_SETTINGS,
     add_role_type,
     restore_role_type,
     retire_role_type,
     role_types_of,
-    update_role_type,
 )
 from studygroup.groups.services import (
     approve_member,
@@ -46,7 +42,6 @@ from studygroup.groups.services import (
     remove_member,
     rotate_invite_token,
     set_member_role,
-    update_group,
 )
 from studygroup.groups.slugs import suggest_slug
 from studygroup.i18n import select_locale
@@ -98,27 +93,13 @@ def new():
                 creator=current_user,
                 name=form.name.data,
                 slug=form.slug.data,
-                description=form.description.data or "",
-                timezone=form.timezone.data,
-                default_venue=form.default_venue.data or "",
-                join_policy=JoinPolicy(form.join_policy.data),
-                visibility=Visibility(form.visibility.data),
                 now=utcnow(),
-            )
-            update_group(
-                group,
-                signup_opens_days_before=form.signup_opens_days_before.data,
-                signup_closes_hours_before=form.signup_closes_hours_before.data,
-                self_cancel_hours_before=form.self_cancel_hours_before.data,
-                no_show_limit=form.no_show_limit.data,
-                reminder_lead_hours=form.reminder_lead_hours.data or "",
-                participants_open_to_all=form.participants_open_to_all.data,
-                **fill_settings(form),
             )
         except RuleViolation as error:
             db.session.rollback()
             show_violation(form, error)
         else:
+            form.populate_obj(group)  # the other settings
             if commit_unless_duplicate():
                 flash(_("Your group is ready. Post its first session next."), "success")
                 if suggested:
@@ -230,23 +211,7 @@ def edit(group: Group, membership: Membership):
         "Changing it keeps each session at its moment in time: the local times shown change."
     )
     if form.validate_on_submit():
-        update_group(
-            group,
-            name=form.name.data,
-            slug=form.slug.data,
-            description=form.description.data or "",
-            timezone=form.timezone.data,
-            default_venue=form.default_venue.data or "",
-            join_policy=JoinPolicy(form.join_policy.data),
-            visibility=Visibility(form.visibility.data),
-            signup_opens_days_before=form.signup_opens_days_before.data,
-            signup_closes_hours_before=form.signup_closes_hours_before.data,
-            self_cancel_hours_before=form.self_cancel_hours_before.data,
-            no_show_limit=form.no_show_limit.data,
-            reminder_lead_hours=form.reminder_lead_hours.data or "",
-            participants_open_to_all=form.participants_open_to_all.data,
-            **fill_settings(form),
-        )
+        form.populate_obj(group)  # the form checked the address
         if commit_unless_duplicate():
             flash(_("The group is saved."), "success")
             return redirect(url_for("groups.show", slug=group.slug))
@@ -258,14 +223,6 @@ def edit(group: Group, membership: Membership):
 def _status(form) -> int:
     """A form sent back with messages next to its fields is 422, as elsewhere."""
     return 422 if form.errors else 200
-
-
-def fill_settings(form) -> dict:
-    """How places are filled, from the group form (a number left out keeps the setting)."""
-    days = form.team_days_before.data
-    if days is None:
-        days = form.group.team_days_before if form.group is not None else 10
-    return {"fill_mode": FillMode(form.fill_mode.data), "team_days_before": days}
 
 
 @bp.post("/g/<slug>/join")
@@ -457,18 +414,9 @@ def roles(group: Group, membership: Membership):
 
 
 def role_settings(form) -> dict:
-    """A role form's data as the keyword arguments of the role services."""
-    return {
-        "name": (form.name.data or "").strip(),
-        "description": form.description.data or "",
-        "default_headcount": form.default_headcount.data,
-        "start_anchor": Anchor(form.start_anchor.data),
-        "start_offset_minutes": form.start_offset_minutes.data,
-        "end_anchor": Anchor(form.end_anchor.data),
-        "end_offset_minutes": form.end_offset_minutes.data,
-        "requires_approval": form.requires_approval.data,
-        "fill_mode": FillMode(form.fill_mode.data) if form.fill_mode.data else None,
-    }
+    """A role form's data as the keyword arguments of add_role_type (the fields give the
+    model's types)."""
+    return {name: form[name].data for name in ROLE_SETTINGS}
 
 
 def _role_type_or_404(group: Group, role_id: int) -> RoleType:
@@ -485,7 +433,7 @@ def edit_role(group: Group, membership: Membership, role_id: int):
     form_class = BuiltInRoleTypeForm if role_type.key else RoleTypeForm
     form = form_class(obj=role_type, group=group)
     if form.validate_on_submit():
-        update_role_type(role_type, **role_settings(form))
+        form.populate_obj(role_type)
         db.session.commit()
         flash(_("The role is saved. Sessions posted from now on use these defaults."), "success")
         return redirect(url_for("groups.roles", slug=group.slug))

@@ -94,34 +94,6 @@ def create_group(
     return group
 
 
-GROUP_SETTINGS = (
-    "name",
-    "slug",
-    "description",
-    "timezone",
-    "default_venue",
-    "join_policy",
-    "visibility",
-    "signup_opens_days_before",
-    "signup_closes_hours_before",
-    "self_cancel_hours_before",
-    "no_show_limit",
-    "reminder_lead_hours",
-    "fill_mode",
-    "team_days_before",
-    "participants_open_to_all",
-)
-
-
-def update_group(group: Group, **settings) -> None:
-    """Change a group's settings (the form has checked them)."""
-    unknown = settings.keys() - set(GROUP_SETTINGS)
-    if unknown:
-        raise TypeError(f"not group settings: {sorted(unknown)}")
-    for name, value in settings.items():
-        setattr(group, name, value.strip() if name in ("name", "slug") else value)
-
-
 def membership_of(db_session: Session, user: User | None, group: Group) -> Membership | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
