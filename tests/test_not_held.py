@@ -15,12 +15,8 @@ from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import cancel_session, mark_held, mark_not_held
 from studygroup.signups.lists import member_records
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import (
-    assign,
-    has_done_role,
-    no_show_count,
-    set_attendance,
-)
+from studygroup.signups.records import has_done_role, no_show_count
+from studygroup.signups.services import assign, set_attendance
 
 NOW = datetime.now(UTC)
 EN = feeds.FeedOptions(locale="en", base_url="https://sg.example", uid_domain="sg.example")

@@ -45,13 +45,13 @@ from studygroup.sessions.services import (
     weekly_rule,
 )
 from studygroup.signups.models import Assignment, Attendance
+from studygroup.signups.reminders import notify_session_change
 from studygroup.signups.services import (
     AskFirst,
     add_helper,
     answer_request,
     assign,
     move_place,
-    notify_session_change,
     set_attendance,
 )
 from studygroup.views import commit_and_send, moved_up_message

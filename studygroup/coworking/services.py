@@ -46,7 +46,7 @@ from studygroup.i18n import role_label
 from studygroup.names import name_order
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
-from studygroup.signups.services import counts_as_worked
+from studygroup.signups.records import counts_as_worked
 
 
 class Order(StrEnum):

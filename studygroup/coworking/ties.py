@@ -37,7 +37,7 @@ from studygroup.coworking.models import Tie, TieRole, TieWatermark
 from studygroup.db import UTCDateTime, utcnow
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
-from studygroup.signups.services import counts_as_worked
+from studygroup.signups.records import counts_as_worked
 
 _PENDING = "ties_pending"
 # Advisory lock keys (two int4): (_LOCK_SPACE, 0) is the ties lock, (_LOCK_SPACE + 1, group id)

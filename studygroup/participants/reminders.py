@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import SessionStatus, StudySession
-from studygroup.signups.services import (
+from studygroup.signups.reminders import (
     longest_reminder_lead,
     reminder_lead_due,
     unclaimed_reminders,
@@ -21,7 +21,7 @@ def participant_reminder_key(participant: Participant, lead: int) -> str:
 
 def due_participant_reminders(db_session: Session, *, now: datetime):
     """Registered participants whose reminder is due now, with the lead time (hours) it is
-    for, by the rule of places (`signups.services.reminder_lead_due`: the nearest lead that
+    for, by the rule of places (`signups.reminders.reminder_lead_due`: the nearest lead that
     has passed, none for a lead that had passed when they got their seat), none an earlier
     run claimed already (the outbox's dedupe key)."""
     longest = longest_reminder_lead(db_session)

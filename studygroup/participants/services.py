@@ -459,7 +459,7 @@ def notify_participants_of_change(
 ) -> int:
     """Email the session's live participants (registered and waitlisted) that it was
     cancelled, put back on or moved (`changes` names what), in each one's language, as
-    `signups.services.notify_session_change` does for staff; called next to it, with the
+    `signups.reminders.notify_session_change` does for staff; called next to it, with the
     staff it told as `already_told`, so someone on both lists gets one email. Their
     `email_session_changes` choice applies. Returns the number of emails queued; the
     caller commits."""

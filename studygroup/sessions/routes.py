@@ -52,12 +52,8 @@ from studygroup.sessions.services import (
 from studygroup.sharing.pages import session_page_share
 from studygroup.signups.availability_routes import availability_panel
 from studygroup.signups.forms import SignUpForm
-from studygroup.signups.services import (
-    blocking_place,
-    change_slot,
-    notify_session_change,
-    signup_window,
-)
+from studygroup.signups.reminders import notify_session_change
+from studygroup.signups.services import blocking_place, change_slot, signup_window
 from studygroup.views import commit_and_send, moved_up_message, refused_back_to, show_violation
 
 

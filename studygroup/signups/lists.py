@@ -18,7 +18,7 @@ from studygroup.names import by_name, name_matches
 from studygroup.paging import Page, paginate, paginate_counted
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus, Attendance
-from studygroup.signups.services import counts_as_worked
+from studygroup.signups.records import counts_as_worked
 
 # --- the staffing overview ----------------------------------------------------------------
 

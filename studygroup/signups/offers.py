@@ -42,16 +42,14 @@ from studygroup.signups.models import (
     OfferStatus,
     PlaceOffer,
 )
+from studygroup.signups.records import _detail, _log, no_show_count
 from studygroup.signups.services import (
     AskFirst,
     Concerns,
     _confirmed_count,
-    _detail,
-    _log,
     _places,
     blocking_place,
     lock_slot,
-    no_show_count,
     places_in_session,
 )
 

@@ -44,6 +44,7 @@ from studygroup.signups.lists import (
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.records import history_details, staffing_history
 from studygroup.signups.schedule import coming_up
 from studygroup.signups.services import (
     AskFirst,
@@ -53,14 +54,12 @@ from studygroup.signups.services import (
     assign,
     cancel_place,
     confirm_attendance,
-    history_details,
     move_in_waitlist,
     move_place,
     promote_by_hand,
     set_attendance,
     sign_up,
     staffing_for,
-    staffing_history,
     waitlist_numbers,
 )
 from studygroup.signups.session_staffing import (

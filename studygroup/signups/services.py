@@ -9,13 +9,11 @@ Functions flush; the caller commits, then sends the queued emails (studygroup.ma
 Nothing is deleted: places are cancelled, declined or marked.
 """
 
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -31,7 +29,7 @@ from studygroup.i18n import role_label
 from studygroup.mail.models import OutboundEmail
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import update_slot
 from studygroup.signups.models import (
     LIVE_STATUSES,
@@ -40,6 +38,7 @@ from studygroup.signups.models import (
     Attendance,
     StaffingChange,
 )
+from studygroup.signups.records import HISTORY_PEOPLE, _detail, _log, _parse_detail, no_show_count
 
 # --- locking and reading ------------------------------------------------------------------
 
@@ -192,60 +191,31 @@ def staffing_from(
     return result
 
 
+def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int, int]:
+    """For waitlisted places: their number in line (1 = next), in one query."""
+    waiting = [p for p in places if p.status == AssignmentStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    slot_ids = {p.slot_id for p in waiting}
+    queue = db_session.execute(
+        sa.select(Assignment.id, Assignment.slot_id)
+        .where(Assignment.slot_id.in_(slot_ids), Assignment.status == AssignmentStatus.WAITLISTED)
+        .order_by(Assignment.slot_id, Assignment.waitlist_position, Assignment.id)
+    ).all()
+    numbers: dict[int, int] = {}
+    counters: dict[int, int] = defaultdict(int)
+    for place_id, slot_id in queue:
+        counters[slot_id] += 1
+        numbers[place_id] = counters[slot_id]
+    return {p.id: numbers[p.id] for p in waiting}
+
+
 def _active_membership(db_session: Session, user: User, group: Group) -> Membership | None:
     return db_session.scalar(
         sa.select(Membership).where(
             Membership.user_id == user.id,
             Membership.group_id == group.id,
             Membership.status == MembershipStatus.ACTIVE,
-        )
-    )
-
-
-def no_show_count(db_session: Session, user: User, group: Group) -> int:
-    return db_session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            Assignment.user_id == user.id,
-            StudySession.group_id == group.id,
-            StudySession.status == SessionStatus.SCHEDULED,
-            Assignment.attendance == Attendance.NO_SHOW,
-        )
-    )
-
-
-def _detail(**data) -> str:
-    """A staffing change's detail as data (ids and numbers, JSON), never as text in the
-    language of whoever acted: pages name the roles in their reader's language."""
-    return json.dumps(data, separators=(",", ":"))
-
-
-# The people a detail names at most (the column holds 500 characters).
-HISTORY_PEOPLE = 30
-
-
-def _parse_detail(text: str):
-    """The data `_detail` wrote, or None for a plain text (older rows, "up", a count)."""
-    if not text.startswith("{"):
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _log(db_session, session_id, action, *, actor=None, assignment=None, detail="", now):
-    db_session.add(
-        StaffingChange(
-            session_id=session_id,
-            assignment_id=assignment.id if assignment is not None else None,
-            actor_id=actor.id if actor is not None else None,
-            action=action,
-            detail=detail[:500],
-            created_at=now,
         )
     )
 
@@ -655,6 +625,27 @@ def _confirm(place: Assignment, now: datetime) -> None:
     place.status = AssignmentStatus.CONFIRMED
     place.confirmed_at = now
     place.updated_at = now
+
+
+def cancel_future_places(
+    db_session: Session, *, member: User, group: Group, actor: User, now: datetime
+) -> int:
+    """When a member leaves or is removed: their places in sessions still to come are
+    cancelled (the waitlist moves up), so nobody counts on them. Past places stay."""
+    places = db_session.scalars(
+        sa.select(Assignment)
+        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
+        .join(StudySession, StudySession.id == RoleSlot.session_id)
+        .where(
+            Assignment.user_id == member.id,
+            Assignment.status.in_(LIVE_STATUSES),
+            StudySession.group_id == group.id,
+            StudySession.starts_at > now,
+        )
+    ).all()
+    for place in places:
+        cancel_place(db_session, place=place, actor=actor, now=now, by_organizer=True)
+    return len(places)
 
 
 # --- organizers ---------------------------------------------------------------------------
@@ -1108,272 +1099,3 @@ def add_helper(
     outcome.place.attendance_marked_at = now
     db_session.flush()
     return outcome
-
-
-# --- history and records ------------------------------------------------------------------
-
-
-def staffing_history(db_session: Session, session: StudySession) -> list[StaffingChange]:
-    return list(
-        db_session.scalars(
-            sa.select(StaffingChange)
-            .where(StaffingChange.session_id == session.id)
-            .options(
-                joinedload(StaffingChange.actor),
-                joinedload(StaffingChange.assignment).joinedload(Assignment.user),
-                joinedload(StaffingChange.assignment)
-                .joinedload(Assignment.slot)
-                .joinedload(RoleSlot.role_type),
-            )
-            .order_by(StaffingChange.created_at.desc(), StaffingChange.id.desc())
-        )
-    )
-
-
-@dataclass
-class ChangeDetail:
-    """A history line's detail, ready to show in the reader's language: the roles it names
-    (moved: from, to; passed over: the role that holds the member; head-count lowered: the
-    role), its numbers (head-count: before, after) and the people (over the head-count; the
-    other member of a hand-over)."""
-
-    slots: list[RoleSlot] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    people: list[User] = field(default_factory=list)
-    text: str = ""  # written as text before details were data: shown as it is
-
-
-_DETAILED = (
-    "moved",
-    "passed_over",
-    "headcount_lowered",
-    # Offers: the other member of a hand-over (`user`), named in the reader's page.
-    "handed_over",
-    "took_offer",
-    "requested_offer",
-)
-
-
-def _people_of(d: dict) -> list:
-    """The members a detail names: those over a lowered head-count, or a hand-over's other
-    member."""
-    return [*d.get("over", []), *([d["user"]] if "user" in d else [])]
-
-
-def history_details(
-    db_session: Session,
-    session: StudySession,
-    history: list[StaffingChange],
-    *,
-    known: Mapping[int, Any] | None = None,
-) -> dict[int, ChangeDetail]:
-    """The details of `history` (see `staffing_history`) by change id. The session's slots
-    must be loaded; one query for the people named, none when nobody is or when `known`
-    (people the caller has read, by user id, anything with a `display_name`) has them all."""
-    slots = {slot.id: slot for slot in session.slots}
-    data = {}
-    for change in history:
-        if change.action in _DETAILED and change.detail:
-            data[change.id] = _parse_detail(change.detail)
-    people_ids = {
-        user_id
-        for d in data.values()
-        if isinstance(d, dict)
-        for user_id in _people_of(d)
-        if isinstance(user_id, int)
-    }
-    people = {u: known[u] for u in people_ids if u in (known or {})}
-    if missing := people_ids - people.keys():
-        people.update(
-            (u.id, u) for u in db_session.scalars(sa.select(User).where(User.id.in_(missing)))
-        )
-    details = {}
-    for change in history:
-        if change.id not in data:
-            continue
-        d = data[change.id]
-        if not isinstance(d, dict):
-            details[change.id] = ChangeDetail(text=change.detail)
-            continue
-        names = ("from", "to") if change.action == "moved" else ("slot",)
-        details[change.id] = ChangeDetail(
-            slots=[slots[d[n]] for n in names if isinstance(d.get(n), int) and d[n] in slots],
-            numbers=[d[n] for n in ("before", "after") if isinstance(d.get(n), int)],
-            people=[people[u] for u in _people_of(d) if isinstance(u, int) and u in people],
-        )
-    return details
-
-
-def waitlist_numbers(db_session: Session, places: list[Assignment]) -> dict[int, int]:
-    """For waitlisted places: their number in line (1 = next), in one query."""
-    waiting = [p for p in places if p.status == AssignmentStatus.WAITLISTED]
-    if not waiting:
-        return {}
-    slot_ids = {p.slot_id for p in waiting}
-    queue = db_session.execute(
-        sa.select(Assignment.id, Assignment.slot_id)
-        .where(Assignment.slot_id.in_(slot_ids), Assignment.status == AssignmentStatus.WAITLISTED)
-        .order_by(Assignment.slot_id, Assignment.waitlist_position, Assignment.id)
-    ).all()
-    numbers: dict[int, int] = {}
-    counters: dict[int, int] = defaultdict(int)
-    for place_id, slot_id in queue:
-        counters[slot_id] += 1
-        numbers[place_id] = counters[slot_id]
-    return {p.id: numbers[p.id] for p in waiting}
-
-
-def counts_as_worked(place=Assignment, session=StudySession):
-    """SQL: this place counts as worked (the one definition, used by records and co-working).
-
-    A confirmed place marked worked by an organizer, or, for a session whose attendance is not
-    confirmed yet, one not marked no-show. Callers also require the session to have started
-    and to be scheduled (a cancelled or not-held session counts for no one).
-    """
-    return sa.and_(
-        place.status == AssignmentStatus.CONFIRMED,
-        sa.or_(
-            place.attendance == Attendance.WORKED,
-            sa.and_(
-                place.attendance == Attendance.UNKNOWN,
-                session.attendance_confirmed_at.is_(None),
-            ),
-        ),
-    )
-
-
-def has_done_role(db_session: Session, group: Group, *, now: datetime) -> set[tuple[int, int]]:
-    """(user id, role type id) pairs of members who have worked each role before."""
-    rows = db_session.execute(
-        sa.select(Assignment.user_id, RoleSlot.role_type_id)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            StudySession.group_id == group.id,
-            StudySession.status == SessionStatus.SCHEDULED,
-            Assignment.status == AssignmentStatus.CONFIRMED,
-            StudySession.starts_at <= now,
-            counts_as_worked(),
-        )
-        .distinct()
-    )
-    return {(u, r) for u, r in rows}
-
-
-def cancel_future_places(
-    db_session: Session, *, member: User, group: Group, actor: User, now: datetime
-) -> int:
-    """When a member leaves or is removed: their places in sessions still to come are
-    cancelled (the waitlist moves up), so nobody counts on them. Past places stay."""
-    places = db_session.scalars(
-        sa.select(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            Assignment.user_id == member.id,
-            Assignment.status.in_(LIVE_STATUSES),
-            StudySession.group_id == group.id,
-            StudySession.starts_at > now,
-        )
-    ).all()
-    for place in places:
-        cancel_place(db_session, place=place, actor=actor, now=now, by_organizer=True)
-    return len(places)
-
-
-# --- telling people -----------------------------------------------------------------------
-
-
-def notify_session_change(
-    db_session: Session, session: StudySession, *, changes: tuple[str, ...], now: datetime
-) -> set[int]:
-    """Email everyone holding or waiting for a place that the session changed or was
-    cancelled (what changed is named), each member once. Returns the ids of the members
-    told, so participants who are staff too are not told twice
-    (`participants.services.notify_participants_of_change`)."""
-    places = db_session.scalars(
-        sa.select(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .where(RoleSlot.session_id == session.id, Assignment.status.in_(LIVE_STATUSES))
-        .options(joinedload(Assignment.user), joinedload(Assignment.slot))
-        .order_by(Assignment.id)
-    ).all()
-    kind = "session_cancelled" if session.is_cancelled else "session_changed"
-    told: set[int] = set()
-    for place in places:
-        if place.user_id in told:
-            continue
-        told.add(place.user_id)
-        queue_email(db_session, user=place.user, kind=kind, place=place, changes=changes, now=now)
-    return told
-
-
-def longest_reminder_lead(db_session: Session) -> int:
-    """The longest reminder lead (hours) any group sets; 0 when no group sends reminders."""
-    groups = db_session.scalars(sa.select(Group)).all()
-    return max((max(g.reminder_leads, default=0) for g in groups), default=0)
-
-
-def reminder_lead_due(session: StudySession, got_it_at: datetime | None, now: datetime):
-    """The lead (hours) whose reminder is due now for someone coming to `session`, or None.
-
-    Only the nearest lead that has passed counts (so a run that was down for a day sends one
-    reminder, not two), and none for a lead that had already passed when the member got
-    their place or seat (`got_it_at`): their confirmation email said it all. The one rule
-    for places and participants.
-    """
-    starts = session.starts_at
-    passed = [h for h in session.group.reminder_leads if starts - timedelta(hours=h) <= now]
-    if not passed:
-        return None
-    lead = min(passed)
-    if got_it_at is not None and got_it_at > starts - timedelta(hours=lead):
-        return None
-    return lead
-
-
-def unclaimed_reminders(db_session: Session, due: list, key) -> list:
-    """`due` ((place or participant, lead) pairs) less those an earlier run already wrote
-    into the outbox (its dedupe key `key(item, lead)`): each run then only does new work."""
-    if not due:
-        return due
-    keys = {key(item, lead) for item, lead in due}
-    claimed = set(
-        db_session.scalars(
-            sa.select(OutboundEmail.dedupe_key).where(OutboundEmail.dedupe_key.in_(keys))
-        )
-    )
-    return [(item, lead) for item, lead in due if key(item, lead) not in claimed]
-
-
-def reminder_key(place: Assignment, lead: int) -> str:
-    return f"reminder:{place.id}:{lead}"
-
-
-def due_reminders(db_session: Session, *, now: datetime) -> list[tuple[Assignment, int]]:
-    """Confirmed places whose reminder is due now, with the lead time (hours) it is for
-    (`reminder_lead_due`), none an earlier run claimed already."""
-    longest = longest_reminder_lead(db_session)
-    if not longest:
-        return []
-    places = db_session.scalars(
-        sa.select(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            Assignment.status == AssignmentStatus.CONFIRMED,
-            StudySession.status == SessionStatus.SCHEDULED,
-            StudySession.starts_at > now,
-            StudySession.starts_at <= now + timedelta(hours=longest),
-        )
-        .options(
-            joinedload(Assignment.user),
-            joinedload(Assignment.slot).joinedload(RoleSlot.session).joinedload(StudySession.group),
-        )
-    ).all()
-    due = [
-        (place, lead)
-        for place in places
-        if (lead := reminder_lead_due(place.slot.session, place.confirmed_at, now)) is not None
-    ]
-    return unclaimed_reminders(db_session, due, reminder_key)

@@ -29,7 +29,8 @@ from studygroup.signups.models import (
     OfferStatus,
     PlaceOffer,
 )
-from studygroup.signups.services import SlotStaffing, counts_as_worked, staffing_from
+from studygroup.signups.records import counts_as_worked
+from studygroup.signups.services import SlotStaffing, staffing_from
 
 
 @dataclass

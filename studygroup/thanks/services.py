@@ -31,7 +31,7 @@ from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
-from studygroup.signups.services import counts_as_worked
+from studygroup.signups.records import counts_as_worked
 from studygroup.thanks.models import ThanksNote
 
 MAX_LENGTH = 500
