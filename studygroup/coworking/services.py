@@ -344,8 +344,8 @@ def _added_up(found, member: User, viewer: User | None) -> list[Coworker]:
                 sort_key=count.sort_key if named else "",
                 sessions=count.sessions + len(count.live),
                 side_by_side=count.side_by_side + len(count.live_side),
-                first=_utc(count.first),
-                last=_utc(count.last),
+                first=count.first,
+                last=count.last,
                 roles=dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0]))),
                 birthday=count.birthday,
             )
@@ -432,8 +432,8 @@ def _coworkers_live(
             sort_key=sort_key if user_id in named else "",
             sessions=sessions,
             side_by_side=side,
-            first=_utc(first),
-            last=_utc(last),
+            first=first,
+            last=last,
             roles=dict(sorted(roles[user_id].items(), key=lambda kv: (-kv[1], kv[0]))),
             birthday=_shared_birthday(member, viewer, by_name, share, month, day),
         )
@@ -482,15 +482,6 @@ def _ordered(result: list[Coworker], order: Order) -> list[Coworker]:
     else:
         result.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp()))
     return result
-
-
-def _utc(value: datetime) -> datetime:
-    from datetime import UTC
-
-    # min()/max() over the column skip the type's conversion on SQLite.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def visible_names(
@@ -707,7 +698,7 @@ def _years(member: User, now: datetime, worked, joined) -> range:
 
     zone = ZoneInfo(member.timezone)
     this_year = now.astimezone(zone).year
-    starts = [_utc(value).astimezone(zone).year for value in (worked, joined) if value]
+    starts = [value.astimezone(zone).year for value in (worked, joined) if value]
     first = min(starts, default=this_year)
     return range(this_year, min(first, this_year) - 1, -1)
 

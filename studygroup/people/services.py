@@ -33,7 +33,7 @@ the people of the page.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from types import SimpleNamespace
 
@@ -174,7 +174,7 @@ def search_people(
         coworkers.append(other_id)
         if other_id in found:
             found[other_id].tier = Tier.COWORKER
-            found[other_id].tie = Together(sessions, side, _utc(last))
+            found[other_id].tie = Together(sessions, side, last)
     targets = [p.user_id for p in found.values() if p.tier == Tier.GROUPS]
     if coworkers and targets:
         for user_id, via_id, name, sessions, side, last, _rank in db_session.execute(
@@ -182,7 +182,7 @@ def search_people(
         ):
             person = found[user_id]
             person.tier = Tier.THROUGH_COWORKER
-            person.via = Intermediary(via_id, name, Together(sessions, side, _utc(last)))
+            person.via = Intermediary(via_id, name, Together(sessions, side, last))
 
     ranked = sorted(found.values(), key=Found.order)
     total = len(ranked)
@@ -322,10 +322,3 @@ def _intermediaries(searcher, my_groups, now) -> sa.Select:
         .subquery()
     )
     return sa.select(ranked).where(ranked.c.rank == 1)
-
-
-def _utc(value) -> datetime:
-    # max() over the column skips the type's conversion on SQLite.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
