@@ -1,7 +1,11 @@
 """Built feeds, kept by key. The key holds the feed's version, so an entry is never stale:
 a change in the data makes a new key, and the old entry ages out. That keeps it right with
 any number of app processes: each builds a version at most once and never serves another's
-outdated bytes. Bounded by size, least recently used first out."""
+outdated bytes. Bounded by size, least recently used first out.
+
+Written out rather than with cachetools (weighed, issue 15): its LRUCache(getsizeof=) would
+save a few lines here only, and its TTLCache reorders itself on every read, so the version
+memo's reads would need the lock and cost ten times as much (4 µs a hit against 0.4 µs)."""
 
 import threading
 import time
