@@ -3,6 +3,9 @@
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.orm import object_session
+
 from studygroup.auth.services import HashCost, register_user
 from studygroup.groups.models import (
     JoinPolicy,
@@ -12,11 +15,24 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.groups.services import create_group
+from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session, to_utc
 
 PASSWORD = "correct horse battery"
 CHEAP = HashCost(time_cost=1, memory_cost=8, parallelism=1)
 _numbers = itertools.count(1)
+
+
+def slots_of(study_session) -> dict[str, RoleSlot]:
+    """A session's role slots by role key ("setup", "reception", "speaker"; a custom role by
+    its name), in the session page's order. Read from the database, so it sees what requests
+    committed since the session was loaded."""
+    found = object_session(study_session).scalars(
+        sa.select(RoleSlot)
+        .where(RoleSlot.session_id == study_session.id)
+        .order_by(RoleSlot.position, RoleSlot.id)
+    )
+    return {slot.role_type.key or slot.role_type.name: slot for slot in found}
 
 
 class Factories:

@@ -20,16 +20,10 @@ from studygroup.groups.models import MemberRole, Membership, MembershipStatus
 from studygroup.mail.models import OutboundEmail
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
-
-
-def slot(session, n=0) -> RoleSlot:
-    return db.session.scalars(
-        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.id)
-    ).all()[n]
 
 
 def participant(session, user, status=ParticipantStatus.REGISTERED):
@@ -37,8 +31,9 @@ def participant(session, user, status=ParticipantStatus.REGISTERED):
     db.session.commit()
 
 
-def place(session, user, status=AssignmentStatus.CONFIRMED, n=0):
-    db.session.add(Assignment(slot_id=slot(session, n).id, user_id=user.id, status=status))
+def place(session, user, status=AssignmentStatus.CONFIRMED, role="setup"):
+    slot = slots_of(session)[role]
+    db.session.add(Assignment(slot_id=slot.id, user_id=user.id, status=status))
     db.session.commit()
 
 
@@ -62,7 +57,7 @@ def crowd(make):
     participant(session, people["cancelled"], ParticipantStatus.CANCELLED)
     participant(session, people["both"])
     place(session, people["staff"])
-    place(session, people["both"], n=1)
+    place(session, people["both"], role="reception")
     place(session, people["staff_waitlist"], AssignmentStatus.WAITLISTED)
     return organizer, group, session, people
 

@@ -13,6 +13,7 @@ from studygroup.groups.models import Visibility
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
 from studygroup.signups.services import sign_up
+from tests.factories import slots_of
 
 
 @pytest.fixture
@@ -162,12 +163,6 @@ def bearer(user, *scopes: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw}"}
 
 
-def first_slot(session) -> RoleSlot:
-    return db.session.scalars(
-        sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
-    ).first()
-
-
 def test_member_sees_private_group_and_names(client, world):
     headers = bearer(world["member"], "read")
     body = client.get("/api/v1/groups", headers=headers).get_json()
@@ -178,7 +173,9 @@ def test_member_sees_private_group_and_names(client, world):
         ("public-py", "organizer"),
         ("secret-py", "organizer"),
     ]
-    sign_up(db.session, member=world["member"], slot=first_slot(world["first"]), now=utcnow())
+    sign_up(
+        db.session, member=world["member"], slot=slots_of(world["first"])["setup"], now=utcnow()
+    )
     db.session.commit()
     session = client.get(
         f"/api/v1/groups/public-py/sessions/{world['first'].id}", headers=headers
@@ -214,7 +211,7 @@ def test_scopes(client, world):
     write_only = bearer(world["member"], "write")
     assert client.get("/api/v1/me/schedule", headers=write_only).status_code == 403
     read_only = bearer(world["member"], "read")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     response = client.post(
         f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={}, headers=read_only
     )
@@ -225,7 +222,7 @@ def test_scopes(client, world):
 
 def test_sign_up_waitlist_schedule_and_cancel(client, world, make):
     headers = bearer(world["member"], "read", "write")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     url = f"/api/v1/groups/public-py/slots/{slot.id}/signup"
     for _ in range(slot.headcount):  # fill the role with others
         sign_up(db.session, member=make.member(world["public"]), slot=slot, now=utcnow())
@@ -251,7 +248,7 @@ def test_sign_up_waitlist_schedule_and_cancel(client, world, make):
 
 def test_writes_refuse_outsiders_and_others_places(client, world, make):
     outsider = bearer(make.user(), "read", "write")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     response = client.post(
         f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={}, headers=outsider
     )
@@ -279,7 +276,7 @@ def test_writes_refuse_outsiders_and_others_places(client, world, make):
 )
 def test_bad_bodies(client, world, kwargs, status, field):
     headers = bearer(world["member"], "write")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     response = client.post(
         f"/api/v1/groups/public-py/slots/{slot.id}/signup", headers=headers, **kwargs
     )
@@ -291,7 +288,7 @@ def test_bad_bodies(client, world, kwargs, status, field):
 
 def test_session_cookie_never_authorizes_a_write(client, auth, world):
     auth.login_as(world["member"])
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     response = client.post(f"/api/v1/groups/public-py/slots/{slot.id}/signup", json={})
     assert response.status_code == 401
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 0
@@ -384,7 +381,7 @@ def test_members_and_organize_less_tokens_cannot_organize(client, world):
 
 def test_organizer_assigns_asking_first_when_full(client, world, make):
     headers = bearer(world["organizer"], "read", "organize")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     url = f"/api/v1/groups/public-py/slots/{slot.id}/assign"
     for _ in range(slot.headcount):
         sign_up(db.session, member=make.member(world["public"]), slot=slot, now=utcnow())
@@ -409,7 +406,7 @@ def test_organizer_assigns_asking_first_when_full(client, world, make):
 
 def test_attendance_only_once_started(client, world, make):
     headers = bearer(world["organizer"], "organize")
-    slot = first_slot(world["first"])
+    slot = slots_of(world["first"])["setup"]
     place = sign_up(db.session, member=world["member"], slot=slot, now=utcnow())
     db.session.commit()
     url = f"/api/v1/groups/public-py/places/{place.id}/attendance"
@@ -418,7 +415,7 @@ def test_attendance_only_once_started(client, world, make):
     bad = client.post(url, json={"attendance": "maybe"}, headers=headers)
     assert bad.status_code == 422 and "attendance" in bad.get_json()["error"]["fields"]
     past = make.session(world["public"], day=date.today() - timedelta(days=3), title="Past")
-    past_slot = first_slot(past)
+    past_slot = slots_of(past)["setup"]
     db.session.add(
         Assignment(
             slot_id=past_slot.id,
@@ -437,7 +434,7 @@ def test_attendance_only_once_started(client, world, make):
 
 def test_my_coworkers_pages_with_privacy(client, world, make):
     past = make.session(world["public"], day=date.today() - timedelta(days=3), title="Past")
-    slot = first_slot(past)
+    slot = slots_of(past)["setup"]
     others = [make.member(world["public"]) for _ in range(2)]
     others[1].appear_by_name = False
     for user in [world["member"], *others]:
@@ -487,7 +484,7 @@ def test_statements_per_read(client, world, make, count_queries):
         group = make.group(name=f"More {n:02}")
         make.member(group, world["member"])
         session = make.session(world["public"], day=date.today() + timedelta(days=11 + n))
-        sign_up(db.session, member=world["member"], slot=first_slot(session), now=utcnow())
+        sign_up(db.session, member=world["member"], slot=slots_of(session)["setup"], now=utcnow())
     db.session.commit()
     many = statements()
     assert few == many, (few, many)
@@ -630,16 +627,9 @@ def test_post_series_bad_fields(client, world, change, field):
     assert "not valid" not in fields[field]
 
 
-def slots_by_key(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 def test_organizer_moves_a_member_between_roles(client, world, make):
     headers = bearer(world["organizer"], "organize")
-    slots = slots_by_key(world["first"])
+    slots = slots_of(world["first"])
     setup, reception = slots["setup"], slots["reception"]
     place = sign_up(db.session, member=world["member"], slot=setup, now=utcnow())
     others = [make.member(world["public"]) for _ in range(setup.headcount)]
@@ -664,7 +654,7 @@ def test_organizer_moves_a_member_between_roles(client, world, make):
     again = client.post(url, json={"to_slot_id": setup.id}, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "refused"
     # A role of another session, a place of another session, another member's token.
-    other_slot = first_slot(world["second"])
+    other_slot = slots_of(world["second"])["setup"]
     new_url = move_url(world["first"], moved["place_id"])
     away = client.post(new_url, json={"to_slot_id": other_slot.id}, headers=headers)
     assert away.status_code == 409
@@ -687,7 +677,7 @@ def test_organizer_moves_a_member_between_roles(client, world, make):
 
 def test_organizer_approves_and_declines_requests(client, world, make):
     headers = bearer(world["organizer"], "organize")
-    speaker = slots_by_key(world["first"])["speaker"]
+    speaker = slots_of(world["first"])["speaker"]
     talks = [
         sign_up(db.session, member=m, slot=speaker, now=utcnow(), talk_title=f"Talk {n}")
         for n, m in enumerate([world["member"], make.member(world["public"])])
@@ -708,7 +698,7 @@ def test_organizer_approves_and_declines_requests(client, world, make):
     hidden = sign_up(
         db.session,
         member=world["organizer"],
-        slot=slots_by_key(make.session(world["private"]))["speaker"],
+        slot=slots_of(make.session(world["private"]))["speaker"],
         now=utcnow(),
         talk_title="Elsewhere",
     )

@@ -11,7 +11,7 @@ from studygroup.extensions import db
 from studygroup.groups.models import Membership, RoleType
 from studygroup.groups.services import leave_group
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot, SessionStatus
+from studygroup.sessions.models import SessionStatus
 from studygroup.sessions.services import (
     cancel_session,
     create_series,
@@ -34,6 +34,7 @@ from studygroup.signups.availability_changes import (
 )
 from studygroup.signups.models import Availability, StaffingChange
 from studygroup.signups.services import assign
+from tests.factories import slots_of
 
 
 def now():
@@ -45,14 +46,6 @@ def roles_of(group):
         r.key: r
         for r in db.session.scalars(sa.select(RoleType).where(RoleType.group_id == group.id))
     }
-
-
-def slot_of(session, key):
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .where(RoleSlot.session_id == session.id, RoleType.key == key)
-    )
 
 
 def loaded(group, session):
@@ -333,7 +326,7 @@ def test_offers_without_place_counts_offers_in_a_row(make):
         db.session,
         organizer=organizer,
         member=placed_last,
-        slot=slot_of(s2, "reception"),
+        slot=slots_of(s2)["reception"],
         now=early,
     )
     db.session.commit()

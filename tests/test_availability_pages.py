@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.groups.models import FillMode, Group, RoleType
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_series, get_session, monthly_rule, plan_series
 from studygroup.signups.availability import current_availability
 from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.models import Assignment, Availability
 from studygroup.signups.services import assign, sign_up
+from tests.factories import slots_of
 
 
 def now():
@@ -25,14 +25,6 @@ def now():
 def roles_of(group):
     query = sa.select(RoleType).where(RoleType.group_id == group.id)
     return {r.key: r for r in db.session.scalars(query)}
-
-
-def slot_of(session, key):
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .join(RoleType, RoleType.id == RoleSlot.role_type_id)
-        .where(RoleSlot.session_id == session.id, RoleType.key == key)
-    )
 
 
 def formed(group):
@@ -53,7 +45,7 @@ def team(make):
 
 def test_signing_up_for_a_formed_role_is_refused_but_organizers_assign(team):
     organizer, group, member, session = team
-    reception, speaker = slot_of(session, "reception"), slot_of(session, "speaker")
+    _setup, reception, speaker = slots_of(session).values()
     with pytest.raises(RuleViolation) as refused:
         sign_up(db.session, member=member, slot=reception, now=now())
     assert "say you can help instead" in str(refused.value.message)
@@ -63,7 +55,7 @@ def test_signing_up_for_a_formed_role_is_refused_but_organizers_assign(team):
     place = sign_up(db.session, member=member, slot=speaker, now=now(), talk_title="Typed ORM")
     assert place.status == "requested"
     # A role set to first come in a formed group takes sign-ups.
-    setup = slot_of(session, "setup")
+    setup = slots_of(session)["setup"]
     setup.role_type.fill_mode = FillMode.FIRST_COME
     assert sign_up(db.session, member=member, slot=setup, now=now()).status == "confirmed"
     outcome = assign(db.session, organizer=organizer, member=organizer, slot=reception, now=now())

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 import vobject
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -53,12 +52,7 @@ def _seed(app) -> Seeded:
         setup_crew = make.member(group, make.user(display_name="Ken Ito"))
         day = datetime.now(TOKYO).date() + timedelta(days=21)
         session = make.session(group, day=day, title=TITLE)
-        slots = {
-            s.role_type.key: s
-            for s in db.session.scalars(
-                sa.select(RoleSlot).where(RoleSlot.session_id == session.id)
-            )
-        }
+        slots = slots_of(session)
         now = datetime.now(UTC)
         assign(db.session, organizer=organizer, member=member, slot=slots["reception"], now=now)
         assign(db.session, organizer=organizer, member=setup_crew, slot=slots["setup"], now=now)

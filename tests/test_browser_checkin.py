@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.participants.codes import qr_png
 from studygroup.participants.models import Participant, ParticipantStatus
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus
 from tests import factories
 from tests import test_browser as shared
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, TOKYO, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -99,12 +98,7 @@ def _seed(app, locale: str) -> Seeded:
             title="Pythonもくもく会 第12回",
         )
         session.participant_capacity = 3
-        slots = {
-            s.role_type.key: s
-            for s in db.session.scalars(
-                sa.select(RoleSlot).where(RoleSlot.session_id == session.id)
-            )
-        }
+        slots = slots_of(session)
         now = datetime.now(UTC)
         for user, key in ((mika, "reception"), (ken, "setup")):
             db.session.add(

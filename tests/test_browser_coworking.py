@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.auth.models import CoworkersVisibility
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import assign, confirm_attendance, set_attendance
 from tests import factories
 from tests import test_browser as shared
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, PHONE, SATURDAY, TOKYO, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -75,13 +74,6 @@ def _months_before(today: date, n: int) -> tuple[int, int]:
     return months // 12, months % 12 + 1
 
 
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        slot.role_type.key: slot
-        for slot in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 def _seed(app) -> History:
     """The group (Asia/Tokyo, public) and its co-working history, made with the app's own
     services: the organizer assigns people, marks a no-show and confirms attendance.
@@ -119,7 +111,7 @@ def _seed(app) -> History:
 
         for n, (day, title) in enumerate(zip(monthly, titles, strict=True)):
             session = make.session(group, day=day, start=time(10), end=time(12), title=title)
-            roles = _slots(session)
+            roles = slots_of(session)
             for name in (A, B, C):
                 put(name, roles["setup"])
             if n in (1, 4):
@@ -143,8 +135,8 @@ def _seed(app) -> History:
             if n < 4:
                 confirm_attendance(db.session, organizer=organizer, session=session, now=now)
         old = make.session(group, day=old_day, title="Python mokumoku #0")
-        put(A, _slots(old)["setup"])
-        put(F, _slots(old)["setup"])
+        put(A, slots_of(old)["setup"])
+        put(F, slots_of(old)["setup"])
         db.session.commit()
         history = History(
             organizer=organizer.email,

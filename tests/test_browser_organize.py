@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.groups.models import JoinPolicy
 from studygroup.groups.services import join_group
 from studygroup.mail.delivery import send_queued
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign, sign_up
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as signups
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, TOKYO, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser
@@ -47,13 +46,6 @@ class Seeded:
     mika_place_id: int
 
 
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 def _seed(app) -> Seeded:
     """An organizer (browser's language) of a group that approves who joins; a session in
     five days with a talk request, a full reception with one waiting and setup empty; a session
@@ -79,7 +71,7 @@ def _seed(app) -> Seeded:
         today = datetime.now(TOKYO).date()
         now = datetime.now(UTC)
         soon = make.session(group, day=today + timedelta(days=5), title="Pythonもくもく会 第12回")
-        s = _slots(soon)
+        s = slots_of(soon)
         talk = sign_up(
             db.session, member=ken, slot=s["speaker"], now=now, talk_title="型ヒント入門"
         )
@@ -92,7 +84,7 @@ def _seed(app) -> Seeded:
                 db.session,
                 organizer=organizer,
                 member=member,
-                slot=_slots(ended)["setup"],
+                slot=slots_of(ended)["setup"],
                 now=now - timedelta(days=9),
             )
         joining = join_group(

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign, sign_up
 from tests import factories
 from tests import test_browser as shared
 from tests.conftest import ReceivedMail, _empty_all_tables, _free_port, make_test_app
+from tests.factories import slots_of
 from tests.live_server import LiveServer
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in, _no_horizontal_scroll
 
@@ -97,14 +96,6 @@ class Seeded:
     session_id: int
 
 
-def _reception(session) -> RoleSlot:
-    return db.session.scalar(
-        sa.select(RoleSlot).where(
-            RoleSlot.session_id == session.id, RoleSlot.role_type.has(key="reception")
-        )
-    )
-
-
 def _seed(app, *, days_ahead: int, title: str, filled_by_assign: int = 0) -> Seeded:
     """An organizer and their group (Asia/Tokyo); members A (en) and B (ja) and two more;
     one session `days_ahead` days from today (negative: in the past), 10:00-12:00.
@@ -129,7 +120,7 @@ def _seed(app, *, days_ahead: int, title: str, filled_by_assign: int = 0) -> See
         ]
         day = datetime.now(TOKYO).date() + timedelta(days=days_ahead)
         session = make.session(group, day=day, title=title)
-        reception = _reception(session)
+        reception = slots_of(session)["reception"]
         assert reception.headcount == 2
         now = datetime.now(UTC)
         if filled_by_assign:

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.relationships.services import mark_cards, yearly_list
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
+from tests.factories import slots_of
 from tests.test_browser import SCREENSHOTS, TOKYO, _log_in
 from tests.test_browser_newcomers import GIVEN, PHONE_360, SURNAMES, _fits
 
@@ -55,12 +54,7 @@ def _seed(app) -> Seeded:
         people = [make.member(group, make.user(display_name=n)) for n in names[:PEOPLE]]
         for s in range(8):
             session = make.session(group, day=date(year, s + 2, 14))
-            slots = {
-                slot.role_type.key: slot
-                for slot in db.session.scalars(
-                    sa.select(RoleSlot).where(RoleSlot.session_id == session.id)
-                )
-            }
+            slots = slots_of(session)
             crew = [people[(5 * s + k) % PEOPLE] for k in range(5)]
             places = [
                 (member, "setup"),

@@ -18,7 +18,7 @@ from studygroup.calendar import feeds, tokens
 from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership, Visibility
 from studygroup.groups.role_types import role_types_of
-from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import (
     cancel_session,
     create_session,
@@ -29,6 +29,7 @@ from studygroup.sessions.services import (
 )
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import assign, cancel_place, sign_up
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 EN = feeds.FeedOptions(locale="en", base_url="https://sg.example", uid_domain="sg.example")
@@ -45,13 +46,6 @@ def parse(body: bytes):
 def events(body: bytes) -> dict[str, object]:
     calendar = parse(body)
     return {event.uid.value: event for event in calendar.contents.get("vevent", [])}
-
-
-def slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def group_body(group, options=EN, now=None) -> bytes:
@@ -87,8 +81,8 @@ def crew(make):
     aoi = make.member(group, make.user(display_name="Aoi"))
     ben = make.member(group, make.user(display_name="Ben"))
     session = session_on(make, group, date.today() + timedelta(days=20))
-    reception = slots(session)["reception"]
-    setup = slots(session)["setup"]
+    reception = slots_of(session)["reception"]
+    setup = slots_of(session)["setup"]
     place = assign(db.session, organizer=organizer, member=aoi, slot=reception, now=NOW).place
     assign(db.session, organizer=organizer, member=ben, slot=setup, now=NOW)
     db.session.commit()
@@ -218,7 +212,7 @@ def test_a_time_change_raises_sequence_in_both_feeds(crew):
 
 def test_moving_only_a_role_window_updates_the_place(crew):
     _organizer, group, aoi, _ben, session, place = crew
-    reception = slots(session)["reception"]
+    reception = slots_of(session)["reception"]
     update_slot(
         db.session,
         reception,
@@ -300,18 +294,18 @@ def test_a_member_feed_lists_places_at_their_role_times_with_coworkers(crew, mak
     organizer, group, aoi, ben, session, place = crew
     hidden = make.member(group, make.user(display_name="Secret Sato"))
     hidden.appear_by_name = False
-    speaker_slot = slots(session)["speaker"]
+    speaker_slot = slots_of(session)["speaker"]
     assign(db.session, organizer=organizer, member=hidden, slot=speaker_slot, now=NOW)
     # A waitlisted place is not one the member holds: not in the feed.
     other = session_on(make, group, date.today() + timedelta(days=50))
-    full = slots(other)["reception"]
+    full = slots_of(other)["reception"]
     full.headcount = 0
     sign_up(db.session, member=aoi, slot=full, now=NOW)
     db.session.commit()
 
     calendar = parse(member_body(aoi))
     (event,) = calendar.contents["vevent"]
-    reception = slots(session)["reception"]
+    reception = slots_of(session)["reception"]
     assert event.uid.value == f"place-{place.id}@sg.example"
     assert event.summary.value == "Reception: Monthly meetup"
     assert event.dtstart.value.astimezone(UTC) == reception.starts_at
@@ -357,7 +351,7 @@ def test_feeds_change_whenever_what_they_show_changes(crew, make):
 
     reception = next(r for r in role_types_of(db.session, group) if r.key == "reception")
     setup = next(r for r in role_types_of(db.session, group) if r.key == "setup")
-    setup_slot = slots(session)["setup"]
+    setup_slot = slots_of(session)["setup"]
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)  # a server whose clock is behind
     steps = [
         (
@@ -716,7 +710,9 @@ def test_member_feed_queries_do_not_grow_with_places(crew, make, app, client, co
     few = count()
     for weeks in range(1, 7):
         session = session_on(make, group, date.today() + timedelta(days=20 + 7 * weeks))
-        assign(db.session, organizer=organizer, member=aoi, slot=slots(session)["setup"], now=NOW)
+        assign(
+            db.session, organizer=organizer, member=aoi, slot=slots_of(session)["setup"], now=NOW
+        )
         db.session.commit()
     assert len(events(client.get(url).data)) == 7
     # The token, the version (2); to build: the member, the places and the co-workers.
@@ -815,7 +811,7 @@ def test_a_lock_is_not_an_edit(crew, make):
     body = group_body(group)
     version = group_version(group)
     newcomer = make.member(group, make.user())
-    sign_up(db.session, member=newcomer, slot=slots(session)["reception"], now=NOW)
+    sign_up(db.session, member=newcomer, slot=slots_of(session)["reception"], now=NOW)
     db.session.commit()
     assert group_body(group) == body
     assert group_version(group) == version

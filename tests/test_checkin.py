@@ -32,7 +32,7 @@ from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
-from tests.factories import CHEAP
+from tests.factories import CHEAP, slots_of
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -57,10 +57,7 @@ class Day:
             self.group, day=day or _today(), start=time(18), end=time(21), title="もくもく会"
         )
         self.session.participant_capacity = 40
-        slots = db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == self.session.id)
-        ).all()
-        self.slots = {slot.role_type.key: slot for slot in slots}
+        self.slots = slots_of(self.session)
         self.receptionist = make.member(self.group, make.user(display_name="Mika Mori"))
         self.setup_member = make.member(self.group, make.user(display_name="Ken Ito"))
         self.reception_place = self.place(self.receptionist, "reception")

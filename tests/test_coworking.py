@@ -8,21 +8,14 @@ import sqlalchemy as sa
 from studygroup.auth.models import CoworkersVisibility
 from studygroup.coworking.services import coworkers_of, group_network, may_view_coworkers
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 # Each test runs counted live and from the tie tables (conftest.ties_or_live).
 pytestmark = pytest.mark.usefixtures("ties_or_live")
-
-
-def slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def test_definitions_worked_no_show_waitlist_cancelled_and_side_by_side(crew, ma
     # Session 1: Ai and Bo on setup (same role), Cy on the speaker slot (10-12, no overlap
     # with setup 9-10), Di a no-show on setup.
     s1 = past(make, group, 30)
-    r = slots(s1)
+    r = slots_of(s1)
     put(organizer, p["Ai"], r["setup"])
     put(organizer, p["Bo"], r["setup"])
     put(organizer, p["Cy"], r["speaker"])
@@ -69,17 +62,17 @@ def test_definitions_worked_no_show_waitlist_cancelled_and_side_by_side(crew, ma
     # Session 2: Ai on reception (9:30-10:30), Bo on setup (9-10): overlapping windows.
     # Not confirmed yet: places count unless marked no-show.
     s2 = past(make, group, 10)
-    r2 = slots(s2)
+    r2 = slots_of(s2)
     put(organizer, p["Ai"], r2["reception"])
     put(organizer, p["Bo"], r2["setup"])
     # Session 3 is cancelled: nothing in it counts.
     s3 = past(make, group, 5)
-    put(organizer, p["Ai"], slots(s3)["setup"])
-    put(organizer, p["Cy"], slots(s3)["setup"])
+    put(organizer, p["Ai"], slots_of(s3)["setup"])
+    put(organizer, p["Cy"], slots_of(s3)["setup"])
     cancel_session(s3, now=s3.starts_at - timedelta(days=1))  # called off the day before
     # Session 4 is upcoming: Bo waitlisted next to Ai, which never counts either.
     s4 = make.session(group, day=date.today() + timedelta(days=10))
-    r4 = slots(s4)
+    r4 = slots_of(s4)
     r4["reception"].headcount = 1
     sign_up(db.session, member=p["Ai"], slot=r4["reception"], now=NOW)
     sign_up(db.session, member=p["Bo"], slot=r4["reception"], now=NOW)
@@ -100,11 +93,11 @@ def test_filters_and_ordering(crew, make):
     make.member(other_group, p["Ai"])
     make.member(other_group, p["Cy"])
     old = past(make, group, 400)
-    put(organizer, p["Ai"], slots(old)["setup"])
-    put(organizer, p["Bo"], slots(old)["setup"])
+    put(organizer, p["Ai"], slots_of(old)["setup"])
+    put(organizer, p["Bo"], slots_of(old)["setup"])
     recent = past(make, other_group, 3)
-    put(organizer, p["Ai"], slots(recent)["setup"])
-    put(organizer, p["Cy"], slots(recent)["setup"])
+    put(organizer, p["Ai"], slots_of(recent)["setup"])
+    put(organizer, p["Cy"], slots_of(recent)["setup"])
     db.session.commit()
     ai = p["Ai"]
     in_group = coworkers_of(db.session, ai, viewer=ai, now=NOW, group_id=other_group.id)
@@ -148,8 +141,8 @@ def test_who_may_see_a_members_page(
 def test_pages_enforce_the_choices(client, auth, crew, make):
     organizer, group, p = crew
     s = past(make, group, 10)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     p["Ai"].coworkers_visibility = CoworkersVisibility.ONLY_ME
     p["Bo"].appear_by_name = False
     db.session.commit()
@@ -179,8 +172,8 @@ def test_pages_enforce_the_choices(client, auth, crew, make):
 def test_privacy_form_and_csv(client, auth, crew, make):
     organizer, group, p = crew
     s = past(make, group, 10)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     db.session.commit()
     auth.login_as(p["Ai"])
     client.post("/coworkers/privacy", data={"coworkers_visibility": "only_me"})
@@ -207,14 +200,14 @@ def test_the_page_costs_a_fixed_number_of_queries(
         return page_queries(client, count_queries, f"/people/{ai.id}/coworkers")
 
     s = past(make, group, 3)
-    put(organizer, ai, slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, ai, slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     db.session.commit()
     few = measure()
     for days in range(10, 60, 7):
         s = past(make, group, days)
         for name in ("Ai", "Bo", "Cy", "Di"):
-            put(organizer, p[name], slots(s)["reception" if name in "CyDi" else "setup"])
+            put(organizer, p[name], slots_of(s)["reception" if name in "CyDi" else "setup"])
     db.session.commit()
     assert measure() == few
     assert few <= 4, few
@@ -243,8 +236,8 @@ def test_ones_own_page_stays_within_four_statements(client, auth, crew, make, co
     auth.login_as(ai)
     for days in (3, 10):
         s = past(make, group, days)
-        put(organizer, ai, slots(s)["setup"])
-        put(organizer, p["Cy"], slots(s)["setup"])
+        put(organizer, ai, slots_of(s)["setup"])
+        put(organizer, p["Cy"], slots_of(s)["setup"])
     db.session.commit()
     plain = own_page_queries(client, count_queries, ai, group)
     assert set(plain.values()) == {3}, plain
@@ -261,10 +254,10 @@ def test_ones_own_page_stays_within_four_statements(client, auth, crew, make, co
     # Bo: often together, long ago, and has a place at a coming session: due to reconnect.
     for days in range(300, 300 - 10 * RECONNECT_SESSIONS, -10):
         s = past(make, group, days)
-        put(organizer, ai, slots(s)["setup"])
-        put(organizer, p["Bo"], slots(s)["setup"])
+        put(organizer, ai, slots_of(s)["setup"])
+        put(organizer, p["Bo"], slots_of(s)["setup"])
     coming = make.session(group, day=date.today() + timedelta(days=9), title="Next meetup")
-    put(organizer, p["Bo"], slots(coming)["setup"])
+    put(organizer, p["Bo"], slots_of(coming)["setup"])
     db.session.commit()
     page = client.get(f"/people/{ai.id}/coworkers?group={group.id}").get_data(as_text=True)
     assert "Not seen for a while" in page and "Next meetup" in page
@@ -281,11 +274,11 @@ def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
     organizer, group, p = crew
     for days in (30, 20, 10):
         s = past(make, group, days)
-        put(organizer, p["Ai"], slots(s)["setup"])
-        put(organizer, p["Bo"], slots(s)["setup"])
+        put(organizer, p["Ai"], slots_of(s)["setup"])
+        put(organizer, p["Bo"], slots_of(s)["setup"])
     s = past(make, group, 5)
-    put(organizer, p["Cy"], slots(s)["setup"])
-    put(organizer, p["Ai"], slots(s)["setup"])
+    put(organizer, p["Cy"], slots_of(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
     db.session.commit()
     network = group_network(db.session, group, now=NOW)
     assert network.pairs[0].sessions == 3
@@ -304,9 +297,9 @@ def test_organizer_network_shows_pairs_and_the_lonely(client, auth, crew, make):
 def test_session_page_and_schedule_show_who_worked_together(client, auth, crew, make):
     organizer, group, p = crew
     s = past(make, group, 7)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
-    absent = put(organizer, p["Cy"], slots(s)["reception"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
+    absent = put(organizer, p["Cy"], slots_of(s)["reception"])
     set_attendance(
         db.session, organizer=organizer, place=absent, attendance=Attendance.NO_SHOW, now=NOW
     )
@@ -326,10 +319,10 @@ def test_worked_together_counts_what_the_coworker_records_count(client, auth, cr
     page."""
     organizer, group, p = crew
     s = past(make, group, 7)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     confirm_attendance(db.session, organizer=organizer, session=s, now=NOW)
-    late = put(organizer, p["Cy"], slots(s)["reception"])
+    late = put(organizer, p["Cy"], slots_of(s)["reception"])
     late.attendance = Attendance.UNKNOWN  # confirmed after the attendance was
     db.session.commit()
     auth.login_as(p["Ai"])
@@ -346,8 +339,8 @@ def test_filters_read_the_query_string_and_ignore_the_unknown(client, auth, crew
     organizer, group, p = crew
     for days, other in ((20, "Bo"), (10, "Cy")):
         s = past(make, group, days)
-        put(organizer, p["Ai"], slots(s)["setup"])
-        put(organizer, p[other], slots(s)["setup"])
+        put(organizer, p["Ai"], slots_of(s)["setup"])
+        put(organizer, p[other], slots_of(s)["setup"])
     db.session.commit()
     auth.login_as(p["Ai"])
     path = f"/people/{p['Ai'].id}/coworkers"
@@ -377,11 +370,11 @@ def test_the_picture_draws_one_line_per_coworker_thicker_for_more(client, auth, 
     organizer, group, p = crew
     for days in (30, 20, 10):
         s = past(make, group, days)
-        put(organizer, p["Ai"], slots(s)["setup"])
-        put(organizer, p["Bo"], slots(s)["setup"])
+        put(organizer, p["Ai"], slots_of(s)["setup"])
+        put(organizer, p["Bo"], slots_of(s)["setup"])
     s = past(make, group, 5)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Cy"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Cy"], slots_of(s)["setup"])
     db.session.commit()
     auth.login_as(p["Ai"])
     page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
@@ -396,9 +389,9 @@ def test_a_long_history_lists_the_first_hundred(client, auth, crew, make, monkey
     organizer, group, p = crew
     monkeypatch.setattr(routes, "LIST_LENGTH", 2)
     s = past(make, group, 3)
-    slots(s)["setup"].headcount = 4
+    slots_of(s)["setup"].headcount = 4
     for name in ("Ai", "Bo", "Cy", "Di"):
-        put(organizer, p[name], slots(s)["setup"])
+        put(organizer, p[name], slots_of(s)["setup"])
     db.session.commit()
     auth.login_as(p["Ai"])
     page = client.get(f"/people/{p['Ai'].id}/coworkers").get_data(as_text=True)
@@ -415,11 +408,11 @@ def test_another_members_page_hides_members_only_groups_the_viewer_is_not_in(cre
     make.member(secret, p["Ai"])
     insider = make.member(secret, make.user(display_name="Insider"))
     s = past(make, secret, 10)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, insider, slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, insider, slots_of(s)["setup"])
     shared = past(make, group, 5)
-    put(organizer, p["Ai"], slots(shared)["setup"])
-    put(organizer, p["Bo"], slots(shared)["setup"])
+    put(organizer, p["Ai"], slots_of(shared)["setup"])
+    put(organizer, p["Bo"], slots_of(shared)["setup"])
     db.session.commit()
     ai = p["Ai"]
     assert set(by_name(coworkers_of(db.session, ai, viewer=ai, now=NOW))) == {"Insider", "Bo"}
@@ -436,8 +429,8 @@ def test_other_pages_hide_private_group_names_and_hidden_coworkers(client, auth,
     secret = make.group(organizer, name="Secret circle", visibility=Visibility.MEMBERS)
     make.member(secret, p["Ai"])
     s = past(make, group, 5)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     p["Bo"].appear_by_name = False
     db.session.commit()
     auth.login_as(p["Cy"])
@@ -473,7 +466,7 @@ def test_names_sort_by_reading_as_in_the_member_lists(client, auth, make):
         people[name].reading = reading
     people["Hidden"].appear_by_name = False
     s = past(make, group, 3)
-    setup = slots(s)["setup"]
+    setup = slots_of(s)["setup"]
     setup.headcount = 6
     for person in (me, *people.values()):
         put(organizer, person, setup)
@@ -496,8 +489,8 @@ def test_the_sessions_together_page_leads_to_the_other_ones_page_when_they_allow
     for an introduction), only while Bo lets the viewer see it."""
     organizer, group, p = crew
     s = past(make, group, 10)
-    put(organizer, p["Ai"], slots(s)["setup"])
-    put(organizer, p["Bo"], slots(s)["setup"])
+    put(organizer, p["Ai"], slots_of(s)["setup"])
+    put(organizer, p["Bo"], slots_of(s)["setup"])
     db.session.commit()
     auth.login_as(p["Ai"])
     bo_page = f'href="/people/{p["Bo"].id}/coworkers"'

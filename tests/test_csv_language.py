@@ -6,12 +6,11 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import assign, set_attendance, sign_up
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 
@@ -72,13 +71,6 @@ def _rows(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
 
 
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 @pytest.fixture
 def history(make):
     """A past session (2026-like date in Tokyo): Ai worked setup, =SUM(1) was a no-show at
@@ -90,7 +82,7 @@ def history(make):
     bo = make.member(group, make.user(display_name="Bo"))
     day = date.today() - timedelta(days=20)
     past = make.session(group, day=day, title="第1回")
-    roles = _slots(past)
+    roles = slots_of(past)
     assign(db.session, organizer=organizer, member=ai, slot=roles["setup"], now=NOW)
     assign(db.session, organizer=organizer, member=bo, slot=roles["setup"], now=NOW)
     absent = assign(db.session, organizer=organizer, member=formula, slot=roles["setup"], now=NOW)
@@ -98,7 +90,7 @@ def history(make):
         db.session, organizer=organizer, place=absent.place, attendance=Attendance.NO_SHOW, now=NOW
     )
     upcoming = make.session(group, day=date.today() + timedelta(days=10), title="第2回")
-    later = _slots(upcoming)
+    later = slots_of(upcoming)
     later["reception"].headcount = 1
     sign_up(db.session, member=ai, slot=later["reception"], now=NOW)
     sign_up(db.session, member=bo, slot=later["reception"], now=NOW)

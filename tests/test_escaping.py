@@ -6,23 +6,15 @@ message with a member's name in it for safe HTML (review of issue 9, R1)."""
 
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import flash, get_flashed_messages, render_template_string
 from flask_babel import lazy_gettext as _l
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
+from tests.factories import slots_of
 
 EVIL = '<a href="https://evil.example">X</a>'
 ESCAPED = "&lt;a href=&#34;https://evil.example&#34;&gt;X&lt;/a&gt;"
 LIVE = '<a href="https://evil'
-
-
-def _slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def _text_not_markup(page: str) -> None:
@@ -35,7 +27,7 @@ def test_a_refused_assignment_shows_a_markup_name_as_text(client, auth, make):
     group = make.group(organizer)
     member = make.member(group, make.user(display_name=EVIL))
     session = make.session(group, day=date.today() + timedelta(days=10))
-    reception = _slots(session)["reception"]
+    reception = slots_of(session)["reception"]
     auth.login_as(organizer)
     url = f"/g/{group.slug}/sessions/{session.id}/staffing/assign"
     client.post(url, data={"slot_id": reception.id, "user_id": member.id})
@@ -50,7 +42,7 @@ def test_refusals_on_the_session_page_show_a_markup_role_name_as_text(client, au
     group = make.group()
     member = make.member(group)
     session = make.session(group, day=date.today() + timedelta(days=10))
-    slots = _slots(session)
+    slots = slots_of(session)
     slots["reception"].role_type.name = EVIL  # an organizer's name for the role
     db.session.commit()
     auth.login_as(member)

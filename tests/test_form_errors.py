@@ -8,17 +8,10 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment
+from tests.factories import slots_of
 
 ABSTRACT = "Typed SQLAlchemy 2 で\nモデルを書く話。30分。"
-
-
-def _slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def _field(page: str, field_id: str) -> str:
@@ -36,7 +29,7 @@ def test_a_speaker_request_without_a_title_keeps_the_abstract(client, auth, make
     group = make.group()
     member = make.member(group)
     session = make.session(group, day=date.today() + timedelta(days=10))
-    speaker = _slots(session)["speaker"]
+    speaker = slots_of(session)["speaker"]
     auth.login_as(member)
     response = client.post(
         f"/g/{group.slug}/slots/{speaker.id}/signup",
@@ -63,7 +56,7 @@ def test_a_slot_form_error_shows_next_to_its_field_on_the_edit_page(client, auth
     organizer = make.user()
     group = make.group(organizer)
     session = make.session(group, day=date.today() + timedelta(days=10))
-    reception = _slots(session)["reception"]
+    reception = slots_of(session)["reception"]
     auth.login_as(organizer)
     prefix = f"slot{reception.id}"
     response = client.post(
@@ -105,7 +98,7 @@ def test_adding_a_role_the_session_has_shows_the_error_by_the_choice(client, aut
         now=datetime.now(UTC),
     )
     db.session.commit()
-    setup = _slots(session)["setup"]
+    setup = slots_of(session)["setup"]
     auth.login_as(organizer)
     # Setup is in the session already (another tab added it, say): not a choice any more.
     response = client.post(
@@ -122,7 +115,7 @@ def test_a_refused_assignment_keeps_the_choices_and_shows_why(client, auth, make
     group = make.group(organizer)
     member = make.member(group, make.user(display_name="Kana"))
     session = make.session(group, day=date.today() + timedelta(days=10))
-    reception = _slots(session)["reception"]
+    reception = slots_of(session)["reception"]
     auth.login_as(organizer)
     url = f"/g/{group.slug}/sessions/{session.id}/staffing/assign"
     missing = client.post(url, data={"slot_id": reception.id})

@@ -11,7 +11,6 @@ from studygroup.calendar import feeds
 from studygroup.extensions import db
 from studygroup.groups.models import FillMode, MemberRole
 from studygroup.mail.models import OutboundEmail
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups import forming
 from studygroup.signups.models import (
     Assignment,
@@ -23,17 +22,9 @@ from studygroup.signups.models import (
     TeamChoice,
 )
 from studygroup.signups.services import assign, cancel_place
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
-
-
-def slot_of(session, key) -> RoleSlot:
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.session_id == session.id)
-        .join(RoleSlot.role_type)
-        .where(sa.text("role_type.key = :key").bindparams(key=key))
-    )
 
 
 def can_help(user, session, roles=None, note=""):
@@ -73,7 +64,7 @@ def picked(team):
 
 def test_gathering_counts_places_and_respects_overlap_preferences_and_approval(formed, make):
     organizer, group, session = formed
-    setup, reception, speaker = (slot_of(session, k) for k in ("setup", "reception", "speaker"))
+    setup, reception, speaker = slots_of(session).values()
     a, b, c, d = members(make, group, 4)
     holder = make.member(group)
     assign(db.session, organizer=organizer, member=holder, slot=setup, now=NOW)
@@ -114,7 +105,7 @@ def test_members_over_the_no_show_limit_are_listed_not_suggested(formed, make):
     flaky, steady = members(make, group, 2)
     past = make.session(group, day=date.today() - timedelta(days=20))
     place = assign(
-        db.session, organizer=organizer, member=flaky, slot=slot_of(past, "setup"), now=NOW
+        db.session, organizer=organizer, member=flaky, slot=slots_of(past)["setup"], now=NOW
     ).place
     place.attendance = Attendance.NO_SHOW
     db.session.commit()
@@ -132,13 +123,13 @@ def test_history_times_in_role_recent_places_and_ties(formed, make):
     for days in (30, 60, 400):
         past = make.session(group, day=date.today() - timedelta(days=days))
         for m in (a, b):
-            assign(db.session, organizer=organizer, member=m, slot=slot_of(past, "setup"), now=NOW)
+            assign(db.session, organizer=organizer, member=m, slot=slots_of(past)["setup"], now=NOW)
     db.session.commit()
     can_help(a, session)
     can_help(b, session)
     data, _context = forming.team_input(db.session, session, now=NOW)
     by_id = {c.user_id: c for c in data.candidates}
-    setup_type = slot_of(session, "setup").role_type_id
+    setup_type = slots_of(session)["setup"].role_type_id
     assert by_id[a.id].times_in_role == {setup_type: 3}
     assert by_id[a.id].recent_places == 2  # the one 400 days ago is not recent
     assert data.ties == {(min(a.id, b.id), max(a.id, b.id)): 3}
@@ -151,7 +142,7 @@ def test_gathering_takes_a_fixed_number_of_queries(formed, make, count_queries):
     for m in people:
         can_help(m, session)
         can_help(m, past)
-        assign(db.session, organizer=organizer, member=m, slot=slot_of(past, "setup"), now=NOW)
+        assign(db.session, organizer=organizer, member=m, slot=slots_of(past)["setup"], now=NOW)
     db.session.commit()
     db.session.expire_all()
     with count_queries() as few:
@@ -162,7 +153,7 @@ def test_gathering_takes_a_fixed_number_of_queries(formed, make, count_queries):
         can_help(m, session)
         can_help(m, earlier)
     for m in more[:3]:
-        assign(db.session, organizer=organizer, member=m, slot=slot_of(earlier, "setup"), now=NOW)
+        assign(db.session, organizer=organizer, member=m, slot=slots_of(earlier)["setup"], now=NOW)
     db.session.commit()
     db.session.expire_all()
     with count_queries() as many:
@@ -226,7 +217,7 @@ def test_page_shows_the_team_with_reasons_and_the_swap_persists(formed, make, cl
     assert "Suggested team" in html and "Setup" in html and "Reception" in html
     assert "only until 11:00" in html
     team = forming.suggested_team(db.session, session, now=NOW)
-    setup = slot_of(session, "setup")
+    setup = slots_of(session)["setup"]
     out = team.picks_for(setup.id)[0].user_id
     chosen = team.swap_choices(setup.id)[0]
     assert chosen.id not in {p.user_id for p in team.picks_for(setup.id)}
@@ -415,7 +406,7 @@ def test_accept_without_csrf_is_refused(formed, make, client, auth, app):
 
 def test_a_declined_place_goes_to_the_next_suggestion(formed, make, smtp_server):
     organizer, group, session = formed
-    reception = slot_of(session, "reception")
+    reception = slots_of(session)["reception"]
     people = members(make, group, 4)
     for m in people:
         can_help(m, session, roles=[reception])
@@ -453,7 +444,7 @@ def test_a_declined_place_goes_to_the_next_suggestion(formed, make, smtp_server)
 
 def test_no_refill_before_the_team_is_accepted(formed, make):
     organizer, group, session = formed
-    reception = slot_of(session, "reception")
+    reception = slots_of(session)["reception"]
     a, b = members(make, group, 2)
     can_help(b, session)
     place = assign(db.session, organizer=organizer, member=a, slot=reception, now=NOW).place

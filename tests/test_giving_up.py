@@ -6,10 +6,9 @@ import re
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
+from tests.factories import slots_of
 
 EN = {
     "confirmed": (
@@ -59,13 +58,6 @@ JA = {
 }
 
 
-def _slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 def _give_up_form(page: str) -> tuple[str, str]:
     form = re.search(
         r'<form[^>]*/cancel"[^>]*data-confirm="([^"]*)">.*?<button[^>]*>([^<]*)<', page, re.S
@@ -83,7 +75,7 @@ def test_each_kind_of_place_is_given_up_in_its_own_words(
     group = make.group()
     member = make.member(group, make.user("kana@example.com", display_name="Kana", locale=lang))
     session = make.session(group, day=date.today() + timedelta(days=10))
-    slots = _slots(session)
+    slots = slots_of(session)
     if status == "waitlisted":
         slots["setup"].headcount = 1
         db.session.commit()

@@ -6,25 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
 from studygroup.signups.services import change_slot, sign_up
-
-
-def _setup_of(session):
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.session_id == session.id)
-        .order_by(RoleSlot.position)
-        .limit(1)
-    )
+from tests.factories import slots_of
 
 
 def _crew(make, n=3):
     organizer = make.user(display_name="Organizer")
     group = make.group(organizer)
     session = make.session(group, day=date.today() + timedelta(days=12))
-    setup = _setup_of(session)  # 3 places, 9:00-10:00
+    setup = slots_of(session)["setup"]  # 3 places, 9:00-10:00
     people = []
     for name in ("Aya", "Bo", "Chie", "Dai")[:n]:
         person = make.member(group, make.user(display_name=name))

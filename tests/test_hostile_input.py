@@ -42,12 +42,11 @@ from studygroup.groups.models import (
     Visibility,
 )
 from studygroup.groups.services import create_group, join_group
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session, to_utc
 from studygroup.signups.services import assign, sign_up
 from studygroup.webhooks.models import Webhook
 from tests.conftest import isolated_app
-from tests.factories import CHEAP, PASSWORD
+from tests.factories import CHEAP, PASSWORD, slots_of
 
 _COMMON = {
     "deadline": None,
@@ -158,11 +157,6 @@ class World:
 _worlds = itertools.count(1)
 
 
-def _slots(session) -> dict[str, RoleSlot]:
-    found = db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    return {slot.role_type.key or slot.role_type.name: slot for slot in found}
-
-
 def build_world() -> World:
     """Made through the app's services in one transaction (a world per route keeps it fast)."""
     now = datetime.now(UTC)
@@ -226,7 +220,7 @@ def build_world() -> World:
     join_group(db.session, user=user("Newcomer"), group=closed, now=now)  # waits for approval
     future = session(date.today() + timedelta(days=30))
     past = session(date.today() - timedelta(days=7))
-    slots, past_slots = _slots(future), _slots(past)
+    slots, past_slots = slots_of(future), slots_of(past)
     places = [
         sign_up(db.session, member=member, slot=slots["reception"], now=now),
         sign_up(db.session, member=other, slot=slots["speaker"], now=now, talk_title="Talk"),

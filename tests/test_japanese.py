@@ -8,12 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from babel.messages.pofile import read_po
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
+from tests.factories import slots_of
 from tests.test_calendar import JA, crew, member_body, parse  # noqa: F401 (crew: a fixture)
 
 NOW = datetime.now(UTC)
@@ -35,13 +34,6 @@ def _joined(text: str | tuple[str, ...]) -> str:
 
 def _h2s(page: str) -> list[str]:
     return [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", page)]
-
-
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 # --- the catalog as a whole ---------------------------------------------------------------
@@ -97,7 +89,7 @@ def test_ones_own_picture_says_you_and_anothers_says_san(client, auth, make):
     bo = make.member(group, make.user(display_name="Bo", locale="ja"))
     for person in (ai, bo):
         assign(
-            db.session, organizer=organizer, member=person, slot=_slots(session)["setup"], now=NOW
+            db.session, organizer=organizer, member=person, slot=slots_of(session)["setup"], now=NOW
         )
     db.session.commit()
     auth.login_as(ai)
@@ -132,7 +124,7 @@ def test_a_cancellation_email_puts_the_status_in_the_readers_parentheses(
     group = make.group(organizer)
     member = make.member(group, make.user("on-it@example.com", locale=locale))
     session = make.session(group, day=date.today() + timedelta(days=10), title="Meetup")
-    assign(db.session, organizer=organizer, member=member, slot=_slots(session)["setup"], now=NOW)
+    assign(db.session, organizer=organizer, member=member, slot=slots_of(session)["setup"], now=NOW)
     db.session.commit()
     auth.login_as(organizer)
     client.post(f"/g/{group.slug}/sessions/{session.id}/cancel")
@@ -162,7 +154,7 @@ def test_the_network_page_says_what_its_lines_mean(client, auth, make):
     people = [make.member(group, make.user(display_name=n)) for n in ("Ai", "Bo", "Cy")]
     for person in people[:2]:
         assign(
-            db.session, organizer=organizer, member=person, slot=_slots(session)["setup"], now=NOW
+            db.session, organizer=organizer, member=person, slot=slots_of(session)["setup"], now=NOW
         )
     db.session.commit()
     auth.login_as(organizer)

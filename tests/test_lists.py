@@ -15,7 +15,7 @@ from studygroup.groups.models import MemberRole, Membership, MembershipStatus, V
 from studygroup.groups.services import members_page, remove_member
 from studygroup.names import name_search_key, name_sort_key
 from studygroup.paging import Page, page_number, paginate
-from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.models import StudySession
 from studygroup.sessions.services import (
     create_series,
     monthly_rule,
@@ -28,6 +28,7 @@ from studygroup.sessions.services import (
 from studygroup.signups.lists import records_page, staffing_overview
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import assign, set_attendance, sign_up
+from tests.factories import slots_of
 
 # Long Japanese names with their readings, in 50-音 order of the readings (as a member
 # would type them: some in hiragana, some in katakana, one in half-width katakana).
@@ -230,7 +231,7 @@ def test_staffing_overview_counts_sessions_that_need_people(app, make):
     days = [date.today() + timedelta(days=n) for n in (3, 10, 17)]
     sessions = [make.session(group, day=d, title=f"S{n}") for n, d in enumerate(days)]
     # Fill every role of the first session; the others keep their gaps.
-    for slot in _slots(sessions[0]):
+    for slot in slots_of(sessions[0]).values():
         for _ in range(slot.headcount):
             assign(db.session, organizer=organizer, member=make.member(group), slot=slot, now=now())
     db.session.commit()
@@ -552,15 +553,19 @@ def test_member_page_shows_the_members_record_places_and_skills(client, auth, ma
     past = make.session(group, day=date.today() - timedelta(days=20), title="第11回")
     missed = make.session(group, day=date.today() - timedelta(days=50), title="第10回")
     coming = make.session(group, day=date.today() + timedelta(days=20), title="第12回")
-    setup = _slots(past)[0]
+    setup = slots_of(past)["setup"]
     assign(db.session, organizer=organizer, member=hikari, slot=setup, now=now())
     absent = assign(
-        db.session, organizer=organizer, member=hikari, slot=_slots(missed)[1], now=now()
+        db.session,
+        organizer=organizer,
+        member=hikari,
+        slot=slots_of(missed)["reception"],
+        now=now(),
     ).place
     set_attendance(
         db.session, organizer=organizer, place=absent, attendance=Attendance.NO_SHOW, now=now()
     )
-    sign_up(db.session, member=hikari, slot=_slots(coming)[1], now=now())
+    sign_up(db.session, member=hikari, slot=slots_of(coming)["reception"], now=now())
     db.session.commit()
     membership = _membership(hikari, group)
     auth.login_as(organizer)
@@ -645,14 +650,6 @@ def test_a_reading_on_the_profile_orders_the_lists(client, auth, make):
     assert "逢坂 あおい" in members and "伊藤" not in members
 
 
-def _slots(session):
-    return list(
-        db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
-        )
-    )
-
-
 # --- a fixed number of queries ------------------------------------------------------------
 
 
@@ -663,7 +660,7 @@ def _grow(make, group, organizer):
         coming = make.session(group, day=date.today() + timedelta(days=2 + n))
         past = make.session(group, day=date.today() - timedelta(days=2 + n))
         for session in (coming, past):
-            slot = _slots(session)[0]
+            slot = slots_of(session)["setup"]
             assign(db.session, organizer=organizer, member=members[n], slot=slot, now=now())
     db.session.commit()
     return members
@@ -705,7 +702,7 @@ def test_each_list_page_takes_a_fixed_number_of_queries(client, auth, make, coun
     members = _grow(make, group, organizer)
     for n in range(30):
         for day in (date.today() + timedelta(days=60 + n), date.today() - timedelta(days=60 + n)):
-            slot = _slots(make.session(group, day=day))[0]
+            slot = slots_of(make.session(group, day=day))["setup"]
             assign(db.session, organizer=organizer, member=member, slot=slot, now=now())
             assign(db.session, organizer=organizer, member=members[n], slot=slot, now=now())
     db.session.commit()
@@ -718,8 +715,14 @@ def test_my_schedule_pages_my_past_places_to_the_first(client, auth, make, count
     member = make.member(group)
 
     def work(days_ago, title):
-        slot = _slots(make.session(group, day=date.today() - timedelta(days=days_ago), title=title))
-        assign(db.session, organizer=organizer, member=member, slot=slot[0], now=now())
+        session = make.session(group, day=date.today() - timedelta(days=days_ago), title=title)
+        assign(
+            db.session,
+            organizer=organizer,
+            member=member,
+            slot=slots_of(session)["setup"],
+            now=now(),
+        )
         db.session.commit()
 
     for n in range(5):

@@ -7,19 +7,10 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment
 from studygroup.signups.reminders import claim_reminders
 from studygroup.signups.services import assign
-
-
-def slot_of(session, key):
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.session_id == session.id)
-        .order_by(RoleSlot.position)
-        .offset(["setup", "reception", "speaker"].index(key))
-    )
+from tests.factories import slots_of
 
 
 def test_sign_up_waitlist_cancel_promotion_emails_in_both_languages(
@@ -30,7 +21,7 @@ def test_sign_up_waitlist_cancel_promotion_emails_in_both_languages(
     first = make.member(group, make.user("first@example.com", display_name="First", locale="en"))
     second = make.member(group, make.user("second@example.com", display_name="二番", locale="ja"))
     session = make.session(group, day=date.today() + timedelta(days=10), title="第12回")
-    reception = slot_of(session, "reception")
+    reception = slots_of(session)["reception"]
     reception.headcount = 1
     db.session.commit()
 
@@ -74,7 +65,7 @@ def test_a_failed_send_keeps_the_sign_up_and_is_retried(app, client, auth, make,
     session = make.session(group, day=date.today() + timedelta(days=10))
     app.config["MAIL_PORT"] = 1  # nothing listens there
     auth.login_as(member)
-    response = client.post(f"/g/{group.slug}/slots/{slot_of(session, 'setup').id}/signup")
+    response = client.post(f"/g/{group.slug}/slots/{slots_of(session)['setup'].id}/signup")
     assert response.status_code == 302
     place = db.session.scalar(sa.select(Assignment).where(Assignment.user_id == member.id))
     assert place.status == "confirmed"  # the sign-up stands
@@ -95,7 +86,7 @@ def test_members_choose_which_emails_they_get(client, auth, make, smtp_server):
     db.session.commit()
     session = make.session(group, day=date.today() + timedelta(days=10))
     auth.login_as(member)
-    client.post(f"/g/{group.slug}/slots/{slot_of(session, 'setup').id}/signup")
+    client.post(f"/g/{group.slug}/slots/{slots_of(session)['setup'].id}/signup")
     assert smtp_server.to("quiet@example.com") == []
 
 
@@ -105,7 +96,7 @@ def test_session_change_and_cancellation_tell_the_people_on_it(client, auth, mak
     member = make.member(group, make.user("on-it@example.com", locale="en"))
     session = make.session(group, day=date.today() + timedelta(days=10), title="Meetup")
     auth.login_as(member)
-    client.post(f"/g/{group.slug}/slots/{slot_of(session, 'setup').id}/signup")
+    client.post(f"/g/{group.slug}/slots/{slots_of(session)['setup'].id}/signup")
     auth.login_as(organizer)
     day = (date.today() + timedelta(days=11)).isoformat()
     client.post(
@@ -137,7 +128,7 @@ def test_reminders_are_sent_once_even_when_runs_overlap(app, make, smtp_server):
         db.session,
         organizer=organizer,
         member=member,
-        slot=slot_of(session, "reception"),
+        slot=slots_of(session)["reception"],
         now=datetime.now(UTC),
     ).place
     db.session.commit()
@@ -171,7 +162,7 @@ def test_no_reminder_for_a_lead_that_passed_before_the_sign_up(make):
         db.session,
         organizer=organizer,
         member=member,
-        slot=slot_of(session, "reception"),
+        slot=slots_of(session)["reception"],
         now=session.starts_at - timedelta(hours=2),
     )
     db.session.commit()
@@ -185,7 +176,7 @@ def test_two_overlapping_cron_runs_send_each_reminder_once(app_factory, make, sm
     group = make.group(organizer)
     members = [make.member(group) for _ in range(5)]
     session = make.session(group, day=date.today() + timedelta(days=3))
-    slot = slot_of(session, "setup")
+    slot = slots_of(session)["setup"]
     slot.headcount = 5
     for member in members:
         assign(db.session, organizer=organizer, member=member, slot=slot, now=datetime.now(UTC))
@@ -266,7 +257,7 @@ def test_holding_the_session_after_all_is_emailed(client, auth, make, smtp_serve
     member = make.member(group, make.user("back@example.com", locale="en"))
     session = make.session(group, day=date.today() + timedelta(days=10), title="Meetup")
     auth.login_as(member)
-    client.post(f"/g/{group.slug}/slots/{slot_of(session, 'setup').id}/signup")
+    client.post(f"/g/{group.slug}/slots/{slots_of(session)['setup'].id}/signup")
     auth.login_as(organizer)
     client.post(f"/g/{group.slug}/sessions/{session.id}/cancel")
     client.post(f"/g/{group.slug}/sessions/{session.id}/reinstate")

@@ -8,17 +8,8 @@ import sqlalchemy as sa
 from studygroup.auth.models import User
 from studygroup.extensions import db
 from studygroup.groups.models import JoinPolicy, Membership, MembershipStatus
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment
-
-
-def _slot(session, position: int = 0) -> RoleSlot:
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.session_id == session.id)
-        .order_by(RoleSlot.position)
-        .offset(position)
-    )
+from tests.factories import slots_of
 
 
 def _register(client, email, *, lang_header, next_url=None, **extra):
@@ -42,7 +33,7 @@ def test_emails_speak_the_language_of_registration_then_of_the_last_visit(
 ):
     group = make.group(name="渋谷Python勉強会")
     session = make.session(group, day=date.today() + timedelta(days=10), title="第12回")
-    setup = _slot(session)
+    setup = slots_of(session)["setup"]
 
     # Registered on an English page, language left at "as my browser says".
     response = _register(client, "alex@example.com", lang_header="en-US")
@@ -111,7 +102,7 @@ def test_member_feed_speaks_the_last_visits_language(app, client, auth, make):
     session = make.session(group, day=date.today() + timedelta(days=10))
     auth.login_as(member)
     client.get("/", headers={"Accept-Language": "en"})
-    client.post(f"/g/{group.slug}/slots/{_slot(session).id}/signup")
+    client.post(f"/g/{group.slug}/slots/{slots_of(session)['setup'].id}/signup")
     member = db.session.get(User, member.id)
     feed = client.get(f"/calendar/member/{token_of(member)}.ics").get_data(as_text=True)
     assert "Setup" in feed and "設営" not in feed

@@ -17,16 +17,10 @@ from studygroup.signups.lists import member_records
 from studygroup.signups.models import Attendance
 from studygroup.signups.records import has_done_role, no_show_count
 from studygroup.signups.services import assign, set_attendance
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 EN = feeds.FeedOptions(locale="en", base_url="https://sg.example", uid_domain="sg.example")
-
-
-def slots_of(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 @pytest.fixture

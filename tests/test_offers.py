@@ -11,7 +11,6 @@ from studygroup.auth.models import User
 from studygroup.extensions import db
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import (
     Assignment,
@@ -32,17 +31,11 @@ from studygroup.signups.services import (
     set_attendance,
     sign_up,
 )
+from tests.factories import slots_of
 
 
 def now():
     return datetime.now(UTC)
-
-
-def slots_of(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def can_help(user, session, *roles):

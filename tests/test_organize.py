@@ -11,22 +11,15 @@ from studygroup.extensions import db
 from studygroup.groups.models import JoinPolicy, MemberRole
 from studygroup.groups.services import join_group
 from studygroup.main.attention import needs_attention
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
 from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
 from studygroup.urls import DEVELOPMENT_BASE_URL
+from tests.factories import slots_of
 
 
 def now():
     return datetime.now(UTC)
-
-
-def slots_of(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def in_days(n):

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
 from studygroup.signups.services import (
     AskFirst,
@@ -17,17 +16,11 @@ from studygroup.signups.services import (
     promote_by_hand,
     sign_up,
 )
+from tests.factories import slots_of
 
 
 def now():
     return datetime.now(UTC)
-
-
-def slots_of(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from studygroup.coworking.services import group_network
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
+from tests.factories import slots_of
 from tests.network_data import make_network_group
 
 NOW = datetime.now(UTC)
@@ -69,13 +68,6 @@ def crew(make):
     return organizer, group
 
 
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
-
-
 def _past(make, group, days_ago):
     return make.session(group, day=date.today() - timedelta(days=days_ago))
 
@@ -92,8 +84,8 @@ def test_long_names_stay_inside_the_members_picture(client, auth, crew, make):
     people = [make.member(group, make.user(display_name=name)) for name in LONG_NAMES * 2]
     for n, person in enumerate(people):
         session = _past(make, group, 10 + n)
-        _put(organizer, me, _slots(session)["setup"])
-        _put(organizer, person, _slots(session)["setup"])
+        _put(organizer, me, slots_of(session)["setup"])
+        _put(organizer, person, slots_of(session)["setup"])
     db.session.commit()
     auth.login_as(me)
     page = client.get(f"/people/{me.id}/coworkers").get_data(as_text=True)
@@ -112,8 +104,8 @@ def test_labels_follow_the_readers_view_of_names_and_cut_long_ones_with_a_toolti
     hidden.appear_by_name = False
     for n, person in enumerate((long, hidden)):
         session = _past(make, group, 10 + n)
-        _put(organizer, me, _slots(session)["setup"])
-        _put(organizer, person, _slots(session)["setup"])
+        _put(organizer, me, slots_of(session)["setup"])
+        _put(organizer, person, slots_of(session)["setup"])
     db.session.commit()
     auth.login_as(me)
     page = client.get(f"/people/{me.id}/coworkers", headers={"Accept-Language": "ja"})
@@ -136,13 +128,13 @@ def test_side_by_side_weighs_the_group_picture(client, auth, crew, make):
     )
     for days in (30, 20, 10):
         session = _past(make, group, days)
-        roles = _slots(session)
+        roles = slots_of(session)
         _put(organizer, ai, roles["setup"])  # 9:00-10:00
         _put(organizer, bo, roles["setup"])
         _put(organizer, cy, roles["speaker"])  # 10:00-12:00: same session, not side by side
     session = _past(make, group, 5)
-    _put(organizer, cy, _slots(session)["reception"])  # 9:30-10:30: overlaps setup
-    _put(organizer, di, _slots(session)["setup"])
+    _put(organizer, cy, slots_of(session)["reception"])  # 9:30-10:30: overlaps setup
+    _put(organizer, di, slots_of(session)["setup"])
     db.session.commit()
 
     network = group_network(db.session, group, now=NOW)
@@ -241,8 +233,8 @@ def test_a_history_with_no_one_side_by_side_says_so(client, auth, crew, make):
     organizer, group = crew
     ai, bo = (make.member(group, make.user(display_name=n)) for n in ("Ai", "Bo"))
     session = _past(make, group, 3)
-    _put(organizer, ai, _slots(session)["setup"])
-    _put(organizer, bo, _slots(session)["speaker"])
+    _put(organizer, ai, slots_of(session)["setup"])
+    _put(organizer, bo, slots_of(session)["speaker"])
     db.session.commit()
     auth.login_as(organizer)
     page = client.get(f"/g/{group.slug}/network").get_data(as_text=True)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
+from studygroup.sessions.models import SessionSeries, SessionStatus, StudySession
 from studygroup.sessions.services import (
     cancel_session,
     get_session,
@@ -16,6 +16,7 @@ from studygroup.sessions.services import (
     update_session,
     weekly_rule,
 )
+from tests.factories import slots_of
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -26,14 +27,6 @@ def _sessions(group):
             sa.select(StudySession)
             .where(StudySession.group_id == group.id)
             .order_by(StudySession.starts_at)
-        )
-    )
-
-
-def _slots(session):
-    return list(
-        db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
         )
     )
 
@@ -170,7 +163,7 @@ def test_posting_six_third_saturdays_in_tokyo(client, auth, make):
     assert first.starts_at == datetime(2027, 1, 16, 1, 0, tzinfo=UTC)  # 10:00 JST
     assert first.series_id is not None
     assert db.session.get(SessionSeries, first.series_id).rrule == "FREQ=MONTHLY;BYDAY=+3SA"
-    slots = {slot.role_type_id: slot for slot in _slots(first)}
+    slots = {slot.role_type_id: slot for slot in slots_of(first).values()}
     assert roles["speaker"].id not in slots
     setup = slots[roles["setup"].id]
     assert setup.headcount == 5
@@ -209,7 +202,7 @@ def test_one_session_is_moved_without_touching_the_others(client, auth, make):
     auth.login_as(organizer)
     client.post(f"/g/{group.slug}/series/new", data=_series_form(months="3"))
     first, second, third = _sessions(group)
-    setup_before = _slots(second)[0].starts_at
+    setup_before = slots_of(second)["setup"].starts_at
     response = client.post(
         f"/g/{group.slug}/sessions/{second.id}/edit",
         data={
@@ -227,7 +220,7 @@ def test_one_session_is_moved_without_touching_the_others(client, auth, make):
     assert second.starts_at.astimezone(TOKYO) == datetime(2027, 2, 21, 13, tzinfo=TOKYO)
     assert second.sequence == 1
     # Its role windows moved with it (setup one hour before).
-    assert _slots(second)[0].starts_at - setup_before == timedelta(days=1, hours=3)
+    assert slots_of(second)["setup"].starts_at - setup_before == timedelta(days=1, hours=3)
     assert (first.title, first.sequence, third.sequence) == ("月例会", 0, 0)
 
 
@@ -268,12 +261,12 @@ def test_cancel_and_reinstate_keep_the_session_and_its_roles(client, auth, make)
     organizer = make.user()
     group = make.group(organizer)
     session = make.session(group)
-    slot_ids = [s.id for s in _slots(session)]
+    slot_ids = [s.id for s in slots_of(session).values()]
     auth.login_as(organizer)
     client.post(f"/g/{group.slug}/sessions/{session.id}/cancel")
     db.session.refresh(session)
     assert session.is_cancelled and session.cancelled_at is not None
-    assert [s.id for s in _slots(session)] == slot_ids
+    assert [s.id for s in slots_of(session).values()] == slot_ids
     page = client.get(f"/g/{group.slug}").get_data(as_text=True)
     assert "Cancelled" in page
     client.post(f"/g/{group.slug}/sessions/{session.id}/reinstate")
@@ -312,7 +305,7 @@ def test_slots_can_be_edited_and_added_per_session(client, auth, make):
     organizer = make.user()
     group = make.group(organizer)
     session = make.session(group, day=date(2027, 5, 15))
-    reception = _slots(session)[1]
+    reception = slots_of(session)["reception"]
     auth.login_as(organizer)
     client.post(
         f"/g/{group.slug}/sessions/{session.id}/slots/{reception.id}",
@@ -395,8 +388,8 @@ def test_times_are_converted_across_daylight_saving_for_single_sessions(client, 
 def test_changing_only_the_end_moves_end_anchored_roles(make):
     group = make.group()
     session = make.session(group, day=date(2027, 5, 15))
-    speaker = _slots(session)[2]
-    custom = _slots(session)[1]
+    speaker = slots_of(session)["speaker"]
+    custom = slots_of(session)["reception"]
     custom.starts_at += timedelta(minutes=15)  # reception edited by hand for this session
     db.session.commit()
     update_session(
@@ -417,7 +410,7 @@ def test_a_role_window_can_run_past_midnight(client, auth, make):
     organizer = make.user()
     group = make.group(organizer)
     session = make.session(group, day=date(2027, 5, 15), start=time(21), end=time(23, 30))
-    slot = _slots(session)[0]
+    slot = slots_of(session)["setup"]
     auth.login_as(organizer)
     client.post(
         f"/g/{group.slug}/sessions/{session.id}/slots/{slot.id}",

@@ -5,24 +5,16 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
 from studygroup.signups.services import assign, set_attendance, sign_up
-
-
-def slots(session):
-    return list(
-        db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
-        )
-    )
+from tests.factories import slots_of
 
 
 def test_members_see_names_and_the_public_sees_counts(client, auth, make):
     group = make.group()
     helper = make.member(group, make.user(display_name="Hanako Helper"))
     session = make.session(group, day=date.today() + timedelta(days=10))
-    sign_up(db.session, member=helper, slot=slots(session)[0], now=datetime.now(UTC))
+    sign_up(db.session, member=helper, slot=slots_of(session)["setup"], now=datetime.now(UTC))
     db.session.commit()
     path = f"/g/{group.slug}/sessions/{session.id}"
     public = client.get(path).get_data(as_text=True)
@@ -36,7 +28,7 @@ def test_sign_up_cancel_and_schedule_through_the_pages(client, auth, make):
     group = make.group()
     member = make.member(group)
     session = make.session(group, day=date.today() + timedelta(days=10), title="第3回")
-    setup, reception, speaker = slots(session)
+    setup, reception, speaker = slots_of(session).values()
     auth.login_as(member)
     response = client.post(f"/g/{group.slug}/slots/{setup.id}/signup", follow_redirects=True)
     assert "You are signed up as Setup" in response.get_data(as_text=True)
@@ -60,7 +52,9 @@ def test_a_member_cannot_cancel_someone_elses_place(client, auth, make):
     group = make.group()
     owner, other = make.member(group), make.member(group)
     session = make.session(group, day=date.today() + timedelta(days=10))
-    place = sign_up(db.session, member=owner, slot=slots(session)[0], now=datetime.now(UTC))
+    place = sign_up(
+        db.session, member=owner, slot=slots_of(session)["setup"], now=datetime.now(UTC)
+    )
     db.session.commit()
     auth.login_as(other)
     assert client.post(f"/g/{group.slug}/places/{place.id}/cancel").status_code == 403
@@ -75,7 +69,7 @@ def test_organizer_staffing_flow_and_history(client, auth, make):
     a = make.member(group, make.user(display_name="Aki"))
     b = make.member(group, make.user(display_name="Ben"))
     session = make.session(group, day=date.today() + timedelta(days=10))
-    setup, reception, _speaker = slots(session)
+    setup, reception, _speaker = slots_of(session).values()
     reception.headcount = 1
     db.session.commit()
     auth.login_as(organizer)
@@ -116,7 +110,7 @@ def test_attendance_in_one_click_and_records_with_csv(client, auth, make):
     worker = make.member(group, make.user(display_name='=HYPERLINK("x")'))
     absent = make.member(group, make.user(display_name="佐藤"))
     past = make.session(group, day=date.today() - timedelta(days=3), title="第1回")
-    setup = slots(past)[0]
+    setup = slots_of(past)["setup"]
     now = datetime.now(UTC)
     assign(db.session, organizer=organizer, member=worker, slot=setup, now=now)
     no_show = assign(db.session, organizer=organizer, member=absent, slot=setup, now=now).place
@@ -157,7 +151,7 @@ def test_staffing_pages_use_a_fixed_number_of_queries(client, auth, make, count_
         return q.count
 
     few = measure()
-    for slot in slots(session):
+    for slot in slots_of(session).values():
         slot.headcount = 10
         for _ in range(3):
             member = make.member(group)
@@ -173,7 +167,7 @@ def test_a_confirmed_talk_shows_on_the_session_page_for_everyone(client, auth, m
     session = make.session(group, day=date.today() + timedelta(days=10))
     auth.login_as(speaker)
     client.post(
-        f"/g/{group.slug}/slots/{slots(session)[2].id}/signup",
+        f"/g/{group.slug}/slots/{slots_of(session)['speaker'].id}/signup",
         data={"talk_title": "型ヒントとFlask", "talk_abstract": "入門"},
     )
     place = db.session.scalar(sa.select(Assignment).where(Assignment.user_id == speaker.id))
@@ -193,7 +187,9 @@ def test_sign_up_window_is_explained_and_enforced(client, auth, make):
     auth.login_as(member)
     page = client.get(f"/g/{group.slug}/sessions/{far.id}").get_data(as_text=True)
     assert "Sign-up opens on" in page and "Sign up</button>" not in page
-    refused = client.post(f"/g/{group.slug}/slots/{slots(far)[0].id}/signup", follow_redirects=True)
+    refused = client.post(
+        f"/g/{group.slug}/slots/{slots_of(far)['setup'].id}/signup", follow_redirects=True
+    )
     assert "has not opened yet" in refused.get_data(as_text=True)
 
 
@@ -203,7 +199,11 @@ def test_assigning_shows_who_has_done_the_role_before(client, auth, make):
     veteran = make.member(group, make.user(display_name="Veteran"))
     past = make.session(group, day=date.today() - timedelta(days=30))
     assign(
-        db.session, organizer=organizer, member=veteran, slot=slots(past)[0], now=datetime.now(UTC)
+        db.session,
+        organizer=organizer,
+        member=veteran,
+        slot=slots_of(past)["setup"],
+        now=datetime.now(UTC),
     )
     db.session.commit()
     upcoming = make.session(group, day=date.today() + timedelta(days=10))
@@ -216,7 +216,7 @@ def test_raising_the_head_count_promotes_the_waitlist(client, auth, make):
     organizer = make.user()
     group = make.group(organizer)
     session = make.session(group, day=date.today() + timedelta(days=10))
-    reception = slots(session)[1]
+    reception = slots_of(session)["reception"]
     reception.headcount = 1
     db.session.commit()
     first, second = make.member(group), make.member(group)

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.lists import member_records
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
@@ -22,17 +21,11 @@ from studygroup.signups.services import (
     sign_up,
     staffing_for,
 )
+from tests.factories import slots_of
 
 
 def now():
     return datetime.now(UTC)
-
-
-def slots_of(session):
-    return {
-        s.role_type.key or s.role_type.name: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 @pytest.fixture

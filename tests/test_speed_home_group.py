@@ -8,32 +8,23 @@ say what the services they replace say."""
 
 from datetime import UTC, date, datetime, timedelta
 
-import sqlalchemy as sa
-
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole
 from studygroup.groups.services import active_member_count, organizers_of
 from studygroup.participants.services import participant_counts, register
 from studygroup.sessions.group_facts import group_facts
-from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.sessions.models import SessionStatus, StudySession
 from studygroup.sessions.services import past_sessions, past_years, upcoming_page
 from studygroup.signups.availability import sessions_member_can_help
 from studygroup.signups.availability_changes import say_can_help
 from studygroup.signups.cards import session_cards
 from studygroup.signups.services import sign_up, staffing_for
 from tests.conftest import kept_statements
+from tests.factories import slots_of
 
 
 def now():
     return datetime.now(UTC)
-
-
-def _first_slot(session) -> RoleSlot:
-    return db.session.scalar(
-        sa.select(RoleSlot)
-        .where(RoleSlot.session_id == session.id)
-        .order_by(RoleSlot.position, RoleSlot.id)
-    )
 
 
 def _grow(make, group, member, *, sessions: int, start: int = 0):
@@ -49,8 +40,8 @@ def _grow(make, group, member, *, sessions: int, start: int = 0):
             db.session.commit()
             register(db.session, member=member, session=session, answers={}, now=now())
         other = make.member(group)
-        sign_up(db.session, member=other, slot=_first_slot(session), now=now())
-        sign_up(db.session, member=member, slot=_first_slot(session), now=now())
+        sign_up(db.session, member=other, slot=slots_of(session)["setup"], now=now())
+        sign_up(db.session, member=member, slot=slots_of(session)["setup"], now=now())
         if n % 3 == 0:
             say_can_help(db.session, member=member, session=session, any_role=True, now=now())
         if n % 4 == 1:
@@ -133,7 +124,7 @@ def test_home_page_shows_each_change_on_the_next_get(client, auth, make):
     page = client.get("/").text
     assert "Hands-on night" in page and "0/3" in page
 
-    sign_up(db.session, member=member, slot=_first_slot(session), now=now())
+    sign_up(db.session, member=member, slot=slots_of(session)["setup"], now=now())
     db.session.commit()
     assert "1/3" in client.get("/").text
 
@@ -156,7 +147,7 @@ def test_group_page_shows_each_change_on_the_next_get(client, auth, make):
     assert "You said you can help" not in page
 
     session.title = "Hands-on night"
-    sign_up(db.session, member=member, slot=_first_slot(session), now=now())
+    sign_up(db.session, member=member, slot=slots_of(session)["setup"], now=now())
     db.session.commit()
     register(db.session, member=member, session=session, answers={}, now=now())
     db.session.commit()

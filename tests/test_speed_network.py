@@ -14,21 +14,14 @@ import sqlalchemy as sa
 from studygroup.coworking.models import TieWatermark
 from studygroup.coworking.services import group_network
 from studygroup.extensions import db
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session
 from studygroup.signups.services import assign
 from tests.conftest import kept_statements
+from tests.factories import slots_of
 from tests.network_data import make_network_group
 
 pytestmark = pytest.mark.usefixtures("ties_or_live")
 NOW = datetime.now(UTC)
-
-
-def _slots(session):
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def _put(organizer, member, slot):
@@ -69,10 +62,10 @@ def _history(make, organizer, group, people, size, seed):
         make_network_group(db.session, organizer, group, size, seed=seed)
     for days in (30, 20, 10):
         s = _past(make, group, days)
-        _put(organizer, people["Ai"], _slots(s)["setup"])
-        _put(organizer, people["Bo"], _slots(s)["setup"])
+        _put(organizer, people["Ai"], slots_of(s)["setup"])
+        _put(organizer, people["Bo"], slots_of(s)["setup"])
     s = _past(make, group, 5)
-    _put(organizer, people["Cy"], _slots(s)["setup"])
+    _put(organizer, people["Cy"], slots_of(s)["setup"])
     db.session.commit()
 
 
@@ -104,8 +97,8 @@ def test_network_page_shows_the_next_change(client, auth, crew, make):
     assert "Ai &amp; Bo — 3 sessions" in client.get(url).get_data(as_text=True)
     # A session that started this morning (counted live when the tables hold the rest).
     morning = _started_hours_ago(group)
-    _put(organizer, people["Ai"], _slots(morning)["setup"])
-    _put(organizer, people["Bo"], _slots(morning)["setup"])
+    _put(organizer, people["Ai"], slots_of(morning)["setup"])
+    _put(organizer, people["Bo"], slots_of(morning)["setup"])
     db.session.commit()
     page = client.get(url).get_data(as_text=True)
     assert "Ai &amp; Bo — 4 sessions" in page
@@ -122,9 +115,9 @@ def test_group_network_from_the_tables_equals_the_live_count(crew, make):
     organizer, group, people = crew
     _history(make, organizer, group, people, 12, seed=4)
     morning = _started_hours_ago(group)
-    _put(organizer, people["Ai"], _slots(morning)["setup"])
-    _put(organizer, people["Di"], _slots(morning)["setup"])
-    _put(organizer, people["Bo"], _slots(morning)["reception"])
+    _put(organizer, people["Ai"], slots_of(morning)["setup"])
+    _put(organizer, people["Di"], slots_of(morning)["setup"])
+    _put(organizer, people["Bo"], slots_of(morning)["reception"])
     db.session.commit()
     now = datetime.now(UTC)
     mixed = group_network(db.session, group, now=now)
@@ -167,8 +160,8 @@ def test_coworker_page_shows_the_next_change(client, auth, crew, make):
     url = f"/people/{ai.id}/coworkers"
     assert "<title>Cy</title>" not in client.get(url).get_data(as_text=True)
     morning = _started_hours_ago(group)
-    _put(organizer, ai, _slots(morning)["setup"])
-    _put(organizer, cy, _slots(morning)["setup"])
+    _put(organizer, ai, slots_of(morning)["setup"])
+    _put(organizer, cy, slots_of(morning)["setup"])
     db.session.commit()
     assert "<title>Cy</title>" in client.get(url).get_data(as_text=True)
     cy.display_name = "Cy Renamed"

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.participants import services as participants
-from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_series, monthly_rule, plan_series
 from studygroup.signups.availability import offered_sessions
 from studygroup.signups.availability_changes import (
@@ -23,16 +22,9 @@ from studygroup.signups.offers import offer_place, open_offers
 from studygroup.signups.schedule import coming_up
 from studygroup.signups.services import assign, sign_up, waitlist_numbers
 from studygroup.thanks.services import send_thanks
+from tests.factories import slots_of
 
 COLD_MAX = 4
-
-
-def slots(session):
-    return list(
-        db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.position)
-        )
-    )
 
 
 def now():
@@ -57,18 +49,18 @@ class Crew:
         self.rounds += 1
         make, group = self.make, self.group
         others = [make.member(group) for _ in range(3)]
-        for slot in slots(self.upcoming):
+        for slot in slots_of(self.upcoming).values():
             slot.headcount += 1
         db.session.commit()
-        setup, reception, _speaker = slots(self.upcoming)
+        setup, reception, _speaker = slots_of(self.upcoming).values()
         held = sign_up(db.session, member=others[0], slot=setup, now=now())
         sign_up(db.session, member=others[1], slot=reception, now=now())
         db.session.commit()
         offer_place(db.session, place=held, member=others[0], note="", now=now())
         for days in (14 + self.rounds, 21 + self.rounds):
             later = make.session(group, day=date.today() + timedelta(days=days))
-            sign_up(db.session, member=self.member, slot=slots(later)[0], now=now())
-            sign_up(db.session, member=others[2], slot=slots(later)[0], now=now())
+            sign_up(db.session, member=self.member, slot=slots_of(later)["setup"], now=now())
+            sign_up(db.session, member=others[2], slot=slots_of(later)["setup"], now=now())
         for days in (10 + self.rounds, 40 + self.rounds):
             past = make.session(group, day=date.today() - timedelta(days=days))
             self.past, self.past_crew = past, others
@@ -77,7 +69,7 @@ class Crew:
                     db.session,
                     organizer=self.organizer,
                     member=person,
-                    slot=slots(past)[1],
+                    slot=slots_of(past)["reception"],
                     now=now(),
                     helper=True,  # a past session: recorded without asking
                 )
@@ -90,13 +82,13 @@ class Crew:
         a "not this time")."""
         make, group, member = self.make, self.group, self.member
         full = make.session(group, day=date.today() + timedelta(days=8 + self.rounds))
-        setup = slots(full)[0]
+        setup = slots_of(full)["setup"]
         setup.headcount = 1
         db.session.commit()
         sign_up(db.session, member=others[0], slot=setup, now=now())
         sign_up(db.session, member=others[1], slot=setup, now=now())  # first in line
         sign_up(db.session, member=member, slot=setup, now=now())  # second in line
-        mine = sign_up(db.session, member=member, slot=slots(full)[1], now=now())
+        mine = sign_up(db.session, member=member, slot=slots_of(full)["reception"], now=now())
         db.session.commit()
         offer_place(db.session, place=mine, member=member, note="", now=now())
         for capacity in (5, 1):
@@ -177,7 +169,7 @@ def test_session_page_for_a_visitor_is_cold_in_four_statements(crew, client, cou
 def test_session_page_shows_a_sign_up_and_a_new_title_on_the_next_get(crew, client, auth):
     group, session = crew.group, crew.upcoming
     path = f"/g/{group.slug}/sessions/{session.id}"
-    setup = slots(session)[0]
+    setup = slots_of(session)["setup"]
     setup_id, filled, needed = setup.id, 1, setup.headcount  # one place taken by `grow()`
     auth.login_as(crew.member)
     page = client.get(path).get_data(as_text=True)
@@ -285,7 +277,7 @@ def test_coming_up_is_what_the_services_it_replaces_say(crew):
 def test_schedule_shows_a_new_place_and_a_given_up_one_on_the_next_get(crew, client, auth):
     group = crew.group
     later = crew.make.session(group, day=date.today() + timedelta(days=5), title="新しい回")
-    reception_id = slots(later)[1].id
+    reception_id = slots_of(later)["reception"].id
     auth.login_as(crew.member)
     assert "新しい回" not in client.get("/schedule").get_data(as_text=True)
     client.post(f"/g/{group.slug}/slots/{reception_id}/signup")

@@ -13,9 +13,10 @@ from studygroup.coworking.ties import advance_ties, rebuild_ties, watermark
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
 from studygroup.sessions import services as sessions
-from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.models import StudySession
 from studygroup.signups import services as signups
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -74,14 +75,6 @@ def people():
     return [db.session.get(type(p), p.id) for p in _crew]
 
 
-def slots_of(session) -> list[RoleSlot]:
-    return list(
-        db.session.scalars(
-            sa.select(RoleSlot).where(RoleSlot.session_id == session.id).order_by(RoleSlot.id)
-        )
-    )
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
     rnd = random.Random(seed)
@@ -114,7 +107,7 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
         all_sessions.append(s)
     db.session.commit()
     for s in all_sessions:
-        for slot in slots_of(s):
+        for slot in slots_of(s).values():
             slot.headcount = 2
     db.session.commit()
     session_ids = [s.id for s in all_sessions]
@@ -123,7 +116,7 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
         return db.session.get(StudySession, rnd.choice(session_ids))
 
     def a_slot():
-        return rnd.choice(slots_of(a_session()))
+        return rnd.choice(list(slots_of(a_session()).values()))
 
     def a_member(slot):
         members = {m.id for m in people()}
@@ -161,7 +154,7 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
 
     def move():
         if place := a_place(AssignmentStatus.CONFIRMED):
-            to = rnd.choice(slots_of(place.slot.session))
+            to = rnd.choice(list(slots_of(place.slot.session).values()))
             signups.move_place(
                 db.session, organizer=organizer, place=place, to_slot=to, now=NOW, confirmed="yes"
             )
@@ -258,7 +251,7 @@ def test_rebuild_ties_prints_counts_and_a_send_reminders_run_advances(make, runn
     group = make.group(organizer)
     ai, bo = make.member(group), make.member(group)
     session = make.session(group, day=date.today() - timedelta(days=3))
-    setup = slots_of(session)[0]
+    setup = slots_of(session)["setup"]
     for member in (ai, bo):
         signups.assign(db.session, organizer=organizer, member=member, slot=setup, now=NOW)
     db.session.commit()
@@ -269,7 +262,7 @@ def test_rebuild_ties_prints_counts_and_a_send_reminders_run_advances(make, runn
     soon = make.session(group, day=date.today() + timedelta(days=1))
     for member in (ai, bo):
         signups.assign(
-            db.session, organizer=organizer, member=member, slot=slots_of(soon)[0], now=NOW
+            db.session, organizer=organizer, member=member, slot=slots_of(soon)["setup"], now=NOW
         )
     db.session.commit()
     advance_ties(db.session, now=soon.starts_at + timedelta(minutes=1))
@@ -288,7 +281,7 @@ def test_a_change_in_an_unstarted_session_far_ahead_takes_no_recount(make, count
     member = make.member(group)
     rebuild_ties(db.session, now=NOW)
     db.session.commit()
-    slot = slots_of(make.session(group, day=date.today() + timedelta(days=7)))[0]
+    slot = slots_of(make.session(group, day=date.today() + timedelta(days=7)))["setup"]
     signups.sign_up(db.session, member=member, slot=slot, now=NOW)
     with count_queries() as q:
         db.session.commit()

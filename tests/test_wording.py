@@ -11,24 +11,16 @@ from babel.messages.pofile import read_po
 
 from studygroup.extensions import db
 from studygroup.groups.models import Membership
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 CATALOG = Path(__file__).resolve().parent.parent / "studygroup/translations/ja/LC_MESSAGES"
 
 
-def _setup_slot(session) -> RoleSlot:
-    return next(
-        s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-        if s.role_type.key == "setup"
-    )
-
-
 def _worked_together(make, group, organizer, people, day):
     session = make.session(group, day=day)
-    slot = _setup_slot(session)
+    slot = slots_of(session)["setup"]
     for person in people:
         assign(db.session, organizer=organizer, member=person, slot=slot, now=NOW)
     db.session.commit()

@@ -12,9 +12,9 @@ from babel.messages.pofile import read_po
 from studygroup.extensions import db
 from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.rules import RuleViolation
-from studygroup.sessions.models import RoleSlot
 from studygroup.signups.models import LIVE_STATUSES, Assignment, Attendance
 from studygroup.signups.services import assign, cancel_place, sign_up
+from tests.factories import slots_of
 from tests.test_login_devices import log_in, time_passes
 
 NOW = datetime.now(UTC)
@@ -22,13 +22,6 @@ TEMPLATE = Path(__file__).resolve().parent.parent / "studygroup/translations/mes
 JAPANESE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
 # The reading (ふりがな) is written in kana, so its example is kana in every language.
 JAPANESE_ON_PURPOSE = {"In kana, e.g. はせがわ ひかり. Lists of members are sorted by it."}
-
-
-def _slots(session) -> dict[str, RoleSlot]:
-    return {
-        s.role_type.key: s
-        for s in db.session.scalars(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    }
 
 
 def test_english_texts_have_no_japanese_quotes_or_examples():
@@ -48,7 +41,7 @@ def talk(make):
     organizer = make.user(display_name="Org")
     group = make.group(organizer)
     session = make.session(group, day=date.today() + timedelta(days=12))
-    speaker = _slots(session)["speaker"]
+    speaker = slots_of(session)["speaker"]
     speaker.headcount = 2
     approved = sign_up(
         db.session,
@@ -135,7 +128,7 @@ def test_a_self_cancel_deadline_of_one_hour_is_said_in_the_singular(app, make):
     group.self_cancel_hours_before = 1
     member = make.member(group)
     session = make.session(group, day=date.today() + timedelta(days=3))
-    place = sign_up(db.session, member=member, slot=_slots(session)["setup"], now=NOW)
+    place = sign_up(db.session, member=member, slot=slots_of(session)["setup"], now=NOW)
     db.session.commit()
     with app.test_request_context():
         with pytest.raises(RuleViolation) as refused:
@@ -154,7 +147,7 @@ def test_a_picture_with_one_coworker_says_person(client, auth, make):
     organizer = make.user(display_name="Org")
     group = make.group(organizer)
     session = make.session(group, day=date.today() - timedelta(days=10))
-    setup = _slots(session)["setup"]
+    setup = slots_of(session)["setup"]
     ann, ben = (make.member(group, make.user(display_name=n)) for n in ("Ann", "Ben"))
     for person in (ann, ben):
         assign(db.session, organizer=organizer, member=person, slot=setup, now=NOW)
@@ -176,7 +169,7 @@ def test_an_unrecorded_place_has_one_name_on_every_page_and_in_the_csv(client, a
     group = make.group(organizer)
     member = make.member(group, make.user(display_name="Kana"))
     session = make.session(group, day=date.today() - timedelta(days=3))
-    assign(db.session, organizer=organizer, member=member, slot=_slots(session)["setup"], now=NOW)
+    assign(db.session, organizer=organizer, member=member, slot=slots_of(session)["setup"], now=NOW)
     db.session.commit()
     membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == member.id))
     auth.login_as(member)
