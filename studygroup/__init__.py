@@ -259,6 +259,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.signups import bp as signups_bp
     from studygroup.signups import offer_routes as _offer_routes  # noqa: F401
     from studygroup.signups import routes as _signup_routes  # noqa: F401
+    from studygroup.signups import staffing_routes as _staffing_routes  # noqa: F401
     from studygroup.signups import team_routes as _team_routes  # noqa: F401
     from studygroup.thanks import bp as thanks_bp
     from studygroup.thanks import routes as _thanks_routes  # noqa: F401

@@ -23,7 +23,7 @@ from studygroup.signups.offers import (
     take_offer,
     withdraw_offer,
 )
-from studygroup.signups.routes import _back_to_session, _place_in_group
+from studygroup.signups.routes import back_to_session, place_in_group
 from studygroup.views import commit_and_send, refused_back_to
 
 
@@ -37,11 +37,11 @@ def _offer_or_404(group: Group, offer_id: int) -> PlaceOffer:
 def _back(group: Group, offer: PlaceOffer):
     if request.form.get("back") == "offer":
         return redirect(url_for("signups.show_offer", slug=group.slug, offer_id=offer.id))
-    return _back_to_session(group, offer.place.slot.session_id)
+    return back_to_session(group, offer.place.slot.session_id)
 
 
 def _own_place(group: Group, place_id: int) -> Assignment:
-    place = _place_in_group(group, place_id)
+    place = place_in_group(group, place_id)
     if place.user_id != current_user.id:
         abort(403)
     return place
@@ -56,7 +56,7 @@ def offer(group: Group, membership: Membership, place_id: int):
     form = OfferForm()
     role = role_label(place.slot.role_type)
     if request.method == "POST" and form.validate_on_submit():
-        with refused_back_to(_back_to_session(group, place.slot.session_id)):
+        with refused_back_to(back_to_session(group, place.slot.session_id)):
             offered = offer_place(
                 db.session, place=place, member=current_user, note=form.note.data, now=utcnow()
             )
@@ -77,7 +77,7 @@ def offer(group: Group, membership: Membership, place_id: int):
             ),
             "success",
         )
-        return _back_to_session(group, place.slot.session_id)
+        return back_to_session(group, place.slot.session_id)
     if request.method == "POST" and "csrf_token" in form.errors:
         form.form_errors.append(_("This form has expired. Please send it again."))
     existing = open_offers(db.session, [place.id]).get(place.id)
