@@ -18,7 +18,8 @@ from studygroup.signups.availability_changes import (
 )
 from studygroup.signups.lists import upcoming_places
 from studygroup.signups.models import Assignment
-from studygroup.signups.offers import offer_place, open_offers
+from studygroup.signups.offer_reads import open_offers
+from studygroup.signups.offers import offer_place
 from studygroup.signups.schedule import coming_up
 from studygroup.signups.services import assign, sign_up, waitlist_numbers
 from studygroup.thanks.services import send_thanks

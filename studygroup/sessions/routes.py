@@ -252,7 +252,7 @@ def _announcements(session, membership: Membership | None, any_to_show: bool) ->
 
 def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:
     """Open offers of the session's places (swaps), with whether the viewer may take each."""
-    from studygroup.signups.offers import offers_on_session
+    from studygroup.signups.offer_reads import offers_on_session
 
     if not is_member:  # offers are shown to the group's members only
         return {}

@@ -14,15 +14,8 @@ from studygroup.i18n import role_label
 from studygroup.signups import bp
 from studygroup.signups.forms import OfferForm
 from studygroup.signups.models import Assignment, AssignmentStatus, PlaceOffer
-from studygroup.signups.offers import (
-    get_offer,
-    offer_place,
-    open_offers,
-    pending_request_of,
-    refusal_for,
-    take_offer,
-    withdraw_offer,
-)
+from studygroup.signups.offer_reads import get_offer, open_offers, pending_request_of, refusal_for
+from studygroup.signups.offers import offer_place, take_offer, withdraw_offer
 from studygroup.signups.routes import back_to_session, place_in_group
 from studygroup.views import commit_and_send, refused_back_to
 
