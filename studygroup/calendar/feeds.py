@@ -14,6 +14,11 @@ What every client needs (see shared/ICAL.md):
   so does a session marked not held (it did not take place: to a calendar, cancelled);
 - no METHOD, ORGANIZER or ATTENDEE (Outlook would treat events as invitations, and attendees
   would publish members' emails).
+
+Longer than our ~500 lines on purpose: those rules are one format that every feed keeps
+through the shared builders at the end (`_Build`, `_event`, `_serialize`), and the group feed,
+the member feed and the one-event files are each a query and its events; apart, a rule would
+be read in one file and kept in another.
 """
 
 import functools
