@@ -7,7 +7,7 @@ from functools import cache
 
 from flask import current_app, render_template
 
-from studygroup.api import bp, spec
+from studygroup.api.openapi import spec
 
 MAX_EXAMPLE_DEPTH = 6
 
@@ -24,7 +24,6 @@ def openapi_document() -> dict:
     return _document_for(current_app.import_name)
 
 
-@bp.get("/openapi.json")
 def openapi_json():
     return current_app.json.response(openapi_document())
 
@@ -106,7 +105,6 @@ def _operations(document: dict) -> list[tuple[str, list[dict]]]:
     return list(by_tag.items())
 
 
-@bp.get("/docs")
 def docs():
     document = openapi_document()
     return render_template("api/docs.html", document=document, operations=_operations(document)), {

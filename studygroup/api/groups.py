@@ -2,9 +2,9 @@
 
 from flask_babel import gettext as _
 
-from studygroup.api import bp, spec
 from studygroup.api.auth import viewer
 from studygroup.api.errors import ApiError
+from studygroup.api.openapi import spec
 from studygroup.api.operations import OPTIONAL_BEARER, read
 from studygroup.api.paging import decode_cursor, encode_cursor, next_page
 from studygroup.api.present import group_out
@@ -26,7 +26,6 @@ def visible_group(slug: str) -> tuple[Group, Membership | None]:
     return group, membership
 
 
-@bp.get("/groups")
 @spec.validate(
     resp=read(GroupPage), tags=["groups"], operation_id="listGroups", security=OPTIONAL_BEARER
 )
@@ -43,7 +42,6 @@ def list_groups(query: PageQuery):
     )
 
 
-@bp.get("/groups/<slug>")
 @spec.validate(
     resp=read(GroupOut), tags=["groups"], operation_id="getGroup", security=OPTIONAL_BEARER
 )

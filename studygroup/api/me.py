@@ -2,8 +2,8 @@
 
 from flask_babel import get_locale
 
-from studygroup.api import bp, spec
 from studygroup.api.auth import require_scope
+from studygroup.api.openapi import spec
 from studygroup.api.operations import BEARER, read
 from studygroup.api.paging import decode_cursor, encode_cursor, next_page
 from studygroup.api.present import feed_link, schedule_out
@@ -24,7 +24,6 @@ from studygroup.groups.services import groups_of
 from studygroup.signups.schedule import coming_up
 
 
-@bp.get("/me/schedule")
 @spec.validate(resp=read(ScheduleOut), tags=["me"], operation_id="mySchedule", security=BEARER)
 def my_schedule():
     """My schedule: places and registrations to come
@@ -36,7 +35,6 @@ def my_schedule():
     return schedule_out(coming_up(db.session, member, now=utcnow()))
 
 
-@bp.get("/me/feeds")
 @spec.validate(resp=read(FeedsOut), tags=["me"], operation_id="myFeeds", security=BEARER)
 def my_feeds():
     """My calendar feeds
@@ -54,7 +52,6 @@ def my_feeds():
     return FeedsOut(schedule=feed_link(member_subscription(member, lang=lang)), groups=groups)
 
 
-@bp.get("/me/coworkers")
 @spec.validate(resp=read(CoworkerPage), tags=["me"], operation_id="myCoworkers", security=BEARER)
 def my_coworkers(query: PageQuery):
     """People I've co-worked with

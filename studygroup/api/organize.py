@@ -6,9 +6,9 @@ which keep the rules."""
 from flask import current_app
 from flask_babel import gettext as _
 
-from studygroup.api import bp, spec
 from studygroup.api.auth import caller, require_scope
 from studygroup.api.errors import ApiError
+from studygroup.api.openapi import spec
 from studygroup.api.operations import BEARER, write
 from studygroup.api.places import member_of, refused, slot_in_group
 from studygroup.api.present import place_out, session_out
@@ -78,7 +78,6 @@ def _session_answer(group: Group, session_id: int) -> SessionOut:
     )
 
 
-@bp.post("/groups/<slug>/sessions")
 @spec.validate(
     resp=write(SessionOut, status=201),
     tags=["organize"],
@@ -133,7 +132,6 @@ def _series_rule(json: NewSeriesBody) -> str:
     return json.rule.strip()
 
 
-@bp.post("/groups/<slug>/series")
 @spec.validate(
     resp=write(SeriesOut, status=201), tags=["organize"], operation_id="postSeries", security=BEARER
 )
@@ -190,7 +188,6 @@ def post_series(slug: str, json: NewSeriesBody):
     return SeriesOut(id=series_id, skipped=len(planned) - len(ids), sessions=answer), 201
 
 
-@bp.post("/groups/<slug>/sessions/<int:session_id>/cancel")
 @spec.validate(
     resp=write(SessionOut), tags=["organize"], operation_id="cancelSession", security=BEARER
 )
@@ -223,7 +220,6 @@ def _tell(session, changes: tuple[str, ...]) -> None:
     notify_participants_of_change(db.session, session, changes=changes, now=now, already_told=staff)
 
 
-@bp.patch("/groups/<slug>/sessions/<int:session_id>")
 @spec.validate(
     resp=write(SessionOut), tags=["organize"], operation_id="editSession", security=BEARER
 )
@@ -259,7 +255,6 @@ def edit_session(slug: str, session_id: int, json: EditSessionBody):
     return _session_answer(group, session_id)
 
 
-@bp.post("/groups/<slug>/slots/<int:slot_id>/assign")
 @spec.validate(
     resp=write(PlaceOut, status=201), tags=["organize"], operation_id="assign", security=BEARER
 )
@@ -316,7 +311,6 @@ def assign_member(slug: str, slot_id: int, json: AssignBody):
     return answer, 201
 
 
-@bp.post("/groups/<slug>/places/<int:place_id>/attendance")
 @spec.validate(
     resp=write(PlaceOut), tags=["organize"], operation_id="markAttendance", security=BEARER
 )
@@ -366,7 +360,6 @@ def _ask_first(asked: AskFirst, question: str) -> ApiError:
     )
 
 
-@bp.post("/groups/<slug>/sessions/<int:session_id>/places/<int:place_id>/move")
 @spec.validate(resp=write(PlaceOut), tags=["organize"], operation_id="movePlace", security=BEARER)
 def move_a_place(slug: str, session_id: int, place_id: int, json: MoveBody):
     """Move a member to another role
@@ -442,7 +435,6 @@ def _answer(slug: str, place_id: int, json: AnswerBody, *, approve: bool) -> Pla
     return answer
 
 
-@bp.post("/groups/<slug>/places/<int:place_id>/approve")
 @spec.validate(
     resp=write(PlaceOut), tags=["organize"], operation_id="approveRequest", security=BEARER
 )
@@ -456,7 +448,6 @@ def approve_request(slug: str, place_id: int, json: AnswerBody):
     return _answer(slug, place_id, json, approve=True)
 
 
-@bp.post("/groups/<slug>/places/<int:place_id>/decline")
 @spec.validate(
     resp=write(PlaceOut), tags=["organize"], operation_id="declineRequest", security=BEARER
 )

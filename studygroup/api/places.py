@@ -5,10 +5,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from studygroup.api import bp, spec
 from studygroup.api.auth import caller, require_scope
 from studygroup.api.errors import ApiError
 from studygroup.api.groups import visible_group
+from studygroup.api.openapi import spec
 from studygroup.api.operations import BEARER, write
 from studygroup.api.present import place_out
 from studygroup.api.schemas import CanHelpBody, CanHelpOut, PlaceOut, SignUpBody
@@ -56,7 +56,6 @@ def refused(violation: RuleViolation) -> ApiError:
     )
 
 
-@bp.post("/groups/<slug>/slots/<int:slot_id>/signup")
 @spec.validate(
     resp=write(PlaceOut, status=201), tags=["places"], operation_id="signUp", security=BEARER
 )
@@ -89,7 +88,6 @@ def sign_up_for(slug: str, slot_id: int, json: SignUpBody):
     return answer, 201
 
 
-@bp.post("/groups/<slug>/places/<int:place_id>/cancel")
 @spec.validate(resp=write(PlaceOut), tags=["places"], operation_id="cancelPlace", security=BEARER)
 def cancel_a_place(slug: str, place_id: int):
     """Cancel a place (or leave a waitlist, or withdraw a request)
@@ -123,7 +121,6 @@ def cancel_a_place(slug: str, place_id: int):
     return answer
 
 
-@bp.post("/groups/<slug>/sessions/<int:session_id>/can-help")
 @spec.validate(resp=write(CanHelpOut), tags=["places"], operation_id="sayICanHelp", security=BEARER)
 def say_i_can_help(slug: str, session_id: int, json: CanHelpBody):
     """Say "I can help" with a session

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 
-from studygroup.api import bp, spec
 from studygroup.api.auth import viewer
 from studygroup.api.errors import ApiError
 from studygroup.api.groups import visible_group
+from studygroup.api.openapi import spec
 from studygroup.api.operations import OPTIONAL_BEARER, read
 from studygroup.api.paging import decode_cursor, encode_cursor, next_page
 from studygroup.api.present import session_out
@@ -18,7 +18,6 @@ from studygroup.db import utcnow
 from studygroup.extensions import db
 
 
-@bp.get("/groups/<slug>/sessions")
 @spec.validate(
     resp=read(SessionPage), tags=["sessions"], operation_id="listSessions", security=OPTIONAL_BEARER
 )
@@ -66,7 +65,6 @@ def list_sessions(slug: str, query: SessionsQuery):
     )
 
 
-@bp.get("/groups/<slug>/sessions/<int:session_id>")
 @spec.validate(
     resp=read(SessionOut), tags=["sessions"], operation_id="getSession", security=OPTIONAL_BEARER
 )
