@@ -1,6 +1,6 @@
 """The sharing card: time to draw one (fonts loaded, nothing cached), and to answer its URL.
 
-    .venv/bin/python bench/cards.py [--repeat 30]
+    .venv/bin/python -m bench.cards [--repeat 30]
 
 Prints median and p95 in ms of `render_card` for a short English title, a long Japanese one
 (shrunk to three lines) and a cancelled one, then of GET .../card.png through the test client
@@ -10,10 +10,8 @@ a 304 for a crawler that sends its ETag. Target (issue 12): a card in under 100 
 
 import argparse
 import statistics
-import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from studygroup.sharing.card import CardText, render_card
 from studygroup.sharing.fonts import card_fonts
@@ -67,20 +65,11 @@ def bench_route(repeat: int) -> None:
 
     from flask_migrate import upgrade
 
-    from studygroup import create_app
     from studygroup.extensions import db
-    from tests import factories
+    from studygroup.testing import factories, make_test_app, scratch_database
 
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "TESTING": True,
-                "ENV_NAME": "testing",
-                "SECRET_KEY": "bench",
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-                "LOG_LEVEL": "WARNING",
-            }
-        )
+    with scratch_database("sqlite", "", prefix="studygroup_bench_cards") as url:
+        app = make_test_app(url)
         with app.app_context():
             upgrade()
             make = factories.Factories(db.session)

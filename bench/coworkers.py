@@ -3,9 +3,9 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/coworkers.py --scale 0.05               # seconds, SQLite
-    .venv/bin/python bench/coworkers.py --scale 1 --db sqlite
-    .venv/bin/python bench/coworkers.py --db postgres --compare 1,10 --explain
+    .venv/bin/python -m bench.coworkers --scale 0.05               # seconds, SQLite
+    .venv/bin/python -m bench.coworkers --scale 1 --db sqlite
+    .venv/bin/python -m bench.coworkers --db postgres --compare 1,10 --explain
 
 At scale 1 the data is 50 groups, 20,000 members, 10 years of monthly sessions per group
 (6,000 sessions with setup, reception and speaker slots) and about 50,000 places (confirmed,
@@ -35,25 +35,19 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from studygroup.auth.models import CoworkersVisibility, User  # noqa: E402
-from studygroup.coworking.services import coworkers_of  # noqa: E402
-from studygroup.coworking.ties import rebuild_ties  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from studygroup.groups.models import (  # noqa: E402
+from studygroup.auth.models import CoworkersVisibility, User
+from studygroup.coworking.services import coworkers_of
+from studygroup.coworking.ties import rebuild_ties
+from studygroup.extensions import db
+from studygroup.groups.models import (
     Anchor,
     Group,
     JoinPolicy,
@@ -63,9 +57,9 @@ from studygroup.groups.models import (  # noqa: E402
     RoleType,
     Visibility,
 )
-from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession  # noqa: E402
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance  # noqa: E402
-from tests.conftest import make_test_app, temporary_database  # noqa: E402
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.testing import make_test_app, scratch_database
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DUMMY_HASH = "$argon2id$v=19$m=8,t=1,p=1$YmVuY2g$ZHVtbXlkdW1teWR1bW15ZHVtbXk"
@@ -595,18 +589,8 @@ def _indexes(lines: list[str]) -> list[str]:
 # --- one run --------------------------------------------------------------------------------
 
 
-@contextmanager
-def database(kind: str, url: str):
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="studygroup-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-    else:
-        with temporary_database(url, prefix="studygroup_bench") as database_url:
-            yield database_url
-
-
 def run(args, scale: float) -> Result:
-    with database(args.db, args.url) as database_url:
+    with scratch_database(args.db, args.url, prefix="studygroup_bench") as database_url:
         app = make_test_app(database_url)
         try:
             with app.app_context():

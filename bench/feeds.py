@@ -3,8 +3,8 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/feeds.py                    # SQLite, 3 s per URL
-    .venv/bin/python bench/feeds.py --db postgres --seconds 5
+    .venv/bin/python -m bench.feeds                    # SQLite, 3 s per URL
+    .venv/bin/python -m bench.feeds --db postgres --seconds 5
 
 It builds its own database (a temporary SQLite file, or a PostgreSQL database of its own that
 is dropped at the end), migrates it, and loads one group with 240 sessions (weekly, from two
@@ -42,22 +42,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from icalendar import Calendar, Event
+
+from studygroup.calendar import feeds, tokens
+from studygroup.extensions import db
+from studygroup.groups.models import MemberRole, Membership, MembershipStatus
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.testing import make_test_app, scratch_database
+from studygroup.testing.factories import Factories
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from icalendar import Calendar, Event  # noqa: E402
-
-from studygroup.calendar import feeds, tokens  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from studygroup.groups.models import MemberRole, Membership, MembershipStatus  # noqa: E402
-from studygroup.sessions.models import RoleSlot, StudySession  # noqa: E402
-from studygroup.signups.models import Assignment, AssignmentStatus  # noqa: E402
-from tests.conftest import make_test_app, temporary_database  # noqa: E402
-from tests.factories import Factories  # noqa: E402
-
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SECRET_KEY = "bench-feeds-secret-key-not-for-production"
 SESSIONS = 240
@@ -370,16 +367,6 @@ def http_figures(database_url: str, ids: dict, args) -> list[tuple[str, float, f
 # --- main ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def database(kind: str, url: str):
-    if kind == "postgres":
-        with temporary_database(url, prefix="studygroup_bench_feeds") as temp_url:
-            yield temp_url
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
@@ -390,7 +377,7 @@ def main(argv=None) -> int:
     parser.add_argument("--python-load", action="store_true", help="use the Python loop, not wrk")
     args = parser.parse_args(argv)
 
-    with database(args.db, args.url) as url:
+    with scratch_database(args.db, args.url, prefix="studygroup_bench_feeds") as url:
         app = make_test_app(url, SECRET_KEY=SECRET_KEY)
         started = time.perf_counter()
         ids = load(app)

@@ -3,8 +3,8 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/mail.py                       # SQLite, 1,000 reminders
-    .venv/bin/python bench/mail.py --db postgres --batches 1,50 --delay-ms 20
+    .venv/bin/python -m bench.mail                       # SQLite, 1,000 reminders
+    .venv/bin/python -m bench.mail --db postgres --batches 1,50 --delay-ms 20
 
 It builds its own database (a temporary SQLite file, or a PostgreSQL database of its own that
 is dropped at the end), migrates it, and gives `--count` members a confirmed place in a
@@ -30,22 +30,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from studygroup.extensions import db
+from studygroup.mail.delivery import deliver
+from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.signups.reminders import claim_reminders
+from studygroup.testing import empty_all_tables, make_test_app, scratch_database
+from studygroup.testing.factories import Factories, due_reminders_for
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from bench.feeds import database  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from studygroup.mail.delivery import deliver  # noqa: E402
-from studygroup.mail.models import EmailStatus, OutboundEmail  # noqa: E402
-from studygroup.signups.reminders import claim_reminders  # noqa: E402
-from tests.conftest import _empty_all_tables, make_test_app  # noqa: E402
-from tests.factories import Factories  # noqa: E402
-from tests.test_mail_runs import due_reminders_for  # noqa: E402
-
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -82,7 +77,8 @@ def smtp_process(delay: float):
         port = s.getsockname()[1]
     with tempfile.NamedTemporaryFile("r", suffix=".log") as log:
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), log.name, str(delay)],
+            [sys.executable, "-m", "bench.mail", "--serve", str(port), log.name, str(delay)],
+            cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -105,7 +101,7 @@ def smtp_process(delay: float):
 
 def one_run(app, *, count: int, batch: int, received) -> dict:
     with app.app_context():
-        _empty_all_tables()
+        empty_all_tables()
         app.config["MAIL_BATCH_SIZE"] = batch
         due_reminders_for(Factories(db.session), count)
         db.session.remove()
@@ -155,7 +151,10 @@ def main(argv=None) -> int:
         f"{'ms/msg':>7} {'received':>8} {'dupes':>5}"
     )
     ok = True
-    with database(args.db, args.url) as url, smtp_process(args.delay_ms / 1000) as server:
+    with (
+        scratch_database(args.db, args.url, prefix="studygroup_bench_mail") as url,
+        smtp_process(args.delay_ms / 1000) as server,
+    ):
         port, received = server
         app = make_test_app(
             url,

@@ -3,9 +3,9 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/network.py                       # SQLite, sizes 12,60,300
-    .venv/bin/python bench/network.py --db postgres --sizes 300
-    .venv/bin/python bench/network.py --html /tmp/network   # also saves each page as HTML
+    .venv/bin/python -m bench.network                       # SQLite, sizes 12,60,300
+    .venv/bin/python -m bench.network --db postgres --sizes 300
+    .venv/bin/python -m bench.network --html /tmp/network   # also saves each page as HTML
 
 Each size is a group made by tests/network_data.py (one series per 30 members, a year or two
 of monthly sessions, crews with favourite roles). For each it prints the history's size, the
@@ -15,25 +15,19 @@ whole page through the test client, median of a few runs.
 
 import argparse
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
+from flask_migrate import upgrade
+
+from studygroup.coworking import network as network_module
+from studygroup.coworking.services import group_network
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.testing import IsolatedClient, factories, make_test_app, scratch_database
+from studygroup.testing.network import make_network_group
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from flask_migrate import upgrade  # noqa: E402
-
-from studygroup.coworking import network as network_module  # noqa: E402
-from studygroup.coworking.services import group_network  # noqa: E402
-from studygroup.db import utcnow  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from tests import factories  # noqa: E402
-from tests.conftest import IsolatedClient, make_test_app, temporary_database  # noqa: E402
-from tests.network_data import make_network_group  # noqa: E402
-
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -104,12 +98,8 @@ def main() -> None:
     parser.add_argument("--html", type=Path, help="save each page here as HTML")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    if args.db == "postgres":
-        with temporary_database(args.url, prefix="studygroup_bench") as url:
-            run(url, sizes, args.html, args.runs)
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            run(f"sqlite:///{folder}/bench.sqlite3", sizes, args.html, args.runs)
+    with scratch_database(args.db, args.url, prefix="studygroup_bench_network") as url:
+        run(url, sizes, args.html, args.runs)
 
 
 if __name__ == "__main__":

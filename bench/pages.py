@@ -3,9 +3,9 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/pages.py --seconds 1 --memory-requests 1000      # smoke run
-    .venv/bin/python bench/pages.py --db sqlite                              # ~4 minutes
-    .venv/bin/python bench/pages.py --db postgres --profile
+    .venv/bin/python -m bench.pages --seconds 1 --memory-requests 1000      # smoke run
+    .venv/bin/python -m bench.pages --db sqlite                              # ~4 minutes
+    .venv/bin/python -m bench.pages --db postgres --profile
 
 Issue 13's measuring stick. It builds its own database (a temporary SQLite file, or a
 PostgreSQL database of its own, dropped at the end), migrates it and fills it with `flask demo`
@@ -61,18 +61,14 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from studygroup.auth.models import User  # noqa: E402
-from studygroup.coworking.ties import rebuild_ties  # noqa: E402
-from studygroup.demo import DEMO_PASSWORD, DEMO_SLUG  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from studygroup.groups.models import (  # noqa: E402
+from studygroup.auth.models import User
+from studygroup.coworking.ties import rebuild_ties
+from studygroup.demo import DEMO_PASSWORD, DEMO_SLUG
+from studygroup.extensions import db
+from studygroup.groups.models import (
     FillMode,
     Group,
     MemberRole,
@@ -80,11 +76,12 @@ from studygroup.groups.models import (  # noqa: E402
     MembershipStatus,
     RoleType,
 )
-from studygroup.sessions.models import RoleSlot, StudySession  # noqa: E402
-from studygroup.sessions.services import create_session, to_utc  # noqa: E402
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance  # noqa: E402
-from tests.conftest import make_test_app, temporary_database  # noqa: E402
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.services import create_session, to_utc
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.testing import make_test_app, scratch_database
 
+ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SECRET_KEY = "bench-pages-secret-key-not-for-production"
 MEMBER = "suzuki@example.com"
@@ -994,7 +991,10 @@ def main(argv=None) -> int:
 
     ok: list[bool] = []
     signups = None
-    with database(args.db, args.url) as url, tempfile.TemporaryDirectory() as workdir:
+    with (
+        scratch_database(args.db, args.url, prefix="studygroup_bench_pages") as url,
+        tempfile.TemporaryDirectory() as workdir,
+    ):
         workdir = Path(workdir)
         app = make_test_app(url, SECRET_KEY=SECRET_KEY, LOG_LEVEL="ERROR")
         started = time.perf_counter()
@@ -1188,16 +1188,6 @@ def print_profile(results, kind: str) -> None:
         for tottime, where in top[:4]:
             print(f"      {tottime * 1000 / 30:6.2f} ms  {where}")
     sys.stdout.flush()
-
-
-@contextmanager
-def database(kind: str, url: str):
-    if kind == "postgres":
-        with temporary_database(url, prefix="studygroup_bench_pages") as temp_url:
-            yield temp_url
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/pairing.py                 # 200 seeds
-    .venv/bin/python bench/pairing.py --seeds 20      # a quick look
+    .venv/bin/python -m bench.pairing                 # 200 seeds
+    .venv/bin/python -m bench.pairing --seeds 20      # a quick look
 
 It runs the project's own `studygroup.signups.teams.suggest_team`, not a copy. For each seed, one
 group: 60 members and 24 monthly sessions, each with 6 places: setup 3 (9:00-10:00), reception 2
@@ -43,18 +43,12 @@ every member had waited WAIT_STREAK offers and had to be placed (fairness comes 
 import argparse
 import random
 import statistics
-import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from studygroup.signups.teams import (  # noqa: E402
+from studygroup.signups.teams import (
     MENTOR_TIMES,
     WAIT_STREAK,
     Candidate,

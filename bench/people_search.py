@@ -3,8 +3,8 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/people_search.py --scale 0.05              # seconds, SQLite
-    .venv/bin/python bench/people_search.py --db postgres --explain   # the target
+    .venv/bin/python -m bench.people_search --scale 0.05              # seconds, SQLite
+    .venv/bin/python -m bench.people_search --db postgres --explain   # the target
 
 The data is bench/coworkers.py's (imported: 50 groups, 20,000 members, ~50,000 places at scale
 1) plus skill tags: a few hundred distinct tags, Latin and Japanese, given by a Zipf law (a few
@@ -24,31 +24,25 @@ import gc
 import logging
 import os
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from bench import coworkers as base  # noqa: E402  (the city generator, measuring helpers)
-from studygroup.auth.models import Skill, User, user_skill  # noqa: E402
-from studygroup.coworking.models import Tie  # noqa: E402
-from studygroup.coworking.ties import rebuild_ties  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from studygroup.groups.models import Membership, MembershipStatus, RoleType  # noqa: E402
-from studygroup.names import skill_key  # noqa: E402
-from studygroup.people.services import search_people  # noqa: E402
-from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession  # noqa: E402
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance  # noqa: E402
-from tests.conftest import make_test_app  # noqa: E402
+from bench import coworkers as base  # the city generator, measuring helpers
+from studygroup.auth.models import Skill, User, user_skill
+from studygroup.coworking.models import Tie
+from studygroup.coworking.ties import rebuild_ties
+from studygroup.extensions import db
+from studygroup.groups.models import Membership, MembershipStatus, RoleType
+from studygroup.names import skill_key
+from studygroup.people.services import search_people
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.testing import make_test_app, scratch_database
 
 MAX_P95_MS = 100.0
 MAX_QUERIES = 5
@@ -359,7 +353,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    with base.database(args.db, args.url) as database_url:
+    with scratch_database(args.db, args.url, prefix="studygroup_bench") as database_url:
         app = make_test_app(database_url)
         try:
             with app.app_context():

@@ -3,8 +3,8 @@
 
 Run by hand from the repository root; it prints figures and changes nothing in the project:
 
-    .venv/bin/python bench/rush.py --db sqlite --no-10x           # smoke run, ~30 s
-    .venv/bin/python bench/rush.py --db postgres --profile        # with the 10x data, ~2 min
+    .venv/bin/python -m bench.rush --db sqlite --no-10x           # smoke run, ~30 s
+    .venv/bin/python -m bench.rush --db postgres --profile        # with the 10x data, ~2 min
 
 The data of bench/pages.py (`flask demo`, then grown tenfold unless --no-10x), then --rounds
 sign-up sessions like its rush (one first-come role of --free-places places, 50 members). Each
@@ -23,27 +23,21 @@ import pstats
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+import sqlalchemy as sa
 
-import sqlalchemy as sa  # noqa: E402
-from pages import (  # noqa: E402
+from bench.pages import (
     DEFAULT_PG_URL,
     SECRET_KEY,
     SIGNUP_MEMBERS,
-    database,
     grow_tenfold,
     load_demo,
     signup_outcome,
     signup_session,
 )
-
-from studygroup.demo import DEMO_PASSWORD, DEMO_SLUG  # noqa: E402
-from studygroup.extensions import db  # noqa: E402
-from tests.conftest import make_test_app  # noqa: E402
+from studygroup.demo import DEMO_PASSWORD, DEMO_SLUG
+from studygroup.extensions import db
+from studygroup.testing import make_test_app, scratch_database
 
 
 def _clients(app, emails: list[str]) -> dict:
@@ -69,7 +63,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
 
-    with database(args.db, args.url) as url:
+    with scratch_database(args.db, args.url, prefix="studygroup_bench_rush") as url:
         app = make_test_app(url, SECRET_KEY=SECRET_KEY, LOG_LEVEL="ERROR")
         load_demo(app)
         if not args.no_10x:

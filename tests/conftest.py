@@ -1,23 +1,17 @@
 """Fixtures: a migrated database per run (SQLite file, or a PostgreSQL database of its own
 when TEST_DATABASE_URL is set), an app per test, clients, a login helper and query counting."""
 
-import contextvars
 import os
-import secrets
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from flask import has_app_context
-from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy.engine import make_url
 
-from studygroup import create_app
 from studygroup.extensions import db
+from studygroup.testing import IsolatedClient, empty_all_tables, make_test_app, temporary_database
 from tests import factories
 
 
@@ -32,12 +26,6 @@ def pytest_configure(config):
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             with po_path.open("rb") as po, mo_path.open("wb") as mo:
                 write_mo(mo, read_po(po))
-
-
-def _admin_conninfo(url) -> str:
-    return url.set(drivername="postgresql", database=url.database or "postgres").render_as_string(
-        hide_password=False
-    )
 
 
 @pytest.fixture(scope="session")
@@ -55,42 +43,6 @@ def database_url(tmp_path_factory):
         yield url
 
 
-@contextmanager
-def temporary_database(server_url: str, *, prefix: str):
-    """A PostgreSQL database of its own on the server of `server_url`, dropped afterwards."""
-    url = make_url(server_url)
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    admin = _admin_conninfo(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def make_test_app(database_url: str, **overrides):
-    config = {
-        "TESTING": True,
-        "ENV_NAME": "testing",
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "WTF_CSRF_ENABLED": False,
-        # The cheapest argon2id the library allows: tests hash many passwords.
-        "PASSWORD_HASH_TIME_COST": 1,
-        "PASSWORD_HASH_MEMORY_COST": 8,
-        "PASSWORD_HASH_PARALLELISM": 1,
-        "SERVER_NAME": None,
-        "LOG_LEVEL": "WARNING",
-        # Each request looks a feed's version up, so a test sees its edit at once;
-        # test_calendar checks the one-second memo production uses.
-        "CALENDAR_VERSION_TTL": 0,
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture(scope="session")
 def migrated_database(database_url):
     app = make_test_app(database_url)
@@ -98,30 +50,6 @@ def migrated_database(database_url):
         upgrade()
         db.engine.dispose()
     return database_url
-
-
-def _empty_all_tables() -> None:
-    """Every table but data_revision, whose one row the migrations made (the page cache's key:
-    without it no page is kept)."""
-    with db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            if table.name != "data_revision":
-                conn.execute(table.delete())
-
-
-class IsolatedClient(FlaskClient):
-    """Each request runs in its own app context, as in production.
-
-    The test body keeps an app context for `db.session`; without this, requests would reuse it
-    and share `g` (the logged-in user) and the session's identity map with the test and with
-    each other. Afterwards the test's own objects are expired so they show what was committed.
-    """
-
-    def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
-        if has_app_context():  # not so inside a redirect followed by the client itself
-            db.session.expire_all()
-        return response
 
 
 @contextmanager
@@ -132,7 +60,7 @@ def isolated_app(database_url: str):
     with app.app_context():
         yield app
         db.session.remove()
-        _empty_all_tables()
+        empty_all_tables()
         db.engine.dispose()
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session
+from studygroup.testing import empty_all_tables, make_test_app
 from tests import factories
-from tests.conftest import _empty_all_tables, make_test_app
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -87,7 +87,7 @@ def live(live_server):
     yield live_server
     with live_server.app.app_context():
         db.session.remove()
-        _empty_all_tables()
+        empty_all_tables()
 
 
 @pytest.fixture

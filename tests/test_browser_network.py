@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot
 from studygroup.signups.services import assign
+from studygroup.testing.network import make_network_group
 from tests import factories
 from tests import test_browser as shared
-from tests.network_data import make_network_group
 from tests.test_browser import DESKTOP, _log_in, _no_horizontal_scroll
 
 pytestmark = pytest.mark.browser

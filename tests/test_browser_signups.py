@@ -16,9 +16,10 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.signups.services import assign, sign_up
+from studygroup.testing import empty_all_tables, make_test_app
 from tests import factories
 from tests import test_browser as shared
-from tests.conftest import ReceivedMail, _empty_all_tables, _free_port, make_test_app
+from tests.conftest import ReceivedMail, _free_port
 from tests.factories import slots_of
 from tests.live_server import LiveServer
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in, _no_horizontal_scroll
@@ -81,7 +82,7 @@ def live(live_server, mailbox, request):
     mailbox.messages.clear()
     with live_server.app.app_context():
         db.session.remove()
-        _empty_all_tables()
+        empty_all_tables()
 
 
 # --- seeding ------------------------------------------------------------------------------

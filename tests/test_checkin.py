@@ -747,7 +747,8 @@ def test_a_member_found_by_search_is_registered_at_the_door_from_the_page(day, c
 
 
 def test_the_api_wants_the_csrf_token(day, app_factory, make):
-    from tests.conftest import Auth, IsolatedClient
+    from studygroup.testing import IsolatedClient
+    from tests.conftest import Auth
 
     app = app_factory(WTF_CSRF_ENABLED=True)
     app.test_client_class = IsolatedClient

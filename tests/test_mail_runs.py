@@ -5,20 +5,17 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
-from studygroup.auth.models import User
 from studygroup.extensions import db
-from studygroup.groups.models import MemberRole, Membership, MembershipStatus
 from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.sessions.models import RoleSlot
-from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.testing.factories import due_reminders_for
 from tests.conftest import ReceivedMail, _free_port
 from tests.test_migrations import empty_database as _empty_database
 
@@ -49,51 +46,6 @@ def slow_smtp(app):
         yield received
     finally:
         controller.stop()
-
-
-def due_reminders_for(make, count: int):
-    """`count` members, each with a confirmed place in a session 12 hours from now, taken
-    days ago: each has its 24-hour reminder due. Rows in bulk (services would take minutes)."""
-    group = make.group()
-    session = make.session(group, day=date.today() + timedelta(days=3))
-    session.starts_at = datetime.now(UTC) + timedelta(hours=12)
-    session.ends_at = session.starts_at + timedelta(hours=2)
-    slot = db.session.scalar(sa.select(RoleSlot).where(RoleSlot.session_id == session.id))
-    slot.headcount = count
-    long_ago = datetime.now(UTC) - timedelta(days=5)
-    users = [
-        User(
-            email=f"due{n}@example.com",
-            password_hash="not-a-hash",
-            display_name=f"Due {n}",
-            locale="en",
-        )
-        for n in range(count)
-    ]
-    db.session.add_all(users)
-    db.session.flush()
-    db.session.add_all(
-        Membership(
-            user_id=u.id,
-            group_id=group.id,
-            role=MemberRole.MEMBER,
-            status=MembershipStatus.ACTIVE,
-            joined_at=long_ago,
-        )
-        for u in users
-    )
-    db.session.add_all(
-        Assignment(
-            slot_id=slot.id,
-            user_id=u.id,
-            status=AssignmentStatus.CONFIRMED,
-            created_at=long_ago,
-            confirmed_at=long_ago,
-        )
-        for u in users
-    )
-    db.session.commit()
-    return users
 
 
 def pending(count: int, *, prefix="to") -> list[OutboundEmail]:

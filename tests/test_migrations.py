@@ -8,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy.engine import make_url
 
 from studygroup.extensions import db
-from tests.conftest import temporary_database
+from studygroup.testing import temporary_database
 
 
 @pytest.fixture

@@ -620,7 +620,8 @@ def test_pages_of_a_session_without_participants_or_a_hidden_group_are_404(clien
 
 
 def test_forms_need_the_csrf_token(app_factory, make):
-    from tests.conftest import Auth, IsolatedClient
+    from studygroup.testing import IsolatedClient
+    from tests.conftest import Auth
 
     app = app_factory(WTF_CSRF_ENABLED=True)
     app.test_client_class = IsolatedClient

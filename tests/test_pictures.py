@@ -10,8 +10,8 @@ import pytest
 from studygroup.coworking.services import group_network
 from studygroup.extensions import db
 from studygroup.signups.services import assign
+from studygroup.testing.network import make_network_group
 from tests.factories import slots_of
-from tests.network_data import make_network_group
 
 NOW = datetime.now(UTC)
 LONG_NAMES = [

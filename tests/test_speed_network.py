@@ -16,9 +16,9 @@ from studygroup.coworking.services import group_network
 from studygroup.extensions import db
 from studygroup.sessions.services import create_session
 from studygroup.signups.services import assign
+from studygroup.testing.network import make_network_group
 from tests.conftest import kept_statements
 from tests.factories import slots_of
-from tests.network_data import make_network_group
 
 pytestmark = pytest.mark.usefixtures("ties_or_live")
 NOW = datetime.now(UTC)

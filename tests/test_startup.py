@@ -21,7 +21,7 @@ from studygroup.coworking import network as network_module
 from studygroup.coworking.services import group_network
 from studygroup.extensions import db
 from studygroup.forked import in_child
-from tests.network_data import make_network_group
+from studygroup.testing.network import make_network_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
