@@ -84,6 +84,7 @@ def test_definitions_worked_no_show_waitlist_cancelled_and_side_by_side(crew, ma
     assert result["Bo"].roles == {"Setup": 1}
     assert (result["Cy"].sessions, result["Cy"].side_by_side) == (1, 0)
     assert result["Bo"].first < result["Bo"].last
+    assert result["Bo"].last.tzinfo is UTC  # the column type's, on SQLite too
     assert coworkers_of(db.session, p["Di"], viewer=p["Di"], now=NOW) == []
 
 

@@ -230,6 +230,7 @@ def test_ranking_across_and_within_tiers(town, make):
     assert (found["Bo"].tie.sessions, found["Bo"].tie.side_by_side) == (2, 0)
     assert (found["Di"].via.name, found["Di"].via.tie.sessions) == ("Ai", 3)
     assert (found["Eve"].via.name, found["Eve"].via.tie.sessions) == ("Bo", 4)
+    assert found["Ai"].tie.last.tzinfo is UTC and found["Eve"].via.tie.last.tzinfo is UTC
     assert found["Di"].skills == ["Kubernetes"] and found["Di"].groups == ["Kanda Python"]
 
 
