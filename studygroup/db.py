@@ -9,6 +9,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
@@ -280,8 +281,6 @@ def is_unreachable(error: BaseException) -> bool:
 def mark_unreachable(error: BaseException) -> None:
     """Remember for the rest of this request that the database is unreachable, so the error
     page asks it nothing (not even who is logged in) and the request is logged once."""
-    from flask import g
-
     cause = getattr(error, "orig", None) or error
     first_line = (str(cause).strip().splitlines() or [""])[0]
     g.database_unreachable = f"{type(cause).__name__}: {first_line}"[:300]
@@ -289,6 +288,4 @@ def mark_unreachable(error: BaseException) -> None:
 
 def unreachable_in_this_request() -> str | None:
     """What `mark_unreachable` noted (the error, one line), or None."""
-    from flask import g, has_app_context
-
     return g.get("database_unreachable") if has_app_context() else None

@@ -18,8 +18,11 @@ from dateutil.relativedelta import SA, WE, relativedelta
 from flask import current_app
 from flask.cli import with_appcontext
 
+from studygroup.announcements.models import Audience
+from studygroup.announcements.services import send_announcement
 from studygroup.auth.models import CoworkersVisibility, User
 from studygroup.auth.services import HashCost, hash_password, parse_skills, set_skills
+from studygroup.calendar.links import group_subscription, member_subscription
 from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.db import utcnow
 from studygroup.demo_participants import add_guests, add_participants
@@ -38,6 +41,7 @@ from studygroup.groups.models import (
 )
 from studygroup.groups.role_types import add_role_type
 from studygroup.groups.services import create_group
+from studygroup.mail.models import OutboundEmail
 from studygroup.sessions.services import create_series, monthly_rule, plan_series, weekly_rule
 
 DEMO_SLUG = "shibuya-py"
@@ -286,10 +290,6 @@ def _announcement(sessions, organizer, now) -> None:
     participants and staff) and, earlier, to the whole group. Each reader finds them on the
     session and group pages in their language. Their emails are not kept (the demo sends
     none)."""
-    from studygroup.announcements.models import Audience
-    from studygroup.announcements.services import send_announcement
-    from studygroup.mail.models import OutboundEmail
-
     upcoming = min((s for s in loaded(sessions) if s.starts_at > now), key=lambda s: s.starts_at)
     send_announcement(
         db.session,
@@ -344,8 +344,6 @@ def _print_logins() -> None:
 
 def _print_feeds() -> None:
     """Calendar URLs to subscribe to right away (PUBLIC_BASE_URL, else the development server)."""
-    from studygroup.calendar.links import group_subscription, member_subscription
-
     group = db.session.scalar(sa.select(Group).where(Group.slug == DEMO_SLUG))
     suzuki = db.session.scalar(sa.select(User).where(User.email == "suzuki@example.com"))
     if group is None or suzuki is None:

@@ -15,10 +15,18 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
+from studygroup.checkin.services import check_in, check_in_staff
 from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.demo_staffing import loaded, places_of, slots_of
 from studygroup.extensions import db
+from studygroup.mail.models import OutboundEmail
 from studygroup.participants.models import ParticipantStatus, QuestionKind
+from studygroup.participants.organize import add_question, change_participant_settings
+from studygroup.participants.services import register
+from studygroup.sessions.models import RoleSlot, StudySession
+from studygroup.sessions.services import create_session
+from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.signups.services import answer_request, assign, sign_up
 
 MONTHLY_CAPACITY = 40
 AFFILIATION = "ご所属（会社・学校など）"
@@ -93,8 +101,6 @@ def add_guests(password_hash: str) -> list[User]:
 
 
 def _ask(session, now) -> tuple[int, int]:
-    from studygroup.participants.organize import add_question
-
     affiliation = add_question(
         db.session, session, text=AFFILIATION, kind=QuestionKind.TEXT, required=False, now=now
     )
@@ -105,8 +111,6 @@ def _ask(session, now) -> tuple[int, int]:
 
 
 def _take(session, capacity: int, now: datetime) -> None:
-    from studygroup.participants.organize import change_participant_settings
-
     change_participant_settings(
         db.session, session, takes=True, capacity=capacity, cancel_hours_before=24, now=now
     )
@@ -114,8 +118,6 @@ def _take(session, capacity: int, now: datetime) -> None:
 
 def _register_all(rng, session, members, questions, *, first: datetime, last: datetime):
     """Register `members` one after the other between `first` and `last` (in line order)."""
-    from studygroup.participants.services import register
-
     affiliation, party = questions
     step = (last - first) / max(len(members), 1)
     registered = []
@@ -130,9 +132,6 @@ def _register_all(rng, session, members, questions, *, first: datetime, last: da
 
 
 def _staff_of(session) -> set[int]:
-    from studygroup.sessions.models import RoleSlot
-    from studygroup.signups.models import Assignment, AssignmentStatus
-
     return set(
         db.session.scalars(
             sa.select(Assignment.user_id)
@@ -162,8 +161,6 @@ def _quiet(users):
 def add_participants(monthly, group, people: dict, guests: list[User], organizer, now) -> None:
     """Participants at every monthly meeting (`monthly` loaded with its slots) and today's
     hands-on. No email is kept (the demo sends none)."""
-    from studygroup.mail.models import OutboundEmail
-
     members = [u for key, u in people.items() if key != "organizer"]
     with _quiet(members + guests):
         _add_participants(monthly, group, people, members, guests, organizer, now)
@@ -172,8 +169,6 @@ def add_participants(monthly, group, people: dict, guests: list[User], organizer
 
 
 def _add_participants(monthly, group, people, members, guests, organizer, now) -> None:
-    from studygroup.checkin.services import check_in
-
     rng = random.Random(12)  # the same demo every time
     group.participants_open_to_all = True
     upcoming = [s for s in monthly if s.starts_at >= now]
@@ -212,8 +207,6 @@ def _add_participants(monthly, group, people, members, guests, organizer, now) -
 
 
 def _receptionist(session) -> User | None:
-    from studygroup.signups.models import AssignmentStatus
-
     return next(
         (
             db.session.get(User, place.user_id)
@@ -235,10 +228,6 @@ def today_bounds(group, now: datetime) -> tuple[datetime, datetime]:
 def _today(group, people, everyone, organizer, now, rng) -> None:
     """Full with two on the waitlist, staffed (Watanabe at reception), five checked in, and
     the staff who are there (all but the speaker)."""
-    from studygroup.checkin.services import check_in, check_in_staff
-    from studygroup.sessions.services import create_session
-    from studygroup.signups.services import answer_request, assign, sign_up
-
     starts, ends = today_bounds(group, now)
     posted = now - timedelta(days=21)
     session = create_session(
@@ -311,6 +300,4 @@ def _today(group, people, everyone, organizer, now, rng) -> None:
 
 def today_session(db_session):
     """Today's hands-on (tests and the printed logins find it by its title)."""
-    from studygroup.sessions.models import StudySession
-
     return db_session.scalar(sa.select(StudySession).where(StudySession.title == TODAY_TITLE))

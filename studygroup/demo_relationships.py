@@ -11,6 +11,11 @@ import sqlalchemy as sa
 from studygroup.config import DEFAULT_TIMEZONE
 from studygroup.demo_staffing import loaded
 from studygroup.extensions import db
+from studygroup.introductions.services import answer_introduction, make_introduction
+from studygroup.mail.models import OutboundEmail
+from studygroup.relationships.birthdays import week_of
+from studygroup.relationships.services import default_year, mark_cards, yearly_list
+from studygroup.thanks.services import send_thanks
 
 # (sender, recipient, note) after the latest monthly meeting held.
 THANKS = [
@@ -22,9 +27,6 @@ THANKS = [
 
 def thank_you_notes(sessions, people, now) -> None:
     """A few notes after the latest monthly meeting held, so /thanks shows some at once."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.thanks.services import send_thanks
-
     latest = max((s for s in loaded(sessions) if s.starts_at < now), key=lambda s: s.starts_at)
     # An evening after the meeting (or now, when it has only just begun).
     when = min(latest.ends_at + timedelta(hours=2), now)
@@ -66,9 +68,6 @@ def introductions(people, now) -> None:
     """An accepted and a waiting introduction, so /introductions shows both at once: the
     organizer was introduced to Priya (accepted) and introduced Suzuki to Yamaguchi
     (waiting: Suzuki accepted, Yamaguchi has not answered)."""
-    from studygroup.introductions.services import answer_introduction, make_introduction
-    from studygroup.mail.models import OutboundEmail
-
     db.session.flush()
     for n, (introducer, first, second, note, both) in enumerate(INTRODUCTIONS):
         when = now - timedelta(days=20 - 10 * n)
@@ -93,8 +92,6 @@ def introductions(people, now) -> None:
 
 def cards_sent(organizer, now) -> None:
     """The organizer's yearly list (the year it opens on) with a few cards marked sent."""
-    from studygroup.relationships.services import default_year, mark_cards, yearly_list
-
     db.session.flush()
     year = default_year(db.session, organizer, now=now)
     the_list = yearly_list(db.session, organizer, year=year, now=now)
@@ -107,8 +104,6 @@ def birthdays(people, now) -> None:
     her weekly digest (she chose it, as did the organizer) show some on the first run. Ito
     shares one too, but does not appear by name, and Yamamoto keeps hers private: neither is
     shown to anyone."""
-    from studygroup.relationships.birthdays import week_of
-
     today = now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
     week = week_of(today)
     later = week[6] if today != week[6] else week[0]

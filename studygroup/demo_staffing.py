@@ -13,6 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from studygroup.extensions import db
+from studygroup.mail.models import OutboundEmail
+from studygroup.sessions.models import RoleSlot, SessionSeries, StudySession
+from studygroup.signups.availability_changes import set_availability, set_series_availability
+from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, Availability
+from studygroup.signups.offers import offer_place
+from studygroup.signups.services import (
+    answer_request,
+    assign,
+    confirm_attendance,
+    set_attendance,
+    sign_up,
+)
 
 # Who does what at the monthly meeting: the same three set up the room every month, a pool
 # takes turns at reception and cleanup, and the talks go round (a regular crew makes the
@@ -74,8 +86,6 @@ USUALLY_MOKUMOKU = ("ishikawa", "hashimoto")
 
 def loaded(sessions):
     """The sessions again with their slots and roles, oldest first."""
-    from studygroup.sessions.models import RoleSlot, StudySession
-
     return db.session.scalars(
         sa.select(StudySession)
         .where(StudySession.id.in_([s.id for s in sessions]))
@@ -92,16 +102,6 @@ def slots_of(session) -> dict:
 def staff_monthly(sessions, people, organizer, now) -> None:
     """A year worked (attendance confirmed, a few no-shows, the latest still to confirm), the
     next meeting nearly staffed with a waitlist at setup, and a talk request to answer."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.models import Attendance
-    from studygroup.signups.services import (
-        answer_request,
-        assign,
-        confirm_attendance,
-        set_attendance,
-        sign_up,
-    )
-
     rng = random.Random(2026)  # the same demo every time
     sessions = loaded(sessions)
     past = [s for s in sessions if s.starts_at < now]
@@ -179,8 +179,6 @@ def _reception(rng, people, i: int) -> list:
 
 
 def places_of(slot):
-    from studygroup.signups.models import Assignment
-
     return db.session.scalars(
         sa.select(Assignment).where(Assignment.slot_id == slot.id).order_by(Assignment.id)
     )
@@ -188,9 +186,6 @@ def places_of(slot):
 
 def staff_weekly(sessions, people, organizer, now) -> None:
     """Each past evening had its host; the coming ones are partly taken."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.services import assign, confirm_attendance, sign_up
-
     sessions = loaded(sessions)
     for i, session in enumerate(s for s in sessions if s.starts_at < now):
         host = people[MOKUMOKU_HOSTS[i % len(MOKUMOKU_HOSTS)]]
@@ -208,10 +203,6 @@ def can_help(monthly, weekly, people, now) -> None:
     """Members who said they can help with the meeting after next (`CAN_HELP`), two who
     offered help for the latest two meetings and got no place (`WAITED`), and two usually
     available for the Wednesday evenings."""
-    from studygroup.sessions.models import SessionSeries
-    from studygroup.signups.availability_changes import set_availability, set_series_availability
-    from studygroup.signups.models import Availability
-
     sessions = loaded(monthly)
     past = [s for s in sessions if s.starts_at < now]
     upcoming = [s for s in sessions if s.starts_at >= now]
@@ -246,10 +237,6 @@ def can_help(monthly, weekly, people, now) -> None:
 def offered_place(monthly, people, now) -> None:
     """Tanaka cannot come to the next meeting and offers his setup place (交代をお願いする):
     Kimura, first on its waitlist, is told, and any member may take it."""
-    from studygroup.mail.models import OutboundEmail
-    from studygroup.signups.models import Assignment, AssignmentStatus
-    from studygroup.signups.offers import offer_place
-
     upcoming = [s for s in loaded(monthly) if s.starts_at >= now]
     if not upcoming:
         return

@@ -22,6 +22,8 @@ def select_locale() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if request.path.startswith("/api/"):
+        # Here: i18n sits below every feature; the API door (Spectree, pydantic) stays out
+        # of the imports of every module that formats a date.
         from studygroup.api.auth import api_locale
 
         return api_locale()

@@ -13,7 +13,7 @@ import sys
 import time
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 SECRET_VIEW_ARGS = {"token", "invite_token"}
 
@@ -114,8 +114,6 @@ def _log_line(logger: logging.Logger, message: str, fields: dict) -> None:
 def security_event(event: str, **fields) -> None:
     """One log line for a security-relevant event (ASVS V7): logins, logouts, password and
     role changes, refused access. Never pass passwords, tokens or cookies."""
-    from flask import current_app
-
     current_app.logger.info(
         "security event",
         extra={"fields": {"event": event, "address": request.remote_addr, **fields}},

@@ -39,7 +39,7 @@ _VARIANTS = str.maketrans(
 @cache
 def kakasi():
     """pykakasi's converter: its dictionaries take about a second to load, once per process."""
-    import pykakasi
+    import pykakasi  # on first use, not at start-up
 
     return pykakasi.kakasi()
 
@@ -151,7 +151,7 @@ def _collate_c(element, compiler, **kw):
 
 def by_name() -> list:
     """ORDER BY terms that list users by reading or name (ties by name, then id)."""
-    from studygroup.auth.models import User
+    from studygroup.auth.models import User  # here: auth.models imports this module
 
     return [by_code_point(User.name_sort_key), by_code_point(User.display_name), User.id]
 
@@ -164,6 +164,6 @@ def name_order(user) -> tuple:
 def name_matches(search: str):
     """WHERE clause: the user's name or reading contains `search` (case, width and kana
     type aside). `%` and `_` in the search are plain characters."""
-    from studygroup.auth.models import User
+    from studygroup.auth.models import User  # here: auth.models imports this module
 
     return User.name_search_key.contains(search_term(search), autoescape=True)

@@ -11,15 +11,15 @@ from pathlib import Path
 from flask import Flask
 from flask.cli import AppGroup
 
+from studygroup.db import render_migration_item
+from studygroup.extensions import db
+
 
 def load_migrate(app: Flask):
     """Initialise Flask-Migrate on `app` (once); returns its app.extensions["migrate"]."""
     if not isinstance(app.extensions.get("migrate"), MigrateOnFirstUse):
         return app.extensions["migrate"]
     from flask_migrate import Migrate
-
-    from studygroup.db import render_migration_item
-    from studygroup.extensions import db
 
     Migrate().init_app(  # replaces the stand-in and adds the `db` command
         app,

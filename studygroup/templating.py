@@ -2,7 +2,7 @@
 
 from flask import Flask
 from flask.json.tag import JSONTag, TaggedJSONSerializer
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_eval_context
 from markupsafe import Markup
@@ -122,6 +122,4 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _languages():
-        from flask_babel import get_locale
-
         return {"current_locale": str(get_locale())}

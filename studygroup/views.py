@@ -8,8 +8,11 @@ from flask import abort, current_app, flash, redirect
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.i18n import role_label
+from studygroup.mail.delivery import claim_on_insert, claim_queued, send_queued
+from studygroup.mail.services import wants_email
 from studygroup.rules import RuleViolation
 from studygroup.signups.models import AssignmentStatus
 
@@ -30,9 +33,6 @@ def commit_unless_duplicate() -> bool:
 def commit_and_send() -> None:
     """Commit the change, then send the emails it queued. A failed send is logged and left
     in the outbox for `send-reminders` to retry; it never undoes the change."""
-    from studygroup.db import utcnow
-    from studygroup.mail.delivery import claim_queued
-
     claim_queued(db.session, now=utcnow())
     db.session.commit()
     send_committed_emails()
@@ -42,17 +42,11 @@ def send_after_commit() -> None:
     """Say, before the change, that this request ends with `commit_and_send`: the emails the
     change queues are then written claimed for that send, which saves the claim's statement
     (`claim_on_insert`)."""
-    from studygroup.db import utcnow
-    from studygroup.mail.delivery import claim_on_insert
-
     claim_on_insert(db.session, now=utcnow())
 
 
 def send_committed_emails() -> None:
     """Send the emails the committed change queued (see `commit_and_send`)."""
-    from studygroup.db import utcnow
-    from studygroup.mail.delivery import send_queued
-
     try:
         send_queued(db.session, now=utcnow())
     except Exception:  # the change is saved; the outbox keeps the mail for the next run
@@ -90,8 +84,6 @@ def refused_back_to(back: str | Response) -> Iterator[None]:
 def told_by_email(done: str, member, kind: str | None) -> str:
     """`done`, and that the member is told by email when this kind of email reaches them
     (their profile's choices), so every staffing message says it the same way."""
-    from studygroup.mail.services import wants_email
-
     if kind and wants_email(member, kind):
         return _("%(done)s %(name)s is told by email.", done=done, name=member.display_name)
     return done

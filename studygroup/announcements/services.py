@@ -29,12 +29,16 @@ from studygroup.auth.models import User
 from studygroup.db import lock_row
 from studygroup.groups.models import Group, MemberRole, Membership, MembershipStatus
 from studygroup.groups.services import membership_of
+from studygroup.i18n import format_datetime, locale_of
+from studygroup.mail.kinds import MESSAGES
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.mail.services import queue_new_emails
 from studygroup.paging import Page, paginate
 from studygroup.participants.models import LIVE_PARTICIPANT_STATUSES, Participant
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus
+from studygroup.urls import external_url
 
 SUBJECT_MAX = 200
 BODY_MAX = 5000
@@ -188,8 +192,6 @@ def _check_organizer(db_session: Session, author: User, group: Group) -> None:
 def _check_rate(db_session: Session, *, author: User, group: Group, now: datetime) -> None:
     """The limits, read under the group's row lock taken by the caller. Their messages
     belong to no one field (the page shows them above the form, the text kept)."""
-    from studygroup.i18n import format_datetime
-
     since = now - timedelta(days=1)
     recent = list(
         db_session.scalars(
@@ -280,7 +282,6 @@ def send_announcement(
         for person in people
         if person.email_announcements
     ]
-    from studygroup.mail.services import queue_new_emails
 
     ids = queue_new_emails(db_session, messages)
     if len(ids) <= SEND_AT_ONCE:
@@ -312,10 +313,6 @@ def render_announcement(
 ) -> tuple[str, str]:
     """The email's subject and body as `reader` gets it, in their language (the frame) with
     their language's version of the text. For the email and the preview alike."""
-    from studygroup.i18n import format_datetime, locale_of
-    from studygroup.mail.kinds import MESSAGES
-    from studygroup.urls import external_url
-
     subject_text, intro, _setting = MESSAGES["announcement"]
     language = locale_of(reader)
     version = version_for(announcement, language)

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from studygroup.apitokens.models import Scope
 from studygroup.apitokens.services import NAME_MAX_LENGTH, create_token, scopes_offered_to
+from studygroup.auth.models import User
 from studygroup.auth.services import normalize_email
 from studygroup.db import utcnow
 from studygroup.extensions import db
@@ -30,8 +31,6 @@ api_token_command = AppGroup("api-token", help="Personal API tokens.")
 @click.option("--days", type=click.IntRange(1, 3650), help="Expires after N days (default: never).")
 def create_command(email: str, name: str, scopes: str, days: int | None) -> None:
     """Make a token for a member and print it (only the token, once)."""
-    from studygroup.auth.models import User
-
     user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
     if user is None:
         raise click.ClickException(f"No member has the email {email!r}.")

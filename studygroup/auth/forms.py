@@ -1,6 +1,8 @@
 from datetime import date
 
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -18,6 +20,8 @@ from studygroup.auth.services import (
     MAX_PASSWORD_LENGTH,
     MAX_SKILLS,
     MIN_PASSWORD_LENGTH,
+    HashCost,
+    check_password,
     email_taken,
     parse_skills,
     password_problem,
@@ -84,9 +88,6 @@ class LoginForm(Form):
 
 
 def month_name(month: int) -> str:
-    from babel.dates import format_date
-    from flask_babel import get_locale
-
     locale = str(get_locale())
     return format_date(date(2000, month, 1), "MMMM", locale=locale)
 
@@ -223,8 +224,6 @@ class PasswordChangeForm(NewPasswordMixin, Form):
         self.user = user
 
     def validate_current_password(self, field):
-        from studygroup.auth.services import HashCost, check_password
-
         if not check_password(self.user, field.data, HashCost.from_config(current_app.config)):
             raise ValidationError(_l("This is not your current password."))
 

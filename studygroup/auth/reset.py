@@ -18,8 +18,11 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
-from studygroup.auth.services import normalize_email
+from studygroup.auth.services import change_password, normalize_email
+from studygroup.db import lock_row
 from studygroup.mail.models import OutboundEmail
+from studygroup.mail.services import compose_password_email, queue_composed
+from studygroup.urls import external_url
 
 SALT = "studygroup.password-link"
 
@@ -151,8 +154,6 @@ def reset_emails_left(db_session: Session, user: User, *, now: datetime) -> int:
 
 
 def _link_url(user: User, purpose: Purpose, *, secret_key: str, now: datetime) -> str:
-    from studygroup.urls import external_url
-
     token = password_link_token(user, purpose=purpose, secret_key=secret_key, now=now)
     return external_url("auth.reset_password", token=token)
 
@@ -162,8 +163,6 @@ def queue_reset_email(
 ) -> OutboundEmail | None:
     """Queue the "set a new password" email for `user`, unless they had RESET_EMAILS_PER_HOUR
     this hour (None then: the asker is told the same either way). The caller commits."""
-    from studygroup.mail.services import compose_password_email, queue_composed
-
     if not reset_emails_left(db_session, user, now=now):
         return None
     message = compose_password_email(
@@ -181,8 +180,6 @@ def queue_welcome_email(
 ) -> OutboundEmail | None:
     """Queue the welcome of someone registered at reception: the session, their code, and a
     link to choose their password (valid LIFETIMES[WELCOME]). The caller commits."""
-    from studygroup.mail.services import compose_password_email, queue_composed
-
     message = compose_password_email(
         user=user,
         kind="walk_in_welcome",
@@ -202,9 +199,6 @@ def set_password_with_link(
     token), which uses the link up. Under the member's row lock, so two posts of one link
     (a double click, two tabs) set it once: the second finds the link used
     (PasswordLinkRefused). The caller commits."""
-    from studygroup.auth.services import change_password
-    from studygroup.db import lock_row
-
     link = read_password_link(db_session, token, secret_key=secret_key, now=now)
     lock_row(db_session, User, link.user.id)  # fresh: a post that won meanwhile shows here
     link = read_password_link(db_session, token, secret_key=secret_key, now=now)

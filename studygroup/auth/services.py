@@ -56,7 +56,8 @@ def hash_password(password: str, cost: HashCost) -> str:
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    # zxcvbn ships the 30,000 most common passwords from breach corpora.
+    # zxcvbn ships the 30,000 most common passwords from breach corpora (loaded with the
+    # first password checked, not at start-up).
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(FREQUENCY_LISTS["passwords"])

@@ -8,9 +8,11 @@ largest font the page's CSS gives it, a phone's; the browser tests measure them 
 
 import math
 import unicodedata
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 from markupsafe import Markup, escape
+
+from studygroup.templating import as_text
 
 # figure.network text in style.css: 12px, and 17px on a phone (19px and 15px for the centre).
 FONT_PX = 17.0
@@ -180,8 +182,6 @@ class Picture:
 def with_introductions(picture: Picture, pairs: list[tuple[int, int]]) -> Picture:
     """A copy of a group picture with a thin dashed line for each accepted introduction
     between two members drawn in it (the cached picture itself stays as it is)."""
-    from dataclasses import replace
-
     where = dict(zip(picture.ids, picture.nodes, strict=True))
     dashed = [
         Edge(where[a].x, where[a].y, where[b].x, where[b].y, 1.2, INTRODUCED, 0.8, dash="4 3")
@@ -317,7 +317,7 @@ def place_labels(
     least when `label_all`, and is left out otherwise (the node keeps its name as a tooltip,
     and everyone is in the lists beside the picture). With `reach` (left, right), a name goes
     only where it stays between the two, if it can."""
-    import numpy as np
+    import numpy as np  # with the first picture, not at start-up (see network.py)
 
     circles = np.array([astuple(n.circle_box()) for n in nodes], dtype=float).reshape(-1, 4)
     taken = np.empty((0, 4))
@@ -421,8 +421,6 @@ def svg(picture: Picture, title: str, kind: str, element_id: str, css: str = "")
     """The picture as an <svg> element (`kind` "graph" or "star"). Built here rather than in
     a template: a group of hundreds has thousands of attributes, and a template escapes each
     one. Numbers and colours are ours; only the names (and the title) are escaped, once."""
-    from studygroup.templating import as_text
-
     graph_kind = kind == "graph"
     view = picture.view
     size = (

@@ -23,17 +23,19 @@ co-worker with their names, one for the roles shared); the indexes on assignment
 keep each proportional to the member's own history.
 """
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, User
-from studygroup.coworking.ties import pair_join, tie_rows
+from studygroup.coworking.ties import pair_join, settle, tie_rows
 from studygroup.groups.models import (
     Group,
     MemberRole,
@@ -155,8 +157,6 @@ def coworkers_of(
     sessions started since then counted live. A year (`since`/`until`) is not a group's
     total, so that filter counts everything live, in two queries (`_coworkers_live`).
     """
-    from studygroup.coworking.ties import settle
-
     settle(db_session)  # this transaction's own changes first (they are recounted at commit)
     if since is not None or until is not None:
         counted = _coworkers_live(
@@ -210,8 +210,6 @@ def own_coworkers(
     history unfiltered, by most together), in one query. The whole history is what the
     page's reconnect and birthday panels speak of whatever the filter; a group's part is
     taken from the same rows, a year's is counted live beside them."""
-    from studygroup.coworking.ties import settle
-
     settle(db_session)
     whole = tie_rows(users=[member.id], now=now, roles=True)
     rows = sa.select(whole, sa.literal(True).label("whole"))
@@ -597,8 +595,6 @@ def may_view_coworkers(
     """The member's choice decides: only me, members of groups we share (the default), or
     anyone with the secret link. Organizers of a group the member is in may always look, at
     their own groups' part of the history only (`history_groups`)."""
-    import secrets
-
     if viewer is not None and viewer.id == member.id:
         return True
     if (
@@ -694,8 +690,6 @@ def _first_dates(member: User, groups, now: datetime):
 
 
 def _years(member: User, now: datetime, worked, joined) -> range:
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(member.timezone)
     this_year = now.astimezone(zone).year
     starts = [value.astimezone(zone).year for value in (worked, joined) if value]
@@ -810,8 +804,6 @@ def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupN
     windows overlap. Anyone in the same session co-worked, but only side by side is a tie worth
     drawing: in a group of twelve everyone shares a session with everyone sooner or later.
     """
-    from studygroup.coworking.ties import settle
-
     settle(db_session)  # this transaction's own changes first (they are recounted at commit)
     rows = tie_rows(users=None, now=now, group_id=group.id)
     # Plain rows (Core, not the ORM's row processing): a large group has thousands of pairs.

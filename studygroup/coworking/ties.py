@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, aliased, attributes
 
 from studygroup.coworking.models import Tie, TieRole, TieWatermark
 from studygroup.db import UTCDateTime, utcnow
+from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.records import counts_as_worked
@@ -479,8 +480,6 @@ def _counts(db_session: Session, upto: datetime, sessions: int) -> TieCounts:
 @with_appcontext
 def rebuild_ties_command() -> None:
     """Rebuild the co-working ties from the whole history (up to now)."""
-    from studygroup.extensions import db
-
     counts = rebuild_ties(db.session, now=utcnow())
     db.session.commit()
     click.echo(

@@ -4,6 +4,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from studygroup.announcements.routes import group_panel
 from studygroup.calendar.links import group_subscription
 from studygroup.coworking.services import may_view_coworkers
 from studygroup.db import utcnow
@@ -165,8 +166,6 @@ def show(group: Group, membership: Membership | None):
 
 def _announcements(group: Group, membership: Membership | None) -> dict:
     """The group's announcements the viewer was sent (announcements sit above groups)."""
-    from studygroup.announcements.routes import group_panel
-
     return group_panel(group, membership)
 
 

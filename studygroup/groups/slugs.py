@@ -3,6 +3,7 @@ the group's name (Japanese romanised as passports and station signs write it).""
 
 import re
 import secrets
+import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,8 +40,6 @@ def romanised_slug(name: str) -> str:
     vowels folded (渋谷Python勉強会 -> shibuya-python-benkyokai, 東京 tokyo, コーヒー kohi), words
     joined by hyphens, cut at a word. Latin words pass unchanged (Google stays google). "" when
     nothing usable is left."""
-    import unicodedata
-
     text = "".join(
         # Café -> Cafe; Japanese keeps its marks (が is not か + ゛ to the converter).
         unicodedata.normalize("NFKD", c)[0] if unicodedata.name(c, "").startswith("LATIN") else c

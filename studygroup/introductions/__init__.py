@@ -4,6 +4,7 @@ A room of its own above `coworking/`: it asks who co-worked with whom and who or
 which group, and changes neither.
 """
 
+import sqlalchemy as sa
 from flask import Blueprint
 
 bp = Blueprint("introductions", __name__, template_folder="templates")
@@ -14,6 +15,4 @@ def introductions_waiting(user) -> int:
     """The header's count when it came with the member (`auth.routes.load_user`), else 0: the
     header never asks the database itself (an error page after the database failed, a page
     after a rollback)."""
-    import sqlalchemy as sa
-
     return sa.inspect(user).dict.get("introductions_waiting") or 0

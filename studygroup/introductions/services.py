@@ -36,6 +36,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
+from studygroup.coworking.services import coworkers_of, may_view_coworkers, organized_by
 from studygroup.db import lock_row
 from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.introductions.models import (
@@ -44,6 +45,7 @@ from studygroup.introductions.models import (
     IntroductionRequest,
     UnsentIntroduction,
 )
+from studygroup.mail.services import Link, queue_email
 from studygroup.names import name_order
 from studygroup.rules import RuleViolation
 
@@ -57,8 +59,6 @@ NOTE_LENGTH = 500
 
 def named_coworkers(db_session: Session, member: User, *, now: datetime) -> dict[int, str]:
     """The co-workers `member` sees by name on their own page: id -> name (one query)."""
-    from studygroup.coworking.services import coworkers_of
-
     return {
         c.user_id: c.name
         for c in coworkers_of(db_session, member, viewer=member, now=now)
@@ -68,8 +68,6 @@ def named_coworkers(db_session: Session, member: User, *, now: datetime) -> dict
 
 def _organizes_both(db_session: Session, organizer: User, first_id: int, second_id: int) -> bool:
     """`organizer` organizes a group where both are members now (one query)."""
-    from studygroup.coworking.services import organized_by
-
     return (
         db_session.scalar(
             sa.select(Membership.group_id)
@@ -145,8 +143,6 @@ def introducible(
     may be introduced is `check_may_introduce`'s (two co-workers of different circles may;
     a co-worker and a member of one's group only when both are in it). Two queries; also
     returns `named_coworkers`, for `make_introduction` to reuse."""
-    from studygroup.coworking.services import organized_by
-
     coworkers = named_coworkers(db_session, introducer, now=now)
     in_my_groups = sa.select(Membership.user_id).where(
         Membership.group_id.in_(organized_by(introducer)),
@@ -168,8 +164,6 @@ def check_may_ask(
     """Raise RuleViolation unless `requester` may ask `via` to introduce them to `target`
     (the module's rule). `field="target"`: the requester may not know of the tie at all; the
     page then says nothing of whether these people exist. Three to five queries."""
-    from studygroup.coworking.services import coworkers_of, may_view_coworkers
-
     if len({requester.id, via.id, target.id}) < 3:
         raise RuleViolation(_l("Choose someone else to ask."), field="target")
     # The requester must see the tie for themselves: on via's page, or in a group of via's.
@@ -254,8 +248,6 @@ def make_introduction(
     A pair someone else introduced that has not completed gets an UnsentIntroduction: the
     introducer sees it waiting, nothing is sent, so no one learns whether a side declined.
     `coworkers` (`named_coworkers`) saves a query when the caller has it."""
-    from studygroup.mail.services import Link, queue_email
-
     check_may_introduce(db_session, introducer, first, second, now=now, coworkers=coworkers)
     note = _clean_note(note, required=True)
     lock_row(db_session, User, introducer.id)
@@ -357,8 +349,6 @@ def answer_introduction(
     sends both the other's name, the note and address. An answer is final: answering again
     changes nothing, and says so. Locks the introduction's row, so two answers at once see
     each other."""
-    from studygroup.mail.services import Link, queue_email
-
     if not introduction.is_side(member.id):
         raise RuleViolation(_l("Only the two people introduced can answer."))
     introduction = lock_row(db_session, Introduction, introduction.id)
@@ -420,8 +410,6 @@ def ask_for_introduction(
     choice; the notice on /introductions always). Raises RuleViolation when a rule refuses
     it. Locks the requester's row for the daily limit and a second request at once. A
     target who does not take introductions gets a request that passed at once, unsent."""
-    from studygroup.mail.services import Link, queue_email
-
     check_may_ask(db_session, requester, via, target, now=now)
     note = _clean_note(note, required=False)
     lock_row(db_session, User, requester.id)

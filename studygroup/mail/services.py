@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
 from studygroup.db import insert_ignoring
-from studygroup.i18n import locale_of, role_label
+from studygroup.i18n import format_datetime as format_local
+from studygroup.i18n import format_time_range, locale_of, role_label
 from studygroup.mail.delivery import add_to_outbox
 from studygroup.mail.kinds import MESSAGES, SHARES_ADDRESS, TO_ORGANIZERS, WITH_QR
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.urls import external_url
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,6 @@ def compose_email(
     introduction) names no group at all. `participant` is a registration to come to
     `session` (pass the session too): its status, code and, for WITH_QR, its QR code.
     """
-    from studygroup.i18n import format_datetime as format_local
-    from studygroup.i18n import format_time_range
-
     subject_text, intro, setting = MESSAGES[kind]
     if not wants_email(user, kind):
         return None
@@ -213,9 +212,6 @@ def compose_password_email(
     """A message with a link to set a password (`kind` "password_reset", or "walk_in_welcome"
     with the `session` and `participant` of the walk-in), in the member's language. The link
     is in the body only: the outbox keeps it until it expires or is used."""
-    from flask_babel import ngettext
-
-    from studygroup.i18n import format_datetime as format_local
 
     subject_text, intro, _setting = MESSAGES[kind]
     group = session.group if session is not None else None
@@ -256,14 +252,10 @@ def compose_password_email(
 
 
 def _list_in_language(items: list[str]) -> str:
-    from flask_babel import get_locale
-
     return ("、" if str(get_locale()) == "ja" else ", ").join(items)
 
 
 def _url(endpoint, **values):
-    from studygroup.urls import external_url
-
     return external_url(endpoint, **values)
 
 

@@ -9,6 +9,9 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 import sqlalchemy as sa
 from flask import current_app
+from markupsafe import escape
+
+from studygroup.participants.codes import qr_png
 
 
 class MailServerUnreachable(Exception):
@@ -33,9 +36,6 @@ def _email_of(message: sa.Row) -> EmailMessage:
 def _add_qr_alternative(email: EmailMessage, body: str, qr_text: str) -> None:
     """An HTML alternative of the text with the QR code of `qr_text` as an inline PNG (a cid
     image): email clients show no inline SVG. The text part stays first and says it all."""
-    from markupsafe import escape
-
-    from studygroup.participants.codes import qr_png
 
     cid = make_msgid(domain="qr.studygroup")
     html = (

@@ -41,7 +41,7 @@ def qr_svg(text: str, *, scale: int = 6) -> Markup:
 
 def qr_png(text: str, *, scale: int = 8) -> bytes:
     """The QR code for `text` as PNG bytes (email clients do not show inline SVG)."""
-    import segno
+    import segno  # with the first QR code (see qr_svg)
 
     buffer = io.BytesIO()
     segno.make_qr(text, error="m").save(buffer, kind="png", scale=scale)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import click
 import sqlalchemy as sa
 from babel.dates import format_date as babel_format_date
-from flask import render_template
+from flask import current_app, render_template
 from flask.cli import with_appcontext
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
@@ -34,7 +34,14 @@ from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
 from studygroup.coworking.services import Coworker, coworkers_of
+from studygroup.coworking.ties import advance_ties
+from studygroup.db import utcnow
+from studygroup.extensions import db
+from studygroup.i18n import locale_of
+from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
+from studygroup.mail.services import claim_in_chunks
+from studygroup.urls import external_url
 
 # The digest is due from this time on Monday, on the recipient's clock.
 DIGEST_FROM = time(8)
@@ -113,9 +120,6 @@ def _due(member: User, now: datetime) -> bool:
 
 def compose_digest(member: User, birthdays: list[Birthday], *, now: datetime) -> OutboundEmail:
     """The digest for `member` in their language (not yet in the outbox)."""
-    from studygroup.i18n import locale_of
-    from studygroup.urls import external_url
-
     week = week_of(local_today(member, now))
     with force_locale(locale_of(member)):
         subject = str(_l("Birthdays this week among people you worked with"))
@@ -150,8 +154,6 @@ def claim_birthday_digests(db_session: Session, *, now: datetime) -> int:
     once, or a rerun, write each digest once. Members whose digest is written already are
     skipped in one query; each of the others costs the co-worker query. Commits in chunks;
     returns how many digests it wrote."""
-    from studygroup.mail.services import claim_in_chunks
-
     recipients = [
         m
         for m in db_session.scalars(
@@ -186,12 +188,6 @@ def claim_birthday_digests(db_session: Session, *, now: datetime) -> int:
 def send_birthday_digest_command() -> None:
     """Write this week's birthday digests (those not written yet), then send them. Safe to
     run as often as you like: each member gets one per week."""
-    from flask import current_app
-
-    from studygroup.coworking.ties import advance_ties
-    from studygroup.db import utcnow
-    from studygroup.extensions import db
-    from studygroup.mail.delivery import deliver
 
     now = utcnow()
     advance_ties(db.session, now=now)  # the co-worker query then counts nothing live

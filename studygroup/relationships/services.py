@@ -16,9 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import User
-from studygroup.coworking.services import Coworker, Order, coworkers_of, history_years
+from studygroup.coworking.services import Coworker, Order, coworkers_of, history_years, organized_by
 from studygroup.db import insert_ignoring
+from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.relationships.models import CardSent
+from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus
 
 
 class ListOrder(StrEnum):
@@ -239,10 +242,6 @@ def _their_next_sessions(
 ) -> dict[int, list[NextSession]]:
     if not people:
         return {}
-    from studygroup.coworking.services import organized_by
-    from studygroup.groups.models import Group, Membership, MembershipStatus
-    from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
-    from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus
 
     mine = sa.select(Membership.group_id).where(
         Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE

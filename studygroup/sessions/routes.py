@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from studygroup.announcements.routes import session_panel
+from studygroup.coworking.services import visible_names, worked_together
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.forms import options
@@ -16,6 +18,9 @@ from studygroup.groups.role_types import role_types_of
 from studygroup.i18n import role_label
 from studygroup.input import database_int
 from studygroup.pagecache.cache import kept_page
+from studygroup.participants.organize import change_participant_settings
+from studygroup.participants.routes import participants_panel
+from studygroup.participants.services import notify_participants_of_change
 from studygroup.rules import RuleViolation
 from studygroup.sessions import bp
 from studygroup.sessions.forms import (
@@ -52,8 +57,10 @@ from studygroup.sessions.services import (
 from studygroup.sharing.pages import session_page_share
 from studygroup.signups.availability_routes import availability_panel
 from studygroup.signups.forms import SignUpForm
+from studygroup.signups.offer_reads import offers_on_session
 from studygroup.signups.reminders import notify_session_change
 from studygroup.signups.services import blocking_place, change_slot, signup_window
+from studygroup.thanks.services import is_over, reported_in_session, thankable_among
 from studygroup.views import commit_and_send, moved_up_message, refused_back_to, show_violation
 
 
@@ -203,8 +210,6 @@ def session_page(
 ):
     """The session page; after a refused request, again with the request form open at
     `failed_slot_id`, what was typed in it and the errors next to their fields."""
-    from studygroup.participants.routes import participants_panel
-
     opens, closes = signup_window(group, session)
     facts = session_page_facts(
         db.session,
@@ -245,15 +250,11 @@ def session_page(
 
 def _announcements(session, membership: Membership | None, any_to_show: bool) -> dict:
     """The copies of announcements the viewer was sent (announcements sit above sessions)."""
-    from studygroup.announcements.routes import session_panel
-
     return session_panel(session, membership, any_to_show=any_to_show)
 
 
 def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:
     """Open offers of the session's places (swaps), with whether the viewer may take each."""
-    from studygroup.signups.offer_reads import offers_on_session
-
     if not is_member:  # offers are shown to the group's members only
         return {}
     return offers_on_session(
@@ -270,8 +271,6 @@ def _offers(session, staffing, is_member: bool, open_offers: dict) -> dict:
 def _visible_names(staffing, session, membership: Membership | None) -> dict[int, str | None]:
     """Names on the session page as the viewer may see them (None: "a member"). The viewer's
     membership says whether they organize the group: no query for it."""
-    from studygroup.coworking.services import visible_names
-
     people = {p.user_id: p.user for s in session.slots for p in staffing[s.id].confirmed}
     viewer = current_user if current_user.is_authenticated else None
     return visible_names(
@@ -285,8 +284,6 @@ def _visible_names(staffing, session, membership: Membership | None) -> dict[int
 
 def _worked_together(staffing, session, facts: SessionPageFacts) -> list[tuple[str, list]]:
     """For a past session: each role with the people whose places count as worked."""
-    from studygroup.coworking.services import worked_together
-
     roles = worked_together(
         db.session,
         session,
@@ -301,8 +298,6 @@ def _worked_together(staffing, session, facts: SessionPageFacts) -> list[tuple[s
 def _thanks(session, membership: Membership | None, facts: SessionPageFacts) -> dict:
     """After a session: whom the viewer may thank, and for organizers the notes reported
     (from the page's facts: a query only for reported notes, when there are some)."""
-    from studygroup.thanks.services import is_over, reported_in_session, thankable_among
-
     if not current_user.is_authenticated or not is_over(session, utcnow()):
         return {"people": [], "reported": []}
     organizer = membership is not None and membership.is_organizer
@@ -405,8 +400,6 @@ class ParticipantChange:
 
 def _participant_settings(session: StudySession, form: EditSessionForm) -> ParticipantChange:
     """The form's participants fieldset, applied (studygroup.participants.organize)."""
-    from studygroup.participants.organize import change_participant_settings
-
     before = (session.participant_capacity, session.participant_cancel_hours_before)
     takes = form.takes_participants.data
     cancel_hours = form.participant_cancel_hours_before.data
@@ -615,8 +608,6 @@ def held(group: Group, membership: Membership, session_id: int):
 def _tell_change(session: StudySession, changes: tuple[str, ...]) -> tuple[int, int]:
     """Email the session's staff, then its participants who are not staff, about a change;
     how many of each were told."""
-    from studygroup.participants.services import notify_participants_of_change
-
     now = utcnow()
     staff = notify_session_change(db.session, session, changes=changes, now=now)
     participants = notify_participants_of_change(

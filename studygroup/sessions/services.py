@@ -12,6 +12,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -535,8 +536,6 @@ def plan_series(
 
 
 def _add_months(day: date, months: int) -> date:
-    from dateutil.relativedelta import relativedelta
-
     return day + relativedelta(months=months)
 
 

@@ -88,7 +88,7 @@ def _fontconfig(weight: str) -> FontFile | None:
 
 
 def _usable(font: FontFile) -> bool:
-    from PIL import ImageFont
+    from PIL import ImageFont  # with the first card (see card.render_card)
 
     try:
         ImageFont.truetype(font.path, 20, index=font.index)

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -77,8 +78,6 @@ def when(session: StudySession, group: Group) -> str:
 
 
 def _locale_is_ja() -> bool:
-    from flask_babel import get_locale
-
     return str(get_locale()) == "ja"
 
 

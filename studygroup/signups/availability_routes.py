@@ -106,6 +106,7 @@ def _back(group: Group, session: StudySession):
 @bp.post("/g/<slug>/sessions/<int:session_id>/availability")
 @group_view(member=True)
 def say_can_help_for(group: Group, membership: Membership, session_id: int):
+    # Here: sessions.routes imports this module (its page shows the availability panel).
     from studygroup.sessions.routes import session_page
 
     session = session_or_404(group, session_id)

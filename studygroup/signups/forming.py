@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
+from studygroup.coworking.ties import tie_rows
 from studygroup.mail.services import queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -260,7 +261,6 @@ def _ties(db_session: Session, group_id: int, user_ids: list[int], *, now) -> di
     higher id): the co-working tie table up to its watermark and the sessions since counted
     live, in one query."""
     # The tie table's reader: coworking sits above signups, and answers this one question.
-    from studygroup.coworking.ties import tie_rows
 
     if len(user_ids) < 2:
         return {}

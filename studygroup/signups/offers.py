@@ -32,6 +32,7 @@ from studygroup.groups.services import tell_organizers
 from studygroup.mail.services import Link, queue_email
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
+from studygroup.signups.availability import current_availability
 from studygroup.signups.models import (
     Assignment,
     AssignmentStatus,
@@ -129,8 +130,6 @@ def offer_place(
 
 def offer_recipients(db_session: Session, offer: PlaceOffer) -> list[User]:
     """Who hears of an open offer (see `offer_place`), by id. A fixed number of queries."""
-    from studygroup.signups.availability import current_availability
-
     place = offer.place
     slot = place.slot
     session = slot.session

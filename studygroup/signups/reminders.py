@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.throttle import forget_old_attempts
+from studygroup.coworking.ties import advance_ties
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.models import Group
@@ -139,7 +140,8 @@ def claim_reminders(db_session, *, now) -> int:
         )
         if message is not None:
             messages.append(message)
-    # Participants' reminders, claimed the same way (their own dedupe keys).
+    # Participants' reminders, claimed the same way (their own dedupe keys). Imported here:
+    # participants.reminders imports this module.
     from studygroup.participants.reminders import (
         due_participant_reminders,
         participant_reminder_key,
@@ -165,7 +167,6 @@ def send_reminders_command() -> None:
     """Queue due reminders, then send every pending email (retrying failed ones) within
     MAIL_RUN_BUDGET_SECONDS."""
     # The command is the cron's door, not a rule of this layer: coworking sits above signups.
-    from studygroup.coworking.ties import advance_ties
 
     started = time.monotonic()
     now = utcnow()

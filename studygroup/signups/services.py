@@ -502,6 +502,7 @@ def cancel_place(
     promoted = fill_from_waitlist(db_session, slot, now=now) if was_confirmed else []
     if was_confirmed and not promoted:
         # A formed role of a session whose team was accepted: the next suggestion fills it.
+        # (Imported here: forming imports this module.)
         from studygroup.signups.forming import refill_from_team
 
         refilled = refill_from_team(db_session, slot, given_up=place, now=now)
@@ -1007,6 +1008,7 @@ def answer_request(
     slot = _lock_place(db_session, place, AssignmentStatus.REQUESTED)
     if approve:
         # A request to take a member's offered place: approving it hands the place over.
+        # (Imported here: offers imports this module.)
         from studygroup.signups.offers import approve_offer_request
 
         if approve_offer_request(

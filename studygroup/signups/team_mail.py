@@ -7,22 +7,26 @@ from datetime import datetime, timedelta
 
 import click
 import sqlalchemy as sa
-from flask import render_template
+from flask import current_app, render_template
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
+from studygroup.db import utcnow
+from studygroup.extensions import db
 from studygroup.groups.models import Group
 from studygroup.groups.services import organizers_of
-from studygroup.i18n import role_label
+from studygroup.i18n import format_datetime, locale_of, role_label
+from studygroup.mail.delivery import deliver
 from studygroup.mail.kinds import MESSAGES
 from studygroup.mail.models import EmailStatus, OutboundEmail
-from studygroup.mail.services import wants_email
+from studygroup.mail.services import claim_in_chunks, wants_email
 from studygroup.sessions.models import SessionStatus, StudySession
 from studygroup.sessions.services import get_session
 from studygroup.signups.forming import Team, has_formed_roles, suggested_team
 from studygroup.signups.team_words import reasons_text
+from studygroup.urls import external_url
 
 
 def suggestion_key(session: StudySession, organizer: User) -> str:
@@ -56,9 +60,6 @@ def sessions_due(db_session: Session, *, now: datetime) -> list[StudySession]:
 
 def compose_suggestion(organizer: User, team: Team, *, now: datetime) -> OutboundEmail:
     """The suggested team for `organizer`, in their language (not yet in the outbox)."""
-    from studygroup.i18n import format_datetime, locale_of
-    from studygroup.urls import external_url
-
     session = team.context.session
     group = session.group
     subject_text, intro, _setting = MESSAGES["team_suggestion"]
@@ -110,8 +111,6 @@ def claim_team_suggestions(db_session: Session, *, now: datetime) -> int:
     """Write the suggested team of every session due (`sessions_due`) to each of its
     organizers who lets such email reach them, once per organizer and session: a rerun, or
     two runs at once, write nothing more. Returns how many messages it wrote."""
-    from studygroup.mail.services import claim_in_chunks
-
     messages = []
     for session in sessions_due(db_session, now=now):
         organizers = [
@@ -138,11 +137,6 @@ def claim_team_suggestions(db_session: Session, *, now: datetime) -> int:
 def send_team_suggestions_command() -> None:
     """Email organizers the suggested team of each session due (once per organizer and
     session), then send. Safe to run as often as you like."""
-    from flask import current_app
-
-    from studygroup.db import utcnow
-    from studygroup.extensions import db
-    from studygroup.mail.delivery import deliver
 
     claimed = claim_team_suggestions(db.session, now=utcnow())
     report = deliver(db.session, now=utcnow(), budget=current_app.config["MAIL_RUN_BUDGET_SECONDS"])

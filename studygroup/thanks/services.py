@@ -24,9 +24,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
+from studygroup.coworking.services import visible_names
 from studygroup.db import lock_row
 from studygroup.groups.models import Group
-from studygroup.groups.services import membership_of
+from studygroup.groups.services import membership_of, tell_organizers
+from studygroup.mail.services import Link, queue_email
+from studygroup.names import name_order
 from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
@@ -97,9 +100,6 @@ def thankable_among(
     """`thankable`'s list from what a page read already: the people other than `sender` who
     worked `session` (`sender` among those who did) and the ids `sender` thanked there. No
     query unless someone chose not to appear by name."""
-    from studygroup.coworking.services import visible_names
-    from studygroup.names import name_order
-
     names = visible_names(db_session, sender, people, group_id=session.group_id)
     return [
         Thankable(person, names[person.id], person.accept_thanks, person.id in thanked)
@@ -159,8 +159,6 @@ def send_thanks(
     text (`field="body"`). Locks the sender's row, so the daily limit holds for two requests
     at once; the unique constraint catches a second note for the same session (the caller
     commits and handles the clash as a duplicate)."""
-    from studygroup.mail.services import Link, queue_email
-
     check_may_thank(db_session, sender=sender, recipient=recipient, session=session, now=now)
     body = body.strip()
     if not body:
@@ -261,9 +259,6 @@ def report_note(db_session: Session, note: ThanksNote, *, by: User, now: datetim
     """The recipient asks the organizers of the session's group to look at the note; they
     are told by email (their choice of emails about requests applies), without its words.
     Only the recipient may; reporting twice keeps the first time and tells no one again."""
-    from studygroup.groups.services import tell_organizers
-    from studygroup.mail.services import Link
-
     if note.recipient_id != by.id or note.is_removed:
         raise RuleViolation(_l("Only the person a note was sent to can report it."))
     if note.reported_at is not None:

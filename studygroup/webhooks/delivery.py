@@ -23,6 +23,9 @@ from sqlalchemy.orm import Session
 
 from studygroup.db import utcnow
 from studygroup.extensions import db
+from studygroup.groups.services import organizers_of
+from studygroup.mail.delivery import claim_queued, send_queued
+from studygroup.mail.services import Link, queue_email
 from studygroup.webhooks.guard import post
 from studygroup.webhooks.models import (
     DeliveryStatus,
@@ -31,6 +34,7 @@ from studygroup.webhooks.models import (
     WebhookDelivery,
     WebhookFormat,
 )
+from studygroup.webhooks.services import pause_webhook, queue_gap_events
 
 # Wait before the next try, after the 1st, 2nd... failed attempt (the last repeats).
 RETRY_AFTER = (
@@ -207,10 +211,6 @@ def _attempt(db_session: Session, claimed, *, now: datetime, report: Report) -> 
 def pause_failing(db_session: Session, *, now: datetime) -> list[Webhook]:
     """Pause every live webhook failing since WEBHOOK_PAUSE_AFTER_DAYS or longer and queue
     an email to each of its group's organizers. The caller commits, then sends the mail."""
-    from studygroup.groups.services import organizers_of
-    from studygroup.mail.services import Link, queue_email
-    from studygroup.webhooks.services import pause_webhook
-
     since = now - timedelta(days=current_app.config["WEBHOOK_PAUSE_AFTER_DAYS"])
     failing = db_session.scalars(
         sa.select(Webhook)
@@ -258,9 +258,6 @@ def send_webhooks_command() -> None:
     """Queue "a role still has gaps" events, post every due delivery within
     WEBHOOK_RUN_BUDGET_SECONDS, pause webhooks failing for days (telling their organizers).
     Run by cron every minute."""
-    from studygroup.mail.delivery import claim_queued, send_queued
-    from studygroup.webhooks.services import queue_gap_events
-
     now = utcnow()
     queued = queue_gap_events(db.session, now=now)
     db.session.commit()
