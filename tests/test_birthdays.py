@@ -19,7 +19,8 @@ from studygroup.relationships.birthdays import (
     falls_on,
     week_of,
 )
-from tests.test_coworking import past, put, slots
+from tests.factories import slots_of
+from tests.test_coworking import past, put
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime.now(UTC)
@@ -52,10 +53,10 @@ def crew(make):
     }
     first = past(make, group, 10)
     for name in ("Ai", "Bo", "Cy", "Di"):
-        put(organizer, p[name], slots(first)["setup" if name in "AiBo" else "reception"])
+        put(organizer, p[name], slots_of(first)["setup" if name in "AiBo" else "reception"])
     second = past(make, group, 5)
-    put(organizer, p["Bo"], slots(second)["setup"])
-    put(organizer, p["Ed"], slots(second)["setup"])
+    put(organizer, p["Bo"], slots_of(second)["setup"])
+    put(organizer, p["Ed"], slots_of(second)["setup"])
     set_birthday(p["Ai"], TODAY)
     set_birthday(p["Bo"], TODAY)
     set_birthday(p["Cy"], TODAY, shared=False)

@@ -16,9 +16,9 @@ from studygroup.signups.models import Assignment, AssignmentStatus
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as with_mail
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, TOKYO, _log_in
 from tests.test_browser_signups import _body, _fits_the_phone, _mail_to
-from tests.test_coworking import slots
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ def _seed(app):
         )
         db.session.add(
             Assignment(
-                slot_id=slots(session)["setup"].id,
+                slot_id=slots_of(session)["setup"].id,
                 user_id=tom.id,
                 status=AssignmentStatus.CONFIRMED,
             )

@@ -15,9 +15,9 @@ from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as with_mail
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in
 from tests.test_browser_signups import _fits_the_phone
-from tests.test_coworking import slots
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def _seed(app) -> tuple[str, str, int]:
                 db.session,
                 organizer=organizer,
                 member=member,
-                slot=slots(session)["setup"],
+                slot=slots_of(session)["setup"],
                 now=datetime.now(UTC),
             )
         db.session.commit()

@@ -12,9 +12,9 @@ from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as with_mail
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in
 from tests.test_browser_signups import _body, _fits_the_phone, _mail_to
-from tests.test_coworking import slots
 
 pytestmark = pytest.mark.browser
 
@@ -80,7 +80,7 @@ def _seed(app, lang: str) -> dict:
         a = make.member(group, make.user(f"a-{lang}@example.com", display_name=a_name, locale=lang))
         b = make.member(group, make.user(f"b-{lang}@example.com", display_name=b_name, locale=lang))
         session = make.session(group, day=datetime.now(TOKYO).date() - timedelta(days=3))
-        setup = slots(session)["setup"]
+        setup = slots_of(session)["setup"]
         for member in (s, a, b):
             assign(db.session, organizer=s, member=member, slot=setup, now=datetime.now(UTC))
         db.session.commit()

@@ -11,9 +11,9 @@ from studygroup.extensions import db
 from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
+from tests.factories import slots_of
 from tests.test_browser import DESKTOP, PHONE, TOKYO, _log_in
 from tests.test_browser_signups import _fits_the_phone
-from tests.test_coworking import slots
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def _seed(app) -> str:
                     db.session,
                     organizer=organizer,
                     member=people[name],
-                    slot=slots(session)["setup"],
+                    slot=slots_of(session)["setup"],
                     now=now,
                 )
         tags = {

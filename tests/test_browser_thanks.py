@@ -14,9 +14,9 @@ from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as with_mail
+from tests.factories import slots_of
 from tests.test_browser import PHONE, TOKYO, _log_in
 from tests.test_browser_signups import _body, _fits_the_phone, _mail_to
-from tests.test_coworking import slots
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def _seed(app) -> tuple[str, str, str, int]:
         ken = make.member(group, make.user("ken@example.com", display_name="佐藤 健", locale="ja"))
         day = datetime.now(TOKYO).date() - timedelta(days=3)
         session = make.session(group, day=day, title=TITLE)
-        setup = slots(session)["setup"]
+        setup = slots_of(session)["setup"]
         now = datetime.now(UTC)
         for member in (hanako, ken):
             assign(db.session, organizer=organizer, member=member, slot=setup, now=now)

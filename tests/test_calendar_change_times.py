@@ -13,8 +13,8 @@ from studygroup.groups.role_types import role_types_of
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment
 from studygroup.signups.services import assign
-from tests.factories import PASSWORD
-from tests.test_calendar import events, member_body, slots
+from tests.factories import PASSWORD, slots_of
+from tests.test_calendar import events, member_body
 
 
 def stamps(member) -> dict[str, tuple[datetime, datetime]]:
@@ -41,7 +41,9 @@ def _aoi_with_and_without_ben(make):
         (aoi, without_ben, "reception"),
         (cai, without_ben, "setup"),
     ):
-        assign(db.session, organizer=organizer, member=member, slot=slots(session)[role], now=now)
+        assign(
+            db.session, organizer=organizer, member=member, slot=slots_of(session)[role], now=now
+        )
     db.session.commit()
     an_hour_ago = now - timedelta(hours=1)
     for model in (User, Group, RoleType, StudySession, Assignment):

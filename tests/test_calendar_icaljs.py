@@ -18,7 +18,8 @@ import pytest
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session, create_session, to_utc, update_session
 from studygroup.signups.services import assign
-from tests.test_calendar import EN, JA, group_body, member_body, parse, session_on, slots
+from tests.factories import slots_of
+from tests.test_calendar import EN, JA, group_body, member_body, parse, session_on
 
 HERE = Path(__file__).resolve().parent / "icaljs"
 NOW = datetime.now(UTC)
@@ -103,7 +104,7 @@ def test_text_status_and_sequence_as_thunderbird_reads_them(make, icaljs):
     session.description = "持ち物: ノートPC, 電源\n懇親会あり; 参加費 500円"
     db.session.commit()
     place = assign(
-        db.session, organizer=organizer, member=member, slot=slots(session)["setup"], now=NOW
+        db.session, organizer=organizer, member=member, slot=slots_of(session)["setup"], now=NOW
     ).place
     db.session.commit()
 
@@ -197,7 +198,7 @@ def test_downloads_are_events_to_import_not_calendars_to_subscribe(make, client,
     member = make.member(group, make.user(display_name="Aoi"))
     session = make.session(group)
     place = assign(
-        db.session, organizer=organizer, member=member, slot=slots(session)["setup"], now=NOW
+        db.session, organizer=organizer, member=member, slot=slots_of(session)["setup"], now=NOW
     ).place
     db.session.commit()
     auth.login_as(member)

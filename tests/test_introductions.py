@@ -26,7 +26,8 @@ from studygroup.introductions.services import (
 )
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
-from tests.test_coworking import put, slots
+from tests.factories import slots_of
+from tests.test_coworking import put
 
 NOW = datetime.now(UTC)
 NOTE = "Takeda is looking for a first project; Kobayashi needs help with a factory dashboard"
@@ -44,7 +45,7 @@ def crew(make):
         for n in ("Su", "Ta", "Ko", "Th", "Lf")
     }
     session = make.session(group, day=date.today() - timedelta(days=3), title="Meetup #11")
-    r = slots(session)
+    r = slots_of(session)
     put(org, p["Su"], r["setup"])
     put(org, p["Ta"], r["setup"])
     put(org, p["Ko"], r["reception"])
@@ -53,7 +54,7 @@ def crew(make):
     make.member(secret, p["Su"])
     p["It"] = make.member(secret, make.user("it@example.com", display_name="It"))
     hidden = make.session(secret, day=date.today() - timedelta(days=5), title="Closed meetup")
-    h = slots(hidden)
+    h = slots_of(hidden)
     put(oz, p["Su"], h["setup"])
     put(oz, p["It"], h["setup"])
     db.session.commit()

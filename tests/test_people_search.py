@@ -13,7 +13,8 @@ from studygroup.extensions import db
 from studygroup.groups.models import MemberRole, Membership, MembershipStatus, Visibility
 from studygroup.names import skill_key
 from studygroup.people.services import QueryError, Tier, check_query, search_people
-from tests.test_coworking import put, slots
+from tests.factories import slots_of
+from tests.test_coworking import put
 from tests.test_migrations import empty_database  # noqa: F401 (a fixture)
 
 NOW = datetime.now(UTC)
@@ -31,7 +32,7 @@ def worked(make, group, organizer, days_ago, setup=(), speaker=(), start=time(10
     session = make.session(
         group, day=date.today() - timedelta(days=days_ago), start=start, end=time(start.hour + 2)
     )
-    roles = slots(session)
+    roles = slots_of(session)
     roles["speaker"].headcount = max(1, len(speaker))
     for person in setup:
         put(organizer, person, roles["setup"])

@@ -21,7 +21,7 @@ from studygroup.coworking.services import coworkers_of, may_view_coworkers, sess
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole
 from studygroup.signups.services import assign
-from tests.test_coworking import slots as _slots
+from tests.factories import slots_of
 
 NOW = datetime.now(UTC)
 # Each test runs counted live and from the tie tables (conftest.ties_or_live).
@@ -53,7 +53,7 @@ def world(make):
 
     def held(group, organizer, title, days, names):
         session = make.session(group, day=date.today() + timedelta(days=days), title=title)
-        slots = list(_slots(session).values())
+        slots = list(slots_of(session).values())
         for i, name in enumerate(names):
             slot = slots[i % len(slots)]
             slot.headcount = 10
@@ -134,7 +134,7 @@ def test_a_hidden_coworker_is_named_to_an_organizer_only_in_their_own_group(
     assert "Alpha next" in feed and "Hana" not in feed
     # In Beta, her own group, Olga sees Hana by name (as on her staffing pages).
     beta_session = make.session(groups["beta"], day=date.today() - timedelta(days=2))
-    setup = _slots(beta_session)["setup"]
+    setup = slots_of(beta_session)["setup"]
     for name in ("Olga", "Hana"):
         assign(db.session, organizer=olga, member=people[name], slot=setup, now=NOW)
     db.session.commit()
@@ -195,7 +195,7 @@ def test_the_years_filter_starts_with_the_history_the_viewer_may_see(client, aut
                 db.session,
                 organizer=organizer,
                 member=person,
-                slot=_slots(session)["setup"],
+                slot=slots_of(session)["setup"],
                 now=NOW,
             )
     db.session.commit()

@@ -14,9 +14,9 @@ from studygroup.relationships import services
 from studygroup.relationships.services import months_before, reconnect_suggestions
 from studygroup.signups.models import AssignmentStatus
 from tests import test_coworking as coworking
+from tests.factories import slots_of
 
 crew = coworking.crew
-slots = coworking.slots
 put = coworking.put
 TOKYO = ZoneInfo("Asia/Tokyo")
 pytestmark = pytest.mark.usefixtures("ties_or_live")
@@ -31,7 +31,7 @@ def worked(make, group, organizer, day, people, start=time(10)):
 
 def place_all(organizer, session, people, order=("setup", "reception")):
     """Confirmed places for `people`, filling the roles in `order` (3 on setup, 2 on reception)."""
-    roles = slots(session)
+    roles = slots_of(session)
     free = [key for key in order for _ in range(roles[key].headcount)]
     for person, key in zip(people, free, strict=False):
         put(organizer, person, roles[key])
@@ -110,7 +110,7 @@ def test_only_sessions_the_member_can_join(crew, make):
     coming(make, group, organizer, [bo], days=10, title="Joinable")
     coming(make, group, organizer, [bo, ai], days=11, title="Ai is in already")
     waiting = coming(make, group, organizer, [], days=12, title="Bo waits")
-    place = put(organizer, bo, slots(waiting)["reception"])
+    place = put(organizer, bo, slots_of(waiting)["reception"])
     place.status = AssignmentStatus.WAITLISTED
     other = make.group(organizer, visibility=Visibility.MEMBERS)
     make.member(other, bo)

@@ -15,7 +15,8 @@ from studygroup.signups.services import set_attendance, sign_up
 from studygroup.thanks import services
 from studygroup.thanks.models import ThanksNote
 from studygroup.thanks.services import send_thanks, thankable
-from tests.test_coworking import put, slots
+from tests.factories import slots_of
+from tests.test_coworking import put
 
 NOW = datetime.now(UTC)
 
@@ -31,7 +32,7 @@ def crew(make):
         for n in ("Ai", "Bo", "Cy", "Di", "Ed", "Fu")
     }
     session = make.session(group, day=date.today() - timedelta(days=3), title="Meetup #11")
-    r = slots(session)
+    r = slots_of(session)
     put(organizer, p["Ai"], r["setup"])
     put(organizer, p["Bo"], r["setup"])
     put(organizer, p["Cy"], r["reception"])
@@ -81,8 +82,8 @@ def test_not_before_the_session_starts_nor_for_a_cancelled_or_not_held_one(crew,
     )
     assert names(thankable(db.session, p["Ai"], session, now=session.starts_at)) == ["Bo", "Cy"]
     coming = make.session(group, day=date.today() + timedelta(days=3))
-    put(organizer, p["Ai"], slots(coming)["setup"])
-    put(organizer, p["Bo"], slots(coming)["setup"])
+    put(organizer, p["Ai"], slots_of(coming)["setup"])
+    put(organizer, p["Bo"], slots_of(coming)["setup"])
     db.session.commit()
     assert thankable(db.session, p["Ai"], coming, now=NOW) == []
     mark_not_held(session, now=NOW)
@@ -91,8 +92,8 @@ def test_not_before_the_session_starts_nor_for_a_cancelled_or_not_held_one(crew,
     with pytest.raises(RuleViolation):
         send(p["Ai"], p["Bo"], session)
     other = make.session(group, day=date.today() - timedelta(days=1))
-    put(organizer, p["Ai"], slots(other)["setup"])
-    put(organizer, p["Bo"], slots(other)["setup"])
+    put(organizer, p["Ai"], slots_of(other)["setup"])
+    put(organizer, p["Bo"], slots_of(other)["setup"])
     cancel_session(other, now=other.starts_at - timedelta(days=1))
     db.session.commit()
     assert thankable(db.session, p["Ai"], other, now=NOW) == []
@@ -116,7 +117,7 @@ def test_a_coworker_hidden_by_name_is_offered_only_to_an_organizer_of_the_group(
     with pytest.raises(RuleViolation):
         send(p["Ai"], p["Bo"], session)
     # An organizer who worked the session sees their group's members by name.
-    put(organizer, organizer, slots(session)["speaker"])
+    put(organizer, organizer, slots_of(session)["speaker"])
     db.session.commit()
     assert names(thankable(db.session, organizer, session, now=NOW)) == ["Ai", "Bo", "Cy"]
     # Bo, hidden, may still thank others: the recipient sees Bo's name (the form says so).
@@ -149,7 +150,7 @@ def test_a_daily_limit_per_sender(crew, make, monkeypatch):
     monkeypatch.setattr(services, "DAILY_LIMIT", 2)
     other = make.session(group, day=date.today() - timedelta(days=2))
     for who in ("Ai", "Bo", "Cy"):
-        put(organizer, p[who], slots(other)["setup"])
+        put(organizer, p[who], slots_of(other)["setup"])
     db.session.commit()
     send(p["Ai"], p["Bo"], session)
     send(p["Ai"], p["Cy"], session)
@@ -384,8 +385,8 @@ def _many_notes(make, group, organizer, member, count, *, sent=False, first=0):
         session = make.session(
             group, day=date.today() - timedelta(days=5 + n), start=time(10), title=f"Session {n}"
         )
-        put(organizer, member, slots(session)["setup"])
-        put(organizer, other, slots(session)["setup"])
+        put(organizer, member, slots_of(session)["setup"])
+        put(organizer, other, slots_of(session)["setup"])
         db.session.commit()
         # A day apart, Note 0 the newest: the daily limit lets them all through.
         send_thanks(
@@ -478,7 +479,7 @@ def test_the_session_page_lists_whom_to_thank_in_a_fixed_number_of_queries(
     client.get(url)
     with count_queries() as few:
         assert client.get(url).get_data(as_text=True).count("Say thanks to ") == 2
-    setup = slots(session)["setup"]
+    setup = slots_of(session)["setup"]
     setup.headcount = 20
     db.session.commit()
     for n in range(10):

@@ -19,22 +19,22 @@ from studygroup.relationships.services import (
     yearly_list,
 )
 from tests import test_coworking as coworking
+from tests.factories import slots_of
 
 # A fixed clock for the services: December 2026 in Tokyo.
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 # test_coworking's: the fixture (an organizer, their group, and Ai, Bo, Cy and Di in it), a
-# session's slots by role key, and an organizer's putting someone in a slot.
+# and an organizer's putting someone in a slot.
 crew = coworking.crew
-slots = coworking.slots
 put = coworking.put
 
 
 def held(make, group, organizer, day, crew, start=time(10), end=time(12)):
     """A session on `day` (the group's clock) worked by crew: {member: role key}."""
     session = make.session(group, day=day, start=start, end=end)
-    roles = slots(session)
+    roles = slots_of(session)
     for member, key in crew.items():
         put(organizer, member, roles[key])
     db.session.commit()
