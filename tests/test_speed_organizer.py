@@ -12,7 +12,8 @@ from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.offers import offer_place, take_offer
 from studygroup.signups.services import assign, sign_up
 from tests.conftest import kept_statements
-from tests.test_organize import given_before, in_days, now, slots_of
+from tests.factories import slots_of
+from tests.test_organize import given_before, in_days, now
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from studygroup.extensions import db
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import set_attendance, sign_up
 from tests import test_organize
-from tests.test_organize import given_before, in_days, now, post_action, slots_of
+from tests.factories import slots_of
+from tests.test_organize import given_before, in_days, now, post_action
 
 staffed = test_organize.staffed
 

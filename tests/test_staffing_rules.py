@@ -32,7 +32,8 @@ from studygroup.signups.services import (
     lock_slot,
     sign_up,
 )
-from tests.test_overlap_rule import now, slots_of
+from tests.factories import slots_of
+from tests.test_overlap_rule import now
 
 
 def live_place(user, session):
