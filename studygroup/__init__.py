@@ -151,7 +151,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from studygroup.db import enable_sqlite_foreign_keys, ping_after_idle
+    from studygroup.db import enable_sqlite_foreign_keys
     from studygroup.extensions import babel, csrf, db, login_manager
     from studygroup.i18n import select_locale, select_timezone
     from studygroup.schema_migrations import register_migrations
@@ -182,10 +182,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["calendar_feeds"] = FeedCache(app.config["CALENDAR_CACHE_MAX_BYTES"])
     app.extensions["calendar_versions"] = VersionMemo(app.config["CALENDAR_VERSION_TTL"])
 
-    enable_sqlite_foreign_keys()
-    with app.app_context():  # the engines exist (unconnected) once db.init_app has run
-        for engine in db.engines.values():
-            ping_after_idle(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
+    enable_sqlite_foreign_keys()  # the engines are made on first use (studygroup.extensions)
 
 
 class DatabaseIdConverter(IntegerConverter):

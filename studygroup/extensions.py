@@ -2,6 +2,8 @@
 
 Flask-Migrate is set up on first use, by studygroup.schema_migrations."""
 
+import threading
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
@@ -23,7 +25,47 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+class _EngineLater:
+    """An engine not made yet: db.engines makes it."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def dispose(self) -> None:
+        pass  # nothing made, nothing to close (init_app run again on the same app)
+
+
+class EnginesOnFirstUse(SQLAlchemy):
+    """Makes each engine on its first use, not in init_app: making PostgreSQL's imports its
+    driver, psycopg (~300 M instructions, ~40 ms of create_app(); issue 13), which a worker
+    needs only at its first query. Made once an app, under a lock."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._making = threading.Lock()
+
+    def _make_engine(self, bind_key, options, app):
+        return _EngineLater(lambda: self._make_now(bind_key, options, app))
+
+    def _make_now(self, bind_key, options, app):
+        from studygroup.db import ping_after_idle
+
+        engine = super()._make_engine(bind_key, options, app)
+        ping_after_idle(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
+        return engine
+
+    @property
+    def engines(self):
+        engines = super().engines
+        if any(type(engine) is _EngineLater for engine in engines.values()):
+            with self._making:
+                for key, engine in list(engines.items()):
+                    if type(engine) is _EngineLater:
+                        engines[key] = engine.make()
+        return engines
+
+
+db = EnginesOnFirstUse(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

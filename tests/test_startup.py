@@ -55,7 +55,7 @@ def _start(tmp_path, then: str = "") -> dict:
     return _run(tmp_path, _START.format(then=then))
 
 
-def _run(tmp_path, code: str) -> dict:
+def _run(tmp_path, code: str, database_url: str | None = None) -> dict:
     """Runs `code` in a fresh interpreter, as a production worker, and reads the JSON it
     prints last."""
     env = {
@@ -65,7 +65,7 @@ def _run(tmp_path, code: str) -> dict:
         "SECRET_KEY": "x",
         "STUDYGROUP_PUBLIC_BASE_URL": "https://sg.example",
         "STUDYGROUP_INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'startup.sqlite3'}",
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'startup.sqlite3'}",
     }
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -88,6 +88,15 @@ def test_create_app_leaves_heavy_libraries_for_their_first_use(tmp_path):
         if any(m == name or m.startswith(name + ".") for m in modules)
     )
     assert loaded == []
+
+
+def test_create_app_leaves_the_database_driver_for_the_first_query(tmp_path):
+    """The engine is made, and psycopg imported (~40 ms), on first use (studygroup.extensions):
+    no server is asked here, none need listen."""
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    modules = _run(tmp_path, _START.format(then=""), database_url=url)["modules"]
+    assert "studygroup.models" in modules
+    assert not [m for m in modules if m == "psycopg" or m.startswith("psycopg.")]
 
 
 def test_create_app_leaves_the_mappers_unconfigured(tmp_path):
