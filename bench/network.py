@@ -21,7 +21,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from studygroup.coworking import network as network_module
-from studygroup.coworking.services import group_network
+from studygroup.coworking.group_pairs import group_network
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.testing import IsolatedClient, factories, make_test_app, scratch_database

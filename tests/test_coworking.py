@@ -6,7 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.auth.models import CoworkersVisibility
-from studygroup.coworking.services import coworkers_of, group_network, may_view_coworkers
+from studygroup.coworking.group_pairs import group_network
+from studygroup.coworking.services import coworkers_of
+from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Attendance
@@ -450,7 +452,8 @@ def test_other_pages_hide_private_group_names_and_hidden_coworkers(client, auth,
 def test_names_sort_by_reading_as_in_the_member_lists(client, auth, make):
     """By the name keys (reading given or guessed, else the name), "a member" last: the
     co-workers page ordered by name, the names by a session, and the network page's list."""
-    from studygroup.coworking.services import Order, worked_with_by_session
+    from studygroup.coworking.services import Order
+    from studygroup.coworking.together import worked_with_by_session
 
     organizer = make.user(display_name="Org")
     group = make.group(organizer)

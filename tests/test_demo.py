@@ -48,7 +48,8 @@ def test_the_demo_holds_a_year_of_history(runner):
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from studygroup.coworking.services import coworkers_of, group_network
+    from studygroup.coworking.group_pairs import group_network
+    from studygroup.coworking.services import coworkers_of
     from studygroup.demo import DEMO_SLUG, third_saturday
     from studygroup.groups.models import Group
     from studygroup.sessions.models import SessionSeries

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from studygroup.coworking.services import group_network
+from studygroup.coworking.group_pairs import group_network
 from studygroup.extensions import db
 from studygroup.signups.services import assign
 from studygroup.testing.network import make_network_group

@@ -17,7 +17,9 @@ import pytest
 
 from studygroup.auth.models import CoworkersVisibility
 from studygroup.calendar import tokens
-from studygroup.coworking.services import coworkers_of, may_view_coworkers, sessions_together
+from studygroup.coworking.services import coworkers_of
+from studygroup.coworking.together import sessions_together
+from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole
 from studygroup.signups.services import assign
@@ -179,7 +181,7 @@ def test_a_co_organizer_is_an_organizer_too(client, auth, world, make):
 def test_the_years_filter_starts_with_the_history_the_viewer_may_see(client, auth, make):
     """Kei worked in the members-only group A from 2024 and in B from 2026: Yui, only in B,
     sees years from 2026 (nothing tells her when Kei's history in A began); Kei sees 2024."""
-    from studygroup.coworking.services import history_years
+    from studygroup.coworking.filters import history_years
     from studygroup.groups.models import Visibility
 
     kei, ken, yui = (make.user(display_name=n) for n in ("Kei", "Ken", "Yui"))

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from studygroup.coworking.group_pairs import group_network
 from studygroup.coworking.models import TieWatermark
-from studygroup.coworking.services import group_network
 from studygroup.extensions import db
 from studygroup.sessions.services import create_session
 from studygroup.signups.services import assign

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter, Map, Rule
 
 from studygroup import DatabaseIdConverter, LinkOnDemandRule
 from studygroup.coworking import network as network_module
-from studygroup.coworking.services import group_network
+from studygroup.coworking.group_pairs import group_network
 from studygroup.extensions import db
 from studygroup.forked import in_child
 from studygroup.testing.network import make_network_group

@@ -1,6 +1,6 @@
 """What the API reads: plain functions over a db session (no request), each a fixed number
 of statements whatever the page size. The rules stay where the pages keep them: who may see
-a group (groups.services.can_view_group), whose names show (coworking.services.visible_names),
+a group (groups.services.can_view_group), whose names show (coworking.visibility.visible_names),
 how full a role is (signups.services.staffing_for / HeadCount)."""
 
 from dataclasses import dataclass, field
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from studygroup.auth.models import User
-from studygroup.coworking.services import visible_names
+from studygroup.coworking.visibility import visible_names
 from studygroup.groups.models import Group, Membership, MembershipStatus, Visibility
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession

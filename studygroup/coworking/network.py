@@ -17,8 +17,8 @@ import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
+from studygroup.coworking.group_pairs import GroupNetwork
 from studygroup.coworking.picture import Picture, graph, node_radius
-from studygroup.coworking.services import GroupNetwork
 from studygroup.forked import in_child
 
 SEED = 20260  # any fixed number: the same history gives the same picture

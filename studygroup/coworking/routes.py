@@ -11,18 +11,14 @@ from flask_login import current_user, login_required
 
 from studygroup.auth.models import CoworkersVisibility, User, new_session_token
 from studygroup.coworking import bp
+from studygroup.coworking.filters import filter_choices
 from studygroup.coworking.forms import FiltersForm, PrivacyForm
+from studygroup.coworking.group_pairs import group_network
 from studygroup.coworking.network import group_picture
 from studygroup.coworking.picture import star, with_introductions
-from studygroup.coworking.services import (
-    Order,
-    coworkers_of,
-    filter_choices,
-    group_network,
-    may_view_coworkers,
-    own_coworkers,
-    sessions_together,
-)
+from studygroup.coworking.services import Order, coworkers_of, own_coworkers
+from studygroup.coworking.together import sessions_together
+from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.csvexport import counted, csv_date, csv_response
 from studygroup.db import utcnow
 from studygroup.extensions import db

@@ -17,38 +17,32 @@ Who sees what (the privacy help text's words are the rule):
 * Someone who chose not to appear by name is "a member" on others' pages, except to an
   organizer looking at their own groups' history (`visible_names`, `coworkers_of`).
 
+Those rules are `coworking.visibility`'s. Sessions worked together are in `coworking.together`,
+the co-worker page's filter in `coworking.filters`, a group's pairs (its picture) in
+`coworking.group_pairs`.
+
 `coworkers_of` answers in two queries whatever the size of the history (one aggregate per
 co-worker with their names, one for the roles shared); the indexes on assignment
 (user_id, status, slot_id) and (slot_id, status, user_id) and role_slot (session_id, ...)
 keep each proportional to the member's own history.
 """
 
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from studygroup.auth.models import CoworkersVisibility, User
+from studygroup.auth.models import User
 from studygroup.coworking.ties import pair_join, settle, tie_rows
+from studygroup.coworking.visibility import history_groups, organized_by, shown_by_name
 from studygroup.groups.models import (
-    Group,
-    MemberRole,
-    Membership,
-    MembershipStatus,
     RoleType,
-    Visibility,
 )
 from studygroup.i18n import role_label
-from studygroup.names import name_order
-from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
-from studygroup.signups.models import Assignment
-from studygroup.signups.records import counts_as_worked
+from studygroup.sessions.models import StudySession
 
 
 class Order(StrEnum):
@@ -75,42 +69,7 @@ class Coworker:
         return self.name is not None
 
 
-def groups_visible_to(viewer: User | None):
-    """SQL: ids of the groups whose history `viewer` may see: public groups and their own."""
-    public = sa.select(Group.id).where(Group.visibility == Visibility.PUBLIC)
-    if viewer is None:
-        return public
-    own = sa.select(Membership.group_id).where(
-        Membership.user_id == viewer.id, Membership.status == MembershipStatus.ACTIVE
-    )
-    return public.union(own)
-
-
-def organized_by(viewer: User):
-    """SQL: ids of the groups `viewer` organizes."""
-    return sa.select(Membership.group_id).where(
-        Membership.user_id == viewer.id,
-        Membership.role == MemberRole.ORGANIZER,
-        Membership.status == MembershipStatus.ACTIVE,
-    )
-
-
-def history_groups(member: User, viewer: User | None):
-    """SQL: ids of the groups whose part of `member`'s history `viewer` may see; None: all of
-    it (their own). A member who chose "only me" shows an organizer the groups that organizer
-    organizes, and nobody else anything; otherwise others see public groups and their own (a
-    members-only group's history never leaves it). The caller checks first that the viewer may
-    open the page at all (`may_view_coworkers`)."""
-    if viewer is not None and viewer.id == member.id:
-        return None
-    if member.coworkers_visibility == CoworkersVisibility.ONLY_ME:
-        if viewer is None:
-            return sa.select(Group.id).where(sa.false())
-        return organized_by(viewer)
-    return groups_visible_to(viewer)
-
-
-def _pair_join(
+def member_pairs(
     member_id: int, *, now: datetime, group_id=None, since=None, until=None, groups=None, after=None
 ):
     """FROM my worked places JOIN the same sessions' other worked places (`pair_join`)."""
@@ -334,7 +293,7 @@ def _added_up(found, member: User, viewer: User | None) -> list[Coworker]:
         roles: dict[str, int] = {}
         for role, n in [*count.roles.items(), *((r, len(s)) for r, s in count.live_roles.items())]:
             roles[label(role)] = roles.get(label(role), 0) + n
-        named = _named(user_id, count.appear_by_name, viewer) or not count.outside
+        named = shown_by_name(user_id, count.appear_by_name, viewer) or not count.outside
         result.append(
             Coworker(
                 user_id=user_id,
@@ -362,7 +321,7 @@ def _coworkers_live(
     until: datetime | None,
 ) -> list[Coworker]:
     """`coworkers_of` computed from the places alone, in two queries (any filter)."""
-    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
+    select_from, they, my_slot, their_slot, side_by_side = member_pairs(
         member.id,
         now=now,
         group_id=group_id,
@@ -413,7 +372,7 @@ def _coworkers_live(
     named = {
         user_id
         for user_id, _name, _key, by_name, _month, _day, _share, *_counts, outside in totals
-        if _named(user_id, by_name, viewer) or not outside
+        if shown_by_name(user_id, by_name, viewer) or not outside
     }
 
     labels: dict[tuple, str] = {}
@@ -480,396 +439,3 @@ def _ordered(result: list[Coworker], order: Order) -> list[Coworker]:
     else:
         result.sort(key=lambda c: (-c.sessions, -c.side_by_side, -c.last.timestamp()))
     return result
-
-
-def visible_names(
-    db_session: Session,
-    viewer: User | None,
-    people,
-    *,
-    group_id: int,
-    organizer: bool | None = None,
-) -> dict[int, str | None]:
-    """Each person's name as `viewer` may see it on a page of group `group_id`, or None ("a
-    member"). One query, only when someone chose not to appear by name and the caller does
-    not say whether the viewer organizes the group (`organizer`, as `organized_by`: an
-    active organizer's membership)."""
-    people = list(people)
-    hidden = [p for p in people if not _named(p.id, p.appear_by_name, viewer)]
-    if organizer is None:
-        organizer = bool(hidden) and group_id in _organized_among(db_session, viewer, {group_id})
-    return {
-        p.id: p.display_name if organizer or _named(p.id, p.appear_by_name, viewer) else None
-        for p in people
-    }
-
-
-def worked_together(
-    db_session: Session,
-    session: StudySession,
-    *,
-    staffing: dict,
-    worked: list[Assignment],
-    viewer: User | None,
-    now: datetime,
-) -> list[tuple[RoleSlot, list[str | None]]]:
-    """For a session that has started and was held: each role with the names (as `viewer`
-    may see them, None for "a member") of the people whose place there counts as worked.
-
-    `worked` is the places that `counts_as_worked` chose (the one definition), as the
-    session page reads them with its `staffing` (`SlotStaffing` by slot id), whose order the
-    names keep. At most one query (`visible_names`). The session's slots must be loaded."""
-    if not session.is_scheduled or session.starts_at > now:
-        return []
-    counted = {place.id for place in worked}
-    roles = [
-        (slot, [p for p in staffing[slot.id].confirmed if p.id in counted])
-        for slot in session.slots
-    ]
-    roles = [(slot, places) for slot, places in roles if places]
-    people = {p.user_id: p.user for _slot, places in roles for p in places}.values()
-    names = visible_names(db_session, viewer, people, group_id=session.group_id)
-    return [(slot, [names[p.user_id] for p in places]) for slot, places in roles]
-
-
-def worked_with_by_session(
-    db_session: Session,
-    member: User,
-    session_ids: list[int],
-    *,
-    viewer: User | None,
-    now: datetime,
-) -> dict[int, list[str | None]]:
-    """For each of these sessions, the people `member` co-worked with there (names as the
-    viewer may see them in that session's group), in one query: the people and whether the
-    viewer organizes each session's group come with the pairs."""
-    if not session_ids:
-        return {}
-    select_from, they, *_ = _pair_join(member.id, now=now, groups=history_groups(member, viewer))
-    pairs = (
-        select_from(
-            StudySession.id.label("session_id"),
-            StudySession.group_id.label("group_id"),
-            they.user_id.label("user_id"),
-        )
-        .where(StudySession.id.in_(session_ids))
-        .distinct()
-        .subquery()
-    )
-    organizes = pairs.c.group_id.in_(organized_by(viewer)) if viewer is not None else sa.false()
-    rows = db_session.execute(
-        sa.select(pairs.c.session_id, pairs.c.group_id, User, organizes).join(
-            User, User.id == pairs.c.user_id
-        )
-    ).all()
-    shown: dict[int, list[User | None]] = defaultdict(list)
-    for session_id, _group_id, person, viewer_organizes in rows:
-        named = viewer_organizes or _named(person.id, person.appear_by_name, viewer)
-        shown[session_id].append(person if named else None)
-    return {
-        # By reading, then name, as the member lists; "a member" last.
-        session_id: [p.display_name if p else None for p in sorted(persons, key=_by_name)]
-        for session_id, persons in shown.items()
-    }
-
-
-def _by_name(person: User | None) -> tuple:
-    return (True,) if person is None else (False, *name_order(person))
-
-
-def _named(user_id: int, appear_by_name: bool, viewer: User | None) -> bool:
-    """Shown by name whatever the page: they chose to appear, or they are the viewer."""
-    return appear_by_name or (viewer is not None and viewer.id == user_id)
-
-
-def _organized_among(db_session: Session, viewer: User | None, group_ids) -> set[int]:
-    """Which of these groups `viewer` organizes (no query when there is nothing to ask)."""
-    if viewer is None or not group_ids:
-        return set()
-    return set(db_session.scalars(organized_by(viewer).where(Membership.group_id.in_(group_ids))))
-
-
-def may_view_coworkers(
-    db_session: Session, viewer: User | None, member: User, *, link_token: str | None = None
-) -> bool:
-    """The member's choice decides: only me, members of groups we share (the default), or
-    anyone with the secret link. Organizers of a group the member is in may always look, at
-    their own groups' part of the history only (`history_groups`)."""
-    if viewer is not None and viewer.id == member.id:
-        return True
-    if (
-        link_token is not None
-        and member.coworkers_visibility == CoworkersVisibility.ANYONE_WITH_LINK
-        and secrets.compare_digest(link_token.encode(), member.coworkers_link_token.encode())
-    ):
-        return True
-    if viewer is None:
-        return False
-    mine = sa.select(Membership.group_id).where(
-        Membership.user_id == viewer.id, Membership.status == MembershipStatus.ACTIVE
-    )
-    theirs = sa.select(Membership).where(
-        Membership.user_id == member.id,
-        Membership.status == MembershipStatus.ACTIVE,
-        Membership.group_id.in_(mine),
-    )
-    shared = db_session.scalars(theirs).all()
-    if not shared:
-        return False
-    if member.coworkers_visibility != CoworkersVisibility.ONLY_ME:
-        return True
-    organizer_of = set(db_session.scalars(organized_by(viewer)))
-    return any(m.group_id in organizer_of for m in shared)
-
-
-def history_years(
-    db_session: Session, member: User, *, viewer: User | None, now: datetime
-) -> range:
-    """The years the member's co-working page can filter by, latest first: from the year of
-    their first worked session or first membership, whichever is earlier, to this year (in
-    their time zone). Only the groups whose history `viewer` may see count
-    (`history_groups`, as for the page's rows): the filter tells no one when the member's
-    history elsewhere began. One query."""
-    first_worked, first_joined = _first_dates(member, history_groups(member, viewer), now)
-    worked, joined = db_session.execute(sa.select(first_worked, first_joined)).one()
-    return _years(member, now, worked, joined)
-
-
-def filter_choices(
-    db_session: Session, member: User, *, viewer: User | None, now: datetime
-) -> tuple[list[Group], range]:
-    """What the co-worker page's filter offers: the groups the member is an active member of
-    whose history `viewer` may see (`history_groups`), by name, and `history_years`. One
-    query (the page has few to spare)."""
-    groups = history_groups(member, viewer)
-    first_worked, first_joined = _first_dates(member, groups, now)
-    dates = sa.select(first_worked.label("worked"), first_joined.label("joined")).subquery()
-    mine = [Membership.user_id == member.id, Membership.status == MembershipStatus.ACTIVE]
-    if groups is not None:
-        mine.append(Membership.group_id.in_(groups))
-    rows = db_session.execute(
-        sa.select(dates.c.worked, dates.c.joined, Group)
-        .select_from(dates)
-        .outerjoin(Membership, sa.and_(*mine))  # one row with no group when there is none
-        .outerjoin(Group, Group.id == Membership.group_id)
-        .order_by(Group.name, Group.id)
-    ).all()
-    worked, joined = rows[0][:2]
-    return [group for *_dates, group in rows if group is not None], _years(
-        member, now, worked, joined
-    )
-
-
-def _first_dates(member: User, groups, now: datetime):
-    """SQL: the start of the member's first worked session and their first joining, in
-    `groups` (None: all)."""
-
-    def seen(group_id) -> list:
-        return [] if groups is None else [group_id.in_(groups)]
-
-    first_worked = (
-        sa.select(sa.func.min(StudySession.starts_at))
-        .select_from(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            Assignment.user_id == member.id,
-            counts_as_worked(Assignment, StudySession),
-            StudySession.status == SessionStatus.SCHEDULED,
-            StudySession.starts_at <= now,
-            *seen(StudySession.group_id),
-        )
-        .scalar_subquery()
-    )
-    first_joined = (
-        sa.select(sa.func.min(Membership.joined_at))
-        .where(Membership.user_id == member.id, *seen(Membership.group_id))
-        .scalar_subquery()
-    )
-    return first_worked, first_joined
-
-
-def _years(member: User, now: datetime, worked, joined) -> range:
-    zone = ZoneInfo(member.timezone)
-    this_year = now.astimezone(zone).year
-    starts = [value.astimezone(zone).year for value in (worked, joined) if value]
-    first = min(starts, default=this_year)
-    return range(this_year, min(first, this_year) - 1, -1)
-
-
-@dataclass
-class SessionTogether:
-    session: StudySession
-    my_roles: list[str]
-    their_roles: list[str]
-    side_by_side: bool
-
-
-def sessions_together(
-    db_session: Session,
-    member: User,
-    other_id: int,
-    *,
-    viewer: User | None,
-    now: datetime,
-    group_id=None,
-) -> list[SessionTogether]:
-    """The sessions two members co-worked in, newest first, with each one's roles."""
-    select_from, they, my_slot, their_slot, side_by_side = _pair_join(
-        member.id, now=now, group_id=group_id, groups=history_groups(member, viewer)
-    )
-    my_type, their_type = aliased(RoleType), aliased(RoleType)
-    rows = db_session.execute(
-        select_from(StudySession, my_type, their_type, side_by_side)
-        .join(my_type, my_type.id == my_slot.role_type_id)
-        .join(their_type, their_type.id == their_slot.role_type_id)
-        .where(they.user_id == other_id)
-        .order_by(StudySession.starts_at.desc())
-    ).all()
-    together: dict[int, SessionTogether] = {}
-    for session, mine, theirs, side in rows:
-        entry = together.setdefault(session.id, SessionTogether(session, [], [], False))
-        for names, role in ((entry.my_roles, mine), (entry.their_roles, theirs)):
-            if role_label(role) not in names:
-                names.append(role_label(role))
-        entry.side_by_side = entry.side_by_side or bool(side)
-    return list(together.values())
-
-
-# --- a group's picture ----------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Pair:
-    a: int
-    b: int
-    sessions: int
-    side_by_side: int = 0  # of those sessions, how many side by side (the tie's weight)
-
-
-class GroupMember(NamedTuple):
-    """What the network page shows of a member (and sorts by: `names.name_order`)."""
-
-    id: int
-    display_name: str
-    name_sort_key: str
-
-
-# The network page's "worked with few others": side by side with this many people or fewer.
-FEW_PARTNERS = 2
-
-
-@dataclass
-class GroupNetwork:
-    members: dict[int, GroupMember]  # the group's active members
-    pairs: list[Pair]  # most side by side first, then most sessions together
-    partners: dict[int, int]  # member id -> how many different people they worked side by side with
-    sessions_worked: dict[int, int]  # active member id -> sessions worked in the group
-
-    @property
-    def ties(self) -> list[Pair]:
-        """The pairs who worked side by side at least once: the picture's lines."""
-        return [p for p in self.pairs if p.side_by_side]
-
-    @property
-    def worked_at_all(self) -> bool:
-        """Anyone among the active members has worked a session of the group."""
-        return any(self.sessions_worked.get(m, 0) for m in self.members)
-
-    def worked_with_few(self) -> list[GroupMember]:
-        """The members to pair with someone new: they worked side by side with at most
-        `FEW_PARTNERS` people, or worked only once. Only people who have worked at all (a new
-        member is not "lonely" yet). Fewest partners first, then by name."""
-        return sorted(
-            (
-                member
-                for member in self.members.values()
-                if self.sessions_worked.get(member.id, 0) >= 1
-                and (
-                    self.partners.get(member.id, 0) <= FEW_PARTNERS
-                    or self.sessions_worked.get(member.id, 0) <= 1
-                )
-            ),
-            key=lambda m: (self.partners.get(m.id, 0), *name_order(m)),
-        )
-
-
-def group_network(db_session: Session, group: Group, *, now: datetime) -> GroupNetwork:
-    """Every pair that co-worked in the group, with how often side by side, and its active
-    members with the sessions each worked, in two queries.
-
-    The pairs come from the tie tables (`coworking.ties`, up to the watermark) with the
-    sessions started since counted live, as `coworkers_of` does: the cost follows the group's
-    pairs, not its whole history. Side by side is `pair_join`'s: the same slot, or slots whose
-    windows overlap. Anyone in the same session co-worked, but only side by side is a tie worth
-    drawing: in a group of twelve everyone shares a session with everyone sooner or later.
-    """
-    settle(db_session)  # this transaction's own changes first (they are recounted at commit)
-    rows = tie_rows(users=None, now=now, group_id=group.id)
-    # Plain rows (Core, not the ORM's row processing): a large group has thousands of pairs.
-    # Each stored tie is already one pair's total, in order; only the few live rows (a pair
-    # of places in a session since the watermark) need adding up, here rather than by a
-    # GROUP BY over every row.
-    connection = db_session.connection()
-    found = connection.execute(
-        sa.select(
-            rows.c.user_id,
-            rows.c.other_id,
-            rows.c.sessions,
-            rows.c.side,
-            rows.c.session_id,
-            rows.c.live_side,
-        )
-        .where(rows.c.user_id < rows.c.other_id)  # both directions are there: one of each
-        .order_by(rows.c.side.desc(), rows.c.sessions.desc(), rows.c.user_id, rows.c.other_id)
-    ).all()
-    pairs = [Pair(a, b, n, side) for a, b, n, side, session_id, _ in found if session_id is None]
-    live: dict[tuple[int, int], tuple[set[int], set[int]]] = {}
-    if len(pairs) < len(found):
-        for a, b, _n, _side, session_id, live_side in found:
-            if session_id is not None:
-                together, beside = live.setdefault((a, b), (set(), set()))
-                together.add(session_id)
-                if live_side is not None:
-                    beside.add(live_side)
-    if live:
-        stored = {(p.a, p.b): p for p in pairs}
-        for (a, b), (together, beside) in live.items():
-            pair = stored.get((a, b))
-            if pair is None:
-                pairs.append(Pair(a, b, len(together), len(beside)))
-            else:
-                pair.sessions += len(together)
-                pair.side_by_side += len(beside)
-        pairs.sort(key=lambda p: (-p.side_by_side, -p.sessions, p.a, p.b))
-    worked = (
-        sa.select(sa.func.count(sa.distinct(StudySession.id)))
-        .select_from(Assignment)
-        .join(RoleSlot, RoleSlot.id == Assignment.slot_id)
-        .join(StudySession, StudySession.id == RoleSlot.session_id)
-        .where(
-            Assignment.user_id == User.id,
-            StudySession.group_id == group.id,
-            StudySession.status == SessionStatus.SCHEDULED,
-            StudySession.starts_at <= now,
-            counts_as_worked(Assignment, StudySession),
-        )
-        .correlate(User)
-        .scalar_subquery()
-    )
-    members: dict[int, GroupMember] = {}
-    sessions_worked: dict[int, int] = {}
-    for user_id, name, sort_key, count in connection.execute(
-        sa.select(User.id, User.display_name, User.name_sort_key, worked)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.group_id == group.id, Membership.status == MembershipStatus.ACTIVE)
-    ):
-        members[user_id] = GroupMember(user_id, name, sort_key)
-        if count:
-            sessions_worked[user_id] = count
-    partners: dict[int, int] = defaultdict(int)
-    for pair in pairs:
-        if pair.side_by_side:
-            partners[pair.a] += 1
-            partners[pair.b] += 1
-    return GroupNetwork(members, pairs, dict(partners), sessions_worked)

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from studygroup.announcements.routes import group_panel
 from studygroup.calendar.links import group_subscription
-from studygroup.coworking.services import may_view_coworkers
+from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups import bp

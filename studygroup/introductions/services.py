@@ -36,7 +36,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from studygroup.auth.models import User
-from studygroup.coworking.services import coworkers_of, may_view_coworkers, organized_by
+from studygroup.coworking.services import coworkers_of
+from studygroup.coworking.visibility import may_view_coworkers, organized_by
 from studygroup.db import lock_row
 from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.introductions.models import (

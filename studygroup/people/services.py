@@ -41,8 +41,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import CoworkersVisibility, Skill, User, user_skill
-from studygroup.coworking.services import groups_visible_to, organized_by
 from studygroup.coworking.ties import settle, tie_rows
+from studygroup.coworking.visibility import groups_visible_to, organized_by
 from studygroup.db import UTCDateTime
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.names import by_code_point, skill_search_term

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from studygroup.auth.models import User
-from studygroup.coworking.services import Coworker, Order, coworkers_of, history_years, organized_by
+from studygroup.coworking.filters import history_years
+from studygroup.coworking.services import Coworker, Order, coworkers_of
+from studygroup.coworking.visibility import organized_by
 from studygroup.db import insert_ignoring
 from studygroup.groups.models import Group, Membership, MembershipStatus
 from studygroup.relationships.models import CardSent

@@ -8,7 +8,8 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from studygroup.announcements.routes import session_panel
-from studygroup.coworking.services import visible_names, worked_together
+from studygroup.coworking.together import worked_together
+from studygroup.coworking.visibility import visible_names
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.forms import options

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from studygroup.coworking.services import visible_names
+from studygroup.coworking.visibility import visible_names
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view

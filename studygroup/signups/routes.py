@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from studygroup.calendar.links import member_subscription
-from studygroup.coworking.services import worked_with_by_session
+from studygroup.coworking.together import worked_with_by_session
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.groups.access import group_view

@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload
 
 from studygroup.auth.models import User
-from studygroup.coworking.services import visible_names
+from studygroup.coworking.visibility import visible_names
 from studygroup.db import lock_row
 from studygroup.groups.models import Group
 from studygroup.groups.services import membership_of, tell_organizers
