@@ -42,7 +42,7 @@ from studygroup.groups.models import (
 from studygroup.groups.role_types import add_role_type
 from studygroup.groups.services import create_group
 from studygroup.mail.models import OutboundEmail
-from studygroup.sessions.services import create_series, monthly_rule, plan_series, weekly_rule
+from studygroup.sessions.series import create_series, monthly_rule, plan_series, weekly_rule
 
 DEMO_SLUG = "shibuya-py"
 DEMO_PASSWORD = "studygroup-demo-2026"  # noqa: S105 (printed for the demo on purpose)

@@ -12,14 +12,8 @@ from studygroup.groups.models import Membership, RoleType
 from studygroup.groups.services import leave_group
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import SessionStatus
-from studygroup.sessions.services import (
-    cancel_session,
-    create_series,
-    get_session,
-    mark_not_held,
-    monthly_rule,
-    plan_series,
-)
+from studygroup.sessions.series import create_series, monthly_rule, plan_series
+from studygroup.sessions.services import cancel_session, get_session, mark_not_held
 from studygroup.signups.availability import (
     answers_of,
     current_availability,

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.groups.models import FillMode, Group, RoleType
 from studygroup.rules import RuleViolation
-from studygroup.sessions.services import create_series, get_session, monthly_rule, plan_series
+from studygroup.sessions.series import create_series, monthly_rule, plan_series
+from studygroup.sessions.services import get_session
 from studygroup.signups.availability import current_availability
 from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.models import Assignment, Availability

@@ -13,7 +13,7 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.groups.models import FillMode
-from studygroup.sessions.services import create_series, monthly_rule, plan_series
+from studygroup.sessions.series import create_series, monthly_rule, plan_series
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as signups

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot, StudySession
-from studygroup.sessions.services import monthly_rule, weekly_rule
+from studygroup.sessions.series import monthly_rule, weekly_rule
 from studygroup.signups.services import assign
 from tests import factories
 from tests import test_browser as shared

@@ -24,7 +24,7 @@ from studygroup.groups.models import Anchor, JoinPolicy, MemberRole, Membership,
 from studygroup.groups.role_types import add_role_type
 from studygroup.groups.services import approve_member
 from studygroup.sessions.models import RoleSlot, StudySession
-from studygroup.sessions.services import create_series, monthly_rule, plan_series
+from studygroup.sessions.series import create_series, monthly_rule, plan_series
 from studygroup.signups.services import assign, confirm_attendance, sign_up
 from tests import factories
 from tests import test_browser as shared

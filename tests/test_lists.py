@@ -15,16 +15,9 @@ from studygroup.groups.models import MemberRole, Membership, MembershipStatus, V
 from studygroup.groups.services import members_page, remove_member
 from studygroup.names import name_search_key, name_sort_key
 from studygroup.paging import Page, page_number, paginate
+from studygroup.sessions.lists import past_page, past_years, upcoming_page
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import (
-    create_series,
-    monthly_rule,
-    past_page,
-    past_years,
-    plan_series,
-    upcoming_page,
-    weekly_rule,
-)
+from studygroup.sessions.series import create_series, monthly_rule, plan_series, weekly_rule
 from studygroup.signups.lists import records_page, staffing_overview
 from studygroup.signups.models import Attendance
 from studygroup.signups.services import assign, set_attendance, sign_up

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from studygroup.extensions import db
+from studygroup.sessions.lists import past_years
 from studygroup.sessions.models import StudySession
-from studygroup.sessions.services import past_years
 
 NOW = datetime(2027, 3, 1, tzinfo=UTC)
 # Each test runs counted live and from the tie tables (conftest.ties_or_live).

@@ -181,7 +181,7 @@ def test_two_organizers_posting_the_same_series_at_once_make_each_date_once(app_
     from studygroup.auth.models import User
     from studygroup.groups.models import Group
     from studygroup.rules import RuleViolation
-    from studygroup.sessions.services import create_series, monthly_rule, plan_series
+    from studygroup.sessions.series import create_series, monthly_rule, plan_series
 
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 0})
     organizer = make.user()

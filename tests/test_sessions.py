@@ -7,15 +7,8 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import SessionSeries, SessionStatus, StudySession
-from studygroup.sessions.services import (
-    cancel_session,
-    get_session,
-    monthly_rule,
-    plan_series,
-    series_dates,
-    update_session,
-    weekly_rule,
-)
+from studygroup.sessions.series import monthly_rule, plan_series, series_dates, weekly_rule
+from studygroup.sessions.services import cancel_session, get_session, update_session
 from tests.factories import slots_of
 
 TOKYO = ZoneInfo("Asia/Tokyo")

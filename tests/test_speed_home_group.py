@@ -13,8 +13,8 @@ from studygroup.groups.models import MemberRole
 from studygroup.groups.services import active_member_count, organizers_of
 from studygroup.participants.services import participant_counts, register
 from studygroup.sessions.group_facts import group_facts
+from studygroup.sessions.lists import past_sessions, past_years, upcoming_page
 from studygroup.sessions.models import SessionStatus, StudySession
-from studygroup.sessions.services import past_sessions, past_years, upcoming_page
 from studygroup.signups.availability import sessions_member_can_help
 from studygroup.signups.availability_changes import say_can_help
 from studygroup.signups.cards import session_cards

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.participants import services as participants
-from studygroup.sessions.services import create_series, monthly_rule, plan_series
+from studygroup.sessions.series import create_series, monthly_rule, plan_series
 from studygroup.signups.availability import offered_sessions
 from studygroup.signups.availability_changes import (
     set_availability,

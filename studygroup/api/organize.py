@@ -33,17 +33,14 @@ from studygroup.extensions import db
 from studygroup.groups.models import Group, Membership
 from studygroup.i18n import role_label
 from studygroup.rules import RuleViolation
-from studygroup.sessions.services import (
+from studygroup.sessions.series import (
     NothingToPost,
-    SameStart,
-    cancel_session,
     create_series,
-    create_session,
     monthly_rule,
     plan_series,
-    update_session,
     weekly_rule,
 )
+from studygroup.sessions.services import SameStart, cancel_session, create_session, update_session
 from studygroup.signups.models import Assignment, Attendance
 from studygroup.signups.reminders import notify_session_change
 from studygroup.signups.services import (

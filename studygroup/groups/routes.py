@@ -58,7 +58,7 @@ from studygroup.paging import (
 from studygroup.rules import RuleViolation
 from studygroup.security import safe_next_url
 from studygroup.sessions.group_facts import group_facts
-from studygroup.sessions.services import past_page, past_years
+from studygroup.sessions.lists import past_page, past_years
 from studygroup.sharing.pages import group_page_share
 from studygroup.signups.cards import session_cards
 from studygroup.signups.lists import past_places_page, records_of, upcoming_places

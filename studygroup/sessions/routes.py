@@ -38,22 +38,24 @@ from studygroup.sessions.forms import (
 from studygroup.sessions.lookup import session_or_404
 from studygroup.sessions.models import StudySession
 from studygroup.sessions.page_facts import SessionPageFacts, session_page_facts
-from studygroup.sessions.services import (
+from studygroup.sessions.series import (
     NothingToPost,
+    create_series,
+    monthly_rule,
+    plan_series,
+    weekly_rule,
+)
+from studygroup.sessions.services import (
     SameStart,
     add_slot,
     cancel_session,
-    create_series,
     create_session,
     mark_held,
     mark_not_held,
-    monthly_rule,
-    plan_series,
     reinstate_session,
     sessions_starting_at,
     to_utc,
     update_session,
-    weekly_rule,
 )
 from studygroup.sharing.pages import session_page_share
 from studygroup.signups.availability_routes import availability_panel

@@ -1,4 +1,5 @@
-"""Sessions, series and role slots as plain functions: (db session, ...) -> data.
+"""Sessions and role slots as plain functions: (db session, ...) -> data (series:
+`sessions.series`; the upcoming and past lists: `sessions.lists`).
 
 Times come in as aware datetimes and are stored in UTC; series rules are evaluated in the
 group's zone so "10:00 every 3rd Saturday" stays 10:00 across daylight-saving changes.
@@ -12,17 +13,12 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrulestr
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from studygroup import events
-from studygroup.auth.models import User
-from studygroup.db import local_year, lock_row
+from studygroup.db import lock_row
 from studygroup.groups.models import Anchor, Group, RoleType
-from studygroup.input import is_ascii_number
-from studygroup.paging import Page, paginate
 from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, SessionSeries, SessionStatus, StudySession
 from studygroup.zones import zone_name
@@ -72,7 +68,7 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
         raise RuleViolation(_l("A session can last at most 24 hours."), "end_time")
 
 
-def _active_role_types(db_session: Session, group: Group) -> list[RoleType]:
+def active_role_types(db_session: Session, group: Group) -> list[RoleType]:
     return list(
         db_session.scalars(
             sa.select(RoleType)
@@ -94,16 +90,6 @@ class SameStart(RuleViolation):
             "start_time",
         )
         self.session = session
-
-
-class NothingToPost(RuleViolation):
-    """Every date of a series already has a session: nothing is wrong with the form, there
-    is just nothing new to post."""
-
-    def __init__(self):
-        super().__init__(
-            _l("No new session is posted: every one of these dates already has a session.")
-        )
 
 
 def sessions_starting_at(
@@ -176,9 +162,7 @@ def create_session(
     db_session.add(session)
     db_session.flush()
     headcounts = headcounts or {}
-    for role_type in (
-        role_types if role_types is not None else _active_role_types(db_session, group)
-    ):
+    for role_type in role_types if role_types is not None else active_role_types(db_session, group):
         headcount = headcounts.get(role_type.id, role_type.default_headcount)
         if headcount <= 0:
             continue
@@ -408,294 +392,7 @@ def add_slot(
     return slot
 
 
-# --- series -------------------------------------------------------------------------------
-
-
-def monthly_rule(ordinals: Iterable[int], weekday: str) -> str:
-    """`monthly_rule([3], "SA")` -> `FREQ=MONTHLY;BYDAY=+3SA` (every 3rd Saturday)."""
-    days = ",".join(f"{'+' if n > 0 else ''}{n}{weekday}" for n in sorted(ordinals, key=_ord))
-    return f"FREQ=MONTHLY;BYDAY={days}"
-
-
-def _ord(n: int) -> int:
-    return 99 if n < 0 else n
-
-
-def weekly_rule(weekday: str, interval: int = 1) -> str:
-    return f"FREQ=WEEKLY;INTERVAL={interval};BYDAY={weekday}"
-
-
-def series_dates(rule: str, *, first_day: date, last_day: date, limit: int) -> list[date]:
-    """The dates a rule yields from `first_day` to `last_day`, at most `limit` + 1 of them.
-
-    Raises RuleViolation for a rule dateutil cannot read. Works on dates only; the caller puts
-    the local start time on each, so daylight-saving changes never move the wall-clock time.
-    """
-    cleaned = _checked_rule(rule)
-    unreadable = RuleViolation(
-        _l("This rule cannot be read. Example: FREQ=MONTHLY;BYDAY=+3SA."), "rule"
-    )
-    until = datetime.combine(last_day, time(0))
-    days: list[date] = []
-    try:
-        parsed = rrulestr(cleaned, dtstart=datetime.combine(first_day, time(0)))
-        # dateutil also raises while iterating (e.g. on a BYEASTER out of range).
-        for occurrence in parsed:
-            if occurrence > until or len(days) > limit:
-                break
-            if not days or occurrence.date() != days[-1]:
-                days.append(occurrence.date())
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError):
-        raise unreadable from None
-    return days
-
-
-# Parts of a custom rule we accept. Times come from the form; finer frequencies and DAILY are
-# left out because a rule that never matches makes dateutil walk to the year 9999 (seconds of
-# CPU for DAILY; a fraction of a second for MONTHLY and YEARLY).
-_PERIOD_PARTS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYSETPOS", "BYMONTH", "WKST"}
-RULE_PARTS = {
-    "WEEKLY": {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "WKST", "COUNT", "UNTIL"},
-    "MONTHLY": _PERIOD_PARTS | {"COUNT", "UNTIL"},
-    "YEARLY": _PERIOD_PARTS | {"COUNT", "UNTIL"},
-}
-
-
-def _checked_rule(rule: str) -> str:
-    cleaned = rule.strip()
-    if cleaned.upper().startswith("RRULE:"):
-        cleaned = cleaned[6:]
-    parts: dict[str, str] = {}
-    for part in cleaned.split(";"):
-        name, sep, value = part.partition("=")
-        if not sep or not value or name.upper() in parts:
-            raise RuleViolation(_l("Give a single RRULE, e.g. FREQ=MONTHLY;BYDAY=+3SA."), "rule")
-        parts[name.strip().upper()] = value.strip()
-    allowed = RULE_PARTS.get(parts.get("FREQ", "").upper())
-    if allowed is None:
-        raise RuleViolation(_l("A custom rule repeats weekly, monthly or yearly."), "rule")
-    if parts.keys() - allowed:
-        names = ", ".join(sorted(parts.keys() - allowed))
-        raise RuleViolation(
-            _l(
-                "These parts are not supported here: %(names)s. Times come from the start and "
-                "end fields.",
-                names=names,
-            ),
-            "rule",
-        )
-    if "INTERVAL" in parts and not (
-        is_ascii_number(parts["INTERVAL"]) and 1 <= int(parts["INTERVAL"]) <= 12
-    ):
-        raise RuleViolation(_l("INTERVAL must be a number from 1 to 12."), "rule")
-    if not cleaned.isascii():
-        # RFC 5545 rules are ASCII; dateutil would read "１" or "٣" as a number.
-        raise RuleViolation(
-            _l("Write the rule in ASCII letters and digits, e.g. FREQ=MONTHLY;BYDAY=+3SA."),
-            "rule",
-        )
-    return ";".join(f"{k}={v}" for k, v in parts.items())
-
-
-@dataclass(frozen=True)
-class PlannedSession:
-    starts_at: datetime
-    ends_at: datetime
-
-
-def plan_series(
-    *,
-    rule: str,
-    first_day: date,
-    months: int,
-    start_time: time,
-    end_time: time,
-    tz: str,
-    limit: int,
-) -> list[PlannedSession]:
-    """Concrete start/end times for a rule, or RuleViolation when it yields none or too many."""
-    if months < 1 or months > 24:
-        raise RuleViolation(_l("Choose from 1 to 24 months."), "months")
-    if end_time <= start_time:
-        raise RuleViolation(_l("The end must be after the start."), "end_time")
-    last_day = _add_months(first_day, months) - timedelta(days=1)
-    days = series_dates(rule, first_day=first_day, last_day=last_day, limit=limit)
-    if not days:
-        raise RuleViolation(
-            _l("This rule gives no dates in that period. Check the first date and the rule."),
-            "rule",
-        )
-    if len(days) > limit:
-        raise RuleViolation(
-            _l("This makes more than %(n)d sessions. Choose fewer months.", n=limit), "months"
-        )
-    return [
-        PlannedSession(to_utc(day, start_time, tz), to_utc(day, end_time, tz, field="end_time"))
-        for day in days
-    ]
-
-
-def _add_months(day: date, months: int) -> date:
-    return day + relativedelta(months=months)
-
-
-def create_series(
-    db_session: Session,
-    *,
-    group: Group,
-    creator: User,
-    title: str,
-    rule: str,
-    planned: list[PlannedSession],
-    now: datetime,
-    venue: str = "",
-    description: str = "",
-    headcounts: dict[int, int] | None = None,
-    participant_capacity: int | None = None,
-    participant_cancel_hours_before: int = 0,
-) -> list[StudySession]:
-    """Create the series row and one concrete, independently editable session per date, each
-    with the same participant settings (`create_session`).
-
-    Dates on which the group already has a session (`sessions_starting_at`) are skipped, so
-    posting a series twice makes no duplicates; the caller tells how many were skipped
-    (`len(planned)` minus the sessions returned). Refuses when every date has one. The
-    group's row is locked first, so two requests cannot post the same date twice.
-    """
-    lock_row(db_session, Group, group.id)
-    taken = sessions_starting_at(db_session, group, [p.starts_at for p in planned])
-    planned = [p for p in planned if p.starts_at not in taken]
-    if not planned:
-        raise NothingToPost()
-    series = SessionSeries(
-        group_id=group.id,
-        title=title.strip(),
-        rrule=rule,
-        first_starts_at=planned[0].starts_at,
-        created_by_id=creator.id,
-        created_at=now,
-    )
-    db_session.add(series)
-    role_types = _active_role_types(db_session, group)
-    sessions = [
-        create_session(
-            db_session,
-            group=group,
-            title=title,
-            starts_at=p.starts_at,
-            ends_at=p.ends_at,
-            venue=venue,
-            description=description,
-            headcounts=headcounts,
-            series=series,
-            role_types=role_types,
-            now=now,
-            participant_capacity=participant_capacity,
-            participant_cancel_hours_before=participant_cancel_hours_before,
-        )
-        for p in planned
-    ]
-    events.series_posted.send(series, sessions=sessions, now=now)
-    return sessions
-
-
 # --- reading ------------------------------------------------------------------------------
-
-
-def _with_slots(query):
-    return query.options(
-        selectinload(StudySession.slots).joinedload(RoleSlot.role_type),
-        joinedload(StudySession.group),
-    )
-
-
-def upcoming_sessions(
-    db_session: Session,
-    *,
-    group_ids: Iterable[int],
-    now: datetime,
-    limit: int = 20,
-    include_cancelled: bool = True,
-) -> list[StudySession]:
-    """Sessions not yet over in these groups, soonest first, with slots and role types loaded
-    (three queries whatever the number of sessions)."""
-    group_ids = list(group_ids)
-    if not group_ids:
-        return []
-    query = _upcoming(group_ids, now)
-    if not include_cancelled:
-        query = query.where(StudySession.status == SessionStatus.SCHEDULED)
-    return list(db_session.scalars(_with_slots(query.limit(limit))))
-
-
-def _upcoming(group_ids: list[int], now: datetime) -> sa.Select:
-    return (
-        sa.select(StudySession)
-        .where(StudySession.group_id.in_(group_ids), StudySession.ends_at >= now)
-        .order_by(StudySession.starts_at, StudySession.id)
-    )
-
-
-def upcoming_page(
-    db_session: Session,
-    *,
-    group_ids: Iterable[int],
-    now: datetime,
-    page: int,
-    size: int,
-    where: sa.ColumnElement[bool] | None = None,
-) -> Page[StudySession]:
-    """One page of the sessions not yet over in these groups (cancelled ones too, marked;
-    only those `where` holds for, if given), soonest first, with slots and role types
-    loaded: four queries for any page."""
-    query = _upcoming(list(group_ids), now)
-    if where is not None:
-        query = query.where(where)
-    return paginate(db_session, _with_slots(query), page=page, size=size)
-
-
-def past_sessions(
-    db_session: Session, *, group: Group, now: datetime, limit: int = 12
-) -> list[StudySession]:
-    """The group's latest past sessions, without their slots (one query)."""
-    query = (
-        sa.select(StudySession)
-        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
-        .order_by(StudySession.starts_at.desc(), StudySession.id.desc())
-        .limit(limit)
-    )
-    return list(db_session.scalars(query))
-
-
-def past_years(db_session: Session, *, group: Group, now: datetime) -> list[tuple[int, int]]:
-    """(year, number of sessions) for each year of the group's past, newest first; years
-    are the group's local ones. One aggregate query: a row per year, however long the past."""
-    past = (
-        sa.select(local_year(StudySession.starts_at, group.timezone).label("year"))
-        .where(StudySession.group_id == group.id, StudySession.ends_at < now)
-        .subquery()
-    )
-    counts = sa.select(past.c.year, sa.func.count()).group_by(past.c.year)
-    return [tuple(row) for row in db_session.execute(counts.order_by(past.c.year.desc()))]
-
-
-def past_page(
-    db_session: Session, *, group: Group, now: datetime, year: int, page: int, size: int
-) -> Page[StudySession]:
-    """One page of the group's past sessions in one of its local years, latest first, with
-    slots loaded (four queries for any page)."""
-    zone = ZoneInfo(group.timezone)
-    query = (
-        sa.select(StudySession)
-        .where(
-            StudySession.group_id == group.id,
-            StudySession.ends_at < now,
-            StudySession.starts_at >= datetime(year, 1, 1, tzinfo=zone).astimezone(UTC),
-            StudySession.starts_at < datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC),
-        )
-        .order_by(StudySession.starts_at.desc(), StudySession.id.desc())
-    )
-    return paginate(db_session, _with_slots(query), page=page, size=size)
 
 
 def get_session(
