@@ -249,6 +249,7 @@ def register_blueprints(app: Flask) -> None:
     from studygroup.relationships import bp as relationships_bp
     from studygroup.relationships import routes as _relationship_routes  # noqa: F401
     from studygroup.sessions import bp as sessions_bp
+    from studygroup.sessions import edit_routes as _session_edit_routes  # noqa: F401
     from studygroup.sessions import routes as _session_routes  # noqa: F401
     from studygroup.sharing import bp as sharing_bp
     from studygroup.sharing import routes as _sharing_routes  # noqa: F401
