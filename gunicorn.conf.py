@@ -32,6 +32,13 @@ def post_worker_init(worker):
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()
+    # So are the engines (and with PostgreSQL's, psycopg: studygroup/extensions.py).
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        from studygroup.extensions import db
+
+        with app.app_context():
+            db.engines  # noqa: B018  (made on first use)
     # The loaded app (modules, templates, mappers: ~170,000 objects) never becomes garbage.
     # Frozen, full collections scan only what requests create: on the city-scale co-worker
     # page the collector's pauses (60-130 ms, one GET in ten) go, and p95 halves

@@ -113,6 +113,17 @@ def test_a_gunicorn_worker_configures_the_mappers_before_its_first_request(tmp_p
     assert {"User", "Group", "StudySession", "Assignment"} <= set(configured)
 
 
+def test_a_gunicorn_worker_makes_its_engine_before_its_first_request(tmp_path):
+    code = _START.replace("create_app()\n", "app = create_app()\n", 1).format(
+        then="import runpy, types\n"
+        "runpy.run_path('gunicorn.conf.py')['post_worker_init'](types.SimpleNamespace(wsgi=app))\n"
+        "from studygroup.extensions import db\n"
+        "print(json.dumps([type(e).__name__ for e in db._app_engines[app].values()]))\n"
+        "sys.exit()"
+    )
+    assert _run(tmp_path, code) == ["Engine"]
+
+
 # Builds the app, asks the API once (a query it refuses) and for its document, and prints which
 # of the API's shapes were built when. `eager` may undo the deferral before the API's import.
 _API_FIRST_USE = """
