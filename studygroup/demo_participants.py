@@ -26,7 +26,8 @@ from studygroup.participants.services import register
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.services import create_session
 from studygroup.signups.models import Assignment, AssignmentStatus
-from studygroup.signups.services import answer_request, assign, sign_up
+from studygroup.signups.organizing import answer_request, assign
+from studygroup.signups.services import sign_up
 
 MONTHLY_CAPACITY = 40
 AFFILIATION = "ご所属（会社・学校など）"

@@ -18,13 +18,8 @@ from studygroup.sessions.models import RoleSlot, SessionSeries, StudySession
 from studygroup.signups.availability_changes import set_availability, set_series_availability
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, Availability
 from studygroup.signups.offers import offer_place
-from studygroup.signups.services import (
-    answer_request,
-    assign,
-    confirm_attendance,
-    set_attendance,
-    sign_up,
-)
+from studygroup.signups.organizing import answer_request, assign, confirm_attendance, set_attendance
+from studygroup.signups.services import sign_up
 
 # Who does what at the monthly meeting: the same three set up the room every month, a pool
 # takes turns at reception and cleanup, and the talks go round (a regular crew makes the

@@ -27,7 +27,7 @@ from studygroup.signups.availability_changes import (
     withdraw_availability,
 )
 from studygroup.signups.models import Availability, StaffingChange
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import slots_of
 
 

@@ -15,7 +15,8 @@ from studygroup.sessions.services import get_session
 from studygroup.signups.availability import current_availability
 from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.models import Assignment, Availability
-from studygroup.signups.services import assign, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 

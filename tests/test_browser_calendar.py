@@ -16,7 +16,7 @@ import pytest
 import vobject
 
 from studygroup.extensions import db
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests import factories
 from tests import test_browser as shared
 from tests.factories import slots_of

@@ -21,7 +21,7 @@ import pytest
 from studygroup.auth.models import CoworkersVisibility
 from studygroup.extensions import db
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import assign, confirm_attendance, set_attendance
+from studygroup.signups.organizing import assign, confirm_attendance, set_attendance
 from tests import factories
 from tests import test_browser as shared
 from tests.factories import slots_of

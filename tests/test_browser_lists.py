@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.series import monthly_rule, weekly_rule
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests import factories
 from tests import test_browser as shared
 from tests.test_browser import DESKTOP, _log_in, _no_horizontal_scroll

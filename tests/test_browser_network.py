@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.sessions.models import RoleSlot
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from studygroup.testing.network import make_network_group
 from tests import factories
 from tests import test_browser as shared

@@ -25,7 +25,8 @@ from studygroup.groups.role_types import add_role_type
 from studygroup.groups.services import approve_member
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.sessions.series import create_series, monthly_rule, plan_series
-from studygroup.signups.services import assign, confirm_attendance, sign_up
+from studygroup.signups.organizing import assign, confirm_attendance
+from studygroup.signups.services import sign_up
 from tests import factories
 from tests import test_browser as shared
 from tests.test_browser import DESKTOP, _log_in

@@ -14,7 +14,8 @@ from studygroup.extensions import db
 from studygroup.groups.models import JoinPolicy
 from studygroup.groups.services import join_group
 from studygroup.mail.delivery import send_queued
-from studygroup.signups.services import assign, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import sign_up
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as signups

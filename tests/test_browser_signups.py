@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from studygroup.extensions import db
-from studygroup.signups.services import assign, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import sign_up
 from studygroup.testing import empty_all_tables, make_test_app
 from tests import factories
 from tests import test_browser as shared

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from studygroup.extensions import db
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests import factories
 from tests import test_browser as shared
 from tests import test_browser_signups as with_mail

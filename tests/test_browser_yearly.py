@@ -15,7 +15,7 @@ import pytest
 from studygroup.db import utcnow
 from studygroup.extensions import db
 from studygroup.relationships.services import mark_cards, yearly_list
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests import factories
 from tests import test_browser as shared
 from tests.factories import slots_of

@@ -28,7 +28,8 @@ from studygroup.sessions.services import (
     update_slot,
 )
 from studygroup.signups.models import Assignment
-from studygroup.signups.services import assign, cancel_place, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import cancel_place, sign_up
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

@@ -12,7 +12,7 @@ from studygroup.groups.models import Group, RoleType
 from studygroup.groups.role_types import role_types_of
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import PASSWORD, slots_of
 from tests.test_calendar import events, member_body
 

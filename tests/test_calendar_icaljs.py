@@ -17,7 +17,7 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session, create_session, to_utc, update_session
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import slots_of
 from tests.test_calendar import EN, JA, group_body, member_body, parse, session_on
 

@@ -12,7 +12,8 @@ from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.extensions import db
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
+from studygroup.signups.organizing import assign, confirm_attendance, set_attendance
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

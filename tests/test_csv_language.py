@@ -9,7 +9,8 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import assign, set_attendance, sign_up
+from studygroup.signups.organizing import assign, set_attendance
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

@@ -21,7 +21,8 @@ from studygroup.signups.models import (
     StaffingChange,
     TeamChoice,
 )
-from studygroup.signups.services import assign, cancel_place
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import cancel_place
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

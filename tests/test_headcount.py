@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
-from studygroup.signups.services import change_slot, sign_up
+from studygroup.signups.organizing import change_slot
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 

@@ -43,7 +43,8 @@ from studygroup.groups.models import (
 )
 from studygroup.groups.services import create_group, join_group
 from studygroup.sessions.services import create_session, to_utc
-from studygroup.signups.services import assign, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import sign_up
 from studygroup.webhooks.models import Webhook
 from tests.conftest import isolated_app
 from tests.factories import CHEAP, PASSWORD, slots_of

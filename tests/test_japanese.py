@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from studygroup.extensions import db
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import slots_of
 from tests.test_calendar import JA, crew, member_body, parse  # noqa: F401 (crew: a fixture)
 

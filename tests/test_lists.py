@@ -20,7 +20,8 @@ from studygroup.sessions.models import StudySession
 from studygroup.sessions.series import create_series, monthly_rule, plan_series, weekly_rule
 from studygroup.signups.lists import records_page, staffing_overview
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import assign, set_attendance, sign_up
+from studygroup.signups.organizing import assign, set_attendance
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 # Long Japanese names with their readings, in 50-音 order of the readings (as a member

@@ -8,8 +8,8 @@ from studygroup.extensions import db
 from studygroup.mail.delivery import deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.signups.models import Assignment
+from studygroup.signups.organizing import assign
 from studygroup.signups.reminders import claim_reminders
-from studygroup.signups.services import assign
 from tests.factories import slots_of
 
 

@@ -15,8 +15,8 @@ from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import cancel_session, mark_held, mark_not_held
 from studygroup.signups.lists import member_records
 from studygroup.signups.models import Attendance
+from studygroup.signups.organizing import assign, set_attendance
 from studygroup.signups.records import has_done_role, no_show_count
-from studygroup.signups.services import assign, set_attendance
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

@@ -23,14 +23,8 @@ from studygroup.signups.models import (
     StaffingChange,
 )
 from studygroup.signups.offers import offer_place, take_offer, withdraw_offer
-from studygroup.signups.services import (
-    answer_request,
-    assign,
-    cancel_place,
-    move_place,
-    set_attendance,
-    sign_up,
-)
+from studygroup.signups.organizing import answer_request, assign, move_place, set_attendance
+from studygroup.signups.services import cancel_place, sign_up
 from tests.factories import slots_of
 
 

@@ -13,7 +13,8 @@ from studygroup.groups.services import join_group
 from studygroup.main.attention import needs_attention
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
-from studygroup.signups.services import assign, confirm_attendance, set_attendance, sign_up
+from studygroup.signups.organizing import assign, confirm_attendance, set_attendance
+from studygroup.signups.services import sign_up
 from studygroup.urls import DEVELOPMENT_BASE_URL
 from tests.factories import slots_of
 
@@ -152,7 +153,7 @@ def test_a_waitlist_shows_the_room_a_larger_head_count_makes(world):
 def test_answered_and_confirmed_things_leave_the_list(world, make):
     organizer = world["organizer"]
     from studygroup.groups.services import approve_member
-    from studygroup.signups.services import answer_request
+    from studygroup.signups.organizing import answer_request
 
     answer_request(db.session, organizer=organizer, place=world["talk"], approve=True, now=now())
     approve_member(db.session, world["asking"], now=now())

@@ -10,12 +10,8 @@ from studygroup.extensions import db
 from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
-from studygroup.signups.services import (
-    AskFirst,
-    assign,
-    promote_by_hand,
-    sign_up,
-)
+from studygroup.signups.organizing import AskFirst, assign, promote_by_hand
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 

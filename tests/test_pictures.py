@@ -9,7 +9,7 @@ import pytest
 
 from studygroup.coworking.group_pairs import group_network
 from studygroup.extensions import db
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from studygroup.testing.network import make_network_group
 from tests.factories import slots_of
 

@@ -22,7 +22,7 @@ from studygroup.coworking.together import sessions_together
 from studygroup.coworking.visibility import may_view_coworkers
 from studygroup.extensions import db
 from studygroup.groups.models import MemberRole
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from studygroup.extensions import db
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
-from studygroup.signups.services import assign, set_attendance, sign_up
+from studygroup.signups.organizing import assign, set_attendance
+from studygroup.signups.services import sign_up
 from tests.factories import slots_of
 
 

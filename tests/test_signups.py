@@ -9,18 +9,17 @@ from studygroup.rules import RuleViolation
 from studygroup.sessions.services import cancel_session
 from studygroup.signups.lists import member_records
 from studygroup.signups.models import Assignment, AssignmentStatus, Attendance, StaffingChange
-from studygroup.signups.services import (
+from studygroup.signups.organizing import (
     AskFirst,
     answer_request,
     assign,
-    cancel_place,
     confirm_attendance,
     move_in_waitlist,
     move_place,
     set_attendance,
-    sign_up,
-    staffing_for,
 )
+from studygroup.signups.places import staffing_for
+from studygroup.signups.services import cancel_place, sign_up
 from tests.factories import slots_of
 
 
@@ -235,7 +234,7 @@ def test_a_place_changed_meanwhile_is_not_acted_on(team):
     # The organizer's request loaded the waitlisted place...
     from sqlalchemy.orm import Session
 
-    from studygroup.signups.services import promote_by_hand
+    from studygroup.signups.organizing import promote_by_hand
 
     organizer_request = Session(db.engine)
     stale = organizer_request.get(Assignment, waiting.id)
@@ -271,7 +270,7 @@ def test_leaving_the_group_gives_up_future_places(client, auth, team):
 
 
 def test_a_helper_added_afterwards_gets_no_email_and_no_full_warning(team, make):
-    from studygroup.signups.services import add_helper
+    from studygroup.signups.organizing import add_helper
 
     organizer, group, (a, *_), _s = team
     done = make.session(group, day=date.today() - timedelta(days=2))

@@ -18,7 +18,8 @@ from studygroup.sessions.models import SessionStatus, StudySession
 from studygroup.signups.availability import sessions_member_can_help
 from studygroup.signups.availability_changes import say_can_help
 from studygroup.signups.cards import session_cards
-from studygroup.signups.services import sign_up, staffing_for
+from studygroup.signups.places import staffing_for
+from studygroup.signups.services import sign_up
 from tests.conftest import kept_statements
 from tests.factories import slots_of
 

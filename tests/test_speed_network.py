@@ -15,7 +15,7 @@ from studygroup.coworking.group_pairs import group_network
 from studygroup.coworking.models import TieWatermark
 from studygroup.extensions import db
 from studygroup.sessions.services import create_session
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from studygroup.testing.network import make_network_group
 from tests.conftest import kept_statements
 from tests.factories import slots_of

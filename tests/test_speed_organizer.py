@@ -10,7 +10,8 @@ import pytest
 from studygroup.extensions import db
 from studygroup.signups.availability_changes import set_availability
 from studygroup.signups.offers import offer_place, take_offer
-from studygroup.signups.services import assign, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import sign_up
 from tests.conftest import kept_statements
 from tests.factories import slots_of
 from tests.test_organize import given_before, in_days, now

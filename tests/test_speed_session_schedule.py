@@ -20,8 +20,10 @@ from studygroup.signups.lists import upcoming_places
 from studygroup.signups.models import Assignment
 from studygroup.signups.offer_reads import open_offers
 from studygroup.signups.offers import offer_place
+from studygroup.signups.organizing import assign
+from studygroup.signups.places import waitlist_numbers
 from studygroup.signups.schedule import coming_up
-from studygroup.signups.services import assign, sign_up, waitlist_numbers
+from studygroup.signups.services import sign_up
 from studygroup.thanks.services import send_thanks
 from tests.factories import slots_of
 

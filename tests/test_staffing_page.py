@@ -8,7 +8,8 @@ import pytest
 
 from studygroup.extensions import db
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import set_attendance, sign_up
+from studygroup.signups.organizing import set_attendance
+from studygroup.signups.services import sign_up
 from tests import test_organize
 from tests.factories import slots_of
 from tests.test_organize import given_before, in_days, now, post_action

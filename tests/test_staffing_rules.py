@@ -23,15 +23,9 @@ from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.sessions.services import reinstate_session
 from studygroup.signups.forms import PlaceActionForm
 from studygroup.signups.models import Assignment, AssignmentStatus, StaffingChange
-from studygroup.signups.services import (
-    AskFirst,
-    answer_request,
-    assign,
-    cancel_place,
-    fill_from_waitlist,
-    lock_slot,
-    sign_up,
-)
+from studygroup.signups.organizing import AskFirst, answer_request, assign
+from studygroup.signups.places import lock_slot
+from studygroup.signups.services import cancel_place, fill_from_waitlist, sign_up
 from tests.factories import slots_of
 from tests.test_overlap_rule import now
 

@@ -11,7 +11,8 @@ from studygroup.mail.models import OutboundEmail
 from studygroup.rules import RuleViolation
 from studygroup.sessions.services import cancel_session, mark_not_held
 from studygroup.signups.models import Attendance
-from studygroup.signups.services import set_attendance, sign_up
+from studygroup.signups.organizing import set_attendance
+from studygroup.signups.services import sign_up
 from studygroup.thanks import services
 from studygroup.thanks.models import ThanksNote
 from studygroup.thanks.services import send_thanks, thankable

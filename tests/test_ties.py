@@ -14,8 +14,9 @@ from studygroup.extensions import db
 from studygroup.rules import RuleViolation
 from studygroup.sessions import services as sessions
 from studygroup.sessions.models import StudySession
+from studygroup.signups import organizing
 from studygroup.signups import services as signups
-from studygroup.signups.models import Assignment, AssignmentStatus, Attendance
+from studygroup.signups.models import LIVE_STATUSES, Assignment, AssignmentStatus, Attendance
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -133,7 +134,7 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
 
     def assign():
         slot = a_slot()
-        signups.assign(
+        organizing.assign(
             db.session,
             organizer=organizer,
             member=a_member(slot),
@@ -147,7 +148,7 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
         signups.sign_up(db.session, member=a_member(slot), slot=slot, now=NOW)
 
     def cancel():
-        if place := a_place(*signups.LIVE_STATUSES):
+        if place := a_place(*LIVE_STATUSES):
             signups.cancel_place(
                 db.session, place=place, actor=organizer, now=NOW, by_organizer=True
             )
@@ -155,19 +156,19 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
     def move():
         if place := a_place(AssignmentStatus.CONFIRMED):
             to = rnd.choice(list(slots_of(place.slot.session).values()))
-            signups.move_place(
+            organizing.move_place(
                 db.session, organizer=organizer, place=place, to_slot=to, now=NOW, confirmed="yes"
             )
 
     def promote():
         if place := a_place(AssignmentStatus.WAITLISTED):
-            signups.promote_by_hand(
+            organizing.promote_by_hand(
                 db.session, organizer=organizer, place=place, now=NOW, confirmed="yes"
             )
 
     def attendance():
         if place := a_place(AssignmentStatus.CONFIRMED):
-            signups.set_attendance(
+            organizing.set_attendance(
                 db.session,
                 organizer=organizer,
                 place=place,
@@ -176,12 +177,12 @@ def test_the_kept_tables_equal_a_rebuild_after_random_changes(make, seed):
             )
 
     def confirm():
-        signups.confirm_attendance(db.session, organizer=organizer, session=a_session(), now=NOW)
+        organizing.confirm_attendance(db.session, organizer=organizer, session=a_session(), now=NOW)
 
     def slot_time():
         slot = a_slot()
         shift = timedelta(minutes=rnd.choice([-90, -30, 30, 90]))
-        signups.change_slot(
+        organizing.change_slot(
             db.session,
             organizer=organizer,
             slot=slot,
@@ -253,7 +254,7 @@ def test_rebuild_ties_prints_counts_and_a_send_reminders_run_advances(make, runn
     session = make.session(group, day=date.today() - timedelta(days=3))
     setup = slots_of(session)["setup"]
     for member in (ai, bo):
-        signups.assign(db.session, organizer=organizer, member=member, slot=setup, now=NOW)
+        organizing.assign(db.session, organizer=organizer, member=member, slot=setup, now=NOW)
     db.session.commit()
     result = runner.invoke(args=["rebuild-ties"])
     assert result.exit_code == 0, result.output
@@ -261,7 +262,7 @@ def test_rebuild_ties_prints_counts_and_a_send_reminders_run_advances(make, runn
     # Places in a session that starts later are added by the next cron run.
     soon = make.session(group, day=date.today() + timedelta(days=1))
     for member in (ai, bo):
-        signups.assign(
+        organizing.assign(
             db.session, organizer=organizer, member=member, slot=slots_of(soon)["setup"], now=NOW
         )
     db.session.commit()

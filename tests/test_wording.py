@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 
 from studygroup.extensions import db
 from studygroup.groups.models import Membership
-from studygroup.signups.services import assign
+from studygroup.signups.organizing import assign
 from tests.factories import slots_of
 
 NOW = datetime.now(UTC)

@@ -13,7 +13,8 @@ from studygroup.extensions import db
 from studygroup.groups.models import Membership, MembershipStatus
 from studygroup.rules import RuleViolation
 from studygroup.signups.models import LIVE_STATUSES, Assignment, Attendance
-from studygroup.signups.services import assign, cancel_place, sign_up
+from studygroup.signups.organizing import assign
+from studygroup.signups.services import cancel_place, sign_up
 from tests.factories import slots_of
 from tests.test_login_devices import log_in, time_passes
 

@@ -42,8 +42,7 @@ from studygroup.sessions.series import (
 )
 from studygroup.sessions.services import SameStart, cancel_session, create_session, update_session
 from studygroup.signups.models import Assignment, Attendance
-from studygroup.signups.reminders import notify_session_change
-from studygroup.signups.services import (
+from studygroup.signups.organizing import (
     AskFirst,
     add_helper,
     answer_request,
@@ -51,6 +50,7 @@ from studygroup.signups.services import (
     move_place,
     set_attendance,
 )
+from studygroup.signups.reminders import notify_session_change
 from studygroup.views import commit_and_send, moved_up_message
 
 # The form's field names in the services' refusals, as the API's fields.

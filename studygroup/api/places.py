@@ -21,7 +21,8 @@ from studygroup.rules import RuleViolation
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.availability_changes import say_can_help
 from studygroup.signups.models import Assignment, AssignmentStatus
-from studygroup.signups.services import cancel_place, sign_up, waitlist_numbers
+from studygroup.signups.places import waitlist_numbers
+from studygroup.signups.services import cancel_place, sign_up
 from studygroup.views import commit_and_send, signed_up_message
 
 

@@ -1,7 +1,7 @@
 """What the API reads: plain functions over a db session (no request), each a fixed number
 of statements whatever the page size. The rules stay where the pages keep them: who may see
 a group (groups.services.can_view_group), whose names show (coworking.visibility.visible_names),
-how full a role is (signups.services.staffing_for / HeadCount)."""
+how full a role is (signups.places.staffing_for / HeadCount)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +15,7 @@ from studygroup.groups.models import Group, Membership, MembershipStatus, Visibi
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import RoleSlot, SessionStatus, StudySession
 from studygroup.signups.lists import _has_gap
-from studygroup.signups.services import SlotStaffing, staffing_for
+from studygroup.signups.places import SlotStaffing, staffing_for
 
 
 @dataclass

@@ -62,7 +62,8 @@ from studygroup.sessions.lists import past_page, past_years
 from studygroup.sharing.pages import group_page_share
 from studygroup.signups.cards import session_cards
 from studygroup.signups.lists import past_places_page, records_of, upcoming_places
-from studygroup.signups.services import cancel_future_places, waitlist_numbers
+from studygroup.signups.places import waitlist_numbers
+from studygroup.signups.services import cancel_future_places
 from studygroup.views import (
     commit_and_send,
     commit_unless_duplicate,

@@ -40,8 +40,8 @@ from studygroup.sessions.services import (
     to_utc,
     update_session,
 )
+from studygroup.signups.organizing import change_slot
 from studygroup.signups.reminders import notify_session_change
-from studygroup.signups.services import change_slot
 from studygroup.views import commit_and_send, moved_up_message, refused_back_to, show_violation
 
 

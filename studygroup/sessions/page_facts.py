@@ -18,8 +18,8 @@ from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.participants.services import registration_of
 from studygroup.sessions.models import StudySession
 from studygroup.signups.models import Assignment, OfferStatus, PlaceOffer
+from studygroup.signups.places import SlotStaffing, live_place_in, staffing_from
 from studygroup.signups.records import counts_as_worked
-from studygroup.signups.services import SlotStaffing, live_place_in, staffing_from
 from studygroup.thanks.services import reported_in_session_exists, thanks_sent_by
 
 

@@ -47,7 +47,8 @@ from studygroup.sharing.pages import session_page_share
 from studygroup.signups.availability_routes import availability_panel
 from studygroup.signups.forms import SignUpForm
 from studygroup.signups.offer_reads import offers_on_session
-from studygroup.signups.services import blocking_place, signup_window
+from studygroup.signups.places import blocking_place
+from studygroup.signups.services import signup_window
 from studygroup.thanks.services import is_over, reported_in_session, thankable_among
 from studygroup.views import show_violation
 

@@ -22,7 +22,7 @@ from studygroup.paging import Page
 from studygroup.participants.models import Participant, ParticipantStatus
 from studygroup.sessions.models import RoleSlot, StudySession
 from studygroup.signups.models import Assignment, AssignmentStatus, Availability
-from studygroup.signups.services import HeadCount
+from studygroup.signups.places import HeadCount
 
 
 @dataclass(frozen=True)

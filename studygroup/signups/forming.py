@@ -34,8 +34,8 @@ from studygroup.signups.models import (
     TeamChoice,
     TeamChoiceKind,
 )
+from studygroup.signups.places import SlotStaffing, blocking_place, lock_slot, staffing_for
 from studygroup.signups.records import _log, counts_as_worked
-from studygroup.signups.services import SlotStaffing, blocking_place, lock_slot, staffing_for
 from studygroup.signups.teams import Candidate, Holder, Suggestion, TeamInput, TeamSlot
 
 # "Recent places": worked in the group in this many days before the session.

@@ -39,7 +39,7 @@ class SignUpForm(Form):
 class PlaceActionForm(Form):
     action = SelectField(choices=options((a, a) for a in PLACE_ACTIONS))
     to_slot_id = SelectField(_l("Move to"), coerce=int, validate_choice=False, default=0)
-    # What the organizer saw and confirmed (`signups.services.Concerns.key`), if asked.
+    # What the organizer saw and confirmed (`signups.organizing.Concerns.key`), if asked.
     confirmed = HiddenField(validators=[Length(max=500)])
 
     def __init__(self, *args, member_name: str = "", **kwargs):

@@ -23,7 +23,7 @@ from studygroup.signups.models import (
     OfferStatus,
     PlaceOffer,
 )
-from studygroup.signups.services import blocking_place, places_in_session
+from studygroup.signups.places import blocking_place, places_in_session
 
 # --- who may take an offer ----------------------------------------------------------------
 

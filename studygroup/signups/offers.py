@@ -41,16 +41,15 @@ from studygroup.signups.models import (
     PlaceOffer,
 )
 from studygroup.signups.offer_reads import active_member_ids, offer_refusal, open_offers
-from studygroup.signups.records import _detail, _log, no_show_count
-from studygroup.signups.services import (
-    AskFirst,
-    Concerns,
+from studygroup.signups.organizing import AskFirst, Concerns
+from studygroup.signups.places import (
     _confirmed_count,
     _places,
     blocking_place,
     lock_slot,
     places_in_session,
 )
+from studygroup.signups.records import _detail, _log, no_show_count
 
 NOTE_MAX = 200
 

@@ -29,8 +29,8 @@ from studygroup.signups.models import (
     OfferStatus,
     PlaceOffer,
 )
+from studygroup.signups.places import SlotStaffing, staffing_from
 from studygroup.signups.records import counts_as_worked
-from studygroup.signups.services import SlotStaffing, staffing_from
 
 
 @dataclass

@@ -36,23 +36,22 @@ from studygroup.signups.lists import (
 )
 from studygroup.signups.lists import staffing_overview as staffing_overview_of
 from studygroup.signups.models import Assignment, Attendance
-from studygroup.signups.records import history_details, staffing_history
-from studygroup.signups.routes import place_in_group, slot_in_group
-from studygroup.signups.services import (
+from studygroup.signups.organizing import (
     AskFirst,
     Concerns,
     add_helper,
     answer_request,
     assign,
-    cancel_place,
     confirm_attendance,
     move_in_waitlist,
     move_place,
     promote_by_hand,
     set_attendance,
-    staffing_for,
-    waitlist_numbers,
 )
+from studygroup.signups.places import staffing_for, waitlist_numbers
+from studygroup.signups.records import history_details, staffing_history
+from studygroup.signups.routes import place_in_group, slot_in_group
+from studygroup.signups.services import cancel_place
 from studygroup.signups.session_staffing import (
     GroupForSession,
     MemberChoice,
@@ -342,7 +341,8 @@ def _asked(action: str, *, name: str, role: str, to_slot: RoleSlot | None) -> st
     )
 
 
-# The email each staffing action sends the member (see signups.services), if any.
+# The email each staffing action sends the member (see signups.organizing, and
+# signups.services.cancel_place for removing), if any.
 _EMAIL_OF_ACTION = {
     "assign": "assigned",
     "approve": "request_approved",
