@@ -51,12 +51,12 @@ tests/icaljs/node_modules/.installed: tests/icaljs/package.json tests/icaljs/pac
 		npm ci --prefix tests/icaljs --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: the ical.js checks will skip (and fail in CI)"; fi
 
-test: $(VENV)/.installed-dev translations fonts browser icaljs
-	$(BIN)/ruff check .
+# Lint first (`ruff check` and `ruff format --check`), then the suite.
+test: $(VENV)/.installed-dev lint translations fonts browser icaljs
 	$(BIN)/pytest
 
 # The same suite against the local PostgreSQL server (each run makes its own database).
-test-postgres: $(VENV)/.installed-dev translations fonts browser icaljs
+test-postgres: $(VENV)/.installed-dev lint translations fonts browser icaljs
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
