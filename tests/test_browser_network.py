@@ -29,6 +29,11 @@ new_context = shared.new_context
 screenshot = shared.screenshot
 
 NARROW = {"width": 360, "height": 800}
+# A picture page's first visit lays the graph out on the server (networkx: about half a
+# second for 300 members on an idle machine; bench/network.py measured 4 s on this busy
+# two-CPU one), past the contexts' 5 s. This test checks where the labels land, not how
+# fast: bench/network.py measures the time, test_speed_network the statements.
+DRAWING_MS = 60_000
 
 # For each visible picture: its viewBox and the labels' boxes as the browser lays them out.
 MEASURE = """
@@ -111,7 +116,7 @@ def test_group_pictures_keep_every_name_inside(live, new_context, screenshot, si
     page = context.new_page()
     _log_in(page, live.url, email)
     expect(page).to_have_url(f"{live.url}/")
-    page.goto(f"{live.url}/g/{slug}/network")
+    page.goto(f"{live.url}/g/{slug}/network", timeout=DRAWING_MS)
     figure = page.locator("figure.network.graph")
     expect(figure.locator("svg.wide")).to_be_visible()
     expect(figure.locator("svg.narrow")).to_be_hidden()
@@ -168,7 +173,7 @@ def test_a_members_picture_keeps_long_names_inside(live, new_context, screenshot
         page = context.new_page()
         _log_in(page, live.url, "me@example.com")
         expect(page).to_have_url(f"{live.url}/")
-        page.goto(f"{live.url}/coworkers")
+        page.goto(f"{live.url}/coworkers", timeout=DRAWING_MS)
         figure = page.locator("figure.network")
         measured = figure.evaluate(MEASURE)
         assert len(measured[0]["labels"]) == len(LONG_NAMES) * 2 + 1
