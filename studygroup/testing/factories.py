@@ -15,7 +15,7 @@ from studygroup.groups.models import (
     MembershipStatus,
     Visibility,
 )
-from studygroup.groups.services import create_group
+from studygroup.groups.services import create_group, join_group, set_member_role
 from studygroup.sessions.models import RoleSlot
 from studygroup.sessions.services import create_session, to_utc
 from studygroup.signups.models import Assignment, AssignmentStatus
@@ -68,16 +68,16 @@ class Factories:
         return group
 
     def member(self, group, user=None, *, role=MemberRole.MEMBER):
+        """`user` (a new one by default) joins `group` as the join page joins them, through the
+        group's invitation link so that an approval or invitation-only group takes them at
+        once; an organizer is then promoted as the members page does."""
         user = user or self.user()
-        self.db.add(
-            Membership(
-                user_id=user.id,
-                group_id=group.id,
-                role=role,
-                status=MembershipStatus.ACTIVE,
-                joined_at=datetime.now(UTC),
-            )
+        now = datetime.now(UTC)
+        membership = join_group(
+            self.db, user=user, group=group, now=now, invite_token=group.invite_token
         )
+        if role != MemberRole.MEMBER:
+            set_member_role(self.db, membership, MemberRole(role))
         self.db.commit()
         return user
 
