@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from studygroup.extensions import db
-from studygroup.mail.delivery import deliver
+from studygroup.mail.delivery import _claim, _Run, deliver
 from studygroup.mail.models import EmailStatus, OutboundEmail
 from studygroup.testing.factories import due_reminders_for
 from tests.conftest import ReceivedMail, _free_port
@@ -127,6 +127,23 @@ def test_the_command_reports_sent_left_and_failed(app, slow_smtp):
     assert len(slow_smtp.messages) == 12
     db.session.refresh(broken)
     assert broken.status == EmailStatus.PENDING and "ValueError" in broken.last_error
+
+
+def test_a_claim_takes_one_batch_and_the_next_claim_the_next(app):
+    """Each claim holds at most a batch, so an overlapping run finds the rest (PostgreSQL once
+    claimed the whole outbox: its locking subquery with a LIMIT ran once per row updated)."""
+    pending(45)
+    now = datetime.now(UTC)
+    first, second, third = (_Run(now, lease=timedelta(minutes=1), budget=None) for _ in range(3))
+    batches = []
+    for run in (first, second, third):
+        batches.append(_claim(db.session, run, None, size=15))
+        db.session.commit()
+    assert [len(batch) for batch in batches] == [15, 15, 15]
+    assert len({message.id for batch in batches for message in batch}) == 45
+    assert (
+        _claim(db.session, _Run(now, lease=timedelta(minutes=1), budget=None), None, size=15) == []
+    )
 
 
 def test_overlapping_slow_runs_never_send_a_message_twice(app, app_factory, slow_smtp):

@@ -253,12 +253,15 @@ def _claim(db_session: Session, run: _Run, ids, *, size: int) -> list[sa.Row]:
     )
     if ids is not None:
         pick = pick.where(OutboundEmail.id.in_(ids))
+    # A materialized CTE, not `IN (subquery)`: PostgreSQL may run a locking subquery with a
+    # LIMIT once per row it updates, and so claim every ready message, not one batch.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
     # Rows, not ORM objects: the run's many commits then have nothing to expire. The claim
     # returns what sending needs (`attempts` counts this try).
     claimed = db_session.execute(
         sa.update(OutboundEmail)
         # `ready` again: under READ COMMITTED a row claimed meanwhile is re-checked here.
-        .where(OutboundEmail.id.in_(pick.scalar_subquery()), ready)
+        .where(OutboundEmail.id.in_(sa.select(picked.c.id)), ready)
         .values(
             status=EmailStatus.SENDING,
             lease_owner=run.owner,
