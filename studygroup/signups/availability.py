@@ -177,7 +177,7 @@ class MemberAnswers:
     series_row: Availability | None  # "usually available" for the session's series
 
     @property
-    def seriesapplies(self) -> bool:
+    def series_applies(self) -> bool:
         return self.series_row is not None
 
     @property
