@@ -151,12 +151,20 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from studygroup.db import enable_sqlite_foreign_keys
+    from studygroup.db import enable_sqlite_foreign_keys, end_reads_with_commit, watch_for_changes
     from studygroup.extensions import babel, csrf, db, login_manager
     from studygroup.i18n import select_locale, select_timezone
     from studygroup.schema_migrations import register_migrations
 
     db.init_app(app)
+
+    # Registered after Flask-SQLAlchemy's: teardowns run last first, so before its remove().
+    @app.teardown_appcontext
+    def _end_reads(error: BaseException | None) -> None:
+        if error is None:
+            end_reads_with_commit(db.session)
+
+    watch_for_changes()
     register_migrations(app)  # before any command is added: it gives the app its app.cli
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)

@@ -1,7 +1,9 @@
 """What a kept page and a feed poll send to PostgreSQL: one statement, no BEGIN or ROLLBACK
 (studygroup.db.reads_outside_transaction), counted from libpq's own trace of the messages the
 app's connections send; and what that must not change: a write elsewhere shows on the next
-request, and what a request does after that first read runs in a transaction."""
+request, and what a request does after that first read runs in a transaction. A page built
+from the database ends its reads with COMMIT, keeping psycopg's prepared statements
+(studygroup.db.end_reads_with_commit); a transaction that changed anything still rolls back."""
 
 from contextlib import contextmanager
 
@@ -9,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
-from studygroup.db import reads_outside_transaction
+from studygroup.db import end_reads_with_commit, reads_outside_transaction
 from studygroup.extensions import db
 from studygroup.sessions.models import StudySession
 from tests.conftest import kept_statements
@@ -94,7 +96,58 @@ def test_a_page_built_after_that_read_runs_in_a_transaction(
     # the login and the revision first, alone; then the page's reads, begun and ended
     assert sent.index("Execute") < sent.index(queries[0])
     assert queries[0].startswith('Query "BEGIN')
-    assert 'Query "ROLLBACK"' in queries[1:]
+    # ended with COMMIT, as it only read: a ROLLBACK would make psycopg forget its prepared
+    # statements (studygroup.db.end_reads_with_commit)
+    assert queries[-1] == 'Query "COMMIT"'
+    assert 'Query "ROLLBACK"' not in queries
+    assert not [q for q in queries if "DEALLOCATE" in q]
+
+
+def test_pages_built_one_after_another_keep_their_statements_prepared(
+    app, client, make, auth, migrated_database, tmp_path
+):
+    _postgresql_only(migrated_database)
+    _session, url = _session_page(make, auth)
+    for _ in range(6):  # each statement asked for often enough (psycopg: 5 times) on one
+        app.extensions["page_cache"].clear()  # connection to be prepared, none forgotten
+        assert client.get(url).status_code == 200
+    app.extensions["page_cache"].clear()
+
+    with messages_sent(tmp_path / "trace") as sent:
+        assert client.get(url).status_code == 200
+    assert sent.count("Execute") >= 3
+    assert sent.count("Parse") == 0  # every statement prepared: none parsed or planned again
+
+
+def test_a_transaction_that_changed_something_is_still_rolled_back(app, make):
+    user_id = make.user(display_name="Before").id
+    db.session.remove()
+
+    db.session.execute(sa.update(User).where(User.id == user_id).values(display_name="After"))
+    end_reads_with_commit(db.session)  # a view that wrote and did not commit
+    db.session.remove()
+    assert _display_name(user_id) == "Before"
+
+    db.session.get(User, user_id).display_name = "Changed, not flushed"
+    end_reads_with_commit(db.session)  # commits nothing, so flushes nothing
+    db.session.remove()
+    assert _display_name(user_id) == "Before"
+
+
+def test_a_read_only_transaction_ends_committed(app, make, migrated_database):
+    _postgresql_only(migrated_database)
+    from psycopg.pq import TransactionStatus
+
+    user_id = make.user().id
+    db.session.remove()
+    db.session.get(User, user_id)
+    driver = db.session.connection().connection.driver_connection
+    assert driver.pgconn.transaction_status == TransactionStatus.INTRANS
+
+    end_reads_with_commit(db.session)
+    assert driver.pgconn.transaction_status == TransactionStatus.IDLE
+    db.session.remove()  # SQLAlchemy's rollback finds nothing to roll back
+    assert db.session.get(User, user_id).id == user_id
 
 
 def test_a_feed_poll_reads_its_version_in_one_round_trip(
