@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from studygroup.auth.models import User
-from studygroup.db import end_reads_with_commit, reads_outside_transaction
+from studygroup.db import end_reads_with_commit, may_change, reads_outside_transaction
 from studygroup.extensions import db
 from studygroup.sessions.models import StudySession
 from tests.conftest import kept_statements
@@ -132,6 +132,34 @@ def test_a_transaction_that_changed_something_is_still_rolled_back(app, make):
     end_reads_with_commit(db.session)  # commits nothing, so flushes nothing
     db.session.remove()
     assert _display_name(user_id) == "Before"
+
+
+@pytest.mark.parametrize(
+    ("statement", "changes"),
+    [
+        ("SELECT id FROM users WHERE id = %(id)s", False),
+        ("  with recent AS (SELECT 1) SELECT * FROM recent", False),
+        ("SELECT nextval('slot_sequence')", True),
+        ("SELECT set_config('x', 'y', true)", True),
+        ("WITH moved AS (UPDATE users SET locale = 'ja' RETURNING id) SELECT * FROM moved", True),
+        ("INSERT INTO users (email) VALUES (%(email)s)", True),
+        ("SAVEPOINT sa_savepoint_1", True),
+    ],
+)
+def test_what_may_change_something_is_told_the_same_each_time(statement, changes):
+    # The second answer comes from the per-process memo: it must agree with the first.
+    assert [may_change(statement), may_change(statement)] == [changes, changes]
+
+
+def test_a_write_seen_before_still_marks_its_transaction(app, make):
+    user_id = make.user(display_name="Before").id
+    db.session.remove()
+    rename = sa.update(User).where(User.id == user_id).values(display_name="After")
+    for _ in range(2):  # the second time, the statement's verdict is remembered
+        db.session.execute(rename)
+        end_reads_with_commit(db.session)
+        db.session.remove()
+        assert _display_name(user_id) == "Before"
 
 
 def test_a_read_only_transaction_ends_committed(app, make, migrated_database):
