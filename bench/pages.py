@@ -17,10 +17,11 @@ PostgreSQL database of its own, dropped at the end), migrates it and fills it wi
 2. gunicorn as production runs it (`gunicorn.conf.py`, 2 sync workers, STUDYGROUP_ENV=
    production, a throwaway SECRET_KEY) on a free port, loaded by a small Python load generator
    (one process per connection, 4 connections; gunicorn's sync workers close each connection,
-   so every request is a fresh one, `Connection: close`): /healthz, then each page as the demo
-   member (suzuki@example.com) or the organizer (organizer@example.com), req/s, p50 and p95,
-   and each page's ratio to /healthz of the same run (the higher of two /healthz runs, one
-   before and one after the pages). The public group feed: gzipped or not when the client
+   so every request is a fresh one, `Connection: close`): each page as the demo member
+   (suzuki@example.com) or the organizer (organizer@example.com), req/s, p50 and p95, and its
+   ratio to the /healthz run just before it (also shown: to the run's best /healthz; before
+   2026-12-03, the only ratio, judged against the higher of one /healthz run before all the
+   pages and one after). The public group feed: gzipped or not when the client
    accepts it, cached, and 304 (each against a /healthz run just before it, --feed-rounds
    times, the median ratio). Memory: the resident size (VmRSS) of each worker during
    --memory-requests mixed requests.
@@ -713,15 +714,22 @@ def measure_pages(server: Server, pages: list[Page], args) -> tuple[list[Load], 
         load(server, requests, seconds=min(1.0, args.seconds), connections=args.connections, **kw)
         return load(server, requests, seconds=args.seconds, connections=args.connections, **kw)
 
-    first = run(healthz)
-    results = []
+    # Each page after a /healthz run of its own, as the feed is measured (measure_feed): the
+    # machine's pace drifts over the minute the pages take (3,367 req/s before them and 2,689
+    # after, on an idle machine), and a ratio to a run a minute away measures the drift too.
+    ceilings, results = [], []
     for page in pages:
+        ceilings.append(run(healthz))
         result = run([_raw_request(server.port, page.path, cookies[page.who])])
         if result.errors:
             raise RuntimeError(f"{page.path} as the {page.who}: statuses {result.errors}")
         results.append(result)
     last = run(healthz)
-    return results, {"healthz": max(first, last, key=lambda r: r.rps), "runs": (first, last)}
+    return results, {
+        "healthz": max(*ceilings, last, key=lambda r: r.rps),
+        "runs": (ceilings[0], last),
+        "ceilings": ceilings,
+    }
 
 
 def measure_feed(server: Server, args) -> dict:
@@ -985,10 +993,20 @@ def table(header: tuple, rows: list[tuple]) -> None:
     sys.stdout.flush()
 
 
-def page_rows(pages, counts, results, healthz: Load, ok: list[bool]) -> list[tuple]:
-    rows = [("/healthz", "-", f"{healthz.rps:,.0f}", "1.00", f"{healthz.p95:.1f}", "", "")]
-    for page, result in zip(pages, results, strict=True):
-        (cold, warm), ratio = counts[page.label], result.rps / healthz.rps
+def page_ratios(results: list[Load], extra: dict) -> list[float]:
+    """Each page's requests a second over those of the /healthz run just before it."""
+    return [r.rps / c.rps for r, c in zip(results, extra["ceilings"], strict=True)]
+
+
+def page_rows(pages, counts, results, extra: dict, ok: list[bool]) -> list[tuple]:
+    healthz = extra["healthz"]
+    rows = [
+        ("/healthz (best run)", "-", f"{healthz.rps:,.0f}", "1.00", "1.00", f"{healthz.p95:.1f}")
+        + ("", "")
+    ]
+    ratios = page_ratios(results, extra)
+    for page, result, ratio in zip(pages, results, ratios, strict=True):
+        cold, warm = counts[page.label]
         checks = {
             f"ratio >= {MIN_RATIO}": ratio >= MIN_RATIO,
             f"SQL <= {MAX_STATEMENTS}": cold <= MAX_STATEMENTS,
@@ -1002,6 +1020,7 @@ def page_rows(pages, counts, results, healthz: Load, ok: list[bool]) -> list[tup
                 f"{cold} / {warm}",
                 f"{result.rps:,.0f}",
                 f"{ratio:.3f}",
+                f"{result.rps / healthz.rps:.3f}",
                 f"{result.p95:.1f}",
                 ", ".join(checks),
                 "met" if not missed else "MISSED " + ", ".join(m.split()[0] for m in missed),
@@ -1011,16 +1030,24 @@ def page_rows(pages, counts, results, healthz: Load, ok: list[bool]) -> list[tup
 
 
 def print_pages(title, pages, counts, results, extra, ok) -> None:
-    healthz = extra["healthz"]
-    first, last = extra["runs"]
+    ceilings = [c.rps for c in extra["ceilings"]] + [extra["runs"][1].rps]
     print(f"\n{title}")
     print(
-        f"(/healthz {first.rps:,.0f} req/s before the pages, {last.rps:,.0f} after; "
-        "ratios to the higher)"
+        f"(/healthz {min(ceilings):,.0f}-{max(ceilings):,.0f} req/s over the run; "
+        "ratio: to the /healthz run just before the page, judged; to best: to the run's best)"
     )
     table(
-        ("page", "SQL cold / warm", "req/s", "ratio", "p95 ms", "target", "met/missed"),
-        page_rows(pages, counts, results, healthz, ok),
+        (
+            "page",
+            "SQL cold / warm",
+            "req/s",
+            "ratio",
+            "to best",
+            "p95 ms",
+            "target",
+            "met/missed",
+        ),
+        page_rows(pages, counts, results, extra, ok),
     )
     print(
         "p50 ms: "
@@ -1104,8 +1131,7 @@ def main(argv=None) -> int:
             extra,
             ok,
         )
-        healthz = extra["healthz"].rps
-        worst = min(r.rps / healthz for r in results)
+        worst = min(page_ratios(results, extra))
 
         if not args.no_10x:
             started = time.perf_counter()
@@ -1127,13 +1153,16 @@ def main(argv=None) -> int:
             with app.app_context():
                 db.engine.dispose()
             print_pages("Pages at 10x", pages, big_counts, big_results, big_extra, ok)
-            worst = min(worst, *(r.rps / big_extra["healthz"].rps for r in big_results))
+            big_ratios = page_ratios(big_results, big_extra)
+            worst = min(worst, *big_ratios)
             rows = []
-            for page, small, large in zip(pages, results, big_results, strict=True):
-                # Time per request at 10x over 1x, each as a share of its own run's /healthz,
-                # so a busier machine during one run does not read as the data's cost.
+            for page, small, large, small_ratio, large_ratio in zip(
+                pages, results, big_results, page_ratios(results, extra), big_ratios, strict=True
+            ):
+                # Time per request at 10x over 1x, each as a share of the /healthz run just
+                # before it, so a busier machine at one moment does not read as the data's cost.
                 raw = small.rps / large.rps
-                fair = (small.rps / healthz) / (large.rps / big_extra["healthz"].rps)
+                fair = small_ratio / large_ratio
                 ok.append(fair < MAX_10X_TIME)
                 rows.append(
                     (
