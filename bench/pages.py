@@ -727,8 +727,8 @@ def measure_pages(server: Server, pages: list[Page], args) -> tuple[list[Load], 
     last = run(healthz)
     return results, {
         "healthz": max(*ceilings, last, key=lambda r: r.rps),
-        "runs": (ceilings[0], last),
         "ceilings": ceilings,
+        "last": last,
     }
 
 
@@ -1000,10 +1000,8 @@ def page_ratios(results: list[Load], extra: dict) -> list[float]:
 
 def page_rows(pages, counts, results, extra: dict, ok: list[bool]) -> list[tuple]:
     healthz = extra["healthz"]
-    rows = [
-        ("/healthz (best run)", "-", f"{healthz.rps:,.0f}", "1.00", "1.00", f"{healthz.p95:.1f}")
-        + ("", "")
-    ]
+    best = f"{healthz.rps:,.0f}", "1.00", "1.00", f"{healthz.p95:.1f}"
+    rows = [("/healthz (best run)", "-", *best, "", "")]
     ratios = page_ratios(results, extra)
     for page, result, ratio in zip(pages, results, ratios, strict=True):
         cold, warm = counts[page.label]
@@ -1030,7 +1028,7 @@ def page_rows(pages, counts, results, extra: dict, ok: list[bool]) -> list[tuple
 
 
 def print_pages(title, pages, counts, results, extra, ok) -> None:
-    ceilings = [c.rps for c in extra["ceilings"]] + [extra["runs"][1].rps]
+    ceilings = [c.rps for c in (*extra["ceilings"], extra["last"])]
     print(f"\n{title}")
     print(
         f"(/healthz {min(ceilings):,.0f}-{max(ceilings):,.0f} req/s over the run; "

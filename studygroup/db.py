@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -297,20 +297,11 @@ def _unmark(connection) -> None:
     connection.info.pop(MAY_HAVE_CHANGED, None)
 
 
-# Statement -> whether it may change something: the same few hundred statements come again
-# and again, and searching a long one (the login's) cost more than the rest of the listener.
-_VERDICTS: dict[str, bool] = {}
-_MAX_VERDICTS = 4096
-
-
+# Remembered per statement text: the same few hundred statements come again and again, and
+# searching a long one (the login's) cost more than the rest of the listener.
+@lru_cache(maxsize=4096)
 def may_change(statement: str) -> bool:
-    verdict = _VERDICTS.get(statement)
-    if verdict is None:
-        verdict = not _READS.match(statement) or _CHANGES.search(statement) is not None
-        if len(_VERDICTS) >= _MAX_VERDICTS:
-            _VERDICTS.clear()  # statements with values written into them: start over
-        _VERDICTS[statement] = verdict
-    return verdict
+    return not _READS.match(statement) or _CHANGES.search(statement) is not None
 
 
 def _mark_changes(connection, cursor, statement, parameters, context, executemany) -> None:
